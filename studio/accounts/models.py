@@ -1,0 +1,38 @@
+"""Who belongs to which workspace, and with which role."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from studio.tracking.models import Workspace
+
+
+class Role(models.TextChoices):
+    READER = "reader"
+    CONTRIBUTOR = "contributor"
+    OWNER = "owner"
+
+
+class Membership(models.Model):
+    """A user's role in a workspace. No membership, no access (superusers aside)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.READER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.CONTRIBUTOR, Role.OWNER)

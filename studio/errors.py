@@ -1,0 +1,102 @@
+"""Exceptions with stable codes, shared by the server, the SDK and the CLI.
+
+No Django import here: the SDK and the CLI import this module without Django
+configured. The API maps ``code`` to an HTTP status through ``HTTP_STATUS`` and the
+REST store maps it back to the same class through ``error_from_code``.
+"""
+
+from __future__ import annotations
+
+
+class StudioError(Exception):
+    """Base class: a stable machine-readable ``code``, a message and the field at fault."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class ValidationError(StudioError):
+    code = "invalid"
+    http_status = 400
+
+
+class NotFound(StudioError):
+    code = "not_found"
+    http_status = 404
+
+
+class PermissionDenied(StudioError):
+    code = "permission_denied"
+    http_status = 403
+
+
+class Conflict(StudioError):
+    code = "conflict"
+    http_status = 409
+
+
+class PropertyConflict(Conflict):
+    """A property key already holds another value: properties are immutable."""
+
+    code = "property_conflict"
+
+    @classmethod
+    def for_key(cls, key: str, stored: str, new: str) -> "PropertyConflict":
+        return cls(
+            f"Property {key!r} is immutable: it is already {stored!r} and cannot "
+            f"become {new!r}.",
+            field=f"properties.{key}",
+        )
+
+
+class InvalidTransition(Conflict):
+    """The run's status does not allow the requested change."""
+
+    code = "invalid_transition"
+
+    @classmethod
+    def between(cls, run_id: str, current: str, target: str) -> "InvalidTransition":
+        return cls(f"Run {run_id} is {current}; it cannot become {target}.", field="status")
+
+
+class RunTerminal(Conflict):
+    """Metrics or files sent to a run that has already finished."""
+
+    code = "run_terminal"
+
+
+class Unavailable(StudioError):
+    code = "unavailable"
+    http_status = 503
+
+
+_CLASSES = {
+    cls.code: cls
+    for cls in (
+        StudioError,
+        ValidationError,
+        NotFound,
+        PermissionDenied,
+        Conflict,
+        PropertyConflict,
+        InvalidTransition,
+        RunTerminal,
+        Unavailable,
+    )
+}
+
+
+def error_from_code(code: str, message: str, field: str | None = None) -> StudioError:
+    """Rebuild the exception a server raised from its JSON error (used by the REST store)."""
+    cls = _CLASSES.get(code, StudioError)
+    return cls(message, field=field, code=code)

@@ -1,0 +1,168 @@
+"""Workspaces, experiments, runs and what hangs off a run (properties, tags, files)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Workspace(models.Model):
+    """A team's space; members and their roles live in ``accounts.Membership``."""
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Experiment(models.Model):
+    """A named group of runs inside a workspace, created on first use."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="experiments")
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Last number handed to a run of this experiment; bumped with F() inside the
+    # run-creating transaction so concurrent creators get distinct numbers.
+    run_counter = models.PositiveIntegerField(default=0)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="experiment_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunStatus(models.TextChoices):
+    NOT_STARTED = "NotStarted"
+    QUEUED = "Queued"
+    PREPARING = "Preparing"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    FINALIZING = "Finalizing"
+    CANCEL_REQUESTED = "CancelRequested"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+
+class RunType(models.TextChoices):
+    INTERACTIVE = "interactive"
+    SCRIPT = "script"
+    PIPELINE = "pipeline"
+    STEP = "step"
+
+
+class Run(models.Model):
+    """One training attempt. ``run_id`` is the public id; ``uuid`` names its files."""
+
+    run_id = models.CharField(max_length=300, unique=True)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
+    number = models.PositiveIntegerField()
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    # The top of the tree this run belongs to (null for a top-level run): one
+    # indexed query fetches a whole tree of any depth.
+    root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="descendants"
+    )
+    display_name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=20, choices=RunType.choices, default=RunType.INTERACTIVE)
+    status = models.CharField(
+        max_length=20, choices=RunStatus.choices, default=RunStatus.NOT_STARTED
+    )
+    status_reason = models.CharField(max_length=255, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.CharField(max_length=150, blank=True)
+    compute_target = models.CharField(max_length=100, blank=True, default="local")
+    script = models.CharField(max_length=500, blank=True)
+    arguments = models.JSONField(default=list, blank=True)
+    child_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "number"], name="run_unique_number"),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at", "-id"], name="run_ws_created"),
+            models.Index(fields=["experiment", "-created_at"], name="run_exp_created"),
+            models.Index(fields=["workspace", "status"], name="run_ws_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.run_id
+
+    @property
+    def is_terminal(self) -> bool:
+        from studio.tracking.transitions import TERMINAL
+
+        return self.status in TERMINAL
+
+
+class RunProperty(models.Model):
+    """An immutable key/value string: the run's audit record."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="properties")
+    key = models.CharField(max_length=255)
+    value = models.TextField()
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="property_unique_key")]
+        indexes = [models.Index(fields=["key", "value"], name="property_key_value")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class RunTag(models.Model):
+    """A mutable key/value string; ``value`` is null for a key-only tag."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags")
+    key = models.CharField(max_length=255)
+    value = models.TextField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="tag_unique_key")]
+        indexes = [models.Index(fields=["key", "value"], name="tag_key_value")]
+
+    def __str__(self) -> str:
+        return self.key if self.value is None else f"{self.key}={self.value}"
+
+
+class RunFile(models.Model):
+    """A file of a run. ``name`` is what users see (``outputs/model.pkl``); the bytes
+    live at ``storage_key``, which is built from server ids only."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=1024)
+    storage_key = models.CharField(max_length=255, unique=True)
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="file_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,303 @@
+"""Every read of the tracking domain: queries that views, the API, the SDK's local
+store and commands share. Lists come back as querysets with their related rows
+prefetched, so a page costs a fixed number of queries whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, IO
+
+import numpy as np
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from studio.core import validation
+from studio.errors import NotFound, ValidationError
+from studio.tracking import metricdata, storage, transitions
+from studio.tracking.models import (
+    Experiment,
+    MetricChunk,
+    MetricKind,
+    MetricRecord,
+    MetricSummary,
+    Run,
+    RunFile,
+    RunProperty,
+    RunTag,
+    Workspace,
+)
+
+
+def workspace_get(*, name: str) -> Workspace:
+    try:
+        return Workspace.objects.get(name=name)
+    except Workspace.DoesNotExist:
+        raise NotFound(f"Workspace {name!r} does not exist.", field="workspace") from None
+
+
+def experiment_get(*, workspace: Workspace, name: str) -> Experiment:
+    try:
+        return Experiment.objects.get(workspace=workspace, name=name)
+    except Experiment.DoesNotExist:
+        raise NotFound(f"Experiment {name!r} does not exist.", field="experiment") from None
+
+
+def experiment_list(*, workspace: Workspace) -> QuerySet[Experiment]:
+    return Experiment.objects.filter(workspace=workspace).order_by("name")
+
+
+def _with_related(qs: QuerySet[Run]) -> QuerySet[Run]:
+    return qs.select_related("experiment", "workspace", "parent").prefetch_related(
+        Prefetch("tags", queryset=RunTag.objects.order_by("key")),
+        Prefetch("properties", queryset=RunProperty.objects.order_by("key")),
+    )
+
+
+def run_get(*, run_id: str, workspace: Workspace | None = None) -> Run:
+    if not isinstance(run_id, str) or not run_id:
+        raise ValidationError("A run id is required.", field="run_id")
+    qs = _with_related(Run.objects.filter(run_id=run_id))
+    if workspace is not None:
+        qs = qs.filter(workspace=workspace)
+    run = qs.first()
+    if run is None:
+        raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
+    return run
+
+
+def _tag_conditions(tags: object) -> list[Q]:
+    """``tags`` as a dict (key -> value, or None for "has the key"), a key string or
+    a list of keys, as ``get_runs`` and ``get_children`` take them."""
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = {tags: None}
+    elif isinstance(tags, (list, tuple, set)):
+        tags = {k: None for k in tags}
+    if not isinstance(tags, Mapping):
+        raise ValidationError("tags must be a dict, a key or a list of keys.", field="tags")
+    conditions = []
+    for raw_key, value in tags.items():
+        key = validation.key(raw_key, "tags key")
+        match = RunTag.objects.filter(run=OuterRef("pk"), key=key)
+        if value is not None:
+            match = match.filter(value=validation.text(value, f"tags.{key}", max_length=5000))
+        conditions.append(Q(Exists(match)))
+    return conditions
+
+
+def _property_conditions(properties: object) -> list[Q]:
+    if properties is None:
+        return []
+    if not isinstance(properties, Mapping):
+        raise ValidationError("properties must be a dict.", field="properties")
+    conditions = []
+    for raw_key, value in properties.items():
+        key = validation.key(raw_key, "properties key")
+        match = RunProperty.objects.filter(run=OuterRef("pk"), key=key)
+        if value is not None:
+            match = match.filter(
+                value=validation.text(value, f"properties.{key}", max_length=5000)
+            )
+        conditions.append(Q(Exists(match)))
+    return conditions
+
+
+def _status_type_conditions(type: str | None, status: str | None) -> list[Q]:
+    conditions = []
+    if type is not None:
+        conditions.append(Q(type=validation.text(type, "type", max_length=20)))
+    if status is not None:
+        if status not in transitions.STATUSES:
+            raise ValidationError(
+                f"Unknown status {status!r}; use one of {', '.join(transitions.STATUSES)}.",
+                field="status",
+            )
+        conditions.append(Q(status=status))
+    return conditions
+
+
+def run_list(
+    *,
+    workspace: Workspace,
+    experiment: Experiment | None = None,
+    tags: object = None,
+    properties: object = None,
+    type: str | None = None,
+    status: str | None = None,
+    include_children: bool = True,
+) -> QuerySet[Run]:
+    """Runs of a workspace (or one experiment), newest first, with the ``get_runs``
+    filters applied in the database."""
+    qs = Run.objects.filter(workspace=workspace)
+    if experiment is not None:
+        qs = qs.filter(experiment=experiment)
+    if not include_children:
+        qs = qs.filter(parent__isnull=True)
+    for condition in (
+        _tag_conditions(tags)
+        + _property_conditions(properties)
+        + _status_type_conditions(type, status)
+    ):
+        qs = qs.filter(condition)
+    return _with_related(qs.order_by("-created_at", "-id"))
+
+
+def run_children(
+    *,
+    run: Run,
+    recursive: bool = False,
+    tags: object = None,
+    properties: object = None,
+    type: str | None = None,
+    status: str | None = None,
+) -> list[Run]:
+    """Children of ``run`` (all descendants with ``recursive``), oldest first."""
+    conditions = (
+        _tag_conditions(tags) + _property_conditions(properties) + _status_type_conditions(type, status)
+    )
+    if not recursive:
+        qs = Run.objects.filter(parent=run)
+    else:
+        # One indexed query for the run's whole tree, then keep its subtree.
+        root_id = run.root_id or run.pk
+        tree = dict(Run.objects.filter(root_id=root_id).values_list("pk", "parent_id"))
+        below = _descendant_ids(run.pk, tree)
+        qs = Run.objects.filter(root_id=root_id, pk__in=below) if below else Run.objects.none()
+    for condition in conditions:
+        qs = qs.filter(condition)
+    return list(_with_related(qs.order_by("created_at", "id")))
+
+
+def _descendant_ids(top: int, parent_of: Mapping[int, int | None]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pk, parent in parent_of.items():
+        children.setdefault(parent, []).append(pk)
+    found, stack = [], [top]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+# --- metrics -----------------------------------------------------------------------
+
+
+def metric_series(*, run: Run, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
+    """All points of one scalar or text series, in the order they were logged."""
+    chunks = list(
+        MetricChunk.objects.filter(run=run, name=name)
+        .order_by("seq")
+        .values_list("encoding", "steps", "values", "times")
+    )
+    if not chunks:
+        return np.empty(0, np.int64), np.empty(0), np.empty(0)
+    steps = np.concatenate([metricdata.decode_steps(c[1]) for c in chunks])
+    times = np.concatenate([metricdata.decode_times(c[3]) for c in chunks])
+    if chunks[0][0] == "json":
+        values: Any = [v for c in chunks for v in metricdata.decode_values("json", c[2])]
+    else:
+        values = np.concatenate([metricdata.decode_values("f8", c[2]) for c in chunks])
+    return steps, values, times
+
+
+def metric_summaries(*, run: Run) -> QuerySet[MetricSummary]:
+    return MetricSummary.objects.filter(run=run).order_by("name")
+
+
+def metrics_get(*, run: Run, name: str | None = None) -> dict[str, Any]:
+    """The run's metrics as ``get_metrics()`` returns them: a single logged value as
+    itself, a series as a list, a list as the list, rows as columns, a table as its
+    columns, an image as its file name."""
+    summaries = metric_summaries(run=run)
+    if name is not None:
+        summaries = summaries.filter(name=name)
+    out: dict[str, Any] = {}
+    records: dict[str, list] = {}
+    record_names = [s.name for s in summaries if s.kind not in (MetricKind.SCALAR, MetricKind.TEXT)]
+    for record in MetricRecord.objects.filter(run=run, name__in=record_names).order_by("id"):
+        records.setdefault(record.name, []).append(record.data)
+    for summary in summaries:
+        if summary.kind in (MetricKind.SCALAR, MetricKind.TEXT):
+            _, values, _ = metric_series(run=run, name=summary.name)
+            values = values.tolist() if isinstance(values, np.ndarray) else values
+            out[summary.name] = values[0] if len(values) == 1 else values
+        elif summary.kind == MetricKind.ROW:
+            columns: dict[str, list] = {}
+            for row in records.get(summary.name, []):
+                for col, value in row.items():
+                    columns.setdefault(col, []).append(value)
+            out[summary.name] = columns
+        elif summary.kind == MetricKind.IMAGE:
+            files = [r["file"] for r in records.get(summary.name, [])]
+            out[summary.name] = files[0] if len(files) == 1 else files
+        else:  # list, table: the last one logged under that name
+            items = records.get(summary.name, [])
+            out[summary.name] = items[-1] if items else None
+    return out
+
+
+def metric_chart_data(
+    *, run: Run, name: str, max_points: int = 2000, step_range: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """A scalar series reduced for a chart: raw points when few, else min/max per
+    bucket so no peak or dip is lost. Reads bucket summaries, not points, for an
+    overview; within a zoomed ``step_range`` only the chunks that overlap it."""
+    qs = MetricChunk.objects.filter(run=run, name=name, encoding="f8").order_by("seq")
+    if step_range is not None:
+        lo, hi = step_range
+        qs = qs.filter(last_step__gte=lo, first_step__lte=hi)
+    total = sum(qs.values_list("count", flat=True))
+    if total <= max_points:
+        steps, values, times = [], [], []
+        for c in qs.values_list("steps", "values", "times"):
+            steps.append(metricdata.decode_steps(c[0]))
+            values.append(metricdata.decode_values("f8", c[1]))
+            times.append(metricdata.decode_times(c[2]))
+        if not steps:
+            return {"reduced": False, "steps": [], "values": [], "times": [], "total": 0}
+        s, v, t = np.concatenate(steps), np.concatenate(values), np.concatenate(times)
+        if step_range is not None:
+            keep = (s >= step_range[0]) & (s <= step_range[1])
+            s, v, t = s[keep], v[keep], t[keep]
+        return {"reduced": False, "steps": s, "values": v, "times": t, "total": int(len(s))}
+    buckets = np.concatenate(
+        [metricdata.decode_buckets(b) for b in qs.values_list("buckets", flat=True)]
+    )
+    if step_range is not None:
+        buckets = buckets[(buckets[:, 1] >= step_range[0]) & (buckets[:, 0] <= step_range[1])]
+    reduced = metricdata.reduce_buckets(buckets, max_points // 2)
+    return {
+        "reduced": True,
+        "step_lo": reduced[:, 0],
+        "step_hi": reduced[:, 1],
+        "min": reduced[:, 2],
+        "max": reduced[:, 3],
+        "total": total,
+    }
+
+
+# --- files -------------------------------------------------------------------------
+
+
+def file_names(*, run: Run, prefix: str | None = None) -> list[str]:
+    qs = RunFile.objects.filter(run=run).order_by("name")
+    if prefix:
+        qs = qs.filter(name__startswith=prefix)
+    return list(qs.values_list("name", flat=True))
+
+
+def file_get(*, run: Run, name: str) -> RunFile:
+    name = storage.check_file_name(name)
+    try:
+        return RunFile.objects.get(run=run, name=name)
+    except RunFile.DoesNotExist:
+        raise NotFound(f"Run {run.run_id} has no file named {name!r}.", field="name") from None
+
+
+def file_open(*, run_file: RunFile) -> IO[bytes]:
+    return storage.files_storage().open(run_file.storage_key, "rb")
+
+
+def runs_by_ids(*, run_ids: Iterable[str]) -> QuerySet[Run]:
+    return _with_related(Run.objects.filter(run_id__in=list(run_ids)))

@@ -1,0 +1,679 @@
+"""Every write of the tracking domain. Views, the API, the SDK's local store and
+commands call these functions; nothing else writes tracking models.
+
+Functions are keyword-only and named ``<entity>_<action>``. Each validates its input
+fully before it opens a transaction, so bad input raises a ``ValidationError`` and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from studio.core import validation
+from studio.errors import (
+    InvalidTransition,
+    NotFound,
+    PropertyConflict,
+    RunTerminal,
+    ValidationError,
+)
+from studio.tracking import metricdata, storage, transitions
+from studio.tracking.models import (
+    Experiment,
+    MetricBatch,
+    MetricChunk,
+    MetricKind,
+    MetricRecord,
+    MetricSummary,
+    Run,
+    RunFile,
+    RunProperty,
+    RunStatus,
+    RunTag,
+    RunType,
+    Workspace,
+)
+
+MAX_CHILDREN_PER_CALL = 10_000
+MAX_BATCH_ITEMS = 1_000
+RECORD_KINDS = {MetricKind.LIST, MetricKind.ROW, MetricKind.TABLE, MetricKind.IMAGE}
+
+
+# --- workspaces and experiments ---------------------------------------------------
+
+
+def workspace_get_or_create(*, name: str) -> Workspace:
+    name = validation.workspace_name(name)
+    workspace, _ = Workspace.objects.get_or_create(name=name)
+    return workspace
+
+
+def experiment_get_or_create(*, workspace: Workspace, name: str) -> Experiment:
+    name = validation.experiment_name(name)
+    experiment, _ = Experiment.objects.get_or_create(workspace=workspace, name=name)
+    return experiment
+
+
+# --- runs --------------------------------------------------------------------------
+
+
+def _new_run_id(experiment_name: str) -> str:
+    return f"{experiment_name}_{int(time.time())}_{secrets.token_hex(4)}"
+
+
+def _reserve_numbers(experiment: Experiment, count: int) -> int:
+    """Bump the experiment's counter by ``count`` and return the first new number.
+    Must run inside the creating transaction: the UPDATE holds the row lock."""
+    Experiment.objects.filter(pk=experiment.pk).update(
+        run_counter=F("run_counter") + count, last_activity_at=timezone.now()
+    )
+    last = Experiment.objects.filter(pk=experiment.pk).values_list("run_counter", flat=True).get()
+    return last - count + 1
+
+
+def _check_run_fields(
+    display_name: str, compute_target: str, script: str, arguments: Iterable[str]
+) -> list[str]:
+    validation.text(display_name, "display_name", max_length=validation.MAX_DISPLAY_NAME)
+    validation.text(compute_target, "compute_target", max_length=100)
+    validation.text(script, "script", max_length=500)
+    args = list(arguments)
+    for i, arg in enumerate(args):
+        validation.text(arg, f"arguments[{i}]", max_length=10_000)
+    return args
+
+
+def run_create(
+    *,
+    experiment: Experiment,
+    submitted_by: str,
+    type: str = RunType.INTERACTIVE,
+    status: str = RunStatus.RUNNING,
+    parent: Run | None = None,
+    display_name: str = "",
+    compute_target: str = "local",
+    script: str = "",
+    arguments: Iterable[str] = (),
+    tags: Mapping[str, str | None] | None = None,
+    properties: Mapping[str, str] | None = None,
+) -> Run:
+    """Create one run (``start_logging``, ``child_run``, ``submit``)."""
+    if type not in RunType.values:
+        raise ValidationError(f"Unknown run type {type!r}.", field="type")
+    if status not in (RunStatus.RUNNING, RunStatus.NOT_STARTED, RunStatus.QUEUED):
+        raise ValidationError(f"A run cannot be created as {status}.", field="status")
+    args = _check_run_fields(display_name, compute_target, script, arguments)
+    clean_tags = _check_tags(tags or {})
+    clean_props = _check_properties(properties or {})
+    if parent is not None and parent.experiment_id != experiment.pk:
+        raise ValidationError("A child run belongs to its parent's experiment.", field="parent")
+    now = timezone.now()
+    with transaction.atomic():
+        number = _reserve_numbers(experiment, 1)
+        run = Run.objects.create(
+            run_id=_new_run_id(experiment.name),
+            workspace_id=experiment.workspace_id,
+            experiment=experiment,
+            number=number,
+            parent=parent,
+            root_id=(parent.root_id or parent.pk) if parent else None,
+            display_name=display_name,
+            type=type,
+            status=status,
+            submitted_by=submitted_by,
+            compute_target=compute_target,
+            script=script,
+            arguments=args,
+            started_at=now if status == RunStatus.RUNNING else None,
+            heartbeat_at=now if status == RunStatus.RUNNING else None,
+        )
+        if parent is not None:
+            Run.objects.filter(pk=parent.pk).update(child_count=F("child_count") + 1)
+        RunTag.objects.bulk_create(RunTag(run=run, key=k, value=v) for k, v in clean_tags.items())
+        RunProperty.objects.bulk_create(
+            RunProperty(run=run, key=k, value=v) for k, v in clean_props.items()
+        )
+    return run
+
+
+def run_create_children(
+    *,
+    parent: Run,
+    submitted_by: str,
+    count: int | None = None,
+    tag_key: str | None = None,
+    tag_values: Iterable[str] | None = None,
+) -> list[Run]:
+    """Create many child runs in one transaction (``create_children``).
+
+    With ``tag_key`` and ``tag_values``, one child per value, tagged ``tag_key=value``.
+    """
+    values = list(tag_values) if tag_values is not None else None
+    if values is not None:
+        if tag_key is None:
+            raise ValidationError("tag_values needs a tag_key.", field="tag_key")
+        tag_key = validation.key(tag_key, "tag_key")
+        values = [
+            validation.text(v, f"tag_values[{i}]", max_length=validation.MAX_TAG_VALUE)
+            for i, v in enumerate(values)
+        ]
+        if count is not None and count != len(values):
+            raise ValidationError("count must match the number of tag_values.", field="count")
+        count = len(values)
+    if type(count) is not int or count < 0:
+        raise ValidationError("count must be a non-negative integer.", field="count")
+    if count > MAX_CHILDREN_PER_CALL:
+        raise ValidationError(
+            f"At most {MAX_CHILDREN_PER_CALL} children per call.", field="count"
+        )
+    if count == 0:
+        return []
+    experiment = parent.experiment
+    now = timezone.now()
+    with transaction.atomic():
+        first = _reserve_numbers(experiment, count)
+        runs = [
+            Run(
+                run_id=_new_run_id(experiment.name),
+                workspace_id=parent.workspace_id,
+                experiment=experiment,
+                number=first + i,
+                parent=parent,
+                root_id=parent.root_id or parent.pk,
+                type=RunType.INTERACTIVE,
+                status=RunStatus.RUNNING,
+                submitted_by=submitted_by,
+                compute_target=parent.compute_target,
+                started_at=now,
+                heartbeat_at=now,
+            )
+            for i in range(count)
+        ]
+        Run.objects.bulk_create(runs)
+        # Not every backend returns primary keys from bulk_create: fetch them back.
+        by_id = dict(
+            Run.objects.filter(run_id__in=[r.run_id for r in runs]).values_list("run_id", "pk")
+        )
+        for r in runs:
+            r.pk = by_id[r.run_id]
+        if values is not None:
+            RunTag.objects.bulk_create(
+                RunTag(run=r, key=tag_key, value=v) for r, v in zip(runs, values, strict=True)
+            )
+        Run.objects.filter(pk=parent.pk).update(child_count=F("child_count") + count)
+    return runs
+
+
+def run_transition(
+    *, run: Run, status: str, reason: str = "", error: Mapping[str, Any] | None = None
+) -> Run:
+    """Move a run to ``status`` if the transition table allows it from its current one.
+
+    A conditional UPDATE (``WHERE status IN allowed``) checked by its row count:
+    of two racing transitions exactly one wins; the loser gets InvalidTransition.
+    """
+    if status not in transitions.STATUSES:
+        raise ValidationError(f"Unknown status {status!r}.", field="status")
+    validation.text(reason, "reason", max_length=255)
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": status, "status_changed_at": now, "status_reason": reason}
+    if status == RunStatus.RUNNING:
+        fields["started_at"] = Coalesce(F("started_at"), now)
+        fields["heartbeat_at"] = now
+    if status in transitions.TERMINAL:
+        fields["ended_at"] = Coalesce(F("ended_at"), now)
+    if error is not None:
+        fields["error"] = dict(error)
+    updated = Run.objects.filter(pk=run.pk, status__in=transitions.allowed_from(status)).update(
+        **fields
+    )
+    if not updated:
+        current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+        if current is None:
+            raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
+        raise InvalidTransition.between(run.run_id, current, status)
+    run.refresh_from_db()
+    return run
+
+
+def run_complete(*, run: Run) -> Run:
+    return run_transition(run=run, status=RunStatus.COMPLETED)
+
+
+def run_fail(
+    *, run: Run, error_details: str | None = None, error_code: str | None = None
+) -> Run:
+    error = None
+    if error_details is not None or error_code is not None:
+        error = {
+            "message": validation.text(error_details or "", "error_details", max_length=10_000),
+            "code": validation.text(error_code or "", "error_code", max_length=100),
+        }
+    return run_transition(run=run, status=RunStatus.FAILED, reason="failed", error=error)
+
+
+def run_cancel(*, run: Run) -> Run:
+    """Cancel a run. An interactive run has no process to stop and ends Canceled at
+    once; a submitted one goes to CancelRequested and its supervisor finishes it."""
+    if run.status in transitions.TERMINAL:
+        raise InvalidTransition(
+            f"Run {run.run_id} is already {run.status}; cancelling it changes nothing.",
+            field="status",
+        )
+    if run.type == RunType.INTERACTIVE:
+        return run_transition(run=run, status=RunStatus.CANCELED, reason="canceled")
+    return run_transition(run=run, status=RunStatus.CANCEL_REQUESTED, reason="cancel requested")
+
+
+def run_update(
+    *, run: Run, display_name: str | None = None, description: str | None = None
+) -> Run:
+    fields = []
+    if display_name is not None:
+        run.display_name = validation.text(
+            display_name, "display_name", max_length=validation.MAX_DISPLAY_NAME
+        )
+        fields.append("display_name")
+    if description is not None:
+        run.description = validation.text(
+            description, "description", max_length=validation.MAX_DESCRIPTION
+        )
+        fields.append("description")
+    if fields:
+        run.save(update_fields=fields)
+    return run
+
+
+def run_heartbeat(*, run: Run) -> None:
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+
+
+def _lock_run(run: Run) -> str:
+    """Lock the run row for this transaction (PostgreSQL; SQLite's IMMEDIATE
+    transaction already holds the database write lock) and return its status."""
+    status = Run.objects.select_for_update().filter(pk=run.pk).values_list("status", flat=True)
+    current = status.first()
+    if current is None:
+        raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
+    return current
+
+
+# --- properties and tags ----------------------------------------------------------
+
+
+def _check_pairs(pairs: object, field: str, *, allow_none: bool, max_value: int) -> dict:
+    if not isinstance(pairs, Mapping):
+        raise ValidationError(f"{field} must be a mapping of key to value.", field=field)
+    clean: dict[str, str | None] = {}
+    for raw_key, value in pairs.items():
+        k = validation.key(raw_key, f"{field} key")
+        if value is None and allow_none:
+            v = None
+        else:
+            v = validation.text(value, f"{field}.{k}", max_length=max_value)
+        if k in clean and clean[k] != v:
+            raise ValidationError(
+                f"{field} key {k!r} is given twice with different values.", field=f"{field}.{k}"
+            )
+        clean[k] = v
+    return clean
+
+
+def _check_tags(tags: object) -> dict[str, str | None]:
+    return _check_pairs(tags, "tags", allow_none=True, max_value=validation.MAX_TAG_VALUE)
+
+
+def _check_properties(properties: object) -> dict[str, str]:
+    return _check_pairs(
+        properties, "properties", allow_none=False, max_value=validation.MAX_PROPERTY_VALUE
+    )  # type: ignore[return-value]
+
+
+def run_add_properties(*, run: Run, properties: Mapping[str, str]) -> dict[str, str]:
+    """Add immutable properties: the same value again is a no-op, another value raises
+    PropertyConflict naming the key, the stored value and the new one."""
+    clean = _check_properties(properties)
+    with transaction.atomic():
+        _lock_run(run)
+        stored = dict(
+            RunProperty.objects.filter(run=run, key__in=list(clean)).values_list("key", "value")
+        )
+        for k, v in clean.items():
+            if k in stored and stored[k] != v:
+                raise PropertyConflict.for_key(k, stored[k], v)
+        try:
+            with transaction.atomic():
+                RunProperty.objects.bulk_create(
+                    RunProperty(run=run, key=k, value=v)
+                    for k, v in clean.items()
+                    if k not in stored
+                )
+        except IntegrityError:
+            # Lost a race with another writer of the same key: report what it stored.
+            stored = dict(
+                RunProperty.objects.filter(run=run, key__in=list(clean)).values_list(
+                    "key", "value"
+                )
+            )
+            for k, v in clean.items():
+                if stored.get(k) != v:
+                    raise PropertyConflict.for_key(k, stored.get(k, ""), v) from None
+    return dict(RunProperty.objects.filter(run=run).values_list("key", "value"))
+
+
+def run_set_tags(*, run: Run, tags: Mapping[str, str | None]) -> None:
+    """Add or change tags (last write wins); a ``None`` value makes a key-only tag."""
+    clean = _check_tags(tags)
+    if not clean:
+        return
+    RunTag.objects.bulk_create(
+        [RunTag(run=run, key=k, value=v) for k, v in clean.items()],
+        update_conflicts=True,
+        unique_fields=["run", "key"],
+        update_fields=["value", "updated_at"],
+    )
+
+
+def run_remove_tags(*, run: Run, keys: Iterable[str]) -> None:
+    clean = [validation.key(k, "tag key") for k in keys]
+    RunTag.objects.filter(run=run, key__in=clean).delete()
+
+
+# --- metrics ---------------------------------------------------------------------
+
+
+def _check_records(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, Any]]:
+    clean = []
+    for i, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise ValidationError(f"records[{i}] must be an object.", field=f"records[{i}]")
+        name = validation.key(record.get("name"), f"records[{i}].name")
+        kind = record.get("kind")
+        if kind not in RECORD_KINDS:
+            raise ValidationError(
+                f"records[{i}].kind must be one of list, row, table, image.",
+                field=f"records[{i}].kind",
+            )
+        clean.append((name, kind, _check_record_data(kind, record.get("data"), i)))
+    return clean
+
+
+def _check_json_value(value: Any, field: str) -> None:
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, (int, float)):
+        validation.number(value, field)
+    elif isinstance(value, str):
+        validation.text(value, field, max_length=validation.MAX_TEXT_VALUE)
+    else:
+        raise ValidationError(f"{field} must be a number, a string, a boolean or null.", field=field)
+
+
+def _check_record_data(kind: str, data: Any, i: int) -> Any:
+    field = f"records[{i}].data"
+    if kind == MetricKind.LIST:
+        if not isinstance(data, list):
+            raise ValidationError(f"{field} must be a list.", field=field)
+        for j, v in enumerate(data):
+            _check_json_value(v, f"{field}[{j}]")
+    elif kind == MetricKind.ROW:
+        if not isinstance(data, Mapping) or not data:
+            raise ValidationError(f"{field} must be a non-empty object.", field=field)
+        for k, v in data.items():
+            validation.key(k, f"{field} column")
+            _check_json_value(v, f"{field}.{k}")
+    elif kind == MetricKind.TABLE:
+        if not isinstance(data, Mapping) or not data:
+            raise ValidationError(f"{field} must be an object of columns.", field=field)
+        lengths = set()
+        for k, column in data.items():
+            validation.key(k, f"{field} column")
+            if not isinstance(column, list):
+                raise ValidationError(f"{field}.{k} must be a list.", field=f"{field}.{k}")
+            lengths.add(len(column))
+            for j, v in enumerate(column):
+                _check_json_value(v, f"{field}.{k}[{j}]")
+        if len(lengths) > 1:
+            raise ValidationError(f"The columns of {field} differ in length.", field=field)
+    elif kind == MetricKind.IMAGE:
+        if not isinstance(data, Mapping) or not isinstance(data.get("file"), str):
+            raise ValidationError(f"{field} must name the image file.", field=field)
+        data = {"file": storage.check_file_name(data["file"], field)}
+    return data
+
+
+def metric_log_batch(
+    *,
+    run: Run,
+    batch_id: str,
+    series: Iterable[Mapping[str, Any]] = (),
+    records: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """Store one batch of metric points and records: all of it or nothing.
+
+    ``series`` items are ``{"name", "steps", "values", "times"}``; ``records`` items
+    are ``{"name", "kind", "data"}``. A batch id already stored for this run is a
+    retry whose first attempt committed: it is skipped, never stored twice.
+    """
+    batch_id = validation.text(batch_id, "batch_id", max_length=64, allow_empty=False)
+    series_items = list(series)
+    record_items = list(records)
+    if len(series_items) + len(record_items) > MAX_BATCH_ITEMS:
+        raise ValidationError(
+            f"A batch holds at most {MAX_BATCH_ITEMS} metrics; split it into batches.",
+            field="series",
+        )
+    parsed: dict[str, metricdata.Series] = {}
+    for i, item in enumerate(series_items):
+        if not isinstance(item, Mapping):
+            raise ValidationError(f"series[{i}] must be an object.", field=f"series[{i}]")
+        s = metricdata.parse_series(
+            item.get("name"), item.get("steps", ()), item.get("values", ()), item.get("times", ())
+        )
+        if s.name in parsed:
+            prev = parsed[s.name]
+            if prev.kind != s.kind:
+                raise ValidationError(
+                    f"Metric {s.name!r} mixes numbers and text.", field=f"series[{i}]"
+                )
+            s = metricdata.Series(
+                s.name,
+                s.kind,
+                _concat_arrays(prev.steps, s.steps),
+                metricdata.concat(s.kind, prev.values, s.values),
+                _concat_arrays(prev.times, s.times),
+            )
+        parsed[s.name] = s
+    clean_records = _check_records(record_items)
+    points = sum(len(s) for s in parsed.values())
+
+    with transaction.atomic():
+        status = _lock_run(run)
+        if status in transitions.TERMINAL:
+            raise RunTerminal(
+                f"Run {run.run_id} is {status}; it no longer accepts metrics.", field="run_id"
+            )
+        if MetricBatch.objects.filter(run=run, batch_id=batch_id).exists():
+            return {"batch_id": batch_id, "stored": 0, "duplicate": True}
+        MetricBatch.objects.create(run=run, batch_id=batch_id, points=points)
+        if parsed:
+            _store_series(run, parsed)
+        if clean_records:
+            _store_records(run, clean_records)
+        Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    return {"batch_id": batch_id, "stored": points + len(clean_records), "duplicate": False}
+
+
+def _concat_arrays(a, b):
+    return metricdata.concat("scalar", a, b)
+
+
+def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
+    names = list(parsed)
+    summaries = {
+        s.name: s
+        for s in MetricSummary.objects.select_for_update().filter(run=run, name__in=names)
+    }
+    tails = {
+        c.name: c
+        for c in MetricChunk.objects.filter(
+            run=run,
+            name__in=[n for n, s in summaries.items() if s.chunk_count],
+            count__lt=metricdata.CHUNK_POINTS,
+        )
+        if c.seq == summaries[c.name].chunk_count - 1
+    }
+    new_chunks: list[MetricChunk] = []
+    new_summaries: list[MetricSummary] = []
+    for name, s in parsed.items():
+        summary = summaries.get(name)
+        if summary is None:
+            summary = MetricSummary(run=run, name=name, kind=s.kind)
+            new_summaries.append(summary)
+        elif summary.kind != s.kind:
+            raise ValidationError(
+                f"Metric {name!r} holds {summary.kind} values; it cannot take {s.kind} ones.",
+                field=f"series.{name}",
+            )
+        steps, values, times = s.steps, s.values, s.times
+        tail = tails.get(name)
+        if tail is not None:
+            # Fill the last, partly empty chunk first so chunks stay large.
+            room = metricdata.CHUNK_POINTS - tail.count
+            head_steps, head_values, head_times = steps[:room], values[:room], times[:room]
+            steps, values, times = steps[room:], values[room:], times[room:]
+            merged_steps = _concat_arrays(metricdata.decode_steps(tail.steps), head_steps)
+            merged_values = metricdata.concat(
+                s.kind, metricdata.decode_values(tail.encoding, tail.values), head_values
+            )
+            merged_times = _concat_arrays(metricdata.decode_times(tail.times), head_times)
+            _fill_chunk(tail, s.kind, merged_steps, merged_values, merged_times)
+            tail.save(
+                update_fields=[
+                    "count", "first_step", "last_step", "steps", "values", "times", "buckets"
+                ]
+            )
+        for c_steps, c_values, c_times in metricdata.split_chunks(steps, values, times):
+            chunk = MetricChunk(run=run, name=name, seq=summary.chunk_count)
+            _fill_chunk(chunk, s.kind, c_steps, c_values, c_times)
+            new_chunks.append(chunk)
+            summary.chunk_count += 1
+        _update_summary(summary, s)
+    MetricChunk.objects.bulk_create(new_chunks)
+    MetricSummary.objects.bulk_create(new_summaries)
+    if summaries:
+        MetricSummary.objects.bulk_update(
+            list(summaries.values()),
+            [
+                "count", "last_value", "last_is_nan", "last_text", "last_step", "last_time",
+                "min_value", "max_value", "chunk_count",
+            ],
+        )
+
+
+def _fill_chunk(chunk: MetricChunk, kind: str, steps, values, times) -> None:
+    chunk.count = len(steps)
+    chunk.first_step = int(steps.min())
+    chunk.last_step = int(steps.max())
+    chunk.encoding, chunk.values = metricdata.encode_values(kind, values)
+    chunk.steps = steps.astype("int64").tobytes()
+    chunk.times = times.astype("float64").tobytes()
+    chunk.buckets = metricdata.compute_buckets(steps, values)
+
+
+def _update_summary(summary: MetricSummary, s: metricdata.Series) -> None:
+    """Fold a batch into last/min/max/count. Runs under the run's row lock, so the
+    read-modify-write cannot lose an update to another writer of the same run."""
+    summary.count += len(s)
+    summary.last_step = int(s.steps[-1])
+    summary.last_time = float(s.times[-1])
+    if s.kind == "text":
+        summary.last_text = s.values[-1]
+        return
+    last = float(s.values[-1])
+    summary.last_is_nan = last != last
+    summary.last_value = None if summary.last_is_nan else last
+    lo, hi = metricdata.summary_stats(s.values)
+    if lo is not None:
+        summary.min_value = lo if summary.min_value is None else min(summary.min_value, lo)
+        summary.max_value = hi if summary.max_value is None else max(summary.max_value, hi)
+
+
+def _store_records(run: Run, records: list[tuple[str, str, Any]]) -> None:
+    kinds = dict(
+        MetricSummary.objects.filter(run=run, name__in=[r[0] for r in records]).values_list(
+            "name", "kind"
+        )
+    )
+    new_summaries: dict[str, MetricSummary] = {}
+    counts: dict[str, int] = {}
+    for name, kind, _ in records:
+        known = kinds.get(name) or (new_summaries[name].kind if name in new_summaries else None)
+        if known is not None and known != kind:
+            raise ValidationError(
+                f"Metric {name!r} holds {known} values; it cannot take a {kind}.",
+                field=f"records.{name}",
+            )
+        if known is None:
+            new_summaries[name] = MetricSummary(run=run, name=name, kind=kind)
+        counts[name] = counts.get(name, 0) + 1
+    MetricRecord.objects.bulk_create(
+        MetricRecord(run=run, name=name, kind=kind, data=data) for name, kind, data in records
+    )
+    for name, summary in new_summaries.items():
+        summary.count = counts.pop(name)
+    MetricSummary.objects.bulk_create(new_summaries.values())
+    for name, n in counts.items():
+        MetricSummary.objects.filter(run=run, name=name).update(count=F("count") + n)
+
+
+# --- files -------------------------------------------------------------------------
+
+
+def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
+    """Store a file of the run under ``name``. The bytes are written under a key made
+    of server ids before the row is committed, and removed again if it is not."""
+    from django.conf import settings
+    from django.core.files import File
+
+    name = storage.check_file_name(name)
+    if run.status in transitions.TERMINAL and not name.startswith("logs/"):
+        # Outputs of a finished run are its record; they do not change afterwards.
+        raise RunTerminal(f"Run {run.run_id} is {run.status}; it takes no new files.", field="name")
+    if RunFile.objects.filter(run=run, name=name).exists():
+        raise ValidationError(
+            f"The run already has a file named {name!r}.", field="name", code="file_exists"
+        )
+    store = storage.files_storage()
+    key = storage.new_storage_key(run.uuid)
+    saved = store.save(key, File(content))
+    size = store.size(saved)
+    if size > settings.STUDIO_MAX_UPLOAD_BYTES:
+        store.delete(saved)
+        raise ValidationError(
+            f"The file is {size} bytes; the limit is {settings.STUDIO_MAX_UPLOAD_BYTES}.",
+            field="content",
+            code="too_large",
+        )
+    try:
+        with transaction.atomic():
+            return RunFile.objects.create(run=run, name=name, storage_key=saved, size=size)
+    except IntegrityError:
+        store.delete(saved)
+        raise ValidationError(
+            f"The run already has a file named {name!r}.", field="name", code="file_exists"
+        ) from None
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
