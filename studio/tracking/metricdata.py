@@ -16,10 +16,12 @@ import numpy as np
 
 from studio.core import validation
 from studio.errors import ValidationError
+from studio.tracking.storage_names import check_file_name
 
 CHUNK_POINTS = 4096
 BUCKET_POINTS = 64
 MAX_BATCH_POINTS = 1_000_000
+AUTO_STEP = -1  # a point logged without a step: it gets its position in the series
 
 
 @dataclass
@@ -77,20 +79,30 @@ def parse_series(name: object, steps, values, times) -> Series:
         )
     if isinstance(steps, np.ndarray) and steps.dtype.kind in "iu":
         step_arr = steps.astype(np.int64)
+        if n and step_arr.min() < 0:
+            raise ValidationError(f"Steps of metric {name!r} must not be negative.", field="steps")
     else:
-        if not set(map(type, steps)) <= {int}:
-            i = _first_bad(steps, (int,))
+        kinds = set(map(type, steps))
+        if not kinds <= {int, type(None)}:
+            i = _first_bad(steps, (int, type(None)))
             raise ValidationError(
                 f"step {steps[i]!r} of metric {name!r} must be an integer.", field=f"steps[{i}]"
             )
+        if type(None) in kinds:
+            if any(s is not None and s < 0 for s in steps):
+                raise ValidationError(
+                    f"Steps of metric {name!r} must not be negative.", field="steps"
+                )
+            # A missing step means "the next one": AUTO_STEP here, numbered on store.
+            steps = [AUTO_STEP if s is None else s for s in steps]
+        elif n and min(steps) < 0:
+            raise ValidationError(f"Steps of metric {name!r} must not be negative.", field="steps")
         try:
             step_arr = np.array(steps, dtype=np.int64)
         except OverflowError:
             raise ValidationError(
                 f"A step of metric {name!r} is larger than 2**63-1.", field="steps"
             ) from None
-    if n and step_arr.min() < 0:
-        raise ValidationError(f"Steps of metric {name!r} must not be negative.", field="steps")
     time_arr = _numbers(times, "times")
     if not (
         np.all(time_arr >= validation.MIN_TIME) and np.all(time_arr <= validation.MAX_TIME)
@@ -104,6 +116,16 @@ def parse_series(name: object, steps, values, times) -> Series:
             validation.text(v, f"values[{i}]", max_length=validation.MAX_TEXT_VALUE)
         return Series(name, "text", step_arr, list(values), time_arr)
     return Series(name, "scalar", step_arr, _numbers(values, "values"), time_arr)
+
+
+def number_auto_steps(steps: np.ndarray, already_stored: int) -> np.ndarray:
+    """Give points logged without a step their position in the whole series."""
+    auto = steps == AUTO_STEP
+    if not auto.any():
+        return steps
+    steps = steps.copy()
+    steps[auto] = already_stored + np.flatnonzero(auto)
+    return steps
 
 
 def encode_values(kind: str, values) -> tuple[str, bytes]:
@@ -179,3 +201,59 @@ def reduce_buckets(buckets: np.ndarray, target: int) -> np.ndarray:
         out[:, 2] = np.fmin.reduceat(buckets[:, 2], starts)
         out[:, 3] = np.fmax.reduceat(buckets[:, 3], starts)
     return out
+
+
+# --- lists, rows, tables, images ---------------------------------------------------
+
+RECORD_KINDS = ("list", "row", "table", "image")
+
+
+def _check_cell(value, field: str) -> None:
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, (int, float)):
+        validation.number(value, field)
+    elif isinstance(value, str):
+        validation.text(value, field, max_length=validation.MAX_TEXT_VALUE)
+    else:
+        raise ValidationError(
+            f"{field} must be a number, a string, a boolean or null.", field=field
+        )
+
+
+def check_record(kind: object, data, where: str = "record"):
+    """Check a logged list, row, table or image reference; returns the clean data."""
+    field = f"{where}.data"
+    if kind not in RECORD_KINDS:
+        raise ValidationError(
+            f"{where}.kind must be one of {', '.join(RECORD_KINDS)}.", field=f"{where}.kind"
+        )
+    if kind == "list":
+        if not isinstance(data, list):
+            raise ValidationError(f"{field} must be a list.", field=field)
+        for j, v in enumerate(data):
+            _check_cell(v, f"{field}[{j}]")
+    elif kind == "row":
+        if not isinstance(data, dict) or not data:
+            raise ValidationError(f"{field} must be a non-empty object.", field=field)
+        for k, v in data.items():
+            validation.key(k, f"{field} column")
+            _check_cell(v, f"{field}.{k}")
+    elif kind == "table":
+        if not isinstance(data, dict) or not data:
+            raise ValidationError(f"{field} must be an object of columns.", field=field)
+        lengths = set()
+        for k, column in data.items():
+            validation.key(k, f"{field} column")
+            if not isinstance(column, list):
+                raise ValidationError(f"{field}.{k} must be a list.", field=f"{field}.{k}")
+            lengths.add(len(column))
+            for j, v in enumerate(column):
+                _check_cell(v, f"{field}.{k}[{j}]")
+        if len(lengths) > 1:
+            raise ValidationError(f"The columns of {field} differ in length.", field=field)
+    else:
+        if not isinstance(data, dict) or not isinstance(data.get("file"), str):
+            raise ValidationError(f"{field} must name the image file.", field=field)
+        data = {"file": check_file_name(data["file"], field)}
+    return data

@@ -46,7 +46,6 @@ from studio.tracking.models import (
 
 MAX_CHILDREN_PER_CALL = 10_000
 MAX_BATCH_ITEMS = 1_000
-RECORD_KINDS = {MetricKind.LIST, MetricKind.ROW, MetricKind.TABLE, MetricKind.IMAGE}
 
 
 # --- workspaces and experiments ---------------------------------------------------
@@ -399,57 +398,9 @@ def _check_records(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, str,
             raise ValidationError(f"records[{i}] must be an object.", field=f"records[{i}]")
         name = validation.key(record.get("name"), f"records[{i}].name")
         kind = record.get("kind")
-        if kind not in RECORD_KINDS:
-            raise ValidationError(
-                f"records[{i}].kind must be one of list, row, table, image.",
-                field=f"records[{i}].kind",
-            )
-        clean.append((name, kind, _check_record_data(kind, record.get("data"), i)))
+        data = metricdata.check_record(kind, record.get("data"), f"records[{i}]")
+        clean.append((name, kind, data))
     return clean
-
-
-def _check_json_value(value: Any, field: str) -> None:
-    if isinstance(value, bool) or value is None:
-        return
-    if isinstance(value, (int, float)):
-        validation.number(value, field)
-    elif isinstance(value, str):
-        validation.text(value, field, max_length=validation.MAX_TEXT_VALUE)
-    else:
-        raise ValidationError(f"{field} must be a number, a string, a boolean or null.", field=field)
-
-
-def _check_record_data(kind: str, data: Any, i: int) -> Any:
-    field = f"records[{i}].data"
-    if kind == MetricKind.LIST:
-        if not isinstance(data, list):
-            raise ValidationError(f"{field} must be a list.", field=field)
-        for j, v in enumerate(data):
-            _check_json_value(v, f"{field}[{j}]")
-    elif kind == MetricKind.ROW:
-        if not isinstance(data, Mapping) or not data:
-            raise ValidationError(f"{field} must be a non-empty object.", field=field)
-        for k, v in data.items():
-            validation.key(k, f"{field} column")
-            _check_json_value(v, f"{field}.{k}")
-    elif kind == MetricKind.TABLE:
-        if not isinstance(data, Mapping) or not data:
-            raise ValidationError(f"{field} must be an object of columns.", field=field)
-        lengths = set()
-        for k, column in data.items():
-            validation.key(k, f"{field} column")
-            if not isinstance(column, list):
-                raise ValidationError(f"{field}.{k} must be a list.", field=f"{field}.{k}")
-            lengths.add(len(column))
-            for j, v in enumerate(column):
-                _check_json_value(v, f"{field}.{k}[{j}]")
-        if len(lengths) > 1:
-            raise ValidationError(f"The columns of {field} differ in length.", field=field)
-    elif kind == MetricKind.IMAGE:
-        if not isinstance(data, Mapping) or not isinstance(data.get("file"), str):
-            raise ValidationError(f"{field} must name the image file.", field=field)
-        data = {"file": storage.check_file_name(data["file"], field)}
-    return data
 
 
 def metric_log_batch(
@@ -545,6 +496,7 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
                 f"Metric {name!r} holds {summary.kind} values; it cannot take {s.kind} ones.",
                 field=f"series.{name}",
             )
+        s.steps = metricdata.number_auto_steps(s.steps, summary.count)
         steps, values, times = s.steps, s.values, s.times
         tail = tails.get(name)
         if tail is not None:

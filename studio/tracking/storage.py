@@ -1,24 +1,16 @@
-"""Where a run's file bytes live, and the one check every user-given file name passes.
-
-Storage keys are built from server ids only (``runs/<run uuid>/<file uuid>``); the
-name a user sees (``outputs/model.pkl``) is metadata in ``RunFile``. Names are
-decoded once by whoever received them, then checked here and rejected, never
-"cleaned".
-"""
+"""Where a run's file bytes live. Storage keys are built from server ids only
+(``runs/<run uuid>/<file uuid>``); the name a user sees (``outputs/model.pkl``) is
+metadata in ``RunFile``, checked by ``storage_names.check_file_name``."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 
 from django.core.files.storage import storages
 
-from studio.errors import ValidationError
+from studio.tracking.storage_names import check_file_name
 
-MAX_NAME = 1024
-MAX_SEGMENT_BYTES = 255
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+__all__ = ["check_file_name", "files_storage", "new_storage_key"]
 
 
 def files_storage():
@@ -27,38 +19,3 @@ def files_storage():
 
 def new_storage_key(run_uuid: uuid.UUID) -> str:
     return f"runs/{run_uuid.hex}/{uuid.uuid4().hex}"
-
-
-def check_file_name(name: object, field: str = "name") -> str:
-    """A relative path made of safe segments, NFC-normalized, or a ValidationError."""
-    if not isinstance(name, str) or not name:
-        raise ValidationError("A file name is required.", field=field)
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError("The file name is not valid text.", field=field) from None
-    name = unicodedata.normalize("NFC", name)
-    if len(name) > MAX_NAME:
-        raise ValidationError(f"The file name is longer than {MAX_NAME} characters.", field=field)
-    if "\x00" in name or "\\" in name or any(ord(c) < 32 for c in name):
-        raise ValidationError(
-            "The file name contains a NUL, a backslash or a control character.", field=field
-        )
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise ValidationError("The file name must be a relative path.", field=field)
-    segments = name.split("/")
-    for segment in segments:
-        if segment in ("", ".", ".."):
-            raise ValidationError(
-                f"The file name {name!r} has an empty, '.' or '..' segment.", field=field
-            )
-        if len(segment.encode()) > MAX_SEGMENT_BYTES:
-            raise ValidationError(
-                f"A segment of the file name is longer than {MAX_SEGMENT_BYTES} bytes.",
-                field=field,
-            )
-        if _WINDOWS_RESERVED.match(segment) or segment != segment.strip():
-            raise ValidationError(
-                f"The file name segment {segment!r} is not allowed.", field=field
-            )
-    return name

@@ -1,0 +1,416 @@
+"""``Run``: one training attempt, as the Azure ML SDK v1 names it."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from studio.core import validation
+from studio.errors import ValidationError
+from studio.sdk.buffer import MetricBuffer
+from studio.tracking.metricdata import check_record
+from studio.tracking.transitions import TERMINAL
+
+if TYPE_CHECKING:
+    from studio.sdk.experiment import Experiment
+
+_now = time.time
+_NUMBER = (float, int)
+
+
+class Run:
+    """A run bound to a store. ``Run(experiment, run_id)`` rebinds to an existing run."""
+
+    def __init__(self, experiment: Experiment, run_id: str, _data: dict | None = None):
+        self.experiment = experiment
+        self._store = experiment.workspace._store
+        self._data = _data if _data is not None else self._store.get_run(run_id)
+        self._buffer: MetricBuffer | None = None
+        self._names: dict[str, tuple[str, str]] = {}
+        self._parent: Run | None | bool = False  # False: not looked up yet
+
+    # --- identity ------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._data["id"]
+
+    @property
+    def number(self) -> int:
+        return self._data["number"]
+
+    @property
+    def type(self) -> str:
+        return self._data["type"]
+
+    @property
+    def status(self) -> str:
+        return self._data["status"]
+
+    @property
+    def display_name(self) -> str:
+        return self._data["display_name"] or self.id
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self._data = self._store.update_run(self.id, display_name=value)
+
+    @property
+    def description(self) -> str:
+        return self._data["description"]
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self._data = self._store.update_run(self.id, description=value)
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return dict(self._data["properties"])
+
+    @property
+    def tags(self) -> dict[str, str | None]:
+        return dict(self._data["tags"])
+
+    @property
+    def parent(self) -> Run | None:
+        if self._parent is False:
+            parent_id = self._data["parent_id"]
+            self._parent = Run(self.experiment, parent_id) if parent_id else None
+        return self._parent  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return (
+            f"Run(Experiment: {self.experiment.name},\nId: {self.id},\n"
+            f"Type: {self.type},\nStatus: {self.status})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @classmethod
+    def get_context(cls) -> Run:
+        """Inside a submitted script, the run it executes as (``STUDIO_RUN_ID``);
+        anywhere else an offline run that prints what is logged."""
+        run_id = os.environ.get("STUDIO_RUN_ID")
+        if not run_id:
+            return _OfflineRun()
+        from studio.sdk.experiment import Experiment
+        from studio.sdk.workspace import Workspace
+
+        ws = Workspace.from_config()
+        data = ws._store.get_run(run_id)
+        return cls(Experiment(ws, data["experiment"]), run_id, _data=data)
+
+    # --- status --------------------------------------------------------------------
+
+    def _refresh(self) -> dict[str, Any]:
+        self._data = self._store.get_run(self.id)
+        return self._data
+
+    def get_status(self) -> str:
+        return self._refresh()["status"]
+
+    def get_details(self) -> dict[str, Any]:
+        """The run's details with the keys Azure ML uses (``runId``, ``status``, ...)."""
+        d = self._refresh()
+        details = {
+            "runId": d["id"],
+            "runNumber": d["number"],
+            "displayName": d["display_name"] or d["id"],
+            "experiment": d["experiment"],
+            "runType": d["type"],
+            "target": d["compute_target"],
+            "status": d["status"],
+            "startTimeUtc": d["started"],
+            "endTimeUtc": d["ended"],
+            "submittedBy": d["submitted_by"],
+            "properties": d["properties"],
+            "tags": d["tags"],
+            "parentRunId": d["parent_id"],
+            "script": d["script"] or None,
+            "arguments": d["arguments"],
+            "inputDatasets": [],
+            "outputDatasets": [],
+            "logFiles": {
+                name: name for name in self._store.file_names(self.id) if name.startswith("logs/")
+            },
+        }
+        if d["error"]:
+            details["error"] = d["error"]
+        return details
+
+    def flush(self, *, raise_errors: bool = True) -> None:
+        """Send every buffered metric now (``complete()`` and exit do it too)."""
+        self._buf().flush(raise_errors=raise_errors)
+
+    def _finish(self, change) -> None:
+        """Send the buffered points, then change the status; the buffer is dropped
+        once the run no longer takes metrics."""
+        self.flush(raise_errors=False)
+        self._data = change()
+        if self._data["status"] in TERMINAL:
+            self._buf().close()
+            self._buffer = None
+
+    def complete(self) -> None:
+        self.flush()
+        self._finish(lambda: self._store.complete_run(self.id))
+
+    def fail(self, error_details: str | None = None, error_code: str | None = None) -> None:
+        self._finish(
+            lambda: self._store.fail_run(
+                self.id, error_details=error_details, error_code=error_code
+            )
+        )
+
+    def cancel(self) -> None:
+        self._finish(lambda: self._store.cancel_run(self.id))
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.flush()
+            if self.get_status() not in TERMINAL:
+                self.complete()
+        else:
+            self.flush(raise_errors=False)
+            if self.get_status() not in TERMINAL:
+                self.fail(error_details=f"{exc_type.__name__}: {exc}", error_code="exception")
+        return False
+
+    # --- metrics -------------------------------------------------------------------
+
+    def _name(self, name: str, kind: str) -> str:
+        known = self._names.get(name)
+        if known is None:
+            clean = validation.key(name, "metric name")
+            known = self._names[name] = (clean, kind)
+        if known[1] != kind:
+            raise ValidationError(
+                f"Metric {name!r} was logged as {known[1]}; it cannot take a {kind} value.",
+                field="name",
+            )
+        return known[0]
+
+    def _buf(self) -> MetricBuffer:
+        if self._buffer is None:
+            self._buffer = MetricBuffer.for_run(self._store, self.id)
+        return self._buffer
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log one value; repeated calls with the same name form a series.
+
+        Returns at once: the point is buffered and sent in a batch."""
+        if type(value) in _NUMBER:
+            kind = "scalar"
+        elif type(value) is str:
+            validation.text(value, "value", max_length=validation.MAX_TEXT_VALUE)
+            kind = "text"
+        else:  # numpy scalars and other numbers; refuses bool, None, containers
+            value = validation.number(value, "value")
+            kind = "scalar"
+        known = self._names.get(name)
+        clean = known[0] if known is not None and known[1] == kind else self._name(name, kind)
+        if step is not None:
+            step = validation.step(step)
+        buffer = self._buffer or self._buf()
+        buffer.add(("s", clean, step, value, _now()))
+
+    def log_list(self, name: str, value: Iterable[Any], description: str = "") -> None:
+        self._record(name, "list", list(value))
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        self._record(name, "row", dict(kwargs))
+
+    def log_table(self, name: str, value: Mapping[str, Iterable[Any]], description: str = "") -> None:
+        if not isinstance(value, Mapping):
+            raise ValidationError("log_table takes a dict of column lists.", field="value")
+        self._record(name, "table", {k: list(v) for k, v in value.items()})
+
+    def log_image(
+        self, name: str, path: str | os.PathLike | None = None, plot: Any = None, description: str = ""
+    ) -> None:
+        """Log an image file, or a matplotlib figure (``plot``) saved as PNG."""
+        if (path is None) == (plot is None):
+            raise ValidationError("log_image takes either path or plot.", field="path")
+        clean = self._name(name, "image")
+        if path is not None:
+            source = Path(path)
+            if not source.is_file():
+                raise ValidationError(f"No image file at {str(source)!r}.", field="path")
+            stream: IO[bytes] = source.open("rb")
+            suffix = source.suffix.lower() or ".png"
+        else:
+            stream = io.BytesIO()
+            plot.savefig(stream, format="png")
+            stream.seek(0)
+            suffix = ".png"
+        file_name = f"images/{uuid.uuid4().hex}{suffix}"
+        with stream:
+            self._store.upload_file(self.id, file_name, stream)
+        self._buf().add(("r", clean, "image", {"file": file_name}))
+
+    def _record(self, name: str, kind: str, data: Any) -> None:
+        clean = self._name(name, kind)
+        check_record(kind, data, name)
+        self._buf().add(("r", clean, kind, data))
+
+    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
+        self.flush()
+        return self._store.get_metrics(self.id, name)
+
+    # --- properties and tags ---------------------------------------------------------
+
+    def add_properties(self, properties: Mapping[str, str]) -> None:
+        """Add immutable properties. Another value for an existing key raises."""
+        self._data["properties"] = self._store.add_properties(self.id, properties)
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._refresh()["properties"])
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        self._data["tags"] = self._store.set_tags(self.id, {key: value})
+
+    def set_tags(self, tags: Mapping[str, str | None] | Iterable[str]) -> None:
+        if not isinstance(tags, Mapping):
+            tags = {k: None for k in tags}
+        self._data["tags"] = self._store.set_tags(self.id, tags)
+
+    def remove_tags(self, tags: Iterable[str]) -> None:
+        self._data["tags"] = self._store.remove_tags(self.id, list(tags))
+
+    def get_tags(self) -> dict[str, str | None]:
+        return dict(self._refresh()["tags"])
+
+    # --- children --------------------------------------------------------------------
+
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs=None) -> Run:
+        """Start a child run (usable as a ``with`` block)."""
+        data = self._store.create_run(
+            self._data["workspace"],
+            self.experiment.name,
+            parent_id=self.id,
+            display_name=name or "",
+        )
+        return Run(self.experiment, data["id"], _data=data)
+
+    def create_children(
+        self,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: Iterable[str] | None = None,
+    ) -> list[Run]:
+        """Create many child runs in one round trip."""
+        rows = self._store.create_children(
+            self.id,
+            count=count,
+            tag_key=tag_key,
+            tag_values=list(tag_values) if tag_values is not None else None,
+        )
+        return [Run(self.experiment, d["id"], _data=d) for d in rows]
+
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Mapping[str, str] | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        _rehydrate_runs: bool = True,
+    ) -> list[Run]:
+        rows = self._store.get_children(
+            self.id, recursive=recursive, tags=tags, properties=properties, type=type, status=status
+        )
+        return [Run(self.experiment, d["id"], _data=d) for d in rows]
+
+    # --- files -----------------------------------------------------------------------
+
+    def upload_file(self, name: str, path_or_stream: str | os.PathLike | IO[bytes]) -> None:
+        if isinstance(path_or_stream, (str, os.PathLike)):
+            source = Path(path_or_stream)
+            if not source.is_file():
+                raise ValidationError(f"No file at {str(source)!r}.", field="path_or_stream")
+            with source.open("rb") as stream:
+                self._store.upload_file(self.id, name, stream)
+        else:
+            self._store.upload_file(self.id, name, path_or_stream)
+
+    def get_file_names(self) -> list[str]:
+        return self._store.file_names(self.id)
+
+    def download_file(self, name: str, output_file_path: str | os.PathLike | None = None) -> str:
+        target = Path(output_file_path or Path(name).name)
+        if target.is_dir():
+            target = target / Path(name).name
+        tmp = target.with_name(f".{target.name}.part")
+        with tmp.open("wb") as out:
+            self._store.download_file(self.id, name, out)
+        tmp.replace(target)
+        return str(target)
+
+
+class _OfflineRun:
+    """What ``Run.get_context()`` returns outside a submitted run: logs are printed."""
+
+    id = "OfflineRun"
+    number = 0
+    parent = None
+    display_name = "OfflineRun"
+    description = ""
+
+    def __init__(self) -> None:
+        self._tags: dict[str, str | None] = {}
+        self._properties: dict[str, str] = {}
+
+    def _print(self, what: str) -> None:
+        print(f"Attempted to log {what} to an offline run", file=sys.stdout)
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        self._print(f"scalar metric {name}: {value}")
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        self._print(f"list metric {name}: {value}")
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        self._print(f"row metric {name}: {kwargs}")
+
+    def log_table(self, name: str, value: Any, description: str = "") -> None:
+        self._print(f"table metric {name}: {value}")
+
+    def log_image(self, name: str, path: Any = None, plot: Any = None, description: str = "") -> None:
+        self._print(f"image metric {name}")
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        self._tags[key] = value
+
+    def get_tags(self) -> dict[str, str | None]:
+        return dict(self._tags)
+
+    def add_properties(self, properties: Mapping[str, str]) -> None:
+        self._properties.update(properties)
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._properties)
+
+    def get_status(self) -> str:
+        return "Running"
+
+    def complete(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def get_children(self, *args: Any, **kwargs: Any) -> list:
+        return []

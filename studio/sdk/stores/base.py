@@ -1,0 +1,132 @@
+"""The store contract: what the SDK needs from wherever runs are kept.
+
+``LocalStore`` calls the domain services in-process; ``RestStore`` calls the JSON API.
+Both take and return plain JSON-shaped values (runs as ``schema.run_to_dict`` makes
+them) and raise ``studio.errors`` exceptions, so the SDK behaves the same over both.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, Any
+
+
+class Store(ABC):
+    """One implementation per way of reaching the domain."""
+
+    uri: str
+
+    def release(self) -> None:
+        """Give back what the calling thread holds (connections); the background
+        flusher calls it after each round."""
+
+    # workspaces and experiments
+    @abstractmethod
+    def get_workspace(self, name: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def get_or_create_experiment(self, workspace: str, name: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def list_experiments(self, workspace: str) -> list[dict[str, Any]]: ...
+
+    # runs
+    @abstractmethod
+    def create_run(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        type: str = "interactive",
+        parent_id: str | None = None,
+        display_name: str = "",
+        tags: Mapping[str, str | None] | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def create_children(
+        self,
+        run_id: str,
+        *,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def list_runs(
+        self,
+        workspace: str,
+        experiment: str | None = None,
+        *,
+        tags: Any = None,
+        properties: Mapping[str, str] | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        include_children: bool = False,
+    ) -> Iterator[dict[str, Any]]: ...
+
+    @abstractmethod
+    def get_children(
+        self,
+        run_id: str,
+        *,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Mapping[str, str] | None = None,
+        type: str | None = None,
+        status: str | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def update_run(
+        self, run_id: str, *, display_name: str | None = None, description: str | None = None
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def complete_run(self, run_id: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def fail_run(
+        self, run_id: str, *, error_details: str | None = None, error_code: str | None = None
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def cancel_run(self, run_id: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def add_properties(self, run_id: str, properties: Mapping[str, str]) -> dict[str, str]: ...
+
+    @abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> dict[str, str | None]: ...
+
+    @abstractmethod
+    def remove_tags(self, run_id: str, keys: Sequence[str]) -> dict[str, str | None]: ...
+
+    # metrics
+    @abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        batch_id: str,
+        series: Sequence[Mapping[str, Any]],
+        records: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]: ...
+
+    # files
+    @abstractmethod
+    def upload_file(self, run_id: str, name: str, stream: IO[bytes]) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def file_names(self, run_id: str) -> list[str]: ...
+
+    @abstractmethod
+    def download_file(self, run_id: str, name: str, out: IO[bytes]) -> None: ...

@@ -1,0 +1,304 @@
+"""The in-process store: the SDK calls the domain services directly, on the database
+that Django's settings name (SQLite under STUDIO_HOME unless DATABASE_URL says
+otherwise). The process is trusted like the owner of the database file."""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import os
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, Any
+
+from studio.sdk.stores.base import Store
+
+_ready = False
+
+
+def setup_django() -> None:
+    """Configure Django for in-process use and bring the database schema up to date.
+
+    Several processes may start at once on a fresh STUDIO_HOME; a file lock makes
+    exactly one of them migrate."""
+    global _ready
+    if _ready:
+        return
+    import django
+    from django.apps import apps
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    if not apps.ready:
+        django.setup()
+        _migrate_if_needed()
+    _ready = True
+
+
+def _migrate_if_needed() -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def pending() -> bool:
+        executor = MigrationExecutor(connection)
+        return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+    if not pending():
+        return
+    lock_path = settings.STUDIO_HOME / ".migrate.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if pending():
+            call_command("migrate", verbosity=0, interactive=False)
+
+
+def _who() -> str:
+    try:
+        return os.environ.get("STUDIO_USER") or getpass.getuser()
+    except Exception:  # no passwd entry for this uid (containers)
+        return f"uid-{os.getuid()}"
+
+
+class LocalStore(Store):
+    def __init__(self) -> None:
+        setup_django()
+        from django.conf import settings
+
+        self.uri = f"local://{settings.DATABASES['default']['NAME']}"
+        self.user = _who()
+
+    def release(self) -> None:
+        from django.db import connections
+
+        connections.close_all()
+
+    # helpers
+    def _run(self, run_id: str):
+        from studio.tracking import selectors
+
+        return selectors.run_get(run_id=run_id)
+
+    def _dict(self, run_id: str) -> dict[str, Any]:
+        from studio.tracking.schema import run_to_dict
+
+        return run_to_dict(self._run(run_id))
+
+    def _workspace(self, name: str):
+        from studio.tracking import services
+
+        # The local store is the owner of its database: workspaces are created on use.
+        return services.workspace_get_or_create(name=name)
+
+    # workspaces and experiments
+    def get_workspace(self, name: str) -> dict[str, Any]:
+        return {"name": self._workspace(name).name}
+
+    def get_or_create_experiment(self, workspace: str, name: str) -> dict[str, Any]:
+        from studio.tracking import services
+        from studio.tracking.schema import experiment_to_dict
+
+        experiment = services.experiment_get_or_create(
+            workspace=self._workspace(workspace), name=name
+        )
+        return experiment_to_dict(experiment)
+
+    def list_experiments(self, workspace: str) -> list[dict[str, Any]]:
+        from studio.tracking import selectors
+        from studio.tracking.schema import experiment_to_dict
+
+        ws = self._workspace(workspace)
+        return [experiment_to_dict(e) for e in selectors.experiment_list(workspace=ws)]
+
+    # runs
+    def create_run(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        type: str = "interactive",
+        parent_id: str | None = None,
+        display_name: str = "",
+        tags: Mapping[str, str | None] | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        from studio.tracking import services
+
+        ws = self._workspace(workspace)
+        exp = services.experiment_get_or_create(workspace=ws, name=experiment)
+        parent = self._run(parent_id) if parent_id else None
+        run = services.run_create(
+            experiment=exp,
+            submitted_by=self.user,
+            type=type,
+            parent=parent,
+            display_name=display_name,
+            tags=tags,
+            properties=properties,
+        )
+        return self._dict(run.run_id)
+
+    def create_children(
+        self,
+        run_id: str,
+        *,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        from studio.tracking import selectors, services
+        from studio.tracking.schema import run_to_dict
+
+        runs = services.run_create_children(
+            parent=self._run(run_id),
+            submitted_by=self.user,
+            count=count,
+            tag_key=tag_key,
+            tag_values=tag_values,
+        )
+        by_id = {r.run_id: r for r in selectors.runs_by_ids(run_ids=[r.run_id for r in runs])}
+        return [run_to_dict(by_id[r.run_id]) for r in runs]
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        return self._dict(run_id)
+
+    def list_runs(
+        self,
+        workspace: str,
+        experiment: str | None = None,
+        *,
+        tags: Any = None,
+        properties: Mapping[str, str] | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        include_children: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        from studio.errors import NotFound
+        from studio.tracking import selectors
+        from studio.tracking.schema import run_to_dict
+
+        ws = self._workspace(workspace)
+        exp = None
+        if experiment is not None:
+            try:
+                exp = selectors.experiment_get(workspace=ws, name=experiment)
+            except NotFound:
+                return iter(())
+        qs = selectors.run_list(
+            workspace=ws,
+            experiment=exp,
+            tags=tags,
+            properties=properties,
+            type=type,
+            status=status,
+            include_children=include_children,
+        )
+        return (run_to_dict(r) for r in qs.iterator(chunk_size=500))
+
+    def get_children(
+        self,
+        run_id: str,
+        *,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Mapping[str, str] | None = None,
+        type: str | None = None,
+        status: str | None = None,
+    ) -> list[dict[str, Any]]:
+        from studio.tracking import selectors
+        from studio.tracking.schema import run_to_dict
+
+        children = selectors.run_children(
+            run=self._run(run_id),
+            recursive=recursive,
+            tags=tags,
+            properties=properties,
+            type=type,
+            status=status,
+        )
+        return [run_to_dict(r) for r in children]
+
+    def update_run(
+        self, run_id: str, *, display_name: str | None = None, description: str | None = None
+    ) -> dict[str, Any]:
+        from studio.tracking import services
+
+        services.run_update(
+            run=self._run(run_id), display_name=display_name, description=description
+        )
+        return self._dict(run_id)
+
+    def complete_run(self, run_id: str) -> dict[str, Any]:
+        from studio.tracking import services
+
+        services.run_complete(run=self._run(run_id))
+        return self._dict(run_id)
+
+    def fail_run(
+        self, run_id: str, *, error_details: str | None = None, error_code: str | None = None
+    ) -> dict[str, Any]:
+        from studio.tracking import services
+
+        services.run_fail(run=self._run(run_id), error_details=error_details, error_code=error_code)
+        return self._dict(run_id)
+
+    def cancel_run(self, run_id: str) -> dict[str, Any]:
+        from studio.tracking import services
+
+        services.run_cancel(run=self._run(run_id))
+        return self._dict(run_id)
+
+    def add_properties(self, run_id: str, properties: Mapping[str, str]) -> dict[str, str]:
+        from studio.tracking import services
+
+        return services.run_add_properties(run=self._run(run_id), properties=properties)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> dict[str, str | None]:
+        from studio.tracking import services
+
+        services.run_set_tags(run=self._run(run_id), tags=tags)
+        return self._dict(run_id)["tags"]
+
+    def remove_tags(self, run_id: str, keys: Sequence[str]) -> dict[str, str | None]:
+        from studio.tracking import services
+
+        services.run_remove_tags(run=self._run(run_id), keys=keys)
+        return self._dict(run_id)["tags"]
+
+    # metrics
+    def log_batch(
+        self,
+        run_id: str,
+        batch_id: str,
+        series: Sequence[Mapping[str, Any]],
+        records: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        from studio.tracking import services
+
+        return services.metric_log_batch(
+            run=self._run(run_id), batch_id=batch_id, series=series, records=records
+        )
+
+    def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]:
+        from studio.tracking import selectors
+
+        return selectors.metrics_get(run=self._run(run_id), name=name)
+
+    # files
+    def upload_file(self, run_id: str, name: str, stream: IO[bytes]) -> dict[str, Any]:
+        from studio.tracking import services
+
+        f = services.run_file_upload(run=self._run(run_id), name=name, content=stream)
+        return {"name": f.name, "size": f.size}
+
+    def file_names(self, run_id: str) -> list[str]:
+        from studio.tracking import selectors
+
+        return selectors.file_names(run=self._run(run_id))
+
+    def download_file(self, run_id: str, name: str, out: IO[bytes]) -> None:
+        from studio.tracking import selectors
+
+        run_file = selectors.file_get(run=self._run(run_id), name=name)
+        with selectors.file_open(run_file=run_file) as src:
+            shutil.copyfileobj(src, out, 1024 * 1024)

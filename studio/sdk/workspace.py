@@ -1,0 +1,71 @@
+"""``Workspace``: where runs are kept and how to reach them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from studio.core import validation
+from studio.errors import ValidationError
+from studio.sdk.stores import store_for
+
+CONFIG_DIR = ".studio"
+CONFIG_FILE = "config.json"
+
+
+def find_config(start: str | os.PathLike | None = None) -> Path | None:
+    """``.studio/config.json`` in ``start`` (default the cwd) or the nearest parent."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_DIR / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class Workspace:
+    """A team's space. ``tracking_uri`` is ``local`` (in-process) or the studio's URL."""
+
+    def __init__(self, name: str = "default", tracking_uri: str | None = None):
+        self.name = validation.workspace_name(name)
+        self.tracking_uri = tracking_uri or "local"
+        self._store = store_for(self.tracking_uri)
+        self._store.get_workspace(self.name)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike | None = None) -> Workspace:
+        """Find ``.studio/config.json`` upward from the cwd (or read ``path``); else use
+        STUDIO_TRACKING_URI and STUDIO_WORKSPACE; else the local store's "default"."""
+        config_path = Path(path) if path else find_config()
+        if config_path is not None and config_path.is_dir():
+            config_path = config_path / CONFIG_DIR / CONFIG_FILE
+        if config_path is not None:
+            try:
+                config = json.loads(config_path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ValidationError(
+                    f"Cannot read the workspace config {config_path}: {exc}", field="config"
+                ) from None
+            return cls(
+                name=config.get("workspace_name") or config.get("workspace") or "default",
+                tracking_uri=os.environ.get("STUDIO_TRACKING_URI") or config.get("tracking_uri"),
+            )
+        return cls(
+            name=os.environ.get("STUDIO_WORKSPACE") or "default",
+            tracking_uri=os.environ.get("STUDIO_TRACKING_URI") or None,
+        )
+
+    @property
+    def experiments(self) -> dict[str, "Experiment"]:
+        from studio.sdk.experiment import Experiment
+
+        return {
+            e["name"]: Experiment(self, e["name"]) for e in self._store.list_experiments(self.name)
+        }
+
+    def __repr__(self) -> str:
+        return f"Workspace.create(name='{self.name}', tracking_uri='{self.tracking_uri}')"
+
+
+from studio.sdk.experiment import Experiment  # noqa: E402  (type for the property above)
