@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:
+#   make run   installs everything, fills a demo workspace with real runs and starts the studio
+#   make test  installs everything and runs every test, browser tests included
+PY ?= $(shell command -v python3.12 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install chromium run test test-fast lint bench
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+# Browser tests drive Debian's Chromium (a Playwright browser download does not work offline).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install chromium
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow and not e2e"
+
+lint: install
+	$(BIN)/ruff check studio tests bench
+
+bench: install
+	$(BIN)/python bench/ingest.py

@@ -1,0 +1,103 @@
+"""Shared fixtures: personas (owner, member, reader, outsider), a workspace, the SDK
+bound to the test database, and an environment for subprocesses that must reach the
+same database."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from studio.accounts.models import Membership, Role
+from studio.tracking import services
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def workspace(db):
+    return services.workspace_get_or_create(name="default")
+
+
+@pytest.fixture
+def other_workspace(db):
+    return services.workspace_get_or_create(name="other-team")
+
+
+def _member(django_user_model, workspace, username: str, role: str | None):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username)
+    if role is not None:
+        Membership.objects.create(user=user, workspace=workspace, role=role)
+    return user
+
+
+@pytest.fixture
+def owner(django_user_model, workspace):
+    return _member(django_user_model, workspace, "alice", Role.OWNER)
+
+
+@pytest.fixture
+def member(django_user_model, workspace):
+    return _member(django_user_model, workspace, "bob", Role.CONTRIBUTOR)
+
+
+@pytest.fixture
+def reader(django_user_model, workspace):
+    return _member(django_user_model, workspace, "dave", Role.READER)
+
+
+@pytest.fixture
+def outsider(django_user_model, other_workspace):
+    return _member(django_user_model, other_workspace, "charlie", Role.OWNER)
+
+
+@pytest.fixture
+def experiment(workspace):
+    return services.experiment_get_or_create(workspace=workspace, name="explore-runs")
+
+
+@pytest.fixture
+def run(experiment):
+    return services.run_create(experiment=experiment, submitted_by="alice")
+
+
+@pytest.fixture
+def sdk(transactional_db, tmp_path, monkeypatch):
+    """``studio.sdk`` on the local store, in a folder with no workspace config.
+
+    Needs committed data (the SDK flushes from a background thread with its own
+    connection), hence ``transactional_db``."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STUDIO_TRACKING_URI", raising=False)
+    monkeypatch.delenv("STUDIO_WORKSPACE", raising=False)
+    import studio.sdk
+
+    return studio.sdk
+
+
+def database_url() -> str:
+    """A DATABASE_URL naming the database this test session uses."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    user = s.get("USER") or "postgres"
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{s['NAME']}"
+
+
+@pytest.fixture
+def subprocess_env(transactional_db, tmp_path):
+    """Environment for a child process that must use this test's database."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url()
+    env["STUDIO_HOME"] = os.environ["STUDIO_HOME"]
+    env["PYTHONPATH"] = str(ROOT)
+    env.pop("STUDIO_TRACKING_URI", None)
+    return env
+
+
+PYTHON = sys.executable
