@@ -188,6 +188,19 @@ def summary_stats(values) -> tuple[float | None, float | None]:
     return float(finite.min()), float(finite.max())
 
 
+def points_to_buckets(steps: np.ndarray, values: np.ndarray, target: int) -> np.ndarray:
+    """Raw points reduced to at most ``target`` (step_lo, step_hi, min, max) rows."""
+    group = max(1, -(-len(steps) // target))
+    starts = np.arange(0, len(steps), group)
+    with np.errstate(invalid="ignore"):
+        out = np.empty((len(starts), 4), dtype=np.float64)
+        out[:, 0] = np.minimum.reduceat(steps, starts)
+        out[:, 1] = np.maximum.reduceat(steps, starts)
+        out[:, 2] = np.fmin.reduceat(values, starts)
+        out[:, 3] = np.fmax.reduceat(values, starts)
+    return out
+
+
 def reduce_buckets(buckets: np.ndarray, target: int) -> np.ndarray:
     """Merge consecutive (step_lo, step_hi, min, max) rows down to at most ``target``."""
     if len(buckets) <= target:

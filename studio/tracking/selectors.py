@@ -237,44 +237,58 @@ def metrics_get(*, run: Run, name: str | None = None) -> dict[str, Any]:
     return out
 
 
+# A zoomed chart reads raw points when the chunks it overlaps hold at most this many
+# times the points it can show; beyond that it reads the precomputed buckets.
+RAW_READ_FACTOR = 64
+
+
 def metric_chart_data(
     *, run: Run, name: str, max_points: int = 2000, step_range: tuple[int, int] | None = None
 ) -> dict[str, Any]:
     """A scalar series reduced for a chart: raw points when few, else min/max per
-    bucket so no peak or dip is lost. Reads bucket summaries, not points, for an
-    overview; within a zoomed ``step_range`` only the chunks that overlap it."""
+    bucket so no peak or dip is lost. An overview reads the chunks' bucket summaries,
+    not their points; a zoomed ``step_range`` reads only the chunks that overlap it."""
     qs = MetricChunk.objects.filter(run=run, name=name, encoding="f8").order_by("seq")
     if step_range is not None:
-        lo, hi = step_range
-        qs = qs.filter(last_step__gte=lo, first_step__lte=hi)
-    total = sum(qs.values_list("count", flat=True))
-    if total <= max_points:
-        steps, values, times = [], [], []
-        for c in qs.values_list("steps", "values", "times"):
-            steps.append(metricdata.decode_steps(c[0]))
-            values.append(metricdata.decode_values("f8", c[1]))
-            times.append(metricdata.decode_times(c[2]))
-        if not steps:
-            return {"reduced": False, "steps": [], "values": [], "times": [], "total": 0}
-        s, v, t = np.concatenate(steps), np.concatenate(values), np.concatenate(times)
-        if step_range is not None:
-            keep = (s >= step_range[0]) & (s <= step_range[1])
-            s, v, t = s[keep], v[keep], t[keep]
-        return {"reduced": False, "steps": s, "values": v, "times": t, "total": int(len(s))}
+        qs = qs.filter(last_step__gte=step_range[0], first_step__lte=step_range[1])
+    counts = list(qs.values_list("count", flat=True))
+    total = sum(counts)
+    if total <= max_points or (
+        step_range is not None and total <= RAW_READ_FACTOR * max_points
+    ):
+        return _chart_from_points(qs, max_points, step_range)
     buckets = np.concatenate(
         [metricdata.decode_buckets(b) for b in qs.values_list("buckets", flat=True)]
     )
     if step_range is not None:
         buckets = buckets[(buckets[:, 1] >= step_range[0]) & (buckets[:, 0] <= step_range[1])]
-    reduced = metricdata.reduce_buckets(buckets, max_points // 2)
+    return _reduced(metricdata.reduce_buckets(buckets, max_points // 2), total)
+
+
+def _reduced(buckets: np.ndarray, total: int) -> dict[str, Any]:
     return {
         "reduced": True,
-        "step_lo": reduced[:, 0],
-        "step_hi": reduced[:, 1],
-        "min": reduced[:, 2],
-        "max": reduced[:, 3],
+        "step_lo": buckets[:, 0],
+        "step_hi": buckets[:, 1],
+        "min": buckets[:, 2],
+        "max": buckets[:, 3],
         "total": total,
     }
+
+
+def _chart_from_points(qs, max_points: int, step_range: tuple[int, int] | None) -> dict[str, Any]:
+    parts = list(qs.values_list("steps", "values", "times"))
+    if not parts:
+        return {"reduced": False, "steps": [], "values": [], "times": [], "total": 0}
+    s = np.concatenate([metricdata.decode_steps(p[0]) for p in parts])
+    v = np.concatenate([metricdata.decode_values("f8", p[1]) for p in parts])
+    t = np.concatenate([metricdata.decode_times(p[2]) for p in parts])
+    if step_range is not None:
+        keep = (s >= step_range[0]) & (s <= step_range[1])
+        s, v, t = s[keep], v[keep], t[keep]
+    if len(s) > max_points:
+        return _reduced(metricdata.points_to_buckets(s, v, max_points // 2), len(s))
+    return {"reduced": False, "steps": s, "values": v, "times": t, "total": int(len(s))}
 
 
 # --- files -------------------------------------------------------------------------

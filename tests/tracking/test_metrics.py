@@ -1,0 +1,219 @@
+"""Batched metric ingest: atomic batches, idempotent retries, chunked storage,
+summaries, and the bad-input policy (NaN/inf stored, booleans refused)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from studio.errors import RunTerminal, ValidationError
+from studio.tracking import metricdata, selectors, services
+from studio.tracking.models import MetricBatch, MetricChunk, MetricRecord, MetricSummary
+
+T0 = 1_790_000_000.0
+
+
+def series(name, values, steps=None, times=None):
+    n = len(values)
+    return {
+        "name": name,
+        "steps": list(range(n)) if steps is None else steps,
+        "values": values,
+        "times": [T0 + i for i in range(n)] if times is None else times,
+    }
+
+
+def nothing_stored(run):
+    return (
+        MetricBatch.objects.filter(run=run).count() == 0
+        and MetricChunk.objects.filter(run=run).count() == 0
+        and MetricSummary.objects.filter(run=run).count() == 0
+        and MetricRecord.objects.filter(run=run).count() == 0
+    )
+
+
+def test_a_batch_is_stored_and_summarised(run):
+    result = services.metric_log_batch(run=run, batch_id="b1", series=[series("loss", [3.0, 1.0, 2.0])])
+    assert result == {"batch_id": "b1", "stored": 3, "duplicate": False}
+    summary = MetricSummary.objects.get(run=run, name="loss")
+    assert (summary.count, summary.last_value, summary.min_value, summary.max_value) == (3, 2.0, 1.0, 3.0)
+    assert summary.last_step == 2
+
+
+def test_a_retried_batch_id_never_duplicates_points(run):
+    batch = [series("loss", [1.0, 2.0])]
+    services.metric_log_batch(run=run, batch_id="same", series=batch)
+    again = services.metric_log_batch(run=run, batch_id="same", series=batch)
+    assert again["duplicate"] is True
+    steps, values, _ = selectors.metric_series(run=run, name="loss")
+    assert values.tolist() == [1.0, 2.0]
+    assert MetricSummary.objects.get(run=run, name="loss").count == 2
+
+
+def test_a_batch_with_one_bad_item_stores_nothing(run):
+    good = series("loss", [1.0, 2.0])
+    bad = series("acc", [0.5, True])  # a bool where a number is expected
+    with pytest.raises(ValidationError) as err:
+        services.metric_log_batch(run=run, batch_id="b", series=[good, bad])
+    assert err.value.field == "values[1]"
+    assert "bool" in err.value.message
+    assert nothing_stored(run)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), -0.0, 5e-324])
+def test_special_floats_come_back_as_they_went_in(run, value):
+    services.metric_log_batch(run=run, batch_id="b", series=[series("x", [1.0, value])])
+    _, values, _ = selectors.metric_series(run=run, name="x")
+    assert values[1].tobytes() == np.float64(value).tobytes()
+    summary = MetricSummary.objects.get(run=run, name="x")
+    if math.isnan(value):
+        assert summary.last_is_nan and summary.last_value is None
+    else:
+        assert summary.last_value == value
+
+
+def test_nan_does_not_poison_min_and_max(run):
+    services.metric_log_batch(run=run, batch_id="b", series=[series("x", [float("nan"), 2.0, -1.0])])
+    summary = MetricSummary.objects.get(run=run, name="x")
+    assert (summary.min_value, summary.max_value) == (-1.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"values": ["0.5", 1.0]}, "values[0]"),  # text where numbers are
+        ({"values": [None, 1.0]}, "values[0]"),
+        ({"values": [[1.0], 1.0]}, "values[0]"),
+        ({"steps": [-1, 0]}, "steps"),
+        ({"steps": [2**63, 0]}, "steps"),
+        ({"steps": [0.5, 1]}, "steps[0]"),
+        ({"steps": [True, 1]}, "steps[0]"),
+        ({"times": [0.0, T0]}, "times"),
+        ({"times": [T0 * 1000, T0]}, "times"),  # milliseconds
+        ({"values": [10**400, 1.0]}, "values"),
+        ({"steps": [0]}, "steps"),  # length mismatch
+    ],
+)
+def test_bad_points_are_refused_with_the_field_named(run, bad, field):
+    item = series("m", [1.0, 2.0])
+    item.update(bad)
+    with pytest.raises(ValidationError) as err:
+        services.metric_log_batch(run=run, batch_id="b", series=[item])
+    assert err.value.field == field
+    assert nothing_stored(run)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "   ", "a" * 256, "bad\x00name", "lone\ud800surrogate", "rtl\u202eoverride", "zero\u200bwidth", 7],
+)
+def test_bad_metric_names_are_refused(run, name):
+    with pytest.raises(ValidationError) as err:
+        services.metric_log_batch(run=run, batch_id="b", series=[series(name, [1.0])])
+    assert err.value.code == "invalid"
+    assert nothing_stored(run)
+
+
+def test_names_are_nfc_normalised_so_one_metric_does_not_become_two(run):
+    nfd = "e\u0301"
+    nfc = "\u00e9"
+    services.metric_log_batch(run=run, batch_id="a", series=[series(nfd, [1.0])])
+    services.metric_log_batch(run=run, batch_id="b", series=[series(nfc, [2.0])])
+    assert list(MetricSummary.objects.filter(run=run).values_list("name", "count")) == [(nfc, 2)]
+
+
+def test_metrics_sent_to_a_finished_run_are_refused(run):
+    services.run_complete(run=run)
+    with pytest.raises(RunTerminal):
+        services.metric_log_batch(run=run, batch_id="b", series=[series("loss", [1.0])])
+    assert nothing_stored(run)
+
+
+def test_batches_over_the_item_limit_are_refused(run):
+    items = [series(f"m{i}", [1.0]) for i in range(services.MAX_BATCH_ITEMS + 1)]
+    with pytest.raises(ValidationError) as err:
+        services.metric_log_batch(run=run, batch_id="b", series=items)
+    assert "split" in err.value.message
+    assert nothing_stored(run)
+
+
+def test_a_long_series_is_stored_in_full_chunks_across_many_batches(run):
+    n_batches, per_batch = 7, 1500
+    sent = []
+    for b in range(n_batches):
+        values = [float(b * per_batch + i) for i in range(per_batch)]
+        sent += values
+        services.metric_log_batch(
+            run=run,
+            batch_id=f"b{b}",
+            series=[series("loss", values, steps=[None] * per_batch)],
+        )
+    chunks = list(MetricChunk.objects.filter(run=run, name="loss").order_by("seq"))
+    total = n_batches * per_batch
+    assert [c.count for c in chunks] == [metricdata.CHUNK_POINTS] * (total // metricdata.CHUNK_POINTS) + [
+        total % metricdata.CHUNK_POINTS
+    ]
+    steps, values, _ = selectors.metric_series(run=run, name="loss")
+    assert values.tolist() == sent
+    assert steps.tolist() == list(range(total))  # steps numbered across batches
+    summary = MetricSummary.objects.get(run=run, name="loss")
+    assert (summary.count, summary.chunk_count) == (total, len(chunks))
+
+
+def test_chart_data_keeps_every_peak_and_dip(run):
+    values = np.sin(np.arange(200_000) / 1000.0)
+    values[123_457] = 50.0
+    values[7] = -40.0
+    services.metric_log_batch(
+        run=run,
+        batch_id="b",
+        series=[{"name": "x", "steps": np.arange(200_000), "values": values, "times": np.full(200_000, T0)}],
+    )
+    data = selectors.metric_chart_data(run=run, name="x", max_points=1000)
+    assert data["reduced"] and len(data["min"]) <= 500
+    assert data["max"].max() == 50.0 and data["min"].min() == -40.0
+    zoom = selectors.metric_chart_data(run=run, name="x", max_points=1000, step_range=(123_000, 123_900))
+    assert not zoom["reduced"]
+    assert 50.0 in zoom["values"].tolist()
+
+
+def test_text_values_form_a_text_series(run):
+    services.metric_log_batch(run=run, batch_id="b", series=[series("message", ["Hello from run!"])])
+    assert selectors.metrics_get(run=run) == {"message": "Hello from run!"}
+    with pytest.raises(ValidationError):
+        services.metric_log_batch(run=run, batch_id="c", series=[series("message", [1.0])])
+
+
+def test_lists_rows_and_tables_are_records(run):
+    services.metric_log_batch(
+        run=run,
+        batch_id="b",
+        records=[
+            {"name": "accuracies", "kind": "list", "data": [0.1, 0.2]},
+            {"name": "by_epoch", "kind": "row", "data": {"epoch": 1, "loss": 0.5}},
+            {"name": "by_epoch", "kind": "row", "data": {"epoch": 2, "loss": 0.25}},
+            {"name": "confusion", "kind": "table", "data": {"a": [1, 2], "b": [3, 4]}},
+        ],
+    )
+    assert selectors.metrics_get(run=run) == {
+        "accuracies": [0.1, 0.2],
+        "by_epoch": {"epoch": [1, 2], "loss": [0.5, 0.25]},
+        "confusion": {"a": [1, 2], "b": [3, 4]},
+    }
+    assert MetricSummary.objects.get(run=run, name="by_epoch").count == 2
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"name": "t", "kind": "table", "data": {"a": [1, 2], "b": [3]}},
+        {"name": "t", "kind": "list", "data": "not a list"},
+        {"name": "t", "kind": "row", "data": {"a": {"nested": 1}}},
+        {"name": "t", "kind": "script", "data": []},
+        {"name": "t", "kind": "image", "data": {"file": "../../etc/passwd"}},
+    ],
+)
+def test_bad_records_are_refused(run, record):
+    with pytest.raises(ValidationError):
+        services.metric_log_batch(run=run, batch_id="b", records=[record])
+    assert nothing_stored(run)

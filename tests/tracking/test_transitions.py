@@ -1,0 +1,100 @@
+"""The status transition table, tested as a table, and its enforcement by a
+conditional UPDATE."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from studio.errors import InvalidTransition
+from studio.tracking import services, transitions
+from studio.tracking.models import Run, RunStatus
+
+S = transitions
+EXPECTED = {
+    S.NOT_STARTED: {S.QUEUED, S.PREPARING, S.STARTING, S.RUNNING, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
+    S.QUEUED: {S.PREPARING, S.STARTING, S.RUNNING, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
+    S.PREPARING: {S.STARTING, S.RUNNING, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
+    S.STARTING: {S.RUNNING, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
+    S.RUNNING: {S.FINALIZING, S.COMPLETED, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
+    S.FINALIZING: {S.COMPLETED, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
+    S.CANCEL_REQUESTED: {S.CANCELED, S.FAILED},
+    S.COMPLETED: {S.FAILED},
+    S.FAILED: set(),
+    S.CANCELED: set(),
+}
+
+
+def test_statuses_are_spelled_as_the_spec_says():
+    assert list(S.STATUSES) == [
+        "NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing",
+        "CancelRequested", "Completed", "Failed", "Canceled",
+    ]
+    assert set(RunStatus.values) == set(S.STATUSES)
+
+
+def test_the_table_is_exactly_the_documented_one():
+    assert {k: set(v) for k, v in S.TRANSITIONS.items()} == EXPECTED
+
+
+@pytest.mark.parametrize("source", S.STATUSES)
+@pytest.mark.parametrize("target", S.STATUSES)
+def test_every_pair_is_allowed_or_refused_by_the_table(db, experiment, source, target):
+    run = services.run_create(experiment=experiment, submitted_by="alice")
+    Run.objects.filter(pk=run.pk).update(status=source)
+    run.refresh_from_db()
+    if target in EXPECTED[source]:
+        services.run_transition(run=run, status=target)
+        assert Run.objects.get(pk=run.pk).status == target
+    else:
+        with pytest.raises(InvalidTransition) as err:
+            services.run_transition(run=run, status=target)
+        assert err.value.code == "invalid_transition"
+        assert source in err.value.message and target in err.value.message
+        assert Run.objects.get(pk=run.pk).status == source
+
+
+def test_terminal_transitions_stamp_the_end_time_once(run):
+    services.run_complete(run=run)
+    ended = Run.objects.get(pk=run.pk).ended_at
+    assert ended is not None
+    services.run_fail(run=run, error_details="wrong script")
+    failed = Run.objects.get(pk=run.pk)
+    assert failed.status == "Failed"
+    assert failed.ended_at == ended
+    assert failed.error == {"message": "wrong script", "code": ""}
+
+
+def test_a_run_that_was_already_updated_elsewhere_cannot_be_moved_from_a_stale_copy(run):
+    stale = Run.objects.get(pk=run.pk)
+    services.run_cancel(run=run)
+    with pytest.raises(InvalidTransition):
+        services.run_complete(run=stale)
+    assert Run.objects.get(pk=run.pk).status == "Canceled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_terminal_transitions_have_exactly_one_winner(experiment):
+    for _ in range(10):
+        run = services.run_create(experiment=experiment, submitted_by="alice")
+        results = []
+        barrier = threading.Barrier(2)
+
+        def attempt(target):
+            barrier.wait()
+            try:
+                services.run_transition(run=Run.objects.get(pk=run.pk), status=target)
+                results.append(target)
+            except InvalidTransition:
+                results.append(None)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=attempt, args=(t,)) for t in ("Completed", "Canceled")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [r for r in results if r]
+        assert len(winners) == 1
+        assert Run.objects.get(pk=run.pk).status == winners[0]
