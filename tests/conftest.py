@@ -74,8 +74,11 @@ def sdk(transactional_db, tmp_path, monkeypatch):
     monkeypatch.delenv("STUDIO_TRACKING_URI", raising=False)
     monkeypatch.delenv("STUDIO_WORKSPACE", raising=False)
     import studio.sdk
+    from studio.sdk.buffer import _flusher
 
-    return studio.sdk
+    yield studio.sdk
+    # Send what a test left buffered while its database still exists.
+    _flusher.flush_all()
 
 
 def database_url() -> str:
