@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install chromium run test test-fast lint bench
+.PHONY: install chromium migrate demo run test test-fast lint bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,20 @@ install: $(BIN)/.installed
 # Browser tests drive Debian's Chromium (a Playwright browser download does not work offline).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# The database lives under STUDIO_HOME (default ~/.studio), shared with the SDK's local
+# store: scripts run there show up in the studio. DATABASE_URL points elsewhere.
+migrate: install
+	$(BIN)/python manage.py migrate --noinput -v 0
+
+# Creates the admin account (random password, printed once) and, on an empty
+# workspace, really runs examples/ through the SDK.
+demo: migrate
+	$(BIN)/python manage.py demo --url http://$(HOST):$(PORT)/
+
+# Static files are served by WhiteNoise from the finders, so DEBUG can stay off.
+run: demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
 test: install chromium
 	$(BIN)/pytest

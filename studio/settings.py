@@ -122,6 +122,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = STUDIO_HOME / "staticfiles"
+# WhiteNoise serves from the finders and warns at start-up when STATIC_ROOT is missing.
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
 # Run files (outputs, logs, images) go through Django's storage API: pointing
