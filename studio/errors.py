@@ -51,10 +51,9 @@ class PropertyConflict(Conflict):
     code = "property_conflict"
 
     @classmethod
-    def for_key(cls, key: str, stored: str, new: str) -> "PropertyConflict":
+    def for_key(cls, key: str, stored: str, new: str) -> PropertyConflict:
         return cls(
-            f"Property {key!r} is immutable: it is already {stored!r} and cannot "
-            f"become {new!r}.",
+            f"Property {key!r} is immutable: it is already {stored!r} and cannot become {new!r}.",
             field=f"properties.{key}",
         )
 
@@ -65,7 +64,7 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
     @classmethod
-    def between(cls, run_id: str, current: str, target: str) -> "InvalidTransition":
+    def between(cls, run_id: str, current: str, target: str) -> InvalidTransition:
         return cls(f"Run {run_id} is {current}; it cannot become {target}.", field="status")
 
 

@@ -105,7 +105,9 @@ def number(value: object, field: str = "value") -> float:
         try:
             return float(value)  # type: ignore[arg-type]
         except OverflowError:
-            raise ValidationError(f"{field} {value} is too large for a float.", field=field) from None
+            raise ValidationError(
+                f"{field} {value} is too large for a float.", field=field
+            ) from None
     raise ValidationError(
         f"{field} must be a number, not {kind.__name__} ({value!r}).", field=field
     )
@@ -113,7 +115,9 @@ def number(value: object, field: str = "value") -> float:
 
 def step(value: object, field: str = "step") -> int:
     if type(value) is not int:
-        raise ValidationError(f"{field} must be an integer, not {type(value).__name__}.", field=field)
+        raise ValidationError(
+            f"{field} must be an integer, not {type(value).__name__}.", field=field
+        )
     if value < 0 or value > MAX_STEP:  # type: ignore[operator]
         raise ValidationError(f"{field} {value} is outside 0..2**63-1.", field=field)
     return value  # type: ignore[return-value]

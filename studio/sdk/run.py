@@ -233,13 +233,19 @@ class Run:
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         self._record(name, "row", dict(kwargs))
 
-    def log_table(self, name: str, value: Mapping[str, Iterable[Any]], description: str = "") -> None:
+    def log_table(
+        self, name: str, value: Mapping[str, Iterable[Any]], description: str = ""
+    ) -> None:
         if not isinstance(value, Mapping):
             raise ValidationError("log_table takes a dict of column lists.", field="value")
         self._record(name, "table", {k: list(v) for k, v in value.items()})
 
     def log_image(
-        self, name: str, path: str | os.PathLike | None = None, plot: Any = None, description: str = ""
+        self,
+        name: str,
+        path: str | os.PathLike | None = None,
+        plot: Any = None,
+        description: str = "",
     ) -> None:
         """Log an image file, or a matplotlib figure (``plot``) saved as PNG."""
         if (path is None) == (plot is None):
@@ -388,7 +394,9 @@ class _OfflineRun:
     def log_table(self, name: str, value: Any, description: str = "") -> None:
         self._print(f"table metric {name}: {value}")
 
-    def log_image(self, name: str, path: Any = None, plot: Any = None, description: str = "") -> None:
+    def log_image(
+        self, name: str, path: Any = None, plot: Any = None, description: str = ""
+    ) -> None:
         self._print(f"image metric {name}")
 
     def tag(self, key: str, value: str | None = None) -> None:

@@ -57,7 +57,7 @@ class Workspace:
         )
 
     @property
-    def experiments(self) -> dict[str, "Experiment"]:
+    def experiments(self) -> dict[str, Experiment]:
         from studio.sdk.experiment import Experiment
 
         return {

@@ -57,7 +57,9 @@ def _numbers(items, field: str) -> np.ndarray:
     try:
         return np.array(items, dtype=np.float64)
     except OverflowError:
-        raise ValidationError(f"{field} holds an integer too large for a float.", field=field) from None
+        raise ValidationError(
+            f"{field} holds an integer too large for a float.", field=field
+        ) from None
 
 
 def parse_series(name: object, steps, values, times) -> Series:
@@ -68,8 +70,7 @@ def parse_series(name: object, steps, values, times) -> Series:
         raise ValidationError(f"Metric {name!r} has no points.", field="values")
     if n > MAX_BATCH_POINTS:
         raise ValidationError(
-            f"Metric {name!r} has {n} points; split into batches of at most "
-            f"{MAX_BATCH_POINTS}.",
+            f"Metric {name!r} has {n} points; split into batches of at most {MAX_BATCH_POINTS}.",
             field="values",
         )
     if len(steps) != n or len(times) != n:
@@ -104,9 +105,7 @@ def parse_series(name: object, steps, values, times) -> Series:
                 f"A step of metric {name!r} is larger than 2**63-1.", field="steps"
             ) from None
     time_arr = _numbers(times, "times")
-    if not (
-        np.all(time_arr >= validation.MIN_TIME) and np.all(time_arr <= validation.MAX_TIME)
-    ):
+    if not (np.all(time_arr >= validation.MIN_TIME) and np.all(time_arr <= validation.MAX_TIME)):
         raise ValidationError(
             f"Times of metric {name!r} must be epoch seconds between 2000 and 2100.",
             field="times",

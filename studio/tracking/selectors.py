@@ -5,7 +5,7 @@ prefetched, so a page costs a fixed number of queries whatever its size."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, IO
+from typing import IO, Any
 
 import numpy as np
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -95,9 +95,7 @@ def _property_conditions(properties: object) -> list[Q]:
         key = validation.key(raw_key, "properties key")
         match = RunProperty.objects.filter(run=OuterRef("pk"), key=key)
         if value is not None:
-            match = match.filter(
-                value=validation.text(value, f"properties.{key}", max_length=5000)
-            )
+            match = match.filter(value=validation.text(value, f"properties.{key}", max_length=5000))
         conditions.append(Q(Exists(match)))
     return conditions
 
@@ -153,7 +151,9 @@ def run_children(
 ) -> list[Run]:
     """Children of ``run`` (all descendants with ``recursive``), oldest first."""
     conditions = (
-        _tag_conditions(tags) + _property_conditions(properties) + _status_type_conditions(type, status)
+        _tag_conditions(tags)
+        + _property_conditions(properties)
+        + _status_type_conditions(type, status)
     )
     if not recursive:
         qs = Run.objects.filter(parent=run)
@@ -253,9 +253,7 @@ def metric_chart_data(
         qs = qs.filter(last_step__gte=step_range[0], first_step__lte=step_range[1])
     counts = list(qs.values_list("count", flat=True))
     total = sum(counts)
-    if total <= max_points or (
-        step_range is not None and total <= RAW_READ_FACTOR * max_points
-    ):
+    if total <= max_points or (step_range is not None and total <= RAW_READ_FACTOR * max_points):
         return _chart_from_points(qs, max_points, step_range)
     buckets = np.concatenate(
         [metricdata.decode_buckets(b) for b in qs.values_list("buckets", flat=True)]

@@ -32,7 +32,6 @@ from studio.tracking.models import (
     Experiment,
     MetricBatch,
     MetricChunk,
-    MetricKind,
     MetricRecord,
     MetricSummary,
     Run,
@@ -172,9 +171,7 @@ def run_create_children(
     if type(count) is not int or count < 0:
         raise ValidationError("count must be a non-negative integer.", field="count")
     if count > MAX_CHILDREN_PER_CALL:
-        raise ValidationError(
-            f"At most {MAX_CHILDREN_PER_CALL} children per call.", field="count"
-        )
+        raise ValidationError(f"At most {MAX_CHILDREN_PER_CALL} children per call.", field="count")
     if count == 0:
         return []
     experiment = parent.experiment
@@ -249,9 +246,7 @@ def run_complete(*, run: Run) -> Run:
     return run_transition(run=run, status=RunStatus.COMPLETED)
 
 
-def run_fail(
-    *, run: Run, error_details: str | None = None, error_code: str | None = None
-) -> Run:
+def run_fail(*, run: Run, error_details: str | None = None, error_code: str | None = None) -> Run:
     error = None
     if error_details is not None or error_code is not None:
         error = {
@@ -274,9 +269,7 @@ def run_cancel(*, run: Run) -> Run:
     return run_transition(run=run, status=RunStatus.CANCEL_REQUESTED, reason="cancel requested")
 
 
-def run_update(
-    *, run: Run, display_name: str | None = None, description: str | None = None
-) -> Run:
+def run_update(*, run: Run, display_name: str | None = None, description: str | None = None) -> Run:
     fields = []
     if display_name is not None:
         run.display_name = validation.text(
@@ -360,9 +353,7 @@ def run_add_properties(*, run: Run, properties: Mapping[str, str]) -> dict[str, 
         except IntegrityError:
             # Lost a race with another writer of the same key: report what it stored.
             stored = dict(
-                RunProperty.objects.filter(run=run, key__in=list(clean)).values_list(
-                    "key", "value"
-                )
+                RunProperty.objects.filter(run=run, key__in=list(clean)).values_list("key", "value")
             )
             for k, v in clean.items():
                 if stored.get(k) != v:
@@ -472,8 +463,7 @@ def _concat_arrays(a, b):
 def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
     names = list(parsed)
     summaries = {
-        s.name: s
-        for s in MetricSummary.objects.select_for_update().filter(run=run, name__in=names)
+        s.name: s for s in MetricSummary.objects.select_for_update().filter(run=run, name__in=names)
     }
     tails = {
         c.name: c
@@ -512,7 +502,13 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
             _fill_chunk(tail, s.kind, merged_steps, merged_values, merged_times)
             tail.save(
                 update_fields=[
-                    "count", "first_step", "last_step", "steps", "values", "times", "buckets"
+                    "count",
+                    "first_step",
+                    "last_step",
+                    "steps",
+                    "values",
+                    "times",
+                    "buckets",
                 ]
             )
         for c_steps, c_values, c_times in metricdata.split_chunks(steps, values, times):
@@ -527,8 +523,15 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
         MetricSummary.objects.bulk_update(
             list(summaries.values()),
             [
-                "count", "last_value", "last_is_nan", "last_text", "last_step", "last_time",
-                "min_value", "max_value", "chunk_count",
+                "count",
+                "last_value",
+                "last_is_nan",
+                "last_text",
+                "last_step",
+                "last_time",
+                "min_value",
+                "max_value",
+                "chunk_count",
             ],
         )
 

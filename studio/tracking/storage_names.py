@@ -43,7 +43,5 @@ def check_file_name(name: object, field: str = "name") -> str:
                 field=field,
             )
         if _WINDOWS_RESERVED.match(segment) or segment != segment.strip():
-            raise ValidationError(
-                f"The file name segment {segment!r} is not allowed.", field=field
-            )
+            raise ValidationError(f"The file name segment {segment!r} is not allowed.", field=field)
     return name

@@ -189,7 +189,17 @@ def test_files_upload_list_download(exp, tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["../../etc/passwd", "/etc/passwd", "outputs/../../x", "C:\\Windows\\win.ini", "a\x00.txt", ".", "", "outputs//x", "con.txt"],
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "outputs/../../x",
+        "C:\\Windows\\win.ini",
+        "a\x00.txt",
+        ".",
+        "",
+        "outputs//x",
+        "con.txt",
+    ],
 )
 def test_unsafe_file_names_are_refused_and_nothing_is_stored(exp, name):
     run = exp.start_logging()
@@ -232,7 +242,11 @@ def test_points_logged_without_flush_are_stored_at_interpreter_exit(subprocess_e
         """
     )
     out = subprocess.run(
-        [PYTHON, "-c", script], env=subprocess_env, cwd=tmp_path, capture_output=True, text=True,
+        [PYTHON, "-c", script],
+        env=subprocess_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert out.returncode == 0, out.stderr

@@ -59,7 +59,7 @@ def test_with_block_fails_the_run_on_an_exception(exp):
     with pytest.raises(ZeroDivisionError):
         with exp.start_logging() as run:
             run.log("loss", 1.0)
-            1 / 0
+            1 / 0  # noqa: B018
     assert run.get_status() == "Failed"
     assert "ZeroDivisionError" in run.get_details()["error"]["message"]
     assert run.get_metrics() == {"loss": 1.0}
@@ -114,7 +114,9 @@ def test_sample_query_properties_and_tags(exp):
     great.add_properties({"author": "azureml-user"})
     great.tag("quality", "great run")
 
-    first = list(exp.get_runs(properties={"author": "azureml-user"}, tags={"quality": "fantastic run"}))
+    first = list(
+        exp.get_runs(properties={"author": "azureml-user"}, tags={"quality": "fantastic run"})
+    )
     second = list(exp.get_runs(properties={"author": "azureml-user"}, tags="worth another look"))
 
     assert [r.id for r in first] == [local_run.id]
@@ -144,14 +146,20 @@ def test_fail_turns_a_completed_run_into_failed(exp):
 
 def test_sample_child_runs_in_a_loop(exp):
     with exp.start_logging() as parent_run:
-        for c, count in enumerate(range(5)):
+        for c, count in enumerate(range(5)):  # noqa: B007  (verbatim sample)
             with parent_run.child_run() as child:
                 child.log(name="Hello from child run", value=c)
 
     children = parent_run.get_children()
     assert len(children) == 5
     assert all(child.get_status() == "Completed" for child in children)
-    assert sorted(child.get_metrics()["Hello from child run"] for child in children) == [0, 1, 2, 3, 4]
+    assert sorted(child.get_metrics()["Hello from child run"] for child in children) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     assert parent_run.get_status() == "Completed"
 
 
@@ -177,7 +185,11 @@ def test_sample_get_children_recursive(exp, capsys):
     print(parent_run.get_children())
 
     assert [c.id for c in parent_run.get_children()] == [child.id]
-    assert {c.id for c in parent_run.get_children(recursive=True)} == {child.id, grandchild.id, great.id}
+    assert {c.id for c in parent_run.get_children(recursive=True)} == {
+        child.id,
+        grandchild.id,
+        great.id,
+    }
     assert {c.id for c in child.get_children(recursive=True)} == {grandchild.id, great.id}
     great.complete()
     assert [c.id for c in parent_run.get_children(recursive=True, status="Completed")] == [great.id]

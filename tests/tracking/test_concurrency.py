@@ -53,7 +53,7 @@ def test_eight_processes_logging_into_one_run_lose_nothing(subprocess_env, tmp_p
     ]
     results = [p.communicate(timeout=600) for p in procs]
     elapsed = time.perf_counter() - started
-    for proc, (out, err) in zip(procs, results, strict=True):
+    for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err and "refused" not in err, err
 
@@ -62,7 +62,9 @@ def test_eight_processes_logging_into_one_run_lose_nothing(subprocess_env, tmp_p
         assert values.tolist() == [float(rank * POINTS + i) for i in range(POINTS)]
     _, shared, _ = selectors.metric_series(run=run, name="shared")
     assert len(shared) == WRITERS * POINTS
-    assert sorted(shared.tolist()) == sorted(float(i) for i in range(POINTS) for _ in range(WRITERS))
+    assert sorted(shared.tolist()) == sorted(
+        float(i) for i in range(POINTS) for _ in range(WRITERS)
+    )
     summaries = dict(MetricSummary.objects.filter(run=run).values_list("name", "count"))
     assert summaries["shared"] == WRITERS * POINTS
     assert all(summaries[f"rank{r}"] == POINTS for r in range(WRITERS))
@@ -89,8 +91,12 @@ CREATOR = textwrap.dedent(
 def test_concurrent_run_creation_hands_out_distinct_numbers(subprocess_env, tmp_path):
     procs = [
         subprocess.Popen(
-            [PYTHON, "-c", CREATOR, "25"], env=subprocess_env, cwd=tmp_path,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [PYTHON, "-c", CREATOR, "25"],
+            env=subprocess_env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(4)
     ]

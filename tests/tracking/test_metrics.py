@@ -33,10 +33,17 @@ def nothing_stored(run):
 
 
 def test_a_batch_is_stored_and_summarised(run):
-    result = services.metric_log_batch(run=run, batch_id="b1", series=[series("loss", [3.0, 1.0, 2.0])])
+    result = services.metric_log_batch(
+        run=run, batch_id="b1", series=[series("loss", [3.0, 1.0, 2.0])]
+    )
     assert result == {"batch_id": "b1", "stored": 3, "duplicate": False}
     summary = MetricSummary.objects.get(run=run, name="loss")
-    assert (summary.count, summary.last_value, summary.min_value, summary.max_value) == (3, 2.0, 1.0, 3.0)
+    assert (summary.count, summary.last_value, summary.min_value, summary.max_value) == (
+        3,
+        2.0,
+        1.0,
+        3.0,
+    )
     assert summary.last_step == 2
 
 
@@ -73,7 +80,9 @@ def test_special_floats_come_back_as_they_went_in(run, value):
 
 
 def test_nan_does_not_poison_min_and_max(run):
-    services.metric_log_batch(run=run, batch_id="b", series=[series("x", [float("nan"), 2.0, -1.0])])
+    services.metric_log_batch(
+        run=run, batch_id="b", series=[series("x", [float("nan"), 2.0, -1.0])]
+    )
     summary = MetricSummary.objects.get(run=run, name="x")
     assert (summary.min_value, summary.max_value) == (-1.0, 2.0)
 
@@ -105,7 +114,16 @@ def test_bad_points_are_refused_with_the_field_named(run, bad, field):
 
 @pytest.mark.parametrize(
     "name",
-    ["", "   ", "a" * 256, "bad\x00name", "lone\ud800surrogate", "rtl\u202eoverride", "zero\u200bwidth", 7],
+    [
+        "",
+        "   ",
+        "a" * 256,
+        "bad\x00name",
+        "lone\ud800surrogate",
+        "rtl\u202eoverride",
+        "zero\u200bwidth",
+        7,
+    ],
 )
 def test_bad_metric_names_are_refused(run, name):
     with pytest.raises(ValidationError) as err:
@@ -150,9 +168,9 @@ def test_a_long_series_is_stored_in_full_chunks_across_many_batches(run):
         )
     chunks = list(MetricChunk.objects.filter(run=run, name="loss").order_by("seq"))
     total = n_batches * per_batch
-    assert [c.count for c in chunks] == [metricdata.CHUNK_POINTS] * (total // metricdata.CHUNK_POINTS) + [
-        total % metricdata.CHUNK_POINTS
-    ]
+    assert [c.count for c in chunks] == [metricdata.CHUNK_POINTS] * (
+        total // metricdata.CHUNK_POINTS
+    ) + [total % metricdata.CHUNK_POINTS]
     steps, values, _ = selectors.metric_series(run=run, name="loss")
     assert values.tolist() == sent
     assert steps.tolist() == list(range(total))  # steps numbered across batches
@@ -167,18 +185,29 @@ def test_chart_data_keeps_every_peak_and_dip(run):
     services.metric_log_batch(
         run=run,
         batch_id="b",
-        series=[{"name": "x", "steps": np.arange(200_000), "values": values, "times": np.full(200_000, T0)}],
+        series=[
+            {
+                "name": "x",
+                "steps": np.arange(200_000),
+                "values": values,
+                "times": np.full(200_000, T0),
+            }
+        ],
     )
     data = selectors.metric_chart_data(run=run, name="x", max_points=1000)
     assert data["reduced"] and len(data["min"]) <= 500
     assert data["max"].max() == 50.0 and data["min"].min() == -40.0
-    zoom = selectors.metric_chart_data(run=run, name="x", max_points=1000, step_range=(123_000, 123_900))
+    zoom = selectors.metric_chart_data(
+        run=run, name="x", max_points=1000, step_range=(123_000, 123_900)
+    )
     assert not zoom["reduced"]
     assert 50.0 in zoom["values"].tolist()
 
 
 def test_text_values_form_a_text_series(run):
-    services.metric_log_batch(run=run, batch_id="b", series=[series("message", ["Hello from run!"])])
+    services.metric_log_batch(
+        run=run, batch_id="b", series=[series("message", ["Hello from run!"])]
+    )
     assert selectors.metrics_get(run=run) == {"message": "Hello from run!"}
     with pytest.raises(ValidationError):
         services.metric_log_batch(run=run, batch_id="c", series=[series("message", [1.0])])

@@ -12,7 +12,15 @@ from studio.tracking.models import Run, RunStatus
 
 S = transitions
 EXPECTED = {
-    S.NOT_STARTED: {S.QUEUED, S.PREPARING, S.STARTING, S.RUNNING, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
+    S.NOT_STARTED: {
+        S.QUEUED,
+        S.PREPARING,
+        S.STARTING,
+        S.RUNNING,
+        S.CANCEL_REQUESTED,
+        S.CANCELED,
+        S.FAILED,
+    },
     S.QUEUED: {S.PREPARING, S.STARTING, S.RUNNING, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
     S.PREPARING: {S.STARTING, S.RUNNING, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
     S.STARTING: {S.RUNNING, S.CANCEL_REQUESTED, S.CANCELED, S.FAILED},
@@ -27,8 +35,16 @@ EXPECTED = {
 
 def test_statuses_are_spelled_as_the_spec_says():
     assert list(S.STATUSES) == [
-        "NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing",
-        "CancelRequested", "Completed", "Failed", "Canceled",
+        "NotStarted",
+        "Queued",
+        "Preparing",
+        "Starting",
+        "Running",
+        "Finalizing",
+        "CancelRequested",
+        "Completed",
+        "Failed",
+        "Canceled",
     ]
     assert set(RunStatus.values) == set(S.STATUSES)
 
@@ -80,7 +96,7 @@ def test_two_racing_terminal_transitions_have_exactly_one_winner(experiment):
         results = []
         barrier = threading.Barrier(2)
 
-        def attempt(target):
+        def attempt(target, run=run, barrier=barrier, results=results):
             barrier.wait()
             try:
                 services.run_transition(run=Run.objects.get(pk=run.pk), status=target)

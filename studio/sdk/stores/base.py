@@ -17,7 +17,7 @@ class Store(ABC):
 
     uri: str
 
-    def release(self) -> None:
+    def release(self) -> None:  # noqa: B027  (an optional hook, not abstract)
         """Give back what the calling thread holds (connections); the background
         flusher calls it after each round."""
 
