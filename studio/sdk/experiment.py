@@ -37,9 +37,11 @@ class Experiment:
         properties: Mapping[str, str] | None = None,
         include_children: bool = False,
         status: str | None = None,
+        filter: str | None = None,
     ) -> Iterator[Run]:
         """Runs of this experiment, newest first. ``tags`` is a dict (key -> value) or a
-        key (runs that have that tag)."""
+        key (runs that have that tag); ``filter`` an expression of the filter language
+        (``"status = Completed and metrics.loss < 0.2"``)."""
         rows = self._store.list_runs(
             self.workspace.name,
             self.name,
@@ -48,6 +50,7 @@ class Experiment:
             type=type,
             status=status,
             include_children=include_children,
+            filter=filter,
         )
         for row in rows:
             yield Run(self, row["id"], _data=row)

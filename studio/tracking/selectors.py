@@ -123,10 +123,13 @@ def run_list(
     type: str | None = None,
     status: str | None = None,
     include_children: bool = True,
+    filter: str | None = None,
 ) -> QuerySet[Run]:
     """Runs of a workspace (or one experiment), newest first, with the ``get_runs``
-    filters applied in the database."""
-    qs = Run.objects.filter(workspace=workspace)
+    filters and a filter-language expression applied in the database."""
+    from studio.tracking.query import apply_filter
+
+    qs = apply_filter(Run.objects.filter(workspace=workspace), filter)
     if experiment is not None:
         qs = qs.filter(experiment=experiment)
     if not include_children:

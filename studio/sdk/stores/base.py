@@ -69,6 +69,7 @@ class Store(ABC):
         type: str | None = None,
         status: str | None = None,
         include_children: bool = False,
+        filter: str | None = None,
     ) -> Iterator[dict[str, Any]]: ...
 
     @abstractmethod

@@ -172,6 +172,7 @@ class LocalStore(Store):
         type: str | None = None,
         status: str | None = None,
         include_children: bool = False,
+        filter: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         from studio.errors import NotFound
         from studio.tracking import selectors
@@ -192,6 +193,7 @@ class LocalStore(Store):
             type=type,
             status=status,
             include_children=include_children,
+            filter=filter,
         )
         return (run_to_dict(r) for r in qs.iterator(chunk_size=500))
 

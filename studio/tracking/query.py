@@ -1,0 +1,383 @@
+"""The filter language (SPEC §4): one grammar, parsed by lark, compiled into Django
+``Q`` objects from an allowlist of fields and operators. No user-supplied dict or
+field name ever reaches ``filter(**...)``: every lookup below is a literal.
+
+    status = Running and tags.quality ~ 'great' and metrics.loss.min < 0.2
+    has tags.'worth another look' or experiment in (mnist, cifar)
+    not (status in (Failed, Canceled)) and created >= 2026-01-01 and duration > 60
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+from lark import Lark, Token, Transformer, UnexpectedInput, v_args
+
+from studio.core import validation
+from studio.errors import ValidationError
+from studio.tracking import transitions
+from studio.tracking.models import MetricSummary, Run, RunProperty, RunTag
+
+MAX_LENGTH = 2000
+MAX_TERMS = 50
+MAX_DEPTH = 20
+
+GRAMMAR = r"""
+?start: or_expr
+?or_expr: and_expr (_OR and_expr)*
+?and_expr: not_expr (_AND not_expr)*
+?not_expr: _NOT not_expr -> negate
+         | atom
+?atom: comparison
+     | membership
+     | has
+     | "(" or_expr ")"
+comparison: field OP value
+membership: field _IN "(" value ("," value)* ")"
+has: _HAS field
+field: WORD ("." part)*
+?part: WORD | STRING
+?value: STRING -> string
+      | NUMBER -> number
+      | WORD -> word
+      | DATE -> word
+
+_OR.3: /or\b/i
+_AND.3: /and\b/i
+_NOT.3: /not\b/i
+_IN.3: /in\b/i
+_HAS.3: /has\b/i
+OP: "!=" | "<=" | ">=" | "=" | "<" | ">" | "~"
+DATE.2: /\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?/
+NUMBER.1: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(?![\w.-])/
+WORD: /[A-Za-z_][\w-]*/
+STRING: /'(?:[^'\\]|\\.)*'/ | /"(?:[^"\\]|\\.)*"/
+
+%import common.WS
+%ignore WS
+"""
+
+_parser = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # "column", "tags", "properties", "metrics"
+    name: str  # column name, or the tag/property/metric key
+    stat: str = "last"  # for metrics: last, min, max
+    column: int = 0
+
+
+# Plain columns: field name -> (model lookup, value type). The allowlist.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "status": ("status", "status"),
+    "experiment": ("experiment__name", "text"),
+    "name": ("display_name|run_id", "text"),  # the display name or, unnamed, the id
+    "id": ("run_id", "text"),
+    "description": ("description", "text"),
+    "compute_target": ("compute_target", "text"),
+    "submitted_by": ("submitted_by", "text"),
+    "type": ("type", "text"),
+    "created": ("created_at", "time"),
+    "duration": ("duration", "seconds"),
+}
+METRIC_STATS = {"last": "last_value", "min": "min_value", "max": "max_value"}
+_TEXT_LOOKUPS = {"=": "exact", "~": "icontains", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+_ORDER_LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+
+
+def _unquote(token: str) -> str:
+    body = token[1:-1]
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+class _Compile(Transformer):
+    """Turns the parse tree into ``Q`` objects, checking every field and value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.terms = 0
+
+    # values
+    def string(self, items):
+        return ("text", _unquote(items[0]), items[0].column)
+
+    def number(self, items):
+        return ("number", items[0].value, items[0].column)
+
+    def word(self, items):
+        return ("text", items[0].value, items[0].column)
+
+    @v_args(meta=True)
+    def field(self, meta, parts):
+        names = [p.value if p.type == "WORD" else _unquote(p.value) for p in parts]
+        head, rest = names[0].lower(), names[1:]
+        if head in COLUMNS and not rest:
+            return Field("column", head, column=meta.column)
+        if head in ("tags", "properties") and len(rest) == 1:
+            return Field(head, validation.key(rest[0], f"{head} key"), column=meta.column)
+        if head == "metrics" and rest:
+            stat = "last"
+            if len(rest) == 2 and rest[1] in METRIC_STATS:
+                stat = rest[1]
+            elif len(rest) != 1:
+                raise _error(
+                    f"Use metrics.NAME, metrics.NAME.min or metrics.NAME.max (quote a "
+                    f"name with dots: metrics.'val.loss')",
+                    meta.column,
+                )
+            return Field("metrics", validation.key(rest[0], "metric name"), stat, meta.column)
+        allowed = ", ".join([*COLUMNS, "tags.KEY", "properties.KEY", "metrics.NAME[.min|.max]"])
+        raise _error(f"Unknown field {'.'.join(names)!r}; use one of: {allowed}", meta.column)
+
+    # terms
+    def comparison(self, items):
+        field, op, value = items
+        return self._term(field, op.value, [value])
+
+    def membership(self, items):
+        field, *values = items
+        return self._term(field, "in", values)
+
+    def has(self, items):
+        (field,) = items
+        self._count()
+        if field.kind == "tags":
+            return Q(Exists(RunTag.objects.filter(run=OuterRef("pk"), key=field.name)))
+        if field.kind == "properties":
+            return Q(Exists(RunProperty.objects.filter(run=OuterRef("pk"), key=field.name)))
+        if field.kind == "metrics":
+            return Q(Exists(MetricSummary.objects.filter(run=OuterRef("pk"), name=field.name)))
+        raise _error("'has' takes tags.KEY, properties.KEY or metrics.NAME", field.column)
+
+    def negate(self, items):
+        return ~items[0]
+
+    def and_expr(self, items):
+        q = items[0]
+        for item in items[1:]:
+            q &= item
+        return q
+
+    def or_expr(self, items):
+        q = items[0]
+        for item in items[1:]:
+            q |= item
+        return q
+
+    def _count(self) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise ValidationError(
+                f"The filter has more than {MAX_TERMS} conditions.", field="filter"
+            )
+
+    def _term(self, field: Field, op: str, values: list[tuple[str, str, int]]) -> Q:
+        self._count()
+        if field.kind == "column":
+            lookup, kind = COLUMNS[field.name]
+            return _compare(lookup, kind, op, values, field.name)
+        if field.kind in ("tags", "properties"):
+            model = RunTag if field.kind == "tags" else RunProperty
+            if op == "!=":
+                return ~Q(Exists(_rows(model, field.name, "exact", values[0])))
+            lookup = "in" if op == "in" else _TEXT_LOOKUPS[op]
+            arg = [v[1] for v in values] if op == "in" else values[0]
+            return Q(Exists(_rows(model, field.name, lookup, arg)))
+        # metrics: numbers only
+        column = METRIC_STATS[field.stat]
+        numbers = [_number(v) for v in values]
+        base = MetricSummary.objects.filter(run=OuterRef("pk"), name=field.name)
+        if op == "~":
+            raise _error("'~' compares text; metrics take = != < <= > >= in", values[0][2])
+        if op == "!=":
+            return Q(
+                Exists(base.exclude(**{column: numbers[0]}).filter(**{f"{column}__isnull": False}))
+            )
+        if op == "in":
+            return Q(Exists(base.filter(**{f"{column}__in": numbers})))
+        return Q(Exists(base.filter(**{f"{column}__{_ORDER_LOOKUPS[op]}": numbers[0]})))
+
+
+def _rows(model, key: str, lookup: str, value) -> QuerySet:
+    if isinstance(value, tuple):
+        value = value[1]
+    return model.objects.filter(run=OuterRef("pk"), key=key, **{f"value__{lookup}": value})
+
+
+def _number(value: tuple[str, str, int]) -> float:
+    kind, raw, column = value
+    try:
+        number = float(raw)
+    except ValueError:
+        raise _error(f"{raw!r} is not a number", column) from None
+    return number
+
+
+def _parse_time(value: tuple[str, str, int]) -> dt.datetime:
+    _, raw, column = value
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise _error(
+            f"{raw!r} is not a date (use 2026-01-31 or 2026-01-31T12:00)", column
+        ) from None
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def _compare(lookup: str, kind: str, op: str, values: list, name: str) -> Q:
+    if kind == "status":
+        for v in values:
+            if v[1] not in transitions.STATUSES:
+                raise _error(
+                    f"Unknown status {v[1]!r}; use one of {', '.join(transitions.STATUSES)}",
+                    v[2],
+                )
+        if op not in ("=", "!=", "in"):
+            raise _error("status takes = != in", values[0][2])
+    if kind == "time":
+        converted = [_parse_time(v) for v in values]
+    elif kind == "seconds":
+        converted = [dt.timedelta(seconds=_number(v)) for v in values]
+    else:
+        converted = [v[1] for v in values]
+    if op == "in":
+        return _any_of(lookup, "in", converted)
+    if op == "!=":
+        return ~_any_of(lookup, "exact", converted[0])
+    table = _TEXT_LOOKUPS if kind in ("text", "status") else _ORDER_LOOKUPS
+    if op not in table:
+        raise _error(f"{name} does not take {op!r}", values[0][2])
+    return _any_of(lookup, table[op], converted[0])
+
+
+def _any_of(lookups: str, lookup: str, value) -> Q:
+    """``a|b`` in COLUMNS means the condition holds on either column."""
+    q = Q()
+    for column in lookups.split("|"):
+        q |= Q(**{f"{column}__{lookup}": value})
+    return q
+
+
+class _PositionError(Exception):
+    def __init__(self, message: str, column: int):
+        super().__init__(message)
+        self.message, self.column = message, column
+
+
+def _error(message: str, column: int) -> _PositionError:
+    return _PositionError(message, column)
+
+
+def _pointed(expression: str, message: str, column: int) -> ValidationError:
+    caret = " " * max(column - 1, 0) + "^"
+    return ValidationError(
+        f"{message} (at column {column})\n  {expression}\n  {caret}", field="filter"
+    )
+
+
+def compile_filter(expression: str) -> Q:
+    """Parse ``expression`` and return the ``Q`` it means, or a ValidationError whose
+    message points at the offending position."""
+    if not isinstance(expression, str):
+        raise ValidationError("The filter must be a string.", field="filter")
+    if len(expression) > MAX_LENGTH:
+        raise ValidationError(
+            f"The filter is {len(expression)} characters long; the limit is {MAX_LENGTH}.",
+            field="filter",
+        )
+    validation.text(expression, "filter", max_length=MAX_LENGTH)
+    depth = 0
+    for i, char in enumerate(expression):
+        depth += char == "("
+        depth -= char == ")"
+        if depth > MAX_DEPTH:
+            raise _pointed(expression, f"Parentheses nest deeper than {MAX_DEPTH}", i + 1)
+    if not expression.strip():
+        return Q()
+    try:
+        tree = _parser.parse(expression)
+    except UnexpectedInput as exc:
+        column = getattr(exc, "column", 0) or 0
+        token = getattr(exc, "token", None)
+        if isinstance(token, Token) and token.type == "$END":
+            what = "The filter ends too early"
+            column = len(expression.rstrip()) + 1
+        elif isinstance(token, Token):
+            what = f"Unexpected {token.value!r}"
+        else:
+            char = expression[exc.pos_in_stream] if exc.pos_in_stream is not None else ""
+            what = f"Unexpected character {char!r}"
+        expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+        hint = f"; expected one of: {', '.join(_readable(e) for e in expected)}" if expected else ""
+        raise _pointed(expression, what + hint, column) from None
+    try:
+        return _Compile().transform(tree)
+    except Exception as exc:  # lark wraps transformer errors in VisitError
+        cause = getattr(exc, "orig_exc", exc)
+        if isinstance(cause, _PositionError):
+            raise _pointed(expression, cause.message, cause.column) from None
+        if isinstance(cause, ValidationError):
+            raise cause from None
+        raise
+
+
+_NAMES = {
+    "OP": "an operator (= != < <= > >= ~)",
+    "WORD": "a name",
+    "STRING": "a quoted string",
+    "NUMBER": "a number",
+    "DATE": "a date",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COMMA": "','",
+    "_AND": "and",
+    "_OR": "or",
+    "_NOT": "not",
+    "_IN": "in",
+    "_HAS": "has",
+    "DOT": "'.'",
+}
+
+
+def _readable(terminal: str) -> str:
+    return _NAMES.get(terminal, terminal.lower())
+
+
+def apply_filter(qs: QuerySet[Run], expression: str | None) -> QuerySet[Run]:
+    """Filter a run queryset by an expression of the filter language."""
+    if not expression:
+        return qs
+    q = compile_filter(expression)
+    if "duration" in expression:
+        qs = qs.annotate(
+            duration=ExpressionWrapper(
+                Coalesce(F("ended_at"), Now()) - F("started_at"), output_field=DurationField()
+            )
+        )
+    return qs.filter(q)
+
+
+def describe() -> dict[str, Any]:
+    """The allowlist, for error messages and the search bar's hint."""
+    return {
+        "fields": [*COLUMNS, "tags.KEY", "properties.KEY", "metrics.NAME[.min|.max]"],
+        "operators": ["=", "!=", "<", "<=", ">", ">=", "~", "in (...)", "has"],
+        "combinators": ["and", "or", "not", "( )"],
+    }
