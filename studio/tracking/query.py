@@ -136,8 +136,8 @@ class _Compile(Transformer):
                 stat = rest[1]
             elif len(rest) != 1:
                 raise _error(
-                    f"Use metrics.NAME, metrics.NAME.min or metrics.NAME.max (quote a "
-                    f"name with dots: metrics.'val.loss')",
+                    "Use metrics.NAME, metrics.NAME.min or metrics.NAME.max (quote a "
+                    "name with dots: metrics.'val.loss')",
                     meta.column,
                 )
             return Field("metrics", validation.key(rest[0], "metric name"), stat, meta.column)
