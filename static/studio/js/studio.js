@@ -1,0 +1,13 @@
+// Progressive enhancements only: every page works without this file.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  // Selects marked data-autosubmit submit their form on change; their button is
+  // only needed without JavaScript.
+  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+    const form = select.form;
+    const button = form.querySelector("[data-autosubmit-button]");
+    if (button) button.hidden = true;
+    select.addEventListener("change", () => form.requestSubmit());
+  }
+});
