@@ -43,7 +43,7 @@ def main() -> None:
     x, y = make_data()
     ws = Workspace.from_config()
     exp = Experiment(workspace=ws, name="lr-sweep")
-    with exp.start_logging(display_name="sweep over learning rate") as parent:
+    with exp.start_logging(display_name="lr sweep") as parent:
         parent.add_properties({"author": "studio-demo", "dataset": "synthetic-blobs seed=11"})
         parent.tag("sweep", "lr")
         children = parent.create_children(tag_key="lr", tag_values=LEARNING_RATES)
