@@ -1,0 +1,220 @@
+"""The runs page (/runs/): who sees what, what it shows, and what it costs."""
+
+import re
+import subprocess
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from studio.accounts.models import Membership, Role
+from studio.tracking import services
+from studio.tracking.models import Run, RunStatus
+from tests.conftest import PYTHON, ROOT
+
+XSS = '"><img src=x onerror=alert(1)>'
+
+
+def make_runs(experiment, count: int, **kwargs) -> list[Run]:
+    return [
+        services.run_create(
+            experiment=experiment,
+            submitted_by="bob",
+            display_name=f"run-{i}",
+            tags={"lr": str(i), "worth another look": None},
+            properties={"author": "bob"},
+            **kwargs,
+        )
+        for i in range(count)
+    ]
+
+
+def test_anonymous_is_redirected_to_login(client):
+    response = client.get("/runs/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/runs/"
+
+
+def test_root_redirects_to_runs(client, member):
+    client.force_login(member)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/runs/"
+
+
+def test_anonymous_at_root_ends_on_the_login_page(client):
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+    assert b"Sign in to Studio" in response.content
+
+
+def test_member_sees_runs_of_their_workspace_and_not_of_another(
+    client, member, experiment, other_workspace
+):
+    services.run_create(experiment=experiment, submitted_by="bob", display_name="ours")
+    theirs = services.experiment_get_or_create(workspace=other_workspace, name="secret-exp")
+    services.run_create(experiment=theirs, submitted_by="charlie", display_name="theirs")
+    client.force_login(member)
+    body = client.get("/runs/").content.decode()
+    assert "ours" in body
+    assert "theirs" not in body and "secret-exp" not in body
+
+
+def test_member_cannot_switch_to_a_workspace_they_do_not_belong_to(client, member, other_workspace):
+    client.force_login(member)
+    assert client.get("/runs/?ws=other-team").status_code == 404
+
+
+def test_outsider_sees_none_of_workspace_a_runs(client, outsider, experiment):
+    run = services.run_create(experiment=experiment, submitted_by="alice", display_name="a-run")
+    client.force_login(outsider)
+    body = client.get("/runs/").content.decode()
+    assert run.run_id not in body and "a-run" not in body
+    assert "No runs in other-team yet" in body
+    assert client.get("/runs/?ws=default").status_code == 404
+
+
+def test_user_without_workspace_is_told_to_ask_an_owner(client, django_user_model):
+    user = django_user_model.objects.create_user(username="eve", password="pw-eve")
+    client.force_login(user)
+    body = client.get("/runs/").content.decode()
+    assert "not a member of any workspace" in body
+
+
+def test_empty_workspace_shows_the_sdk_snippet(client, member):
+    client.force_login(member)
+    body = client.get("/runs/").content.decode()
+    assert "from studio.sdk import Workspace, Experiment" in body
+    assert "exp.start_logging()" in body
+
+
+def test_status_is_shown_as_a_badge_with_its_word(client, member, experiment):
+    done, failed = make_runs(experiment, 2)
+    services.run_complete(run=done)
+    services.run_fail(run=failed)
+    client.force_login(member)
+    body = client.get("/runs/").content.decode()
+    assert '<span class="status status-completed">Completed</span>' in body
+    assert '<span class="status status-failed">Failed</span>' in body
+
+
+def test_child_runs_stay_under_their_parent_with_a_count(client, member, experiment):
+    parent = services.run_create(experiment=experiment, submitted_by="bob", display_name="sweep")
+    children = services.run_create_children(
+        parent=parent, submitted_by="bob", tag_key="lr", tag_values=["0.1", "0.3"]
+    )
+    client.force_login(member)
+    body = client.get("/runs/").content.decode()
+    assert "2 children" in body
+    assert parent.run_id in body
+    assert all(child.run_id not in body for child in children)
+
+
+def test_created_time_is_relative_with_the_absolute_time_on_hover(client, member, run):
+    client.force_login(member)
+    body = client.get("/runs/").content.decode()
+    absolute = run.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert re.search(rf'<time datetime="[^"]+" title="{absolute} UTC">just now</time>', body)
+
+
+def test_tag_values_and_names_are_escaped(client, member, experiment):
+    run = services.run_create(
+        experiment=experiment, submitted_by="bob", display_name="<script>alert(1)</script>"
+    )
+    services.run_set_tags(run=run, tags={"note": XSS})
+    client.force_login(member)
+    body = client.get("/runs/").content.decode()
+    assert "<img src=x" not in body and "<script>alert" not in body
+    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def _count_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/runs/").status_code == 200
+    return len(queries)
+
+
+def test_query_count_does_not_grow_from_3_runs_to_30(
+    client, member, experiment, django_assert_num_queries
+):
+    parents = make_runs(experiment, 3)
+    services.run_create_children(parent=parents[0], submitted_by="bob", count=2)
+    client.force_login(member)
+    _count_queries(client)  # the first request may set up the session
+    baseline = _count_queries(client)
+    make_runs(experiment, 27)
+    with django_assert_num_queries(baseline):
+        response = client.get("/runs/")
+    assert response.content.decode().count('class="status status-running"') == 30
+
+
+def test_pages_hold_50_runs_and_link_to_older_ones(client, member, experiment):
+    make_runs(experiment, 51)
+    client.force_login(member)
+    first = client.get("/runs/").content.decode()
+    assert first.count('class="status ') == 50
+    assert '<a href="?ws=default&amp;page=2" rel="next">' in first
+    second = client.get("/runs/?ws=default&page=2").content.decode()
+    assert second.count('class="status ') == 1
+    assert "51–51 of 51" in second
+
+
+def test_runs_page_loads_styles_and_script_from_our_own_static_files(client, member):
+    client.force_login(member)
+    response = client.get("/runs/")
+    body = response.content.decode()
+    assert 'href="/static/studio/css/studio.css"' in body
+    assert 'src="/static/studio/js/studio.js"' in body
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+    # Served without DEBUG: WhiteNoise reads the static finders.
+    css = client.get("/static/studio/css/studio.css")
+    assert css.status_code == 200 and css["Content-Type"].startswith("text/css")
+
+
+# --- manage.py demo ------------------------------------------------------------------
+
+
+def _demo(env) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", "demo", "--url", "http://127.0.0.1:8000/"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_demo_creates_an_admin_with_a_random_password_and_runs_the_examples(subprocess_env):
+    out = _demo(subprocess_env)
+
+    password = re.search(r"sign in as admin / (\S+)$", out, re.M).group(1)
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password(password)
+    assert len(password) >= 16
+    membership = Membership.objects.get(user=admin, workspace__name="default")
+    assert membership.role == Role.OWNER
+    # The sign-in line comes last, right above the server log.
+    assert out.strip().splitlines()[-1].endswith(f"sign in as admin / {password}")
+
+    runs = Run.objects.filter(workspace__name="default")
+    statuses = set(runs.filter(parent=None).values_list("status", flat=True))
+    assert statuses == {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.RUNNING}
+    sweep = runs.get(experiment__name="lr-sweep", parent=None)
+    assert sweep.child_count == 6
+    assert set(runs.filter(parent=sweep).values_list("status", flat=True)) == {"Completed"}
+    count = runs.count()
+
+    again = _demo(subprocess_env)
+    assert password not in again
+    assert "changepassword admin" in again
+    assert runs.count() == count
+
+    get_user_model().objects.filter(username="admin").delete()
+    fresh = re.search(r"sign in as admin / (\S+)$", _demo(subprocess_env), re.M).group(1)
+    assert fresh != password
