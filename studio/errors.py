@@ -95,7 +95,22 @@ _CLASSES = {
 }
 
 
-def error_from_code(code: str, message: str, field: str | None = None) -> StudioError:
-    """Rebuild the exception a server raised from its JSON error (used by the REST store)."""
-    cls = _CLASSES.get(code, StudioError)
-    return cls(message, field=field, code=code)
+_BY_STATUS = {
+    400: ValidationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    503: Unavailable,
+}
+
+
+def error_from_code(
+    code: str, message: str, field: str | None = None, status: int | None = None
+) -> StudioError:
+    """Rebuild the exception a server raised from its JSON error (used by the REST
+    store): the class named by the code, else the one its HTTP status stands for."""
+    cls = _CLASSES.get(code) or _BY_STATUS.get(status or 0, StudioError)
+    err = cls(message, field=field, code=code)
+    if status is not None and cls is StudioError:
+        err.http_status = status
+    return err

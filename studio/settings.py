@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "studio.accounts",
     "studio.tracking",
     "studio.web",
+    "studio.api",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "studio.api.base.ContentTypeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -138,6 +140,8 @@ STORAGES = {
     },
 }
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+# JSON bodies (metric batches) up to 16 MB; file uploads stream past this limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STUDIO_MAX_JSON_BYTES", 16 * 1024 * 1024)
 
 # --- Security headers -----------------------------------------------------------
 from django.utils.csp import CSP  # noqa: E402

@@ -1,8 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from studio.api import files, runs  # noqa: F401  (register the API's routes)
+from studio.api.base import api, unknown_route
+
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/", api.urls),
+    path("api/<path:rest>", unknown_route),
     path("", include("studio.web.urls")),
 ]

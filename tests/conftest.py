@@ -104,3 +104,22 @@ def subprocess_env(transactional_db, tmp_path):
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture
+def api_user(transactional_db, django_user_model):
+    """alice, owner of "default", with an API token (its secret in ``.secret``)."""
+    from studio.accounts.services import membership_add, token_create
+
+    user = django_user_model.objects.create_user(username="alice", password="pw-alice")
+    workspace = services.workspace_get_or_create(name="default")
+    membership_add(user=user, workspace=workspace, role=Role.OWNER)
+    _, user.secret = token_create(user=user, name="tests")
+    return user
+
+
+@pytest.fixture
+def rest_workspace(sdk, live_server, api_user, monkeypatch):
+    """``Workspace`` of the SDK's REST store, talking to a live test server."""
+    monkeypatch.setenv("STUDIO_TOKEN", api_user.secret)
+    return sdk.Workspace(name="default", tracking_uri=live_server.url)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from studio.accounts.models import Membership, Role
-from studio.tracking.models import Workspace
+from studio.accounts.models import ApiToken, Membership, Role
+from studio.errors import NotFound, PermissionDenied, ValidationError
+from studio.tracking.models import Run, Workspace
 
 
 def workspaces_for_user(user) -> QuerySet[Workspace]:
@@ -50,3 +51,85 @@ def current_workspace(request: HttpRequest) -> Workspace | None:
     if workspace is not None:
         request.session["workspace"] = workspace.name
     return workspace
+
+
+# --- the API's access helpers (StudioError: the API answers JSON) ------------------
+
+
+def token_authenticate(secret: str) -> ApiToken | None:
+    """The live token with this secret, or None. The lookup is by hash, so the
+    comparison does not leak the secret through timing."""
+    from django.utils import timezone
+
+    from studio.accounts.services import hash_token
+
+    if not secret or len(secret) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_token(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token
+
+
+def _token_allows_workspace(token: ApiToken | None, workspace: Workspace) -> bool:
+    return token is None or token.workspace_id is None or token.workspace_id == workspace.pk
+
+
+def _token_allows_run(token: ApiToken | None, run: Run) -> bool:
+    if token is None or token.run_id is None:
+        return True
+    return token.run_id in (run.pk, run.root_id) or _is_ancestor(token.run_id, run)
+
+
+def _is_ancestor(ancestor_pk: int, run: Run) -> bool:
+    parent_pk = run.parent_id
+    while parent_pk is not None:
+        if parent_pk == ancestor_pk:
+            return True
+        parent_pk = Run.objects.filter(pk=parent_pk).values_list("parent_id", flat=True).first()
+    return False
+
+
+def access_workspace(
+    user, name: str, *, write: bool = False, token: ApiToken | None = None
+) -> Workspace:
+    """The workspace ``name`` if ``user`` (through ``token``) may see it, and change
+    things in it with ``write``. Invisible: NotFound; visible but read-only: PermissionDenied."""
+    workspace = (
+        workspaces_for_user(user).filter(name=name).first() if isinstance(name, str) else None
+    )
+    if workspace is None:
+        raise NotFound(f"Workspace {name!r} does not exist.", field="workspace")
+    if not _token_allows_workspace(token, workspace):
+        raise NotFound(f"Workspace {name!r} does not exist.", field="workspace")
+    if token is not None and token.run_id is not None and write:
+        # A run-scoped token writes only through its run (children, metrics, files).
+        raise PermissionDenied("This token may only change its own run.", field="token")
+    if write and role_in(user, workspace) not in (Role.CONTRIBUTOR, Role.OWNER):
+        raise PermissionDenied(f"Your role in {workspace.name!r} is read-only.", field="workspace")
+    return workspace
+
+
+def access_run(user, run_id: str, *, write: bool = False, token: ApiToken | None = None) -> Run:
+    """The run ``run_id`` if ``user`` may see it (and change it with ``write``)."""
+    from studio.tracking import selectors
+
+    try:
+        run = selectors.run_get(run_id=run_id)
+    except (NotFound, ValidationError):
+        raise NotFound(f"Run {run_id!r} does not exist.", field="run_id") from None
+    visible = workspaces_for_user(user).filter(pk=run.workspace_id).exists()
+    if (
+        not visible
+        or not _token_allows_workspace(token, run.workspace)
+        or not _token_allows_run(token, run)
+    ):
+        raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
+    if write and role_in(user, run.workspace) not in (Role.CONTRIBUTOR, Role.OWNER):
+        raise PermissionDenied(f"Your role in {run.workspace.name!r} is read-only.", field="run_id")
+    return run

@@ -36,3 +36,31 @@ class Membership(models.Model):
     @property
     def can_write(self) -> bool:
         return self.role in (Role.CONTRIBUTOR, Role.OWNER)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API and the SDK's REST store. Only a SHA-256 hash of
+    the secret is stored; the secret is shown once, when the token is created. A
+    token may be narrowed to one workspace or to one run (a submitted job's token)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)  # shown in lists so users can tell tokens apart
+    key_hash = models.CharField(max_length=64, unique=True)
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    run = models.ForeignKey(
+        "tracking.Run", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from studio.accounts.models import Membership, Role
+from studio.accounts.models import ApiToken, Membership, Role
 from studio.core import validation
 from studio.errors import Conflict, ValidationError
 from studio.tracking.models import Workspace
@@ -39,3 +39,45 @@ def membership_add(*, user: AbstractBaseUser, workspace: Workspace, role: str) -
         user=user, workspace=workspace, defaults={"role": role}
     )
     return membership
+
+
+# --- API tokens --------------------------------------------------------------------
+
+TOKEN_PREFIX = "stu_"
+
+
+def hash_token(secret: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_create(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    workspace: Workspace | None = None,
+    run=None,
+) -> tuple[ApiToken, str]:
+    """Create an API token and return it with its secret, which is never stored
+    and cannot be shown again."""
+    import secrets
+
+    name = validation.text(name, "name", max_length=100, allow_empty=False)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        key_hash=hash_token(secret),
+        workspace=workspace,
+        run=run,
+    )
+    return token, secret
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    """Revoke a token: the next request that presents it is refused."""
+    from django.utils import timezone
+
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -616,7 +616,13 @@ def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
         )
     store = storage.files_storage()
     key = storage.new_storage_key(run.uuid)
-    saved = store.save(key, File(content))
+    try:
+        saved = store.save(key, File(content))
+    except BaseException:
+        # An aborted upload leaves nothing behind (and no row ever named it).
+        if store.exists(key):
+            store.delete(key)
+        raise
     size = store.size(saved)
     if size > settings.STUDIO_MAX_UPLOAD_BYTES:
         store.delete(saved)

@@ -12,9 +12,11 @@ from studio.errors import InvalidTransition, PropertyConflict, ValidationError
 from tests.conftest import PYTHON
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", "rest"])
 def ws(request, sdk):
-    return sdk.Workspace.from_config()
+    if request.param == "local":
+        return sdk.Workspace.from_config()
+    return request.getfixturevalue("rest_workspace")
 
 
 @pytest.fixture

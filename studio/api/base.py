@@ -1,0 +1,202 @@
+"""The JSON API's frame: the NinjaAPI instance, strict parsing, error mapping,
+token authentication and the permission declaration every route must carry.
+
+Errors are ``{"error": {"code", "message", "field"}}`` with the status that the
+exception class names (``StudioError.http_status``), in one place: ``_studio_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+from ninja.renderers import BaseRenderer
+from ninja.security import HttpBearer
+
+from studio.accounts.access import token_authenticate
+from studio.core import jsoncodec
+from studio.errors import StudioError, ValidationError
+
+JSON_TYPES = ("application/json",)
+POLICIES = ("public", "read", "write")
+
+
+class UnsupportedMediaType(StudioError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class PayloadTooLarge(StudioError):
+    code = "too_large"
+    http_status = 413
+
+
+class NotAuthenticated(StudioError):
+    code = "not_authenticated"
+    http_status = 401
+
+
+def require_json(request: HttpRequest) -> None:
+    """State-changing JSON endpoints accept only application/json (RELIABILITY D2):
+    a cross-site form can send text/plain or form types, never this."""
+    content_type = request.content_type or ""
+    if content_type.lower() not in JSON_TYPES:
+        raise UnsupportedMediaType(
+            f"Send the body as application/json, not {content_type or 'no content type'}.",
+            field="Content-Type",
+        )
+
+
+class ContentTypeMiddleware:
+    """Every state-changing API request must declare the one content type its route
+    takes (JSON, or octet-stream for file uploads), whether or not it has a body:
+    415 before any view code runs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and request.method in (
+            "POST",
+            "PUT",
+            "PATCH",
+            "DELETE",
+        ):
+            is_upload = request.method == "PUT" and "/files/" in request.path
+            wanted = "application/octet-stream" if is_upload else "application/json"
+            got = (request.content_type or "").lower()
+            if got != wanted:
+                return error_response(
+                    request,
+                    415,
+                    "unsupported_media_type",
+                    f"Send the body as {wanted}, not {got or 'no content type'}.",
+                    "Content-Type",
+                )
+        return self.get_response(request)
+
+
+class StrictParser(Parser):
+    def parse_body(self, request: HttpRequest) -> Any:
+        require_json(request)
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            raise PayloadTooLarge(
+                "The body is larger than the limit; split metrics into smaller batches.",
+                field="body",
+            ) from None
+        return jsoncodec.loads(body)
+
+
+class Renderer(BaseRenderer):
+    media_type = "application/json"
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> str:
+        return jsoncodec.dumps(data)
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>`` only: never a cookie, never ``?token=``."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        found = token_authenticate(token)
+        if found is None:
+            return None
+        request.user = found.user
+        return found
+
+
+api = NinjaAPI(
+    title="Studio API",
+    version="1",
+    description="Runs, metrics, tags, properties and files of Studio workspaces.",
+    urls_namespace="api",
+    auth=TokenAuth(),
+    parser=StrictParser(),
+    renderer=Renderer(),
+    docs_url=None,
+)
+
+
+def policy(kind: str) -> Callable:
+    """Declare who may call a route: ``public`` (no token), ``read`` (a member) or
+    ``write`` (a contributor or owner). The route-coverage test fails for a route
+    without a declaration, and the access helpers enforce the read/write split."""
+    if kind not in POLICIES:
+        raise ValueError(kind)
+
+    def mark(view: Callable) -> Callable:
+        view.studio_policy = kind  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def error_response(request: HttpRequest, status: int, code: str, message: str, field=None):
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "field": field}}, status=status
+    )
+
+
+@api.exception_handler(StudioError)
+def _studio_error(request: HttpRequest, exc: StudioError) -> HttpResponse:
+    return error_response(request, exc.http_status, exc.code, exc.message, exc.field)
+
+
+@api.exception_handler(NinjaValidationError)
+def _schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "payload")]
+    field = ".".join(loc) or None
+    code = "unknown_field" if first.get("type") == "extra_forbidden" else "invalid"
+    message = first.get("msg", "Invalid request.")
+    return error_response(request, 400, code, f"{field}: {message}" if field else message, field)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request, 401, "not_authenticated", "Send a valid API token: Authorization: Bearer <token>."
+    )
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # django-ninja wraps what the body parser raised; answer with the real cause.
+    cause = exc.__cause__
+    if isinstance(cause, StudioError):
+        return _studio_error(request, cause)
+    if isinstance(cause, RequestDataTooBig):
+        return _too_big(request, cause)
+    return error_response(request, exc.status_code, "error", str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error_response(request, 413, "too_large", "The request body is too large.", "body")
+
+
+def page_limit(limit: int | None, default: int = 100, maximum: int = 1000) -> int:
+    if limit is None:
+        return default
+    if type(limit) is not int or not 1 <= limit <= maximum:
+        raise ValidationError(f"limit must be between 1 and {maximum}.", field="limit")
+    return limit
+
+
+@policy("public")
+def unknown_route(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any other path under /api/: a JSON 404, not an HTML page (mounted after the API)."""
+    return error_response(request, 404, "not_found", f"No API route /api/{rest}.")

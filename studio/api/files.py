@@ -1,0 +1,91 @@
+"""Metrics and files of a run."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest
+
+from studio.accounts.access import access_run
+from studio.api.base import PayloadTooLarge, UnsupportedMediaType, api, policy
+from studio.api.schemas import MetricBatchIn
+from studio.tracking import selectors, services
+
+
+@api.post("/runs/{run_id}/metrics", tags=["metrics"])
+@policy("write")
+def metric_log_batch(request: HttpRequest, run_id: str, payload: MetricBatchIn):
+    """Store a batch of points and records, all or nothing. Send the same
+    ``batch_id`` again after an unknown outcome: it is stored once."""
+    run = access_run(request.user, run_id, write=True, token=request.auth)
+    return services.metric_log_batch(
+        run=run,
+        batch_id=payload.batch_id,
+        series=[
+            {"name": s.name, "steps": s.steps, "values": s.values, "times": s.times}
+            for s in payload.series
+        ],
+        records=[{"name": r.name, "kind": r.kind, "data": r.data} for r in payload.records],
+    )
+
+
+@api.get("/runs/{run_id}/metrics", tags=["metrics"])
+@policy("read")
+def metrics_get(request: HttpRequest, run_id: str, name: str | None = None):
+    run = access_run(request.user, run_id, token=request.auth)
+    return {"metrics": selectors.metrics_get(run=run, name=name)}
+
+
+@api.get("/runs/{run_id}/files", tags=["files"])
+@policy("read")
+def file_list(request: HttpRequest, run_id: str):
+    run = access_run(request.user, run_id, token=request.auth)
+    return {"files": selectors.file_names(run=run)}
+
+
+class _Limited:
+    """Reads a request body and stops at the upload limit instead of filling the disk."""
+
+    def __init__(self, stream, limit: int):
+        self.stream, self.limit, self.read_bytes = stream, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size if size and size > 0 else 1024 * 1024)
+        self.read_bytes += len(chunk)
+        if self.read_bytes > self.limit:
+            raise PayloadTooLarge(f"Files are limited to {self.limit} bytes.", field="body")
+        return chunk
+
+
+@api.put("/runs/{run_id}/files/{path:name}", tags=["files"])
+@policy("write")
+def file_upload(request: HttpRequest, run_id: str, name: str):
+    """Upload a file as the raw body (``application/octet-stream``) under ``name``,
+    e.g. ``outputs/model.pkl``."""
+    if (request.content_type or "").lower() != "application/octet-stream":
+        raise UnsupportedMediaType(
+            "Upload files as application/octet-stream.", field="Content-Type"
+        )
+    limit = settings.STUDIO_MAX_UPLOAD_BYTES
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    if declared > limit:
+        raise PayloadTooLarge(f"Files are limited to {limit} bytes.", field="body")
+    run = access_run(request.user, run_id, write=True, token=request.auth)
+    run_file = services.run_file_upload(run=run, name=name, content=_Limited(request, limit))
+    return api.create_response(request, {"name": run_file.name, "size": run_file.size}, status=201)
+
+
+@api.get("/runs/{run_id}/files/{path:name}", tags=["files"])
+@policy("read")
+def file_download(request: HttpRequest, run_id: str, name: str):
+    """The file as an attachment; never rendered by the browser."""
+    run = access_run(request.user, run_id, token=request.auth)
+    run_file = selectors.file_get(run=run, name=name)
+    response = FileResponse(
+        selectors.file_open(run_file=run_file),
+        as_attachment=True,
+        filename=run_file.name.rsplit("/", 1)[-1],
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response

@@ -1,0 +1,89 @@
+"""Request bodies of the API. Strict: unknown fields are refused (a typo must not
+silently drop data), booleans are not numbers and strings are not numbers. The
+services validate the content again (one place for domain rules); these schemas
+shape the request and document it in the OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, StrictInt, StrictStr
+
+
+class Body(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmptyIn(Body):
+    pass
+
+
+class ExperimentIn(Body):
+    name: StrictStr
+
+
+class RunIn(Body):
+    experiment: StrictStr
+    type: Literal["interactive", "script", "pipeline", "step"] = "interactive"
+    parent_id: StrictStr | None = None
+    display_name: StrictStr = ""
+    tags: dict[StrictStr, StrictStr | None] | None = None
+    properties: dict[StrictStr, StrictStr] | None = None
+
+
+class RunPatchIn(Body):
+    display_name: StrictStr | None = None
+    description: StrictStr | None = None
+
+
+class ChildrenIn(Body):
+    count: StrictInt | None = None
+    tag_key: StrictStr | None = None
+    tag_values: list[StrictStr] | None = None
+
+
+class FailIn(Body):
+    error_details: StrictStr | None = None
+    error_code: StrictStr | None = None
+
+
+class PropertiesIn(Body):
+    properties: dict[StrictStr, StrictStr]
+
+
+class TagsIn(Body):
+    tags: dict[StrictStr, StrictStr | None]
+
+
+class TagKeysIn(Body):
+    keys: list[StrictStr]
+
+
+class SeriesIn(Body):
+    """Points of one metric. Items are checked by the tracking services, which name
+    the offending index (``values[3] must be a number, not bool``)."""
+
+    name: StrictStr
+    steps: list[Any] = Field(description="Integers >= 0, or null for 'the next step'.")
+    values: list[Any] = Field(
+        description='Numbers (non-finite as {"$float": "NaN"}), or strings for a text series.'
+    )
+    times: list[Any] = Field(description="Epoch seconds.")
+
+
+class RecordIn(Body):
+    name: StrictStr
+    kind: Literal["list", "row", "table", "image"]
+    data: Any
+
+
+class MetricBatchIn(Body):
+    batch_id: StrictStr = Field(description="Client-chosen id; a retried id is stored once.")
+    series: list[SeriesIn] = []
+    records: list[RecordIn] = []
+
+
+class TokenIn(Body):
+    name: StrictStr
+    workspace: StrictStr | None = None

@@ -1,0 +1,364 @@
+"""The REST store: the same contract as the local store, over the JSON API v1.
+
+Errors come back as the exceptions the server raised (``errors.error_from_code``).
+Metric batches that cannot reach the server go to a spool on disk
+(``STUDIO_HOME/spool/<run id>/``, one fsync'd file per batch, written under a
+temporary name and renamed) and are delivered in order when it is back: by the
+background flusher, at exit, or by the next process that uses the SDK. Batch ids
+travel with them, so a batch whose first delivery did arrive is not stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from studio.core import jsoncodec
+from studio.core.env import studio_home
+from studio.errors import StudioError, Unavailable, ValidationError, error_from_code
+from studio.sdk.stores.base import Store
+from studio.tracking.storage_names import check_file_name
+
+API = "/api/v1"
+# Reconnect attempts are spaced out so a dead server costs the flusher little.
+RETRY_AFTER = 2.0
+
+
+def _q(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+def _file_path(name: str) -> str:
+    """A file name as one URL path part: slashes and dots encoded too, so that no
+    client library resolves ``..`` before the server checks the name."""
+    return _q(name).replace(".", "%2E")
+
+
+class RestStore(Store):
+    def __init__(self, uri: str, token: str | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        token = token or os.environ.get("STUDIO_TOKEN")
+        if not token:
+            raise ValidationError(
+                "Set STUDIO_TOKEN to an API token to use a remote studio.", field="token"
+            )
+        self.client = httpx.Client(
+            base_url=self.uri + API,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "studio-sdk"},
+            timeout=httpx.Timeout(60.0, connect=5.0),
+        )
+        self.spool_root = studio_home() / "spool"
+        self.spool_lock = threading.Lock()
+        self.down_until = 0.0
+        self.drain()
+
+    # --- transport ---------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, json_body: Any = None, **kwargs: Any) -> Any:
+        if json_body is not None:
+            kwargs["content"] = jsoncodec.dumps(json_body)
+            kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"Cannot reach the studio at {self.uri}: {exc}", field="uri"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                error = jsoncodec.loads(response.content)["error"]
+            except Exception:
+                if response.status_code >= 500:
+                    raise Unavailable(
+                        f"The studio answered {response.status_code}.", field="uri"
+                    ) from None
+                error = {"code": "error", "message": f"The studio answered {response.status_code}."}
+            raise error_from_code(
+                error.get("code", "error"),
+                error.get("message", ""),
+                error.get("field"),
+                response.status_code,
+            )
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return jsoncodec.loads(response.content)
+        return response
+
+    def _params(self, **params: Any) -> dict[str, Any]:
+        out = {}
+        for key, value in params.items():
+            if value is None or value is False:
+                continue
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value)
+            elif value is True:
+                value = "true"
+            out[key] = value
+        return out
+
+    # --- workspaces and experiments --------------------------------------------------
+
+    def get_workspace(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/workspaces/{_q(name)}")
+
+    def get_or_create_experiment(self, workspace: str, name: str) -> dict[str, Any]:
+        return self._call(
+            "POST", f"/workspaces/{_q(workspace)}/experiments", json_body={"name": name}
+        )
+
+    def list_experiments(self, workspace: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/workspaces/{_q(workspace)}/experiments")["experiments"]
+
+    # --- runs ----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        type: str = "interactive",
+        parent_id: str | None = None,
+        display_name: str = "",
+        tags: Mapping[str, str | None] | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        body = {"experiment": experiment, "type": type, "display_name": display_name}
+        if parent_id:
+            body["parent_id"] = parent_id
+        if tags:
+            body["tags"] = dict(tags)
+        if properties:
+            body["properties"] = dict(properties)
+        return self._call("POST", f"/workspaces/{_q(workspace)}/runs", json_body=body)
+
+    def create_children(
+        self,
+        run_id: str,
+        *,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        body = {"count": count, "tag_key": tag_key, "tag_values": tag_values}
+        return self._call("POST", f"/runs/{_q(run_id)}/children", json_body=body)["runs"]
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/runs/{_q(run_id)}")
+
+    def list_runs(
+        self,
+        workspace: str,
+        experiment: str | None = None,
+        *,
+        tags: Any = None,
+        properties: Mapping[str, str] | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        include_children: bool = False,
+        filter: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        params = self._params(
+            experiment=experiment,
+            tags=tags if not isinstance(tags, str) else [tags],
+            properties=properties,
+            type=type,
+            status=status,
+            include_children=include_children,
+            filter=filter,
+            limit=500,
+        )
+        try:
+            first = self._call("GET", f"/workspaces/{_q(workspace)}/runs", params=params)
+        except StudioError as exc:
+            if exc.code == "not_found" and exc.field == "experiment":
+                return iter(())
+            raise
+        return self._pages(workspace, params, first)
+
+    def _pages(self, workspace: str, params: dict, page: dict) -> Iterator[dict[str, Any]]:
+        while True:
+            yield from page["runs"]
+            if not page["next"]:
+                return
+            page = self._call(
+                "GET",
+                f"/workspaces/{_q(workspace)}/runs",
+                params={**params, "cursor": page["next"]},
+            )
+
+    def get_children(
+        self,
+        run_id: str,
+        *,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Mapping[str, str] | None = None,
+        type: str | None = None,
+        status: str | None = None,
+    ) -> list[dict[str, Any]]:
+        params = self._params(
+            recursive=recursive,
+            tags=tags if not isinstance(tags, str) else [tags],
+            properties=properties,
+            type=type,
+            status=status,
+        )
+        return self._call("GET", f"/runs/{_q(run_id)}/children", params=params)["runs"]
+
+    def update_run(
+        self, run_id: str, *, display_name: str | None = None, description: str | None = None
+    ) -> dict[str, Any]:
+        body = {
+            k: v
+            for k, v in (("display_name", display_name), ("description", description))
+            if v is not None
+        }
+        return self._call("PATCH", f"/runs/{_q(run_id)}", json_body=body)
+
+    def complete_run(self, run_id: str) -> dict[str, Any]:
+        self.drain(run_id, required=True)
+        return self._call("POST", f"/runs/{_q(run_id)}/complete", json_body={})
+
+    def fail_run(
+        self, run_id: str, *, error_details: str | None = None, error_code: str | None = None
+    ) -> dict[str, Any]:
+        self.drain(run_id)
+        body = {"error_details": error_details, "error_code": error_code}
+        return self._call("POST", f"/runs/{_q(run_id)}/fail", json_body=body)
+
+    def cancel_run(self, run_id: str) -> dict[str, Any]:
+        self.drain(run_id)
+        return self._call("POST", f"/runs/{_q(run_id)}/cancel", json_body={})
+
+    def add_properties(self, run_id: str, properties: Mapping[str, str]) -> dict[str, str]:
+        body = {"properties": dict(properties)}
+        return self._call("POST", f"/runs/{_q(run_id)}/properties", json_body=body)["properties"]
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> dict[str, str | None]:
+        return self._call("POST", f"/runs/{_q(run_id)}/tags", json_body={"tags": dict(tags)})[
+            "tags"
+        ]
+
+    def remove_tags(self, run_id: str, keys: Sequence[str]) -> dict[str, str | None]:
+        body = {"keys": list(keys)}
+        return self._call("POST", f"/runs/{_q(run_id)}/tags/remove", json_body=body)["tags"]
+
+    # --- metrics, with the spool -------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        batch_id: str,
+        series: Sequence[Mapping[str, Any]],
+        records: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        body = {"batch_id": batch_id, "series": list(series), "records": list(records)}
+        # Keep order: while older batches wait in the spool, newer ones queue behind them.
+        if self._spooled(run_id) or time.monotonic() < self.down_until:
+            self._spool(run_id, body)
+            self.drain(run_id)
+            return {"batch_id": batch_id, "spooled": True}
+        try:
+            return self._call("POST", f"/runs/{_q(run_id)}/metrics", json_body=body)
+        except Unavailable:
+            self.down_until = time.monotonic() + RETRY_AFTER
+            self._spool(run_id, body)
+            return {"batch_id": batch_id, "spooled": True}
+
+    def _spool_dir(self, run_id: str) -> Path:
+        return self.spool_root / _q(run_id)
+
+    def _spooled(self, run_id: str) -> list[Path]:
+        folder = self._spool_dir(run_id)
+        if not folder.is_dir():
+            return []
+        return sorted(folder.glob("*.json"))
+
+    def _spool(self, run_id: str, body: dict[str, Any]) -> None:
+        folder = self._spool_dir(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{body['batch_id']}.json"
+        tmp = folder / f".{name}.tmp"
+        with open(tmp, "w") as f:
+            f.write(jsoncodec.dumps(body))
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.rename(folder / name)
+
+    def drain(self, run_id: str | None = None, *, required: bool = False) -> None:
+        """Deliver spooled batches, oldest first; stop at the first failure. With
+        ``required``, a batch that cannot be delivered raises Unavailable."""
+        if not self.spool_root.is_dir():
+            return
+        with self.spool_lock:
+            runs = [self._spool_dir(run_id)] if run_id else sorted(self.spool_root.iterdir())
+            for folder in runs:
+                for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+                    body = jsoncodec.loads(path.read_bytes())
+                    try:
+                        self._call("POST", f"/runs/{folder.name}/metrics", json_body=body)
+                    except Unavailable:
+                        self.down_until = time.monotonic() + RETRY_AFTER
+                        if required:
+                            raise
+                        return
+                    except StudioError as exc:
+                        print(
+                            f"studio: a spooled batch of run {urllib.parse.unquote(folder.name)} "
+                            f"was refused and dropped: {exc}",
+                            file=sys.stderr,
+                        )
+                    path.unlink()
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+        self.down_until = 0.0
+
+    def release(self) -> None:
+        if self.spool_root.is_dir() and time.monotonic() >= self.down_until:
+            try:
+                self.drain()
+            except Exception as exc:  # the flusher must keep going
+                print(f"studio: draining the spool failed: {exc}", file=sys.stderr)
+
+    def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]:
+        params = {"name": name} if name is not None else None
+        return self._call("GET", f"/runs/{_q(run_id)}/metrics", params=params)["metrics"]
+
+    # --- files -----------------------------------------------------------------------
+
+    def upload_file(self, run_id: str, name: str, stream: IO[bytes]) -> dict[str, Any]:
+        path = _file_path(check_file_name(name))
+        return self._call(
+            "PUT",
+            f"/runs/{_q(run_id)}/files/{path}",
+            content=stream.read(),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def file_names(self, run_id: str) -> list[str]:
+        return self._call("GET", f"/runs/{_q(run_id)}/files")["files"]
+
+    def download_file(self, run_id: str, name: str, out: IO[bytes]) -> None:
+        url = f"/runs/{_q(run_id)}/files/{_file_path(name)}"
+        try:
+            with self.client.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    error = jsoncodec.loads(response.content)["error"]
+                    raise error_from_code(
+                        error["code"], error["message"], error.get("field"), response.status_code
+                    )
+                for chunk in response.iter_bytes(1024 * 1024):
+                    out.write(chunk)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"Cannot reach the studio at {self.uri}: {exc}", field="uri"
+            ) from None
