@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from studio.core import validation
-from studio.errors import ValidationError
+from studio.errors import NotFound, ValidationError
+from studio.sdk.run import Run
 from studio.sdk.stores import store_for
 
 CONFIG_DIR = ".studio"
@@ -27,9 +28,18 @@ def find_config(start: str | os.PathLike | None = None) -> Path | None:
 class Workspace:
     """A team's space. ``tracking_uri`` is ``local`` (in-process) or the studio's URL."""
 
-    def __init__(self, name: str = "default", tracking_uri: str | None = None):
+    def __init__(
+        self,
+        name: str = "default",
+        tracking_uri: str | None = None,
+        experiment_name: str | None = None,
+    ):
         self.name = validation.workspace_name(name)
         self.tracking_uri = tracking_uri or "local"
+        # The attached folder's default experiment (``studio folder attach -e``).
+        self.experiment_name = (
+            validation.experiment_name(experiment_name) if experiment_name else None
+        )
         self._store = store_for(self.tracking_uri)
         self._store.get_workspace(self.name)
 
@@ -50,6 +60,7 @@ class Workspace:
             return cls(
                 name=config.get("workspace_name") or config.get("workspace") or "default",
                 tracking_uri=os.environ.get("STUDIO_TRACKING_URI") or config.get("tracking_uri"),
+                experiment_name=config.get("experiment_name"),
             )
         return cls(
             name=os.environ.get("STUDIO_WORKSPACE") or "default",
@@ -64,8 +75,16 @@ class Workspace:
             e["name"]: Experiment(self, e["name"]) for e in self._store.list_experiments(self.name)
         }
 
+    def get_run(self, run_id: str) -> Run:
+        """Bind an existing run of this workspace by id, whatever its experiment. A run
+        of another workspace is reported exactly like a missing one."""
+        data = self._store.get_run(run_id)
+        if data["workspace"] != self.name:
+            raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
+        return Run(Experiment(self, data["experiment"]), run_id, _data=data)
+
     def __repr__(self) -> str:
         return f"Workspace.create(name='{self.name}', tracking_uri='{self.tracking_uri}')"
 
 
-from studio.sdk.experiment import Experiment  # noqa: E402  (type for the property above)
+from studio.sdk.experiment import Experiment  # noqa: E402  (used by the methods above)
