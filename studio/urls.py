@@ -3,10 +3,11 @@ from django.urls import include, path
 
 from studio.api import files, runs  # noqa: F401  (register the API's routes)
 from studio.api.base import api, unknown_route
+from studio.core.policy import policy
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", policy("public")(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", policy("public")(auth_views.LogoutView.as_view()), name="logout"),
     path("api/v1/", api.urls),
     path("api/<path:rest>", unknown_route),
     path("", include("studio.web.urls")),

@@ -7,7 +7,6 @@ exception class names (``StudioError.http_status``), in one place: ``_studio_err
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -21,10 +20,10 @@ from ninja.security import HttpBearer
 
 from studio.accounts.access import token_authenticate
 from studio.core import jsoncodec
+from studio.core.policy import policy
 from studio.errors import StudioError, ValidationError
 
 JSON_TYPES = ("application/json",)
-POLICIES = ("public", "read", "write")
 
 
 class UnsupportedMediaType(StudioError):
@@ -123,20 +122,6 @@ api = NinjaAPI(
     renderer=Renderer(),
     docs_url=None,
 )
-
-
-def policy(kind: str) -> Callable:
-    """Declare who may call a route: ``public`` (no token), ``read`` (a member) or
-    ``write`` (a contributor or owner). The route-coverage test fails for a route
-    without a declaration, and the access helpers enforce the read/write split."""
-    if kind not in POLICIES:
-        raise ValueError(kind)
-
-    def mark(view: Callable) -> Callable:
-        view.studio_policy = kind  # type: ignore[attr-defined]
-        return view
-
-    return mark
 
 
 def error_response(request: HttpRequest, status: int, code: str, message: str, field=None):

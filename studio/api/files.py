@@ -6,8 +6,9 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest
 
 from studio.accounts.access import access_run
-from studio.api.base import PayloadTooLarge, UnsupportedMediaType, api, policy
+from studio.api.base import PayloadTooLarge, UnsupportedMediaType, api
 from studio.api.schemas import MetricBatchIn
+from studio.core.policy import policy
 from studio.tracking import selectors, services
 
 

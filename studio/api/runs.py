@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from studio.accounts.access import access_run, access_workspace
-from studio.api.base import api, page_limit, policy
+from studio.api.base import api, page_limit
 from studio.api.schemas import (
     ChildrenIn,
     EmptyIn,
@@ -24,6 +24,7 @@ from studio.api.schemas import (
     TagsIn,
 )
 from studio.core import jsoncodec
+from studio.core.policy import policy
 from studio.errors import ValidationError
 from studio.tracking import selectors, services
 from studio.tracking.schema import experiment_to_dict, run_to_dict

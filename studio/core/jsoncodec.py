@@ -39,9 +39,18 @@ def _no_constants(name: str) -> Any:
     )
 
 
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValidationError(f"The number {text[:40]} is too large for a float.", field="body")
+    return value
+
+
 def loads(data: bytes | str) -> Any:
     try:
-        return json.loads(data, object_pairs_hook=_pairs, parse_constant=_no_constants)
+        return json.loads(
+            data, object_pairs_hook=_pairs, parse_constant=_no_constants, parse_float=_float
+        )
     except ValidationError:
         raise
     except RecursionError:

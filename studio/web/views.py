@@ -9,16 +9,19 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
 from studio.accounts.access import current_workspace, workspaces_for_user
+from studio.core.policy import policy
 from studio.tracking import selectors
 
 PAGE_SIZE = 50
 
 
+@policy("public")
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("run-list")
 
 
+@policy("member")
 @require_safe
 @login_required
 def run_list(request: HttpRequest) -> HttpResponse:
