@@ -91,7 +91,11 @@ SQLITE_OPTIONS = {
 
 _database_url = env_str("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            _database_url, conn_max_age=env_int("STUDIO_CONN_MAX_AGE", 0)
+        )
+    }
 else:
     DATABASES = {
         "default": {

@@ -222,7 +222,7 @@ def test_E6_nfc_and_nfd_keys_are_one_key(alice, run):
     "key", ["bad\\ud800", "nul\\u0000", "rtl\\u202eevil", "zw\\u200bsp", "   ", ""]
 )
 def test_E6_surrogates_nul_bidi_and_blank_keys_are_refused(alice, run, key):
-    body = '{"tags": {"%s": "v"}}' % key
+    body = '{"tags": {"' + key + '": "v"}}'
     assert_error(post(alice.client, f"/api/v1/runs/{run.run_id}/tags", body), 400)
     assert not RunTag.objects.filter(run=run).exists()
 
