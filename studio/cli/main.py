@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from studio.errors import StudioError
 
-from . import experiments, folder, runs
+from . import experiments, folder, runs, server
 from .common import Parser
 from .output import UsageError, emit
 
@@ -34,6 +34,7 @@ def build_parser() -> Parser:
     folder.register(groups)
     runs.register(groups)
     experiments.register(groups)
+    server.register(groups)
     return parser
 
 
