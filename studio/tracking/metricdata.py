@@ -21,6 +21,10 @@ from studio.tracking.storage_names import check_file_name
 CHUNK_POINTS = 4096
 BUCKET_POINTS = 64
 MAX_BATCH_POINTS = 1_000_000
+# A batch of n points tops up the series' last chunk only if that chunk holds at most
+# FACTOR * n + SLACK points, so the rewrite stays proportional to what is added.
+TAIL_MERGE_FACTOR = 4
+TAIL_MERGE_SLACK = 256
 AUTO_STEP = -1  # a point logged without a step: it gets its position in the series
 
 

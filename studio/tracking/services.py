@@ -465,15 +465,20 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
     summaries = {
         s.name: s for s in MetricSummary.objects.select_for_update().filter(run=run, name__in=names)
     }
-    tails = {
-        c.name: c
-        for c in MetricChunk.objects.filter(
+    # The last chunk of a series is topped up only while rewriting it costs about as
+    # much as the points being added (geometric growth): small batches then cost
+    # O(batch), not O(chunk), and chunks still grow to hundreds of points.
+    candidates = [
+        pk
+        for pk, name, seq, count in MetricChunk.objects.filter(
             run=run,
             name__in=[n for n, s in summaries.items() if s.chunk_count],
             count__lt=metricdata.CHUNK_POINTS,
-        )
-        if c.seq == summaries[c.name].chunk_count - 1
-    }
+        ).values_list("pk", "name", "seq", "count")
+        if seq == summaries[name].chunk_count - 1
+        and count <= metricdata.TAIL_MERGE_FACTOR * len(parsed[name]) + metricdata.TAIL_MERGE_SLACK
+    ]
+    tails = {c.name: c for c in MetricChunk.objects.filter(pk__in=candidates)} if candidates else {}
     new_chunks: list[MetricChunk] = []
     new_summaries: list[MetricSummary] = []
     for name, s in parsed.items():

@@ -122,10 +122,10 @@ class Migration(migrations.Migration):
                 ('encoding', models.CharField(default='f8', max_length=8)),
                 ('first_step', models.BigIntegerField()),
                 ('last_step', models.BigIntegerField()),
+                ('buckets', models.BinaryField(default=b'')),
                 ('steps', models.BinaryField()),
                 ('values', models.BinaryField()),
                 ('times', models.BinaryField()),
-                ('buckets', models.BinaryField(default=b'')),
                 ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='metric_chunks', to='tracking.run')),
             ],
             options={

@@ -63,11 +63,13 @@ class MetricChunk(models.Model):
     encoding = models.CharField(max_length=8, default="f8")  # "f8" numbers, "json" text
     first_step = models.BigIntegerField()
     last_step = models.BigIntegerField()
+    # Per bucket of BUCKET_POINTS points: (step_lo, step_hi, min, max) as float64.
+    # Declared before the point arrays: SQLite reads a row's columns in order, so an
+    # overview that needs only the buckets never steps over ~100 KB of points.
+    buckets = models.BinaryField(default=b"")
     steps = models.BinaryField()
     values = models.BinaryField()
     times = models.BinaryField()
-    # Per bucket of BUCKET_POINTS points: (step_lo, step_hi, min, max) as float64.
-    buckets = models.BinaryField(default=b"")
 
     class Meta:
         ordering = ["run", "name", "seq"]
