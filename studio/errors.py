@@ -74,6 +74,13 @@ class RunTerminal(Conflict):
     code = "run_terminal"
 
 
+class RunFailed(StudioError):
+    """``wait_for_completion`` of a run that ended Failed."""
+
+    code = "run_failed"
+    http_status = 409
+
+
 class Unavailable(StudioError):
     code = "unavailable"
     http_status = 503
@@ -90,6 +97,7 @@ _CLASSES = {
         PropertyConflict,
         InvalidTransition,
         RunTerminal,
+        RunFailed,
         Unavailable,
     )
 }

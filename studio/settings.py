@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "studio.accounts",
     "studio.tracking",
     "studio.web",
+    "studio.execution",
     "studio.api",
 ]
 
@@ -144,6 +145,10 @@ STORAGES = {
     },
 }
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+# A run whose process has not heartbeat for this long is marked Failed ("lost").
+STUDIO_RUN_LEASE_SECONDS = env_int("STUDIO_RUN_LEASE_SECONDS", 60)
+# Seconds between SIGTERM and SIGKILL when a run is cancelled.
+STUDIO_CANCEL_GRACE_SECONDS = env_int("STUDIO_CANCEL_GRACE_SECONDS", 10)
 # JSON bodies (metric batches) up to 16 MB; file uploads stream past this limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STUDIO_MAX_JSON_BYTES", 16 * 1024 * 1024)
 

@@ -12,9 +12,11 @@ from studio.errors import (
     InvalidTransition,
     NotFound,
     PropertyConflict,
+    RunFailed,
     StudioError,
     ValidationError,
 )
+from studio.sdk.config import ComputeTarget, Pipeline, ScriptRunConfig, ScriptStep
 from studio.sdk.experiment import Experiment
 from studio.sdk.run import Run
 from studio.sdk.workspace import Workspace
@@ -23,11 +25,16 @@ VERSION = "0.1.0"
 
 __all__ = [
     "VERSION",
+    "ComputeTarget",
+    "Pipeline",
+    "ScriptRunConfig",
+    "ScriptStep",
     "Conflict",
     "Experiment",
     "InvalidTransition",
     "NotFound",
     "PropertyConflict",
+    "RunFailed",
     "Run",
     "StudioError",
     "ValidationError",

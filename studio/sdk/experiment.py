@@ -30,6 +30,45 @@ class Experiment:
         )
         return Run(self, data["id"], _data=data)
 
+    def submit(self, config, tags: Mapping[str, str | None] | None = None) -> Run:
+        """Submit a ``ScriptRunConfig`` (a run of type ``script``) or a ``Pipeline``
+        (a run of type ``pipeline`` whose steps are child runs). Returns at once."""
+        from studio.execution.snapshot import collect
+        from studio.sdk.config import Pipeline, ScriptRunConfig
+
+        if isinstance(config, Pipeline):
+            steps = [
+                {
+                    "name": step.name,
+                    "script": step.script,
+                    "arguments": step.arguments,
+                    "compute_target": step.compute_target,
+                    "after": step.after,
+                    "files": collect(step.source_directory, step.script),
+                }
+                for step in config.steps
+            ]
+            data = self._store.submit_pipeline(
+                self.workspace.name,
+                self.name,
+                steps=steps,
+                tags=tags,
+                description=config.description,
+            )
+        elif isinstance(config, ScriptRunConfig):
+            data = self._store.submit_run(
+                self.workspace.name,
+                self.name,
+                script=config.script,
+                arguments=config.arguments,
+                compute_target=config.compute_target,
+                files=collect(config.source_directory, config.script),
+                tags=tags,
+            )
+        else:
+            raise TypeError("submit takes a ScriptRunConfig or a Pipeline.")
+        return Run(self, data["id"], _data=data)
+
     def get_runs(
         self,
         type: str | None = None,

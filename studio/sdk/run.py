@@ -106,7 +106,12 @@ class Run:
         from studio.sdk.experiment import Experiment
         from studio.sdk.workspace import Workspace
 
-        ws = Workspace.from_config()
+        # The job's environment names its store; a .studio/config.json copied in with
+        # the snapshot must not send the run's metrics elsewhere.
+        ws = Workspace(
+            name=os.environ.get("STUDIO_WORKSPACE") or "default",
+            tracking_uri=os.environ.get("STUDIO_TRACKING_URI") or None,
+        )
         data = ws._store.get_run(run_id)
         return cls(Experiment(ws, data["experiment"]), run_id, _data=data)
 
@@ -339,6 +344,64 @@ class Run:
             self.id, recursive=recursive, tags=tags, properties=properties, type=type, status=status
         )
         return [Run(self.experiment, d["id"], _data=d) for d in rows]
+
+    def submit_child(self, config, tags: Mapping[str, str | None] | None = None) -> Run:
+        """Submit a ``ScriptRunConfig`` as a child of this run (to any target)."""
+        from studio.execution.snapshot import collect
+
+        data = self._store.submit_run(
+            self._data["workspace"],
+            self.experiment.name,
+            script=config.script,
+            arguments=config.arguments,
+            compute_target=config.compute_target,
+            files=collect(config.source_directory, config.script),
+            parent_id=self.id,
+            tags=tags,
+        )
+        return Run(self.experiment, data["id"], _data=data)
+
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        wait_post_processing: bool = False,
+        raise_on_error: bool = True,
+        timeout: float | None = None,
+        poll: float = 0.5,
+    ) -> dict[str, Any]:
+        """Block until the run ends, streaming its log to stdout with ``show_output``.
+        A failed run raises ``RunFailed`` (``raise_on_error``)."""
+        from studio.errors import NotFound, RunFailed
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        offset = 0
+        while True:
+            status = self.get_status()
+            if show_output:
+                try:
+                    while True:
+                        chunk, size = self._store.read_file(self.id, "logs/std_log.txt", offset)
+                        if chunk:
+                            sys.stdout.write(chunk.decode("utf-8", "replace"))
+                            sys.stdout.flush()
+                            offset += len(chunk)
+                        if offset >= size or not chunk:
+                            break
+                except NotFound:
+                    pass  # no log yet
+            if status in TERMINAL:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"Run {self.id} is still {status} after {timeout} s.")
+            time.sleep(poll)
+        details = self.get_details()
+        if raise_on_error and status == "Failed":
+            error = details.get("error") or {}
+            raise RunFailed(
+                f"Run {self.id} failed: {error.get('message', 'no reason given')}",
+                field="status",
+            )
+        return details
 
     # --- files -----------------------------------------------------------------------
 

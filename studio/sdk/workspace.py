@@ -68,6 +68,11 @@ class Workspace:
         )
 
     @property
+    def compute_targets(self) -> _ComputeTargets:
+        """``ws.compute_targets["gpu-cluster"]``: the target, created on first use."""
+        return _ComputeTargets(self)
+
+    @property
     def experiments(self) -> dict[str, Experiment]:
         from studio.sdk.experiment import Experiment
 
@@ -88,3 +93,15 @@ class Workspace:
 
 
 from studio.sdk.experiment import Experiment  # noqa: E402  (used by the methods above)
+
+
+class _ComputeTargets:
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+
+    def __getitem__(self, name: str) -> ComputeTarget:
+        data = self.workspace._store.get_compute_target(self.workspace.name, name)
+        return ComputeTarget(name=data["name"], workspace=self.workspace.name)
+
+
+from studio.sdk.config import ComputeTarget  # noqa: E402

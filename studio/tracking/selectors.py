@@ -314,5 +314,25 @@ def file_open(*, run_file: RunFile) -> IO[bytes]:
     return storage.files_storage().open(run_file.storage_key, "rb")
 
 
+MAX_READ = 1 << 20
+
+
+def file_read(*, run_file: RunFile, offset: int = 0, limit: int = MAX_READ) -> tuple[bytes, int]:
+    """At most ``limit`` (<= 1 MB) bytes from ``offset`` and the file's size now.
+    Bounded, so a huge or growing log never fills memory (RELIABILITY B7); a negative
+    offset counts from the end."""
+    if type(offset) is not int or type(limit) is not int or not 0 < limit <= MAX_READ:
+        raise ValidationError(f"limit must be 1..{MAX_READ} and offset an integer.", field="limit")
+    with file_open(run_file=run_file) as f:
+        f.seek(0, 2)
+        size = f.tell()
+        if offset < 0:
+            offset = max(size + offset, 0)
+        if offset > size:
+            raise ValidationError(f"offset {offset} is past the end ({size}).", field="offset")
+        f.seek(offset)
+        return f.read(min(limit, size - offset)), size
+
+
 def runs_by_ids(*, run_ids: Iterable[str]) -> QuerySet[Run]:
     return _with_related(Run.objects.filter(run_id__in=list(run_ids)))

@@ -257,16 +257,34 @@ def run_fail(*, run: Run, error_details: str | None = None, error_code: str | No
 
 
 def run_cancel(*, run: Run) -> Run:
-    """Cancel a run. An interactive run has no process to stop and ends Canceled at
-    once; a submitted one goes to CancelRequested and its supervisor finishes it."""
-    if run.status in transitions.TERMINAL:
-        raise InvalidTransition(
-            f"Run {run.run_id} is already {run.status}; cancelling it changes nothing.",
-            field="status",
+    """Cancel a run. An interactive run has no process to stop, and a submitted run
+    that has not started never will: both end Canceled at once. A started one goes to
+    CancelRequested; its supervisor stops the processes, then marks it Canceled."""
+    for _ in range(3):  # the run may move (claimed, started) between read and write
+        current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+        if current is None:
+            raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
+        if current in transitions.TERMINAL:
+            raise InvalidTransition(
+                f"Run {run.run_id} is already {current}; cancelling it changes nothing.",
+                field="status",
+            )
+        if current == RunStatus.CANCEL_REQUESTED:
+            run.refresh_from_db()
+            return run
+        immediate = run.type == RunType.INTERACTIVE or current in (
+            RunStatus.NOT_STARTED,
+            RunStatus.QUEUED,
         )
-    if run.type == RunType.INTERACTIVE:
-        return run_transition(run=run, status=RunStatus.CANCELED, reason="canceled")
-    return run_transition(run=run, status=RunStatus.CANCEL_REQUESTED, reason="cancel requested")
+        target = RunStatus.CANCELED if immediate else RunStatus.CANCEL_REQUESTED
+        try:
+            return run_transition(
+                run=run, status=target, reason="canceled" if immediate else "cancel requested"
+            )
+        except InvalidTransition:
+            continue
+    run.refresh_from_db()
+    return run
 
 
 def run_update(*, run: Run, display_name: str | None = None, description: str | None = None) -> Run:

@@ -122,6 +122,46 @@ class Store(ABC):
     @abstractmethod
     def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]: ...
 
+    # execution
+    @abstractmethod
+    def get_compute_target(self, workspace: str, name: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def submit_run(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        script: str,
+        arguments: Sequence[str],
+        compute_target: str,
+        files: Sequence[tuple[str, Any]],
+        parent_id: str | None = None,
+        tags: Mapping[str, str | None] | None = None,
+    ) -> dict[str, Any]:
+        """Create a script run, upload its snapshot (``files``: name, path) and hand
+        it to a supervisor (local) or a worker's queue (named target)."""
+
+    @abstractmethod
+    def submit_pipeline(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        steps: Sequence[Mapping[str, Any]],
+        tags: Mapping[str, str | None] | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
+        """Create a pipeline run and its steps (each: name, script, arguments,
+        compute_target, after, files) and start its driver."""
+
+    @abstractmethod
+    def read_file(
+        self, run_id: str, name: str, offset: int = 0, limit: int = 1 << 20
+    ) -> tuple[bytes, int]:
+        """Up to ``limit`` bytes of a run's file from ``offset``, and its current size
+        (a live log grows while it is read)."""
+
     # files
     @abstractmethod
     def upload_file(self, run_id: str, name: str, stream: IO[bytes]) -> dict[str, Any]: ...

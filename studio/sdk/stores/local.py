@@ -75,9 +75,13 @@ class LocalStore(Store):
 
     # helpers
     def _run(self, run_id: str):
+        from studio.execution.services import runs_reap_lost
         from studio.tracking import selectors
 
-        return selectors.run_get(run_id=run_id)
+        run = selectors.run_get(run_id=run_id)
+        if runs_reap_lost(runs=[run]):
+            run = selectors.run_get(run_id=run_id)
+        return run
 
     def _dict(self, run_id: str) -> dict[str, Any]:
         from studio.tracking.schema import run_to_dict
@@ -285,6 +289,109 @@ class LocalStore(Store):
         from studio.tracking import selectors
 
         return selectors.metrics_get(run=self._run(run_id), name=name)
+
+    # execution
+    def get_compute_target(self, workspace: str, name: str) -> dict[str, Any]:
+        from studio.execution import services as execution
+
+        target = execution.compute_target_get_or_create(
+            workspace=self._workspace(workspace), name=name
+        )
+        return {"name": target.name, "workspace": workspace, "capacity": target.capacity}
+
+    def _upload_snapshot(self, run, files) -> None:
+        from studio.tracking import services
+
+        for name, path in files:
+            with open(path, "rb") as f:
+                services.run_file_upload(run=run, name=f"snapshot/{name}", content=f)
+
+    def submit_run(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        script: str,
+        arguments: Sequence[str],
+        compute_target: str,
+        files: Sequence[tuple[str, Any]],
+        parent_id: str | None = None,
+        tags: Mapping[str, str | None] | None = None,
+    ) -> dict[str, Any]:
+        from studio.execution import services as execution
+        from studio.execution.launch import spawn
+        from studio.tracking import services
+
+        ws = self._workspace(workspace)
+        run = execution.run_submit(
+            experiment=services.experiment_get_or_create(workspace=ws, name=experiment),
+            submitted_by=self.user,
+            script=script,
+            arguments=arguments,
+            compute_target=compute_target,
+            parent=self._run(parent_id) if parent_id else None,
+            tags=tags,
+        )
+        self._upload_snapshot(run, files)
+        if compute_target == execution.LOCAL:
+            spawn("studio.execution.supervisor", run.run_id)
+        else:
+            execution.run_enqueue(run=run)
+        return self._dict(run.run_id)
+
+    def submit_pipeline(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        steps: Sequence[Mapping[str, Any]],
+        tags: Mapping[str, str | None] | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
+        from django.db import transaction
+
+        from studio.execution import services as execution
+        from studio.execution.launch import spawn
+        from studio.tracking import services
+
+        ws = self._workspace(workspace)
+        exp = services.experiment_get_or_create(workspace=ws, name=experiment)
+        with transaction.atomic():
+            pipeline = execution.run_submit(
+                experiment=exp, submitted_by=self.user, script="", type="pipeline", tags=tags
+            )
+            if description:
+                services.run_update(run=pipeline, description=description)
+            created = [
+                (
+                    execution.run_submit(
+                        experiment=exp,
+                        submitted_by=self.user,
+                        script=step["script"],
+                        arguments=step["arguments"],
+                        compute_target=step["compute_target"],
+                        parent=pipeline,
+                        type="step",
+                        display_name=step["name"],
+                        step_name=step["name"],
+                        after=step["after"],
+                    ),
+                    step["files"],
+                )
+                for step in steps
+            ]
+        for run, files in created:
+            self._upload_snapshot(run, files)
+        spawn("studio.execution.pipeline", pipeline.run_id)
+        return self._dict(pipeline.run_id)
+
+    def read_file(
+        self, run_id: str, name: str, offset: int = 0, limit: int = 1 << 20
+    ) -> tuple[bytes, int]:
+        from studio.tracking import selectors
+
+        run_file = selectors.file_get(run=self._run(run_id), name=name)
+        return selectors.file_read(run_file=run_file, offset=offset, limit=limit)
 
     # files
     def upload_file(self, run_id: str, name: str, stream: IO[bytes]) -> dict[str, Any]:

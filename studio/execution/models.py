@@ -1,0 +1,52 @@
+"""Where submitted runs execute, and what is known about the processes running them."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from studio.tracking.models import Run, Workspace
+
+
+class ComputeTarget(models.Model):
+    """A named pool of workers (``studio worker --target NAME``), created on first use.
+    ``local`` is the submitting machine and needs no worker."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="targets")
+    name = models.CharField(max_length=100)
+    capacity = models.PositiveIntegerField(default=4)  # parallel pipeline steps
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="target_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Execution(models.Model):
+    """How a submitted run executes: its script, its place in a pipeline, and the
+    supervisor and process group that run it (so a restarted worker can find and
+    kill what it left behind, checking start times because pids get reused)."""
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="execution")
+    step_name = models.CharField(max_length=255, blank=True)
+    after = models.JSONField(default=list, blank=True)  # step names this step waits for
+    worker = models.CharField(max_length=255, blank=True)
+    host = models.CharField(max_length=255, blank=True)
+    supervisor_pid = models.IntegerField(null=True, blank=True)
+    supervisor_started = models.FloatField(null=True, blank=True)
+    pgid = models.IntegerField(null=True, blank=True)
+    script_started = models.FloatField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    signal = models.CharField(max_length=20, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run"]
+        indexes = [models.Index(fields=["host", "worker"], name="execution_host_worker")]
+
+    def __str__(self) -> str:
+        return f"execution of {self.run_id}"

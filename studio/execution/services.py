@@ -1,0 +1,184 @@
+"""Writes of the execution domain: submitting, claiming, recording processes, and
+finding runs whose processes died. Status changes go through
+``tracking.services.run_transition`` (the one transition table)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from studio.core import validation
+from studio.errors import InvalidTransition, ValidationError
+from studio.execution.models import ComputeTarget, Execution
+from studio.tracking import services as tracking
+from studio.tracking import transitions
+from studio.tracking.models import Experiment, Run, RunStatus, RunType, Workspace
+
+LOCAL = "local"
+# Statuses in which some process is responsible for the run and must heartbeat.
+ACTIVE = (
+    RunStatus.PREPARING,
+    RunStatus.STARTING,
+    RunStatus.RUNNING,
+    RunStatus.FINALIZING,
+    RunStatus.CANCEL_REQUESTED,
+)
+
+
+def compute_target_get_or_create(*, workspace: Workspace, name: str) -> ComputeTarget:
+    name = validation.key(name, "compute_target")
+    if not validation.WORKSPACE_NAME_RE.match(name):
+        raise ValidationError(
+            f"Compute target name {name!r} is invalid: use letters, digits, '-' or '_'.",
+            field="compute_target",
+        )
+    target, _ = ComputeTarget.objects.get_or_create(workspace=workspace, name=name)
+    return target
+
+
+def run_submit(
+    *,
+    experiment: Experiment,
+    submitted_by: str,
+    script: str,
+    arguments: Sequence[str] = (),
+    compute_target: str = LOCAL,
+    parent: Run | None = None,
+    type: str = RunType.SCRIPT,
+    tags: Mapping[str, str | None] | None = None,
+    display_name: str = "",
+    step_name: str = "",
+    after: Sequence[str] = (),
+) -> Run:
+    """Create a submitted run, NotStarted until its snapshot is uploaded and
+    ``run_enqueue`` hands it to a supervisor or a worker."""
+    script = validation.text(script, "script", max_length=500, allow_empty=type == RunType.PIPELINE)
+    if script.startswith("/") or ".." in script.split("/"):
+        raise ValidationError("script must be a path inside the source directory.", field="script")
+    if compute_target != LOCAL:
+        compute_target_get_or_create(workspace=experiment.workspace, name=compute_target)
+    with transaction.atomic():
+        run = tracking.run_create(
+            experiment=experiment,
+            submitted_by=submitted_by,
+            type=type,
+            status=RunStatus.NOT_STARTED,
+            parent=parent,
+            display_name=display_name,
+            compute_target=compute_target,
+            script=script,
+            arguments=arguments,
+            tags=tags,
+        )
+        Execution.objects.create(run=run, step_name=step_name, after=list(after))
+    return run
+
+
+def run_enqueue(*, run: Run) -> Run:
+    """A run on a named target waits Queued for a worker; a local one is started by
+    the caller (it spawns the supervisor) and stays NotStarted until that starts it."""
+    if run.compute_target == LOCAL:
+        return run
+    return tracking.run_transition(run=run, status=RunStatus.QUEUED, reason="waiting for a worker")
+
+
+def run_claim(*, workspace: Workspace | None, target: str, worker: str) -> Run | None:
+    """Claim the oldest queued run of ``target`` for ``worker``: exactly one worker
+    wins each run. PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``. SQLite has no
+    row locks (``select_for_update`` does nothing there): the IMMEDIATE transaction
+    holds the database write lock, and the UPDATE is conditional on the status."""
+    queued = Run.objects.filter(status=RunStatus.QUEUED, compute_target=target)
+    if workspace is not None:
+        queued = queued.filter(workspace=workspace)
+    now = timezone.now()
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            candidate = (
+                queued.select_for_update(skip_locked=True).order_by("created_at", "id").first()
+            )
+        else:
+            candidate = queued.order_by("created_at", "id").first()
+        if candidate is None:
+            return None
+        claimed = Run.objects.filter(pk=candidate.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.PREPARING,
+            status_changed_at=now,
+            status_reason=f"claimed by {worker}",
+            heartbeat_at=now,
+        )
+        if not claimed:
+            return None
+        Execution.objects.update_or_create(
+            run=candidate, defaults={"worker": worker, "claimed_at": now}
+        )
+    candidate.refresh_from_db()
+    return candidate
+
+
+def execution_record(*, run: Run, **fields: Any) -> None:
+    allowed = {
+        "worker",
+        "host",
+        "supervisor_pid",
+        "supervisor_started",
+        "pgid",
+        "script_started",
+        "exit_code",
+        "signal",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(f"Unknown execution fields {sorted(unknown)}.", field="execution")
+    Execution.objects.update_or_create(run=run, defaults=fields)
+
+
+def lease_seconds() -> int:
+    return int(getattr(settings, "STUDIO_RUN_LEASE_SECONDS", 60))
+
+
+def runs_reap_lost(*, runs: Iterable[Run] | None = None) -> int:
+    """Mark Failed ("lost") every active run whose heartbeat is older than the lease:
+    its supervisor, worker or notebook died without a word. Cheap when nothing is
+    lost (one indexed SELECT); called when runs are read, so it works with no server."""
+    cutoff = timezone.now() - dt.timedelta(seconds=lease_seconds())
+    stale = Run.objects.filter(status__in=ACTIVE).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
+    )
+    if runs is not None:
+        stale = stale.filter(pk__in=[r.pk for r in runs])
+    lost = list(stale.values_list("pk", "status"))
+    count = 0
+    for pk, status in lost:
+        error = {
+            "message": f"No heartbeat for {lease_seconds()} s: the process running it is gone.",
+            "code": "lost",
+        }
+        run = Run(pk=pk, status=status)
+        run.run_id = Run.objects.filter(pk=pk).values_list("run_id", flat=True).first() or ""
+        try:
+            tracking.run_transition(run=run, status=RunStatus.FAILED, reason="lost", error=error)
+            count += 1
+        except InvalidTransition:
+            pass  # it finished on its own meanwhile
+    return count
+
+
+def steps_of(*, pipeline: Run) -> list[Run]:
+    return list(
+        Run.objects.filter(parent=pipeline, type=RunType.STEP)
+        .select_related("execution")
+        .order_by("number")
+    )
+
+
+def is_active(status: str) -> bool:
+    return status not in transitions.TERMINAL and status not in (
+        RunStatus.NOT_STARTED,
+        RunStatus.QUEUED,
+    )

@@ -1,0 +1,455 @@
+"""The supervisor: one process per submitted run. It materialises the run's snapshot
+in a working copy of its own, starts the script in a new process group, appends its
+stdout and stderr to ``logs/std_log.txt`` as they come, heartbeats, watches for
+cancel, and finalises the status:
+
+- exit 0: outputs collected, Completed;
+- other exit or a signal: Failed, with the exit code or signal and the last lines
+  of stderr in the run's error;
+- cancel: SIGTERM to the whole process group (and any descendant that left it),
+  SIGKILL after the grace period, Canceled only once no process is left.
+
+``python -m studio.execution.supervisor RUN_ID`` (started detached by ``submit`` for
+the local target, or by a worker).
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HEARTBEAT_EVERY = 5.0
+POLL_EVERY = 0.2
+STATUS_EVERY = 0.5
+STDERR_TAIL = 20
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+
+# What a job may see of its parent's environment (RELIABILITY C7): nothing else.
+ENV_ALLOW = {
+    "PATH",
+    "HOME",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "USER",
+    "LOGNAME",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONUNBUFFERED",
+    "TERM",
+    "STUDIO_HOME",
+    "STUDIO_USER",
+    "OMP_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES",
+}
+
+
+def process_start_time(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def job_environment(run, *, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW or k.startswith("LC_")}
+    env.update(
+        {
+            "STUDIO_RUN_ID": run.run_id,
+            "STUDIO_WORKSPACE": run.workspace.name,
+            "STUDIO_EXPERIMENT": run.experiment.name,
+            "STUDIO_TRACKING_URI": "local",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    # The local store reaches the database directly: a job on PostgreSQL needs its URL
+    # (documented; run jobs as another OS user or through a server to avoid it).
+    if os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    from studio.execution.launch import python_path
+
+    env["PYTHONPATH"] = python_path()
+    env.update(extra or {})
+    return env
+
+
+class _LogWriter:
+    """Appends both pipes of the script to one log file, line by line, keeping the
+    last lines of stderr for the run's error."""
+
+    def __init__(self, path: Path):
+        self.file = open(path, "ab", buffering=0)
+        self.lock = threading.Lock()
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
+
+    def pump(self, stream, is_stderr: bool) -> None:
+        for line in iter(stream.readline, b""):
+            with self.lock:
+                self.file.write(line)
+            if is_stderr:
+                self.stderr_tail.append(line.decode("utf-8", "replace").rstrip("\n"))
+        stream.close()
+
+    def note(self, text: str) -> None:
+        with self.lock:
+            self.file.write(f"[studio] {text}\n".encode())
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: orphans are reaped by init instead
+
+
+def _reap() -> None:
+    """As a child subreaper, collect exited orphans so they don't linger as zombies."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    import psutil
+
+    # Zombies still count for killpg: look for a live member.
+    for proc in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getpgid(proc.info["pid"]) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
+def stop_processes(
+    pgid: int, descendants: list, grace: float, log: _LogWriter | None = None
+) -> bool:
+    """SIGTERM the group (and descendants that left it), SIGKILL after ``grace``
+    seconds; return once none is left. True when SIGKILL was needed."""
+    import psutil
+
+    def signal_all(sig: int) -> None:
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            pass
+        for proc in descendants:
+            try:
+                proc.send_signal(sig)
+            except psutil.Error:
+                pass
+
+    def any_alive() -> bool:
+        _reap()
+        if group_alive(pgid):
+            return True
+        return any(
+            p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in _live(descendants)
+        )
+
+    signal_all(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not any_alive():
+            return False
+        time.sleep(0.05)
+    if log:
+        log.note(f"processes still running {grace:g} s after SIGTERM: sending SIGKILL")
+    signal_all(signal.SIGKILL)
+    while any_alive():
+        time.sleep(0.05)
+    return True
+
+
+def _live(procs: list) -> list:
+    import psutil
+
+    alive = []
+    for proc in procs:
+        try:
+            if proc.is_running():
+                alive.append(proc)
+        except psutil.Error:
+            continue
+    return alive
+
+
+def _descendants(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def supervise(run_id: str, *, worker: str = "") -> str:
+    """Run one submitted run to its end; returns the final status."""
+    from django.conf import settings
+
+    from studio.errors import InvalidTransition
+    from studio.execution import services as execution
+    from studio.execution.snapshot import materialize
+    from studio.tracking import selectors
+    from studio.tracking import services as tracking
+    from studio.tracking.models import Run, RunStatus
+
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    run = selectors.run_get(run_id=run_id)
+    me = os.getpid()
+    execution.execution_record(
+        run=run,
+        worker=worker,
+        host=socket.gethostname(),
+        supervisor_pid=me,
+        supervisor_started=process_start_time(me),
+    )
+
+    def status() -> str:
+        return Run.objects.filter(pk=run.pk).values_list("status", flat=True).get()
+
+    try:
+        tracking.run_transition(run=run, status=RunStatus.STARTING, reason="starting")
+    except InvalidTransition:
+        if status() == RunStatus.CANCEL_REQUESTED:  # cancelled between claim and start
+            tracking.run_transition(
+                run=run, status=RunStatus.CANCELED, reason="canceled before start"
+            )
+        return status()
+
+    grace = float(getattr(settings, "STUDIO_CANCEL_GRACE_SECONDS", 10))
+    workdir = Path(settings.STUDIO_HOME) / "work" / run.uuid.hex
+    log_path = _log_file(run)
+    log = _LogWriter(log_path)
+    try:
+        materialize(run=run, into=workdir)
+        (workdir / "outputs").mkdir(exist_ok=True)
+        command = [sys.executable, run.script, *run.arguments]
+        proc = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=job_environment(run),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: cancel reaches all of it
+            close_fds=True,
+        )
+    except Exception as exc:  # the script could not even start
+        log.note(f"could not start the script: {exc}")
+        log.close()
+        _finish_failed(run, f"The script could not be started: {exc}", code="start_failed")
+        shutil.rmtree(workdir, ignore_errors=True)
+        return status()
+
+    execution.execution_record(run=run, pgid=proc.pid, script_started=process_start_time(proc.pid))
+    pumps = [
+        threading.Thread(target=log.pump, args=(proc.stdout, False), daemon=True),
+        threading.Thread(target=log.pump, args=(proc.stderr, True), daemon=True),
+    ]
+    for t in pumps:
+        t.start()
+    try:
+        tracking.run_transition(run=run, status=RunStatus.RUNNING, reason="running")
+    except InvalidTransition:
+        pass  # cancel (or fail) arrived first: the loop below stops the processes
+
+    stopped_by = None
+    escalated = False
+    last_status = last_beat = 0.0
+    while True:
+        code = proc.poll()
+        _reap()
+        now = time.monotonic()
+        if now - last_status >= STATUS_EVERY:
+            last_status = now
+            current = status()
+            if current == RunStatus.CANCEL_REQUESTED or current in (
+                RunStatus.FAILED,
+                RunStatus.CANCELED,
+            ):
+                stopped_by = current
+                log.note(
+                    f"{'cancel requested' if current != 'Failed' else 'run failed'}: stopping the processes"
+                )
+                escalated = stop_processes(proc.pid, _descendants(proc.pid), grace, log)
+                proc.wait()
+                break
+        if now - last_beat >= HEARTBEAT_EVERY:
+            last_beat = now
+            tracking.run_heartbeat(run=run)
+        if code is not None:
+            # The script is gone; anything it left behind in its group goes too.
+            if group_alive(proc.pid):
+                stop_processes(proc.pid, [], grace, log)
+            break
+        time.sleep(POLL_EVERY)
+    for t in pumps:
+        t.join(timeout=5)
+
+    code = proc.returncode
+    execution.execution_record(
+        run=run,
+        exit_code=code if code is not None and code >= 0 else None,
+        signal=signal.Signals(-code).name if code is not None and code < 0 else "",
+    )
+    if stopped_by is not None:
+        log.note("stopped" + (" (SIGKILL was needed)" if escalated else ""))
+        log.close()
+        if stopped_by == RunStatus.CANCEL_REQUESTED:
+            _transition_quietly(run, RunStatus.CANCELED, "canceled")
+    elif code == 0:
+        log.close()
+        _finish_completed(run, workdir)
+    else:
+        log.note(
+            f"exited with {'signal ' + signal.Signals(-code).name if code < 0 else f'code {code}'}"
+        )
+        log.close()
+        what = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        _finish_failed(
+            run,
+            f"The script failed ({what}).",
+            code="script_failed",
+            exit_code=code,
+            stderr=list(log.stderr_tail),
+            workdir=workdir,
+        )
+    _update_log_size(run)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return status()
+
+
+def _log_file(run) -> Path:
+    """The run's live log: a RunFile whose bytes are appended in place (needs a
+    filesystem-backed storage, the default)."""
+    from studio.tracking import storage
+    from studio.tracking.models import RunFile
+
+    existing = RunFile.objects.filter(run=run, name="logs/std_log.txt").first()
+    if existing is None:
+        key = storage.new_storage_key(run.uuid)
+        existing = RunFile.objects.create(run=run, name="logs/std_log.txt", storage_key=key)
+    path = Path(storage.files_storage().path(existing.storage_key))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(exist_ok=True)
+    return path
+
+
+def _update_log_size(run) -> None:
+    from studio.tracking import storage
+    from studio.tracking.models import RunFile
+
+    for f in RunFile.objects.filter(run=run, name__startswith="logs/"):
+        try:
+            RunFile.objects.filter(pk=f.pk).update(size=storage.files_storage().size(f.storage_key))
+        except OSError:
+            pass
+
+
+def _collect_outputs(run, workdir: Path) -> None:
+    """Files the script wrote under ./outputs become the run's outputs. Symlinks and
+    anything resolving outside the folder are skipped (RELIABILITY B2)."""
+    from studio.errors import StudioError
+    from studio.tracking import services as tracking
+
+    root = (workdir / "outputs").resolve()
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        resolved = path.resolve()
+        if not resolved.is_relative_to(root):
+            continue
+        name = "outputs/" + resolved.relative_to(root).as_posix()
+        try:
+            with open(resolved, "rb") as f:
+                tracking.run_file_upload(run=run, name=name, content=f)
+        except StudioError as exc:
+            print(f"studio: output {name} skipped: {exc}", file=sys.stderr)
+
+
+def _transition_quietly(run, status: str, reason: str, error=None) -> bool:
+    from studio.errors import InvalidTransition
+    from studio.tracking import services as tracking
+
+    try:
+        tracking.run_transition(run=run, status=status, reason=reason, error=error)
+        return True
+    except InvalidTransition:
+        return False  # someone else (cancel, fail) decided first
+
+
+def _finish_completed(run, workdir: Path) -> None:
+    from studio.tracking.models import RunStatus
+
+    if _transition_quietly(run, RunStatus.FINALIZING, "collecting outputs"):
+        _collect_outputs(run, workdir)
+        _transition_quietly(run, RunStatus.COMPLETED, "completed")
+
+
+def _finish_failed(
+    run, message: str, *, code: str, exit_code=None, stderr=(), workdir=None
+) -> None:
+    from studio.tracking.models import RunStatus
+
+    error = {"message": message, "code": code}
+    if exit_code is not None:
+        error["exit_code"] = exit_code
+    if stderr:
+        error["stderr"] = "\n".join(stderr)
+    if workdir is not None and _transition_quietly(run, RunStatus.FINALIZING, "collecting outputs"):
+        _collect_outputs(run, workdir)
+    _transition_quietly(run, RunStatus.FAILED, code, error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m studio.execution.supervisor")
+    parser.add_argument("run_id")
+    parser.add_argument("--worker", default="")
+    parser.add_argument("--die-with-parent", action="store_true")
+    args = parser.parse_args(argv)
+    if args.die_with_parent:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    from studio.sdk.stores.local import setup_django
+
+    setup_django()
+    supervise(args.run_id, worker=args.worker)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""What to submit: ``ScriptRunConfig`` for one script, ``Pipeline`` of ``ScriptStep``s
+with dependencies, and ``ComputeTarget`` handles (``ws.compute_targets[name]``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from studio.errors import ValidationError
+
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class ComputeTarget:
+    """A named pool of workers; runs submitted to it wait Queued for ``studio worker``."""
+
+    name: str
+    workspace: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def target_name(target: str | ComputeTarget | None) -> str:
+    if target is None:
+        return LOCAL
+    if isinstance(target, ComputeTarget):
+        return target.name
+    if isinstance(target, str) and target:
+        return target
+    raise ValidationError(
+        "compute_target must be a name or a ComputeTarget.", field="compute_target"
+    )
+
+
+def _arguments(arguments: Iterable | None) -> list[str]:
+    if arguments is None:
+        return []
+    if isinstance(arguments, (str, bytes)):
+        raise ValidationError("arguments must be a list, e.g. ['--lr', '0.1'].", field="arguments")
+    # Numbers are passed as their text; the process gets a list, never a shell line.
+    return [a if isinstance(a, str) else str(a) for a in arguments]
+
+
+@dataclass
+class ScriptRunConfig:
+    """A script to run in a snapshot of ``source_directory`` on ``compute_target``."""
+
+    source_directory: str | os.PathLike = "."
+    script: str | None = None
+    arguments: Sequence | None = None
+    compute_target: str | ComputeTarget | None = LOCAL
+
+    def __post_init__(self) -> None:
+        if not self.script:
+            raise ValidationError("ScriptRunConfig needs a script.", field="script")
+        self.arguments = _arguments(self.arguments)
+        self.compute_target = target_name(self.compute_target)
+
+
+@dataclass
+class ScriptStep:
+    """One step of a pipeline: a script that starts once every step in ``after`` completed."""
+
+    name: str
+    script: str
+    source_directory: str | os.PathLike = "."
+    arguments: Sequence | None = None
+    compute_target: str | ComputeTarget | None = LOCAL
+    after: Sequence[ScriptStep | str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.arguments = _arguments(self.arguments)
+        self.compute_target = target_name(self.compute_target)
+        self.after = [a.name if isinstance(a, ScriptStep) else a for a in self.after]
+
+
+class Pipeline:
+    """Steps run as child runs of type ``step``, in dependency order."""
+
+    def __init__(self, workspace, steps: Sequence[ScriptStep], description: str = ""):
+        self.workspace = workspace
+        self.steps = list(steps)
+        self.description = description
+        names = [s.name for s in self.steps]
+        if not self.steps:
+            raise ValidationError("A pipeline needs at least one step.", field="steps")
+        if len(set(names)) != len(names):
+            raise ValidationError("Step names must be unique.", field="steps")
+        for step in self.steps:
+            for dep in step.after:
+                if dep not in names:
+                    raise ValidationError(
+                        f"Step {step.name!r} waits for unknown step {dep!r}.", field="after"
+                    )
+        self._check_acyclic()
+
+    def _check_acyclic(self) -> None:
+        after = {s.name: set(s.after) for s in self.steps}
+        done: set[str] = set()
+        while len(done) < len(after):
+            ready = [n for n, deps in after.items() if n not in done and deps <= done]
+            if not ready:
+                raise ValidationError("The steps' dependencies form a cycle.", field="after")
+            done.update(ready)
