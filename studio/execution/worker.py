@@ -1,0 +1,127 @@
+"""``studio worker --target NAME``: executes the queued runs of a compute target.
+
+A claim loop rather than a task queue (``django.tasks``): a run here is not a
+fire-and-forget call but a supervised process group that must heartbeat, be
+cancelled mid-way and be found again after a crash; the claim is one conditional
+UPDATE (SKIP LOCKED on PostgreSQL), which a task backend would only wrap.
+
+Each claimed run gets a supervisor process that dies with the worker
+(PR_SET_PDEATHSIG): a killed worker's runs stop heartbeating and are marked lost
+after the lease. A restarted worker first kills the process groups its
+predecessors on this host left behind (matching pid *and* start time, since pids get
+reused) and fails their runs as lost.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+
+def reconcile(*, target: str, me: str) -> int:
+    """Clean up after earlier workers of ``target`` on this host; returns how many
+    runs were found orphaned."""
+    from studio.execution import services as execution
+    from studio.execution.models import Execution
+    from studio.execution.supervisor import _transition_quietly, process_start_time, stop_processes
+    from studio.tracking.models import RunStatus
+
+    host = socket.gethostname()
+    orphans = (
+        Execution.objects.filter(
+            host=host, worker__startswith=f"{host}:{target}:", run__status__in=execution.ACTIVE
+        )
+        .exclude(worker=me)
+        .select_related("run")
+    )
+    count = 0
+    for record in orphans:
+        supervisor_alive = (
+            record.supervisor_pid is not None
+            and process_start_time(record.supervisor_pid) == record.supervisor_started
+        )
+        if supervisor_alive:
+            continue  # still supervised (a worker that died without taking it along)
+        if record.pgid and process_start_time(record.pgid) == record.script_started:
+            stop_processes(record.pgid, [], grace=5)
+        error = {"message": "Its worker died; the processes it left were stopped.", "code": "lost"}
+        if _transition_quietly(record.run, RunStatus.FAILED, "lost", error):
+            count += 1
+    return count
+
+
+def work(
+    *,
+    target: str,
+    workspace: str | None = None,
+    concurrency: int = 1,
+    poll: float = 1.0,
+    max_runs: int | None = None,
+) -> int:
+    """Claim and run queued runs until interrupted (or ``max_runs`` are done)."""
+    from studio.execution import services as execution
+    from studio.execution.launch import spawn
+    from studio.tracking import selectors
+
+    ws = selectors.workspace_get(name=workspace) if workspace else None
+    me = f"{socket.gethostname()}:{target}:{os.getpid()}:{int(time.time())}"
+    orphans = reconcile(target=target, me=me)
+    print(
+        f"studio worker {me}: serving target {target!r}"
+        + (f"; {orphans} orphaned run(s) failed as lost" if orphans else ""),
+        flush=True,
+    )
+    children: dict[str, object] = {}
+    started = 0
+    try:
+        while max_runs is None or started < max_runs or children:
+            for run_id, proc in list(children.items()):
+                if proc.poll() is not None:
+                    del children[run_id]
+                    print(f"finished {run_id}", flush=True)
+            while len(children) < concurrency and (max_runs is None or started < max_runs):
+                run = execution.run_claim(workspace=ws, target=target, worker=me)
+                if run is None:
+                    break
+                started += 1
+                print(f"claimed {run.run_id}", flush=True)
+                children[run.run_id] = spawn(
+                    "studio.execution.supervisor",
+                    run.run_id,
+                    "--worker",
+                    me,
+                    detached=False,
+                    die_with_parent=True,
+                )
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        # Ctrl-C: the supervisors die with us; their runs are marked lost by the
+        # lease, or at once by the next worker that starts here.
+        return 130
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="studio worker")
+    parser.add_argument("--target", required=True)
+    parser.add_argument("-w", "--workspace-name")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--max-runs", type=int)
+    args = parser.parse_args(argv)
+    from studio.sdk.stores.local import setup_django
+
+    setup_django()
+    return work(
+        target=args.target,
+        workspace=args.workspace_name,
+        concurrency=args.concurrency,
+        max_runs=args.max_runs,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
