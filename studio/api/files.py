@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 
 from studio.accounts.access import access_run
 from studio.api.base import PayloadTooLarge, UnsupportedMediaType, api
@@ -77,10 +77,27 @@ def file_upload(request: HttpRequest, run_id: str, name: str):
 
 @api.get("/runs/{run_id}/files/{path:name}", tags=["files"])
 @policy("read")
-def file_download(request: HttpRequest, run_id: str, name: str):
-    """The file as an attachment; never rendered by the browser."""
+def file_download(
+    request: HttpRequest,
+    run_id: str,
+    name: str,
+    offset: int | None = None,
+    limit: int | None = None,
+):
+    """The file as an attachment; never rendered by the browser. With ``offset``
+    (negative: from the end) or ``limit``, at most 1 MB of it, and its current size
+    in ``X-Studio-Size`` (a live log grows while it is read)."""
     run = access_run(request.user, run_id, token=request.auth)
     run_file = selectors.file_get(run=run, name=name)
+    if offset is not None or limit is not None:
+        data, size = selectors.file_read(
+            run_file=run_file, offset=offset or 0, limit=limit or selectors.MAX_READ
+        )
+        response = HttpResponse(data, content_type="application/octet-stream")
+        response["X-Studio-Size"] = str(size)
+        response["Content-Disposition"] = "attachment"
+        response["Content-Security-Policy"] = "sandbox"
+        return response
     response = FileResponse(
         selectors.file_open(run_file=run_file),
         as_attachment=True,

@@ -17,6 +17,7 @@ from studio.api.schemas import (
     EmptyIn,
     ExperimentIn,
     FailIn,
+    HeartbeatIn,
     PropertiesIn,
     RunIn,
     RunPatchIn,
@@ -213,6 +214,16 @@ def run_children(
         status=status,
     )
     return {"runs": [run_to_dict(r) for r in children]}
+
+
+@api.post("/heartbeat", tags=["status"])
+@policy("write")
+def runs_heartbeat(request: HttpRequest, payload: HeartbeatIn):
+    """The caller's process is alive: these runs are not lost."""
+    runs = [
+        access_run(request.user, r, write=True, token=_token(request)) for r in payload.runs[:1000]
+    ]
+    return {"alive": services.runs_heartbeat(runs=runs)}
 
 
 @api.post("/runs/{run_id}/complete", tags=["status"])

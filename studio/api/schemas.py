@@ -48,6 +48,10 @@ class FailIn(Body):
     error_code: StrictStr | None = None
 
 
+class HeartbeatIn(Body):
+    runs: list[StrictStr]
+
+
 class PropertiesIn(Body):
     properties: dict[StrictStr, StrictStr]
 
@@ -87,3 +91,31 @@ class MetricBatchIn(Body):
 class TokenIn(Body):
     name: StrictStr
     workspace: StrictStr | None = None
+
+
+class TargetIn(Body):
+    name: StrictStr
+
+
+class SubmissionIn(Body):
+    experiment: StrictStr
+    script: StrictStr
+    arguments: list[StrictStr] = []
+    compute_target: StrictStr
+    parent_id: StrictStr | None = None
+    tags: dict[StrictStr, StrictStr | None] | None = None
+
+
+class StepIn(Body):
+    name: StrictStr
+    script: StrictStr
+    arguments: list[StrictStr] = []
+    compute_target: StrictStr
+    after: list[StrictStr] = []
+
+
+class PipelineIn(Body):
+    experiment: StrictStr
+    steps: list[StepIn]
+    tags: dict[StrictStr, StrictStr | None] | None = None
+    description: StrictStr = ""

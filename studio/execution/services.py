@@ -21,14 +21,7 @@ from studio.tracking import transitions
 from studio.tracking.models import Experiment, Run, RunStatus, RunType, Workspace
 
 LOCAL = "local"
-# Statuses in which some process is responsible for the run and must heartbeat.
-ACTIVE = (
-    RunStatus.PREPARING,
-    RunStatus.STARTING,
-    RunStatus.RUNNING,
-    RunStatus.FINALIZING,
-    RunStatus.CANCEL_REQUESTED,
-)
+ACTIVE = transitions.ACTIVE
 
 
 def compute_target_get_or_create(*, workspace: Workspace, name: str) -> ComputeTarget:

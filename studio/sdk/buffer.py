@@ -20,6 +20,7 @@ from typing import Any
 from studio.errors import StudioError
 
 FLUSH_INTERVAL = 0.5  # seconds between background flushes
+HEARTBEAT_INTERVAL = 15.0  # seconds between heartbeats of this process's open runs
 FLUSH_THRESHOLD = 50_000  # items that wake the flusher early
 MAX_BATCH = 200_000  # points per batch sent to the store
 RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -137,9 +138,45 @@ class _Flusher:
 
     def __init__(self) -> None:
         self.by_run: dict[tuple[int, str], MetricBuffer] = {}
+        self.alive: dict[int, tuple[object, set[str]]] = {}  # store id -> (store, run ids)
+        self.last_beat = time.monotonic()
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+
+    def keep_alive(self, store, run_id: str) -> None:
+        """Heartbeat ``run_id`` while this process lives (an open interactive run):
+        a run whose process died stops heartbeating and is marked lost."""
+        with self.lock:
+            self.alive.setdefault(id(store), (store, set()))[1].add(run_id)
+        self._ensure_thread()
+
+    def let_go(self, store, run_id: str) -> None:
+        with self.lock:
+            entry = self.alive.get(id(store))
+            if entry is not None:
+                entry[1].discard(run_id)
+
+    def _ensure_thread(self) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._loop, name="studio-metrics", daemon=True
+                )
+                self.thread.start()
+
+    def _heartbeat(self) -> None:
+        if time.monotonic() - self.last_beat < HEARTBEAT_INTERVAL:
+            return
+        self.last_beat = time.monotonic()
+        with self.lock:
+            entries = [(store, sorted(ids)) for store, ids in self.alive.values() if ids]
+        for store, ids in entries:
+            try:
+                store.heartbeat(ids)
+                store.release()
+            except Exception as exc:  # the studio may be away; the spool keeps the data
+                print(f"studio: heartbeat failed: {exc}", file=sys.stderr)
 
     @property
     def buffers(self) -> list[MetricBuffer]:
@@ -151,11 +188,7 @@ class _Flusher:
             buffer = self.by_run.get(key)
             if buffer is None:
                 buffer = self.by_run[key] = MetricBuffer(store, run_id)
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(
-                    target=self._loop, name="studio-metrics", daemon=True
-                )
-                self.thread.start()
+        self._ensure_thread()
         return buffer
 
     def forget(self, buffer: MetricBuffer) -> None:
@@ -177,6 +210,7 @@ class _Flusher:
                         print(f"studio: background flush failed: {exc}", file=sys.stderr)
             for store in stores.values():
                 store.release()
+            self._heartbeat()
 
     def flush_all(self) -> None:
         for buffer in self.buffers:

@@ -28,7 +28,7 @@ class Experiment:
         data = self._store.create_run(
             self.workspace.name, self.name, type="interactive", display_name=display_name or ""
         )
-        return Run(self, data["id"], _data=data)
+        return Run(self, data["id"], _data=data)._keep_alive()
 
     def submit(self, config, tags: Mapping[str, str | None] | None = None) -> Run:
         """Submit a ``ScriptRunConfig`` (a run of type ``script``) or a ``Pipeline``

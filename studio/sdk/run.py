@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from studio.core import validation
 from studio.errors import ValidationError
-from studio.sdk.buffer import MetricBuffer
+from studio.sdk.buffer import MetricBuffer, _flusher
 from studio.tracking.metricdata import check_record
 from studio.tracking.transitions import TERMINAL
 
@@ -165,6 +165,12 @@ class Run:
         if self._data["status"] in TERMINAL:
             self._buf().close()
             self._buffer = None
+            _flusher.let_go(self._store, self.id)
+
+    def _keep_alive(self) -> Run:
+        """This process opened the run: heartbeat it until it finishes."""
+        _flusher.keep_alive(self._store, self.id)
+        return self
 
     def complete(self) -> None:
         self.flush()
@@ -314,7 +320,7 @@ class Run:
             parent_id=self.id,
             display_name=name or "",
         )
-        return Run(self.experiment, data["id"], _data=data)
+        return Run(self.experiment, data["id"], _data=data)._keep_alive()
 
     def create_children(
         self,
@@ -329,7 +335,7 @@ class Run:
             tag_key=tag_key,
             tag_values=list(tag_values) if tag_values is not None else None,
         )
-        return [Run(self.experiment, d["id"], _data=d) for d in rows]
+        return [Run(self.experiment, d["id"], _data=d)._keep_alive() for d in rows]
 
     def get_children(
         self,

@@ -308,6 +308,14 @@ def run_heartbeat(*, run: Run) -> None:
     Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
 
 
+def runs_heartbeat(*, runs: Iterable[Run]) -> int:
+    """One UPDATE for the runs a process keeps alive (its open interactive runs);
+    finished runs are left alone."""
+    return Run.objects.filter(pk__in=[r.pk for r in runs], status__in=transitions.ACTIVE).update(
+        heartbeat_at=timezone.now()
+    )
+
+
 def _lock_run(run: Run) -> str:
     """Lock the run row for this transaction (PostgreSQL; SQLite's IMMEDIATE
     transaction already holds the database write lock) and return its status."""

@@ -30,6 +30,8 @@ STATUSES = (
     CANCELED,
 )
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
+# Some process is responsible for a run in these statuses and must heartbeat.
+ACTIVE = (PREPARING, STARTING, RUNNING, FINALIZING, CANCEL_REQUESTED)
 _STOPPABLE = {CANCEL_REQUESTED, CANCELED, FAILED}
 
 TRANSITIONS: dict[str, frozenset[str]] = {

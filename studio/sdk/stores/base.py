@@ -85,6 +85,10 @@ class Store(ABC):
     ) -> list[dict[str, Any]]: ...
 
     @abstractmethod
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        """Tell the studio these runs' process is alive (see the run lease)."""
+
+    @abstractmethod
     def update_run(
         self, run_id: str, *, display_name: str | None = None, description: str | None = None
     ) -> dict[str, Any]: ...

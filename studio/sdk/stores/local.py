@@ -179,10 +179,12 @@ class LocalStore(Store):
         filter: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         from studio.errors import NotFound
+        from studio.execution.services import runs_reap_lost
         from studio.tracking import selectors
         from studio.tracking.schema import run_to_dict
 
         ws = self._workspace(workspace)
+        runs_reap_lost()
         exp = None
         if experiment is not None:
             try:
@@ -223,6 +225,11 @@ class LocalStore(Store):
             status=status,
         )
         return [run_to_dict(r) for r in children]
+
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        from studio.tracking import selectors, services
+
+        services.runs_heartbeat(runs=selectors.runs_by_ids(run_ids=run_ids))
 
     def update_run(
         self, run_id: str, *, display_name: str | None = None, description: str | None = None

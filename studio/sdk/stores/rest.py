@@ -213,6 +213,9 @@ class RestStore(Store):
         )
         return self._call("GET", f"/runs/{_q(run_id)}/children", params=params)["runs"]
 
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        self._call("POST", "/heartbeat", json_body={"runs": list(run_ids)})
+
     def update_run(
         self, run_id: str, *, display_name: str | None = None, description: str | None = None
     ) -> dict[str, Any]:
@@ -331,6 +334,72 @@ class RestStore(Store):
     def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]:
         params = {"name": name} if name is not None else None
         return self._call("GET", f"/runs/{_q(run_id)}/metrics", params=params)["metrics"]
+
+    # --- execution -------------------------------------------------------------------
+
+    def get_compute_target(self, workspace: str, name: str) -> dict[str, Any]:
+        return self._call(
+            "POST", f"/workspaces/{_q(workspace)}/compute-targets", json_body={"name": name}
+        )
+
+    def _upload_snapshot(self, run_id: str, files) -> None:
+        for name, path in files:
+            with open(path, "rb") as f:
+                self.upload_file(run_id, f"snapshot/{name}", f)
+
+    def submit_run(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        script: str,
+        arguments: Sequence[str],
+        compute_target: str,
+        files: Sequence[tuple[str, Any]],
+        parent_id: str | None = None,
+        tags: Mapping[str, str | None] | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "experiment": experiment,
+            "script": script,
+            "arguments": list(arguments),
+            "compute_target": compute_target,
+            "parent_id": parent_id,
+            "tags": dict(tags) if tags else None,
+        }
+        run = self._call("POST", f"/workspaces/{_q(workspace)}/submissions", json_body=body)
+        self._upload_snapshot(run["id"], files)
+        return self._call("POST", f"/runs/{_q(run['id'])}/enqueue", json_body={})
+
+    def submit_pipeline(
+        self,
+        workspace: str,
+        experiment: str,
+        *,
+        steps: Sequence[Mapping[str, Any]],
+        tags: Mapping[str, str | None] | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
+        body = {
+            "experiment": experiment,
+            "steps": [{k: v for k, v in step.items() if k != "files"} for step in steps],
+            "tags": dict(tags) if tags else None,
+            "description": description,
+        }
+        pipeline = self._call("POST", f"/workspaces/{_q(workspace)}/pipelines", json_body=body)
+        for step in steps:
+            self._upload_snapshot(pipeline["steps"][step["name"]], step["files"])
+        return self._call("POST", f"/runs/{_q(pipeline['id'])}/enqueue", json_body={})
+
+    def read_file(
+        self, run_id: str, name: str, offset: int = 0, limit: int = 1 << 20
+    ) -> tuple[bytes, int]:
+        response = self._call(
+            "GET",
+            f"/runs/{_q(run_id)}/files/{_file_path(name)}",
+            params={"offset": offset, "limit": limit},
+        )
+        return response.content, int(response.headers["X-Studio-Size"])
 
     # --- files -----------------------------------------------------------------------
 

@@ -1,0 +1,111 @@
+"""Submitting over HTTP: script runs and pipelines on named compute targets (the
+``local`` target means the submitting machine, which only the local store can
+reach). The snapshot is uploaded as ``snapshot/`` files before the run is queued."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from studio.accounts.access import access_run, access_workspace
+from studio.api.base import api
+from studio.api.schemas import EmptyIn, PipelineIn, SubmissionIn, TargetIn
+from studio.core.policy import policy
+from studio.errors import ValidationError
+from studio.execution import services as execution
+from studio.execution.launch import spawn
+from studio.tracking import selectors
+from studio.tracking import services as tracking
+from studio.tracking.models import RunStatus, RunType
+from studio.tracking.schema import run_to_dict
+
+
+def _remote_target(target: str, field: str = "compute_target") -> str:
+    if target == execution.LOCAL:
+        raise ValidationError(
+            "The local target runs on the submitting machine: use the local store for "
+            "it, or submit to a named compute target served by `studio worker`.",
+            field=field,
+        )
+    return target
+
+
+@api.post("/workspaces/{name}/compute-targets", tags=["execution"])
+@policy("write")
+def compute_target_get_or_create(request: HttpRequest, name: str, payload: TargetIn):
+    workspace = access_workspace(request.user, name, write=True, token=request.auth)
+    target = execution.compute_target_get_or_create(workspace=workspace, name=payload.name)
+    return {"name": target.name, "workspace": workspace.name, "capacity": target.capacity}
+
+
+@api.post("/workspaces/{name}/submissions", tags=["execution"])
+@policy("write")
+def run_submit(request: HttpRequest, name: str, payload: SubmissionIn):
+    """Create a script run, NotStarted until ``/runs/{id}/enqueue``."""
+    parent = None
+    if payload.parent_id:
+        parent = access_run(request.user, payload.parent_id, write=True, token=request.auth)
+    workspace = access_workspace(request.user, name, token=request.auth)
+    if parent is None:
+        access_workspace(request.user, name, write=True, token=request.auth)
+    run = execution.run_submit(
+        experiment=tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment),
+        submitted_by=request.user.get_username(),
+        script=payload.script,
+        arguments=payload.arguments,
+        compute_target=_remote_target(payload.compute_target),
+        parent=parent,
+        tags=payload.tags,
+    )
+    return api.create_response(
+        request, run_to_dict(selectors.run_get(run_id=run.run_id)), status=201
+    )
+
+
+@api.post("/runs/{run_id}/enqueue", tags=["execution"])
+@policy("write")
+def run_enqueue(request: HttpRequest, run_id: str, payload: EmptyIn):
+    """Hand a submitted run (snapshot uploaded) to its target's workers, or start a
+    pipeline's driver."""
+    run = access_run(request.user, run_id, write=True, token=request.auth)
+    if run.status != RunStatus.NOT_STARTED:
+        raise ValidationError(f"Run {run_id} is {run.status}, not NotStarted.", field="status")
+    if run.type == RunType.PIPELINE:
+        spawn("studio.execution.pipeline", run.run_id)
+    else:
+        execution.run_enqueue(run=run)
+    return run_to_dict(selectors.run_get(run_id=run_id))
+
+
+@api.post("/workspaces/{name}/pipelines", tags=["execution"])
+@policy("write")
+def pipeline_submit(request: HttpRequest, name: str, payload: PipelineIn):
+    """Create a pipeline run and its steps (NotStarted); upload each step's snapshot,
+    then ``/runs/{pipeline id}/enqueue`` starts the driver."""
+    workspace = access_workspace(request.user, name, write=True, token=request.auth)
+    exp = tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment)
+    user = request.user.get_username()
+    with transaction.atomic():
+        pipeline = execution.run_submit(
+            experiment=exp, submitted_by=user, script="", type=RunType.PIPELINE, tags=payload.tags
+        )
+        if payload.description:
+            tracking.run_update(run=pipeline, description=payload.description)
+        steps = [
+            execution.run_submit(
+                experiment=exp,
+                submitted_by=user,
+                script=step.script,
+                arguments=step.arguments,
+                compute_target=_remote_target(step.compute_target, f"steps.{step.name}"),
+                parent=pipeline,
+                type=RunType.STEP,
+                display_name=step.name,
+                step_name=step.name,
+                after=step.after,
+            )
+            for step in payload.steps
+        ]
+    body = run_to_dict(selectors.run_get(run_id=pipeline.run_id))
+    body["steps"] = {s.display_name: s.run_id for s in steps}
+    return api.create_response(request, body, status=201)
