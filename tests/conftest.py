@@ -123,3 +123,15 @@ def rest_workspace(sdk, live_server, api_user, monkeypatch):
     """``Workspace`` of the SDK's REST store, talking to a live test server."""
     monkeypatch.setenv("STUDIO_TOKEN", api_user.secret)
     return sdk.Workspace(name="default", tracking_uri=live_server.url)
+
+
+@pytest.fixture
+def jobs(sdk, monkeypatch):
+    """For tests that submit runs. Supervisors are spawned with this process's
+    environment, so DATABASE_URL points them (and their jobs) at the test database;
+    whatever a test leaves running is killed before the database is flushed."""
+    monkeypatch.setenv("DATABASE_URL", database_url())
+    yield sdk
+    from tests.jobs import kill_leftovers
+
+    kill_leftovers()

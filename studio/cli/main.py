@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from studio.errors import StudioError
 
-from . import experiments, folder, runs, server
+from . import experiments, folder, runs, server, worker
 from .common import Parser
 from .output import UsageError, emit
 
@@ -35,6 +35,7 @@ def build_parser() -> Parser:
     runs.register(groups)
     experiments.register(groups)
     server.register(groups)
+    worker.register(groups)
     return parser
 
 

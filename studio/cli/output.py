@@ -28,11 +28,13 @@ class Column:
 @dataclass
 class Result:
     """What a command hands back: the JSON value, the table columns for it (None:
-    derived from the data) and the exit status."""
+    derived from the data) and the exit status. ``printed``: the command already
+    wrote its output as it went (a followed log, a worker), there is nothing to emit."""
 
     data: Any
     columns: Sequence[Column] | None = None
     exit_code: int = 0
+    printed: bool = False
 
 
 def query_error(expression: str, exc: Exception) -> str:
@@ -69,6 +71,8 @@ def apply_query(data: Any, query: jmespath.parser.ParsedResult | None) -> Any:
 
 
 def emit(result: Result, *, output: str, query: Any, out: TextIO) -> None:
+    if result.printed:
+        return
     data = apply_query(result.data, query)
     if output == "table":
         # A query reshapes the data: the command's columns no longer apply.

@@ -1,21 +1,31 @@
-"""``studio run ...``: list, show, update, cancel and download the logs of runs."""
+"""``studio run ...``: submit scripts, follow their logs, and list, show, update,
+cancel and download the logs of runs."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from studio.core import validation
-from studio.errors import ValidationError
-from studio.sdk import Run
+from studio.errors import NotFound, ValidationError
+from studio.sdk import Experiment, Run, ScriptRunConfig
+from studio.sdk.workspace import CONFIG_DIR, find_config
 from studio.tracking.storage_names import check_file_name
+from studio.tracking.transitions import COMPLETED, TERMINAL
 
 from .common import bind_run, output_options, scope_options, warn, workspace
 from .output import Column, Result, UsageError, jmespath_type, tags_cell, time_cell
 
 LOGS = "logs/"
+LIVE_LOG = "logs/std_log.txt"
+RUNCONFIG_SUFFIX = ".runconfig"
+RUNCONFIG_KEYS = {"script", "arguments", "compute_target", "source_directory"}
+FOLLOW_EVERY = 0.5  # seconds between two looks at a followed run
 
 RUN_COLUMNS = (
     Column("Number", lambda r: r["number"]),
@@ -149,15 +159,165 @@ def run_download_logs(args: argparse.Namespace) -> Result:
     return Result(written, exit_code=1 if skipped else 0)
 
 
+def _runconfig_path(name: str) -> Path:
+    """``-c NAME``: a file path, else ``NAME.runconfig`` in the attached folder's
+    ``.studio/`` (as ``studio folder attach`` writes them)."""
+    given = Path(name)
+    if given.is_file():
+        return given
+    config = find_config()
+    if config is not None and "/" not in name:
+        file_name = name if name.endswith(RUNCONFIG_SUFFIX) else name + RUNCONFIG_SUFFIX
+        candidate = config.parent / file_name
+        if candidate.is_file():
+            return candidate
+    where = f"in {config.parent}" if config is not None else "(no attached folder found)"
+    raise UsageError(f"no run configuration {name!r}: not a file, and no {name}.runconfig {where}")
+
+
+def _read_runconfig(path: Path) -> tuple[dict[str, Any], Path]:
+    """The settings of a run configuration file, and the folder its
+    ``source_directory`` is relative to: the one holding ``.studio/`` for a file in
+    there, else the file's own folder."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the run configuration {str(path)!r}: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"the run configuration {str(path)!r} must be a JSON object")
+    settings = {k: v for k, v in data.items() if not k.startswith("_")}
+    unknown = sorted(set(settings) - RUNCONFIG_KEYS)
+    if unknown:
+        raise UsageError(
+            f"unknown key {unknown[0]!r} in {str(path)!r} "
+            f"(known: {', '.join(sorted(RUNCONFIG_KEYS))})"
+        )
+    for key in ("script", "compute_target", "source_directory"):
+        if key in settings and not isinstance(settings[key], str):
+            raise UsageError(f"{key!r} in {str(path)!r} must be a string")
+    if "arguments" in settings and not isinstance(settings["arguments"], list):
+        raise UsageError(f"'arguments' in {str(path)!r} must be a list")
+    folder = path.resolve().parent
+    base = folder.parent if folder.name == CONFIG_DIR else folder
+    return settings, base
+
+
+def run_submit_script(args: argparse.Namespace) -> Result:
+    command = list(args.script_command)
+    if command[:1] == ["--"]:  # ends studio's options; any later "--" is the script's
+        command = command[1:]
+    settings: dict[str, Any] = {}
+    source = Path.cwd()
+    if args.runconfig:
+        settings, base = _read_runconfig(_runconfig_path(args.runconfig))
+        source = base / settings.get("source_directory", ".")
+    script = command[0] if command else settings.get("script")
+    if not script:
+        raise UsageError("give the SCRIPT to run (or a run configuration that names one)")
+    # ARGS on the command line replace the run configuration's, and reach the
+    # script exactly as typed: a list, never a shell line.
+    arguments = command[1:] if len(command) > 1 else settings.get("arguments", [])
+    target = args.target or settings.get("compute_target") or "local"
+
+    ws = workspace(args)
+    experiment = args.experiment_name or ws.experiment_name
+    if not experiment:
+        raise UsageError("give the experiment: -e EXPERIMENT (or attach the folder with -e)")
+    config = ScriptRunConfig(
+        source_directory=str(source), script=script, arguments=arguments, compute_target=target
+    )
+    run = Experiment(ws, experiment).submit(config)
+    return Result(_data(run), RUN_COLUMNS)
+
+
+def follow_log(run: Run, out: TextIO, every: float = FOLLOW_EVERY) -> str:
+    """Write the run's live log to ``out`` line by line as it grows, until the run
+    ends; return its final status. The status is read before the log each time: once
+    it is final, the log read after it is complete (the supervisor closes the log
+    before it finalises the run)."""
+    store = run._store
+    offset = 0
+    pending = b""
+    while True:
+        status = run.get_status()
+        while True:
+            try:
+                chunk, size = store.read_file(run.id, LIVE_LOG, offset)
+            except NotFound:
+                break  # no log yet (or not a submitted run)
+            if not chunk:
+                break
+            offset += len(chunk)
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                out.write(line.decode("utf-8", "replace") + "\n")
+            out.flush()
+            if offset >= size:
+                break
+        if status in TERMINAL:
+            break
+        time.sleep(every)
+    if pending:
+        out.write(pending.decode("utf-8", "replace") + "\n")
+        out.flush()
+    return status
+
+
+def run_monitor_logs(args: argparse.Namespace) -> Result:
+    run = bind_run(args)
+    status = follow_log(run, sys.stdout)
+    error = run._data.get("error") or {}
+    reason = f": {error['message']}" if error.get("message") else ""
+    print(f"studio: run {run.id} ended {status}{reason}", file=sys.stderr)
+    return Result(None, exit_code=0 if status == COMPLETED else 1, printed=True)
+
+
 # --- parsers -----------------------------------------------------------------------
 
 
 def register(groups: argparse._SubParsersAction) -> None:
-    run = groups.add_parser("run", help="list, show, update, cancel runs; download their logs")
+    run = groups.add_parser(
+        "run", help="submit, follow, list, show, update, cancel runs; download their logs"
+    )
     commands = run.add_subparsers(dest="command", metavar="COMMAND", required=True)
     scope, output = scope_options(), output_options()
     run_id = argparse.ArgumentParser(add_help=False)
     run_id.add_argument("-r", "--run", "--run-id", dest="run_id", required=True, metavar="RUN_ID")
+
+    p = commands.add_parser(
+        "submit-script",
+        parents=[scope, output],
+        usage="studio run submit-script [-e EXPERIMENT] [-c RUNCONFIG] [--target NAME] "
+        "[-w WORKSPACE] SCRIPT [ARGS...]",
+        help="run a script of this folder under a supervisor (local) or on a compute target",
+        description="Submit SCRIPT (a path inside the source directory: the current folder, "
+        "or the run configuration's source_directory) as a run of type script and print "
+        "the new run. Everything after SCRIPT goes to the script unchanged, as a list "
+        "(never through a shell), so studio's options come before SCRIPT.",
+    )
+    p.add_argument(
+        "-c",
+        "--run-configuration-name",
+        dest="runconfig",
+        metavar="RUNCONFIG",
+        help="a .runconfig file, or NAME for .studio/NAME.runconfig of the attached folder",
+    )
+    p.add_argument(
+        "--target",
+        metavar="NAME",
+        help="compute target: 'local' (default) or a pool served by 'studio worker'",
+    )
+    p.add_argument("script_command", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS...]")
+    p.set_defaults(handler=run_submit_script)
+
+    p = commands.add_parser(
+        "monitor-logs",
+        parents=[run_id, scope],
+        help="follow the run's log until it ends",
+        description="Print the run's live log (logs/std_log.txt) as it grows, until the run "
+        "ends. Exit status 0 if it Completed, 1 otherwise.",
+    )
+    p.set_defaults(handler=run_monitor_logs, output="json", query=None)
 
     p = commands.add_parser(
         "list",
