@@ -128,6 +128,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # vendor/plotly.min.js, served from the installed plotly package (no CDN, no copy).
+    "studio.core.staticfinders.VendorFinder",
+]
 STATIC_ROOT = STUDIO_HOME / "staticfiles"
 # WhiteNoise serves from the finders and warns at start-up when STATIC_ROOT is missing.
 STATIC_ROOT.mkdir(exist_ok=True)
