@@ -4,6 +4,8 @@ prefetched, so a page costs a fixed number of queries whatever its size."""
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
@@ -311,7 +313,21 @@ def file_get(*, run: Run, name: str) -> RunFile:
 
 
 def file_open(*, run_file: RunFile) -> IO[bytes]:
-    return storage.files_storage().open(run_file.storage_key, "rb")
+    """The file's bytes. On the filesystem only a regular file is opened: a job that
+    replaced its log by a FIFO or a symlink to ``/dev/zero`` gets neither a hang nor
+    an endless read (RELIABILITY B7)."""
+    store = storage.files_storage()
+    try:
+        path = store.path(run_file.storage_key)
+    except NotImplementedError:  # an object store: no FIFOs, no symlinks
+        return store.open(run_file.storage_key, "rb")
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        raise NotFound(f"The bytes of {run_file.name!r} are missing.", field="name") from None
+    if not stat.S_ISREG(mode):
+        raise ValidationError(f"{run_file.name!r} is not a regular file.", field="name")
+    return open(path, "rb")  # noqa: SIM115 - the caller closes it
 
 
 MAX_READ = 1 << 20
@@ -336,3 +352,136 @@ def file_read(*, run_file: RunFile, offset: int = 0, limit: int = MAX_READ) -> t
 
 def runs_by_ids(*, run_ids: Iterable[str]) -> QuerySet[Run]:
     return _with_related(Run.objects.filter(run_id__in=list(run_ids)))
+
+
+# --- run page, compare and their fragments (studio/web/run_page.py) -----------------
+
+
+def run_ancestors(*, run: Run, max_depth: int = 50) -> list[Run]:
+    """The run's parents, the top-level run first: one query per level."""
+    chain: list[Run] = []
+    parent_pk = run.parent_id
+    while parent_pk is not None and len(chain) < max_depth:
+        parent = Run.objects.select_related("experiment").filter(pk=parent_pk).first()
+        if parent is None:
+            break
+        chain.append(parent)
+        parent_pk = parent.parent_id
+    return chain[::-1]
+
+
+def run_children_page(*, run: Run, offset: int = 0, limit: int = 100) -> QuerySet[Run]:
+    """A page of the run's direct children, oldest first (a tree loads level by level)."""
+    return Run.objects.filter(parent=run).order_by("created_at", "id")[offset : offset + limit]
+
+
+def metric_summaries_of(
+    *, runs: Iterable[Run], names: Iterable[str] | None = None
+) -> QuerySet[MetricSummary]:
+    """Summaries (last/min/max/count) of several runs in one query."""
+    qs = MetricSummary.objects.filter(run__in=[r.pk for r in runs])
+    if names is not None:
+        qs = qs.filter(name__in=list(names))
+    return qs.order_by("name", "run_id")
+
+
+def child_metric_names(*, run: Run, limit: int = 200) -> list[str]:
+    """Names of the scalar metrics the run's direct children logged."""
+    return list(
+        MetricSummary.objects.filter(run__parent=run, kind=MetricKind.SCALAR)
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def metric_records(*, run: Run, limit: int = 2000) -> dict[str, list[Any]]:
+    """The run's logged lists, rows, tables and image references by name, oldest
+    first; at most the last ``limit`` of them (one query)."""
+    rows = list(
+        MetricRecord.objects.filter(run=run).order_by("-id").values_list("name", "data")[:limit]
+    )
+    out: dict[str, list[Any]] = {}
+    for name, data in reversed(rows):
+        out.setdefault(name, []).append(data)
+    return out
+
+
+def metric_times_at(*, run: Run, name: str, steps: np.ndarray) -> np.ndarray:
+    """The time at which a scalar series reached each of ``steps`` (interpolated
+    between logged points): a reduced chart drawn against time. Reads the steps and
+    times of the series, never its values."""
+    parts = list(
+        MetricChunk.objects.filter(run=run, name=name, encoding="f8")
+        .order_by("seq")
+        .values_list("steps", "times")
+    )
+    if not parts:
+        return np.full(len(steps), np.nan)
+    s = np.concatenate([metricdata.decode_steps(p[0]) for p in parts])
+    t = np.concatenate([metricdata.decode_times(p[1]) for p in parts])
+    order = np.argsort(s, kind="stable")
+    return np.interp(np.asarray(steps, dtype=np.float64), s[order], t[order])
+
+
+SEARCH_BLOCK = 1 << 20
+
+
+def file_search(
+    *,
+    run_file: RunFile,
+    needle: str,
+    offset: int = 0,
+    max_bytes: int = 256 << 20,
+    max_matches: int = 200,
+) -> dict[str, Any]:
+    """Lines of the file that contain ``needle`` (case-insensitive), scanning at most
+    ``max_bytes`` from ``offset`` in 1 MB blocks, so memory stays flat on a 1 GB log.
+    Returns the matches (byte offset of the line, its text) and ``next_offset`` where
+    a further call continues (None when the end was reached)."""
+    if not isinstance(needle, str) or not 0 < len(needle) <= 200:
+        raise ValidationError("Search for 1 to 200 characters.", field="q")
+    if type(offset) is not int or offset < 0:
+        raise ValidationError("offset must be a non-negative integer.", field="offset")
+    target = needle.lower().encode()
+    matches: list[dict[str, Any]] = []
+    with file_open(run_file=run_file) as f:
+        f.seek(0, 2)
+        size = f.tell()
+        if offset > size:
+            raise ValidationError(f"offset {offset} is past the end ({size}).", field="offset")
+        stop = min(size, offset + max_bytes)
+        pos, carry = offset, b""
+        while pos < stop and len(matches) < max_matches:
+            f.seek(pos)
+            block = f.read(min(SEARCH_BLOCK, stop - pos))
+            if not block:
+                break
+            pos += len(block)
+            data = carry + block
+            start = pos - len(data)
+            # Whole lines only; the tail without a newline waits for the next block or
+            # call (unless it is a line of 4 blocks already, or the end of the file).
+            cut = data.rfind(b"\n") + 1
+            if (cut == 0 and len(data) >= 4 * SEARCH_BLOCK) or pos >= size:
+                cut = len(data)
+            lines, carry = data[:cut], data[cut:]
+            lowered = lines.lower()
+            at = lowered.find(target)
+            while at != -1 and len(matches) < max_matches:
+                line_start = lowered.rfind(b"\n", 0, at) + 1
+                line_end = lowered.find(b"\n", at)
+                line_end = len(lines) if line_end == -1 else line_end
+                text = lines[line_start : min(line_end, line_start + 2000)]
+                matches.append(
+                    {"offset": start + line_start, "line": text.decode("utf-8", "replace")}
+                )
+                at = lowered.find(target, line_end + 1) if line_end < len(lines) else -1
+            if len(matches) >= max_matches:
+                last = matches[-1]["offset"]
+                end = lines.find(b"\n", last - start)
+                pos = start + (len(lines) if end == -1 else end + 1)
+                carry = b""
+                break
+        pos -= len(carry)
+    return {"matches": matches, "next_offset": pos if pos < size else None, "size": size}
