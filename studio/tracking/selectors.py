@@ -357,6 +357,13 @@ def runs_by_ids(*, run_ids: Iterable[str]) -> QuerySet[Run]:
 # --- run page, compare and their fragments (studio/web/run_page.py) -----------------
 
 
+def file_sizes(*, run: Run, limit: int = 10_000) -> list[tuple[str, int]]:
+    """(name, size) of the run's files, by name; a live log's size is its last known."""
+    return list(
+        RunFile.objects.filter(run=run).order_by("name").values_list("name", "size")[:limit]
+    )
+
+
 def run_ancestors(*, run: Run, max_depth: int = 50) -> list[Run]:
     """The run's parents, the top-level run first: one query per level."""
     chain: list[Run] = []
