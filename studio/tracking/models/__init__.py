@@ -15,6 +15,7 @@ from studio.tracking.models.runs import (
     RunType,
     Workspace,
 )
+from studio.tracking.models.views import SavedView
 
 __all__ = [
     "Experiment",
@@ -29,5 +30,6 @@ __all__ = [
     "RunStatus",
     "RunTag",
     "RunType",
+    "SavedView",
     "Workspace",
 ]
