@@ -8,3 +8,20 @@ urlpatterns = [
     path("settings/tokens/", views.token_list, name="token-list"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke_view, name="token-revoke"),
 ]
+
+# --- the run page, compare and their fragments (studio/web/run_page.py) ---------------
+from studio.web import run_page  # noqa: E402
+
+urlpatterns += [
+    path("runs/<str:run_id>/", run_page.run_detail, name="run-detail"),
+    path("runs/<str:run_id>/name/", run_page.run_rename, name="run-rename"),
+    path("runs/<str:run_id>/description/", run_page.run_describe, name="run-describe"),
+    path("runs/<str:run_id>/tags/", run_page.run_tags, name="run-tags"),
+    path("runs/<str:run_id>/cancel/", run_page.run_cancel, name="run-cancel"),
+    path("runs/<str:run_id>/chart/", run_page.run_chart, name="run-chart"),
+    path("runs/<str:run_id>/children/", run_page.run_children, name="run-children"),
+    path("runs/<str:run_id>/log/", run_page.run_log, name="run-log"),
+    path("runs/<str:run_id>/log/search/", run_page.run_log_search, name="run-log-search"),
+    path("runs/<str:run_id>/files/<path:name>", run_page.run_file, name="run-file"),
+    path("compare/", run_page.compare, name="compare"),
+]

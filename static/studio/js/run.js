@@ -1,0 +1,410 @@
+// The run page and compare: progressive enhancements over server-rendered HTML.
+// Every form and link here works without this file; the script swaps sections in
+// place, follows the live log, draws charts and loads the child tree lazily.
+//
+// User data is inserted as text (textContent, text nodes). The only HTML inserted is
+// a partial rendered by our templates (autoescaped; descriptions already sanitized
+// by studio/core/markdown.py), parsed with DOMParser, which never runs scripts.
+"use strict";
+
+(() => {
+  document.documentElement.classList.add("js");
+  const FRAGMENT = { "X-Studio-Fragment": "1" };
+
+  const parse = (html) => new DOMParser().parseFromString(html, "text/html").body;
+
+  async function fetchText(url, options = {}) {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      ...options,
+      headers: { ...FRAGMENT, ...(options.headers || {}) },
+    });
+    return { response, text: await response.text() };
+  }
+
+  // Replace a [data-section] element by the same section in a fragment response; a
+  // response that is not that section (signed out, an error page) reloads the page.
+  function swap(section, html) {
+    const fresh = parse(html).querySelector("[data-section]");
+    if (!fresh || fresh.dataset.section !== section.dataset.section) {
+      window.location.reload();
+      return null;
+    }
+    section.replaceWith(fresh);
+    return fresh;
+  }
+
+  const runUrl = () => document.querySelector("[data-run-page]")?.dataset.runUrl;
+
+  async function refreshSection(name, query = "") {
+    const section = document.querySelector(`[data-section="${name}"]`);
+    const base = runUrl();
+    if (!section || !base) return null;
+    const { response, text } = await fetchText(`${base}?section=${name}${query}`);
+    return response.ok ? swap(section, text) : null;
+  }
+
+  // --- forms that update one section ---------------------------------------------------
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (form.matches("[data-description-form]")) return describe(event);
+    if (form.matches("[data-log-search]")) return searchLog(event);
+    if (!form.matches("[data-fragment]")) return;
+    const section = form.closest("[data-section]");
+    if (!section) return;
+    event.preventDefault();
+    const { response, text } = await fetchText(form.action, {
+      method: "POST",
+      body: new FormData(form, event.submitter),
+    });
+    if (response.ok || response.status === 400) {
+      const fresh = swap(section, text);
+      fresh?.querySelector(".alert ~ form input:not([type=hidden]), #tag-key")?.focus();
+    } else {
+      window.location.reload();
+    }
+  });
+
+  // --- the description: edit in place with a live preview ---------------------------------
+
+  let previewTimer = null;
+
+  async function describe(event) {
+    const form = event.target;
+    const action = event.submitter?.value || "save";
+    event.preventDefault();
+    if (action === "preview") return preview(form);
+    const section = form.closest("[data-section]");
+    const { response, text } = await fetchText(form.action, {
+      method: "POST",
+      body: new FormData(form, event.submitter),
+    });
+    if ([200, 400, 409].includes(response.status)) swap(section, text);
+    else window.location.reload();
+  }
+
+  async function preview(form) {
+    const body = new FormData(form);
+    body.set("action", "preview");
+    const { response, text } = await fetchText(form.action, { method: "POST", body });
+    const target = form.querySelector("[data-preview]");
+    if (response.ok && target) target.replaceChildren(...parse(text).childNodes);
+  }
+
+  document.addEventListener("input", (event) => {
+    const form = event.target.closest("[data-description-form]");
+    if (!form || event.target.name !== "description") return;
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(() => preview(form), 350);
+  });
+
+  document.addEventListener("click", async (event) => {
+    const target = event.target.closest(
+      "[data-edit-description], [data-cancel-edit], [data-edit-tag], [data-copy], " +
+        "[data-open-dialog], [data-close-dialog], [data-more-url], [data-log-earlier], " +
+        "[data-log-end], [data-log-jump]",
+    );
+    if (!target) return;
+    if (target.matches("[data-edit-description]")) {
+      event.preventDefault();
+      const fresh = await refreshSection("description", "&edit=description");
+      fresh?.querySelector("textarea")?.focus();
+    } else if (target.matches("[data-cancel-edit]")) {
+      event.preventDefault();
+      await refreshSection("description");
+    } else if (target.matches("[data-edit-tag]")) {
+      const form = target.closest("[data-section]").querySelector("[data-tag-form]");
+      form.elements.key.value = target.dataset.key;
+      form.elements.value.value = target.dataset.value;
+      form.elements.value.focus();
+      form.elements.value.select();
+    } else if (target.matches("[data-copy]")) {
+      await navigator.clipboard?.writeText(target.dataset.copy);
+      const label = target.textContent;
+      target.textContent = "Copied";
+      setTimeout(() => (target.textContent = label), 1200);
+    } else if (target.matches("[data-open-dialog]")) {
+      const dialog = document.getElementById(target.dataset.openDialog);
+      if (!dialog) return;
+      event.preventDefault();
+      if (dialog.open) dialog.close();
+      dialog.showModal();
+    } else if (target.matches("[data-close-dialog]")) {
+      event.preventDefault();
+      target.closest("dialog")?.close();
+    } else if (target.matches("[data-more-url]")) {
+      event.preventDefault();
+      const { response, text } = await fetchText(target.dataset.moreUrl);
+      const list = parse(text).querySelector("[data-children-list]");
+      if (response.ok && list) target.closest("li").replaceWith(...list.children);
+    } else {
+      logClick(event, target);
+    }
+  });
+
+  // --- the child tree: a level loads when it is opened ------------------------------------
+
+  document.addEventListener(
+    "toggle",
+    async (event) => {
+      const details = event.target;
+      if (!details.open || !details.matches?.("details[data-children-url]")) return;
+      if (details.dataset.loaded) return;
+      details.dataset.loaded = "1";
+      const body = details.querySelector("[data-children-body]");
+      const { response, text } = await fetchText(details.dataset.childrenUrl);
+      const list = parse(text).querySelector("[data-children-list]");
+      if (response.ok && list) body.replaceChildren(list);
+      else delete details.dataset.loaded;
+    },
+    true,
+  );
+
+  // --- live status (and pipeline steps) while the run is active; stops once it ended -------
+
+  function pollStatus() {
+    const status = document.querySelector('[data-section="status"]');
+    if (!status || status.dataset.active !== "1") return;
+    setTimeout(async () => {
+      try {
+        await refreshSection("status");
+        if (document.querySelector('[data-section="steps"]')) await refreshSection("steps");
+      } finally {
+        pollStatus();
+      }
+    }, 3000);
+  }
+
+  // --- the log viewer --------------------------------------------------------------------
+
+  const MAX_LOG_CHARS = 4_000_000; // keep the page light when following a chatty run
+
+  const log = {};
+
+  function initLog() {
+    const box = document.querySelector("[data-log]");
+    if (!box) return;
+    Object.assign(log, {
+      box,
+      pre: box.querySelector("[data-log-text]"),
+      url: box.dataset.logUrl,
+      start: Number(box.dataset.start),
+      end: Number(box.dataset.end),
+      atEnd: box.dataset.tail === "1",
+      state: box.querySelector("[data-log-state]"),
+      earlier: box.querySelector("[data-log-earlier]"),
+      results: box.querySelector("[data-log-results]"),
+    });
+    if (log.atEnd) log.pre.scrollTop = log.pre.scrollHeight;
+    follow();
+  }
+
+  const nearBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+
+  function setState(text) {
+    if (log.state) log.state.textContent = text;
+  }
+
+  function formatSize(bytes) {
+    const units = ["B", "KB", "MB", "GB"];
+    let i = 0;
+    while (bytes >= 1024 && i < units.length - 1) {
+      bytes /= 1024;
+      i += 1;
+    }
+    return i ? `${bytes.toFixed(1)} ${units[i]}` : `${bytes} B`;
+  }
+
+  // Poll for new bytes while the run is active (and until what it wrote last is read).
+  async function follow() {
+    const live = log.box.dataset.active === "1";
+    if (!live && !log.behind) return;
+    let delay = 1000;
+    if (log.atEnd) {
+      try {
+        const response = await fetch(`${log.url}&offset=${log.end}`, { credentials: "same-origin" });
+        if (response.ok) {
+          const chunk = await response.json();
+          if (chunk.start === log.end && log.atEnd) {
+            if (chunk.text) {
+              const stick = nearBottom(log.pre);
+              log.pre.append(document.createTextNode(chunk.text));
+              trimLog();
+              if (stick) log.pre.scrollTop = log.pre.scrollHeight;
+            }
+            log.end = chunk.end;
+          }
+          log.behind = chunk.end < chunk.size && chunk.text !== "";
+          log.box.dataset.active = chunk.active ? "1" : "0";
+          setState(`${chunk.active ? "following · " : ""}${formatSize(chunk.size)}`);
+          if (log.behind) delay = 50; // catching up with a fast writer
+        }
+      } catch {
+        delay = 3000; // the server is away for a moment
+      }
+    }
+    setTimeout(follow, delay);
+  }
+
+  function trimLog() {
+    const text = log.pre.textContent;
+    if (text.length <= MAX_LOG_CHARS) return;
+    const cut = text.indexOf("\n", text.length - MAX_LOG_CHARS / 2) + 1;
+    log.pre.textContent = text.slice(cut);
+    log.start = -1; // no longer known in bytes: "Earlier" reloads from the server
+    if (log.earlier) log.earlier.hidden = true;
+  }
+
+  async function showChunk(params, { mark = false, atEnd = false } = {}) {
+    const response = await fetch(`${log.url}${params}`, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const chunk = await response.json();
+    const nodes = [];
+    if (mark && chunk.text) {
+      const newline = chunk.text.indexOf("\n");
+      const first = newline === -1 ? chunk.text : chunk.text.slice(0, newline);
+      const highlight = document.createElement("mark");
+      highlight.textContent = first;
+      nodes.push(highlight, document.createTextNode(chunk.text.slice(first.length)));
+    } else {
+      nodes.push(document.createTextNode(chunk.text));
+    }
+    log.pre.replaceChildren(...nodes);
+    Object.assign(log, { start: chunk.start, end: chunk.end, atEnd });
+    if (log.earlier) log.earlier.hidden = chunk.start <= 0;
+    log.pre.scrollTop = atEnd ? log.pre.scrollHeight : 0;
+    setState(`${atEnd && chunk.active ? "following · " : ""}${formatSize(chunk.size)}`);
+  }
+
+  async function logClick(event, target) {
+    if (!log.box) return;
+    event.preventDefault();
+    if (target.matches("[data-log-end]")) {
+      if (log.atEnd) log.pre.scrollTop = log.pre.scrollHeight;
+      else await showChunk("", { atEnd: true });
+    } else if (target.matches("[data-log-jump]")) {
+      await showChunk(`&offset=${target.dataset.logJump}`, { mark: true });
+      log.pre.focus();
+    } else if (target.matches("[data-log-earlier]")) {
+      if (log.start < 0) return showChunk("", { atEnd: true });
+      const response = await fetch(`${log.url}&before=${log.start}`, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const chunk = await response.json();
+      const height = log.pre.scrollHeight;
+      log.pre.prepend(document.createTextNode(chunk.text));
+      log.pre.scrollTop += log.pre.scrollHeight - height;
+      log.start = chunk.start;
+      if (log.earlier) log.earlier.hidden = chunk.start <= 0;
+    }
+  }
+
+  async function searchLog(event) {
+    event.preventDefault();
+    if (!log.box) return;
+    const q = event.target.elements.q.value.trim();
+    const results = log.results;
+    results.hidden = !q;
+    if (!q) return;
+    const summary = document.createElement("p");
+    summary.className = "muted";
+    const list = document.createElement("ol");
+    list.className = "matches";
+    results.replaceChildren(summary, list);
+    const searchUrl = `${log.box.dataset.searchUrl}&q=${encodeURIComponent(q)}`;
+    let offset = 0;
+    let found = 0;
+    let size = 0;
+    for (let calls = 0; offset !== null && found < 200 && calls < 64; calls += 1) {
+      summary.textContent = `Searching… ${formatSize(offset)}${size ? ` of ${formatSize(size)}` : ""}`;
+      const response = await fetch(`${searchUrl}&offset=${offset}`, { credentials: "same-origin" });
+      if (!response.ok) {
+        summary.textContent = (await response.json()).message || "The search failed.";
+        return;
+      }
+      const page = await response.json();
+      for (const match of page.matches) {
+        const item = document.createElement("li");
+        const link = document.createElement("a");
+        link.href = "#";
+        link.dataset.logJump = String(match.offset);
+        link.textContent = match.line;
+        item.append(link);
+        list.append(item);
+      }
+      found += page.matches.length;
+      offset = page.next_offset;
+      size = page.size;
+    }
+    summary.textContent = `${found} line${found === 1 ? "" : "s"} match${found === 1 ? "es" : ""}${
+      offset !== null ? " (stopped early; narrow the search)" : ""
+    }.`;
+  }
+
+  // --- charts ------------------------------------------------------------------------------
+
+  const PLOT_CONFIG = {
+    displaylogo: false,
+    responsive: true,
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+  };
+
+  function drawChart(figure, chart) {
+    const plot = chart.querySelector(".plot");
+    chart.classList.remove("loading");
+    window.Plotly.react(plot, figure.data, figure.layout, PLOT_CONFIG).then(() => {
+      if (plot.dataset.bound) return;
+      plot.dataset.bound = "1";
+      plot.on("plotly_relayout", (change) => refine(chart, plot, change));
+    });
+  }
+
+  async function refine(chart, plot, change) {
+    const url = chart.dataset.chartUrl;
+    if (!url || url.includes("x=time")) return;
+    let range = "";
+    if ("xaxis.range[0]" in change) {
+      const lo = Math.floor(change["xaxis.range[0]"]);
+      const hi = Math.ceil(change["xaxis.range[1]"]);
+      range = `&lo=${lo}&hi=${hi}`;
+    } else if (!change["xaxis.autorange"]) {
+      return;
+    }
+    const response = await fetch(url + range, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const figure = await response.json();
+    if (range) {
+      const [lo, hi] = [change["xaxis.range[0]"], change["xaxis.range[1]"]];
+      figure.layout.xaxis = { ...figure.layout.xaxis, range: [lo, hi], autorange: false };
+    }
+    drawChart(figure, chart);
+  }
+
+  function initCharts() {
+    const charts = document.querySelectorAll("[data-chart]");
+    if (!charts.length || !window.Plotly) return;
+    const lazy = new IntersectionObserver(async (entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        lazy.unobserve(entry.target);
+        const response = await fetch(entry.target.dataset.chartUrl, { credentials: "same-origin" });
+        if (response.ok) drawChart(await response.json(), entry.target);
+      }
+    });
+    for (const chart of charts) {
+      const data = chart.dataset.figureId && document.getElementById(chart.dataset.figureId);
+      if (data) {
+        drawChart(JSON.parse(data.textContent), chart);
+      } else if (chart.dataset.chartUrl) {
+        chart.classList.add("loading");
+        lazy.observe(chart);
+      }
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    initLog();
+    initCharts();
+    pollStatus();
+  });
+})();
