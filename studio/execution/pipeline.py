@@ -14,7 +14,6 @@ import sys
 import time
 
 POLL_EVERY = 0.3
-HEARTBEAT_EVERY = 5.0
 
 
 def _dependants(failed: set[str], after: dict[str, list[str]]) -> set[str]:
@@ -53,6 +52,9 @@ def drive(run_id: str) -> str:
         t.name: t.capacity for t in ComputeTarget.objects.filter(workspace=pipeline.workspace)
     }
     children: dict[int, object] = {}
+    # Local steps whose supervisor was started: the step stays NotStarted until that
+    # supervisor is up, which takes longer than one turn of this loop.
+    launched: set[int] = set()
     last_beat = 0.0
 
     def status_of(run: Run) -> str:
@@ -62,7 +64,7 @@ def drive(run_id: str) -> str:
         for pk, proc in list(children.items()):
             if proc.poll() is not None:
                 del children[pk]
-        if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+        if time.monotonic() - last_beat >= execution.heartbeat_every():
             last_beat = time.monotonic()
             tracking.run_heartbeat(run=pipeline)
         current = status_of(pipeline)
@@ -96,10 +98,12 @@ def drive(run_id: str) -> str:
 
         active: dict[str, int] = {}
         for s in steps:
-            if s.status not in transitions.TERMINAL and s.status != RunStatus.NOT_STARTED:
+            if s.status not in transitions.TERMINAL and (
+                s.status != RunStatus.NOT_STARTED or s.pk in launched
+            ):
                 active[s.compute_target] = active.get(s.compute_target, 0) + 1
         for name, step in by_name.items():
-            if step.status != RunStatus.NOT_STARTED:
+            if step.status != RunStatus.NOT_STARTED or step.pk in launched:
                 continue
             if not all(by_name[d].status == RunStatus.COMPLETED for d in after[name]):
                 continue
@@ -109,6 +113,7 @@ def drive(run_id: str) -> str:
                 continue
             active[target] = active.get(target, 0) + 1
             if target == execution.LOCAL:
+                launched.add(step.pk)
                 children[step.pk] = spawn(
                     "studio.execution.supervisor", step.run_id, detached=False, die_with_parent=True
                 )

@@ -158,8 +158,28 @@ def runs_reap_lost(*, runs: Iterable[Run] | None = None) -> int:
             tracking.run_transition(run=run, status=RunStatus.FAILED, reason="lost", error=error)
             count += 1
         except InvalidTransition:
-            pass  # it finished on its own meanwhile
+            continue  # it finished on its own meanwhile
+        _stop_leftovers_here(run)
     return count
+
+
+def heartbeat_every() -> float:
+    """Seconds between two heartbeats of a supervisor or a pipeline driver: well
+    inside the lease, whatever the lease is set to."""
+    return max(0.2, min(5.0, lease_seconds() / 4))
+
+
+def _stop_leftovers_here(run: Run) -> None:
+    """A lost run's script may have left processes (its supervisor died, taking the
+    script along, but not what the script started): stop them if they run on this
+    machine; a restarted worker on theirs does it otherwise."""
+    import socket
+
+    from studio.execution.supervisor import stop_leftovers
+
+    record = Execution.objects.filter(run=run, host=socket.gethostname()).first()
+    if record is not None and record.pgid:
+        stop_leftovers(pgid=record.pgid, run_id=run.run_id, script_started=record.script_started)
 
 
 def steps_of(*, pipeline: Run) -> list[Run]:

@@ -7,7 +7,10 @@ cancel, and finalises the status:
 - other exit or a signal: Failed, with the exit code or signal and the last lines
   of stderr in the run's error;
 - cancel: SIGTERM to the whole process group (and any descendant that left it),
-  SIGKILL after the grace period, Canceled only once no process is left.
+  SIGKILL after the grace period, Canceled only once no process is left;
+- the supervisor itself killed: the script dies with it (PR_SET_PDEATHSIG), the
+  run is found lost after the lease, and what the script started is stopped by
+  whoever finds it lost on this machine (``stop_leftovers``).
 
 ``python -m studio.execution.supervisor RUN_ID`` (started detached by ``submit`` for
 the local target, or by a worker).
@@ -27,7 +30,6 @@ import threading
 import time
 from pathlib import Path
 
-HEARTBEAT_EVERY = 5.0
 POLL_EVERY = 0.2
 STATUS_EVERY = 0.5
 STDERR_TAIL = 20
@@ -64,6 +66,21 @@ def process_start_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except psutil.Error:
         return None
+
+
+def process_alive(pid: int | None, started: float | None) -> bool:
+    """``pid`` is still the process that started at ``started`` (pids get reused),
+    and it has not exited: a zombie nobody reaped (an orphan under an init that
+    does not reap, as in many containers) is dead."""
+    import psutil
+
+    if pid is None or started is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        return proc.create_time() == started and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def job_environment(run, *, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -121,14 +138,46 @@ def _prctl(option: int, value: int) -> None:
         pass  # not Linux: orphans are reaped by init instead
 
 
-def _reap() -> None:
-    """As a child subreaper, collect exited orphans so they don't linger as zombies."""
+def _die_with_me():
+    """A ``preexec_fn`` that has the script killed (SIGKILL) if its supervisor dies:
+    unsupervised, nobody reads its pipes, heartbeats or reports on it, and the run is
+    marked lost after the lease, so it must not run on unseen. What it started in its
+    group is killed by whoever finds the run lost on this host (the reaper, or a
+    restarted worker). None where prctl does not exist (not Linux)."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    except (OSError, AttributeError):
+        return None
+    supervisor = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != supervisor:  # it died between fork and prctl
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+_subreaper = False  # set in a supervisor: the orphans of its script are its to reap
+
+
+def _reap(keep: int | None = None) -> None:
+    """As a child subreaper, collect exited orphans so they don't linger as zombies.
+    ``keep`` (the script) is left to its Popen: reaped here, its exit status would be
+    lost and Popen would report 0 for a script that was killed. Elsewhere (a worker,
+    a reader that stops a lost run's leftovers) children are their owners' to reap."""
+    if not _subreaper or not hasattr(os, "waitid"):
+        return
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return
-        if pid == 0:
+        if info is None or info.si_pid == keep:
+            return
+        try:
+            os.waitpid(info.si_pid, os.WNOHANG)
+        except ChildProcessError:
             return
 
 
@@ -170,7 +219,7 @@ def stop_processes(
                 pass
 
     def any_alive() -> bool:
-        _reap()
+        _reap(keep=pgid)
         if group_alive(pgid):
             return True
         return any(
@@ -189,6 +238,54 @@ def stop_processes(
     while any_alive():
         time.sleep(0.05)
     return True
+
+
+def stop_leftovers(
+    *, pgid: int | None, run_id: str, script_started: float | None, grace: float = 0
+) -> int:
+    """Stop what a run's script left running on this machine once nobody supervises
+    it; return how many processes were found. While the group's leader is still the
+    script (start time checked: pids get reused) the whole group goes, as on cancel;
+    once the leader is gone, the members of that group that carry the run's
+    STUDIO_RUN_ID in their environment (what the script started)."""
+    import psutil
+
+    if not pgid:
+        return 0
+    if process_alive(pgid, script_started):
+        stop_processes(pgid, [], grace)
+        return 1
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) != pgid or proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get("STUDIO_RUN_ID") == run_id:
+                found.append(proc)
+        except (OSError, psutil.Error):
+            continue
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        for proc in found:
+            try:
+                proc.send_signal(sig)
+            except psutil.Error:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and _live_not_zombie(found):
+            time.sleep(0.05)
+    return len(found)
+
+
+def _live_not_zombie(procs: list) -> bool:
+    import psutil
+
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.Error:
+            continue
+    return False
 
 
 def _live(procs: list) -> list:
@@ -224,7 +321,9 @@ def supervise(run_id: str, *, worker: str = "") -> str:
     from studio.tracking import services as tracking
     from studio.tracking.models import Run, RunStatus
 
+    global _subreaper
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _subreaper = True
     run = selectors.run_get(run_id=run_id)
     me = os.getpid()
     execution.execution_record(
@@ -264,6 +363,7 @@ def supervise(run_id: str, *, worker: str = "") -> str:
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group: cancel reaches all of it
             close_fds=True,
+            preexec_fn=_die_with_me(),
         )
     except Exception as exc:  # the script could not even start
         log.note(f"could not start the script: {exc}")
@@ -284,12 +384,13 @@ def supervise(run_id: str, *, worker: str = "") -> str:
     except InvalidTransition:
         pass  # cancel (or fail) arrived first: the loop below stops the processes
 
+    beat_every = execution.heartbeat_every()
     stopped_by = None
     escalated = False
     last_status = last_beat = 0.0
     while True:
         code = proc.poll()
-        _reap()
+        _reap(keep=proc.pid)
         now = time.monotonic()
         if now - last_status >= STATUS_EVERY:
             last_status = now
@@ -305,7 +406,7 @@ def supervise(run_id: str, *, worker: str = "") -> str:
                 escalated = stop_processes(proc.pid, _descendants(proc.pid), grace, log)
                 proc.wait()
                 break
-        if now - last_beat >= HEARTBEAT_EVERY:
+        if now - last_beat >= beat_every:
             last_beat = now
             tracking.run_heartbeat(run=run)
         if code is not None:
@@ -345,6 +446,10 @@ def supervise(run_id: str, *, worker: str = "") -> str:
             stderr=list(log.stderr_tail),
             workdir=workdir,
         )
+    if status() == RunStatus.CANCEL_REQUESTED:
+        # The cancel arrived as the script was ending (or while its outputs were
+        # collected): nothing is left to stop, and it may not end Completed now.
+        _transition_quietly(run, RunStatus.CANCELED, "canceled")
     _update_log_size(run)
     shutil.rmtree(workdir, ignore_errors=True)
     return status()

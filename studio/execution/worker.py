@@ -6,10 +6,11 @@ cancelled mid-way and be found again after a crash; the claim is one conditional
 UPDATE (SKIP LOCKED on PostgreSQL), which a task backend would only wrap.
 
 Each claimed run gets a supervisor process that dies with the worker
-(PR_SET_PDEATHSIG): a killed worker's runs stop heartbeating and are marked lost
-after the lease. A restarted worker first kills the process groups its
-predecessors on this host left behind (matching pid *and* start time, since pids get
-reused) and fails their runs as lost.
+(PR_SET_PDEATHSIG), and a script that dies with its supervisor: a killed worker's
+runs stop heartbeating and are marked lost after the lease. A restarted worker
+first kills what its predecessors on this host left behind (the process group while
+its leader is the script, matching pid *and* start time since pids get reused; else
+the group members carrying the run's STUDIO_RUN_ID) and fails their runs as lost.
 """
 
 from __future__ import annotations
@@ -22,30 +23,44 @@ import time
 
 def reconcile(*, target: str, me: str) -> int:
     """Clean up after earlier workers of ``target`` on this host; returns how many
-    runs were found orphaned."""
+    runs were found orphaned. Also stops what is left of runs already found lost
+    elsewhere (the reaper can only stop processes on its own machine)."""
+    import psutil
+    from django.db.models import Q
+
     from studio.execution import services as execution
     from studio.execution.models import Execution
-    from studio.execution.supervisor import _transition_quietly, process_start_time, stop_processes
+    from studio.execution.supervisor import _transition_quietly, process_alive, stop_leftovers
     from studio.tracking.models import RunStatus
 
     host = socket.gethostname()
+    live_groups = set()
+    for pid in psutil.pids():
+        try:
+            live_groups.add(os.getpgid(pid))
+        except OSError:
+            continue
     orphans = (
-        Execution.objects.filter(
-            host=host, worker__startswith=f"{host}:{target}:", run__status__in=execution.ACTIVE
+        Execution.objects.filter(host=host, worker__startswith=f"{host}:{target}:")
+        .filter(
+            Q(run__status__in=execution.ACTIVE)
+            | Q(run__status=RunStatus.FAILED, run__status_reason="lost", pgid__in=live_groups)
         )
         .exclude(worker=me)
         .select_related("run")
     )
     count = 0
     for record in orphans:
-        supervisor_alive = (
-            record.supervisor_pid is not None
-            and process_start_time(record.supervisor_pid) == record.supervisor_started
-        )
-        if supervisor_alive:
+        if process_alive(record.supervisor_pid, record.supervisor_started):
             continue  # still supervised (a worker that died without taking it along)
-        if record.pgid and process_start_time(record.pgid) == record.script_started:
-            stop_processes(record.pgid, [], grace=5)
+        stop_leftovers(
+            pgid=record.pgid,
+            run_id=record.run.run_id,
+            script_started=record.script_started,
+            grace=5,
+        )
+        if record.run.status == RunStatus.FAILED:
+            continue  # found lost before; its processes are now gone too
         error = {"message": "Its worker died; the processes it left were stopped.", "code": "lost"}
         if _transition_quietly(record.run, RunStatus.FAILED, "lost", error):
             count += 1
