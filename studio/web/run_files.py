@@ -102,7 +102,7 @@ def preview_kind(name: str, head: bytes) -> str:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not merely a character cut at the end
+        if exc.reason != "unexpected end of data":  # not merely a character cut at the end
             return "none"
     return "text"
 

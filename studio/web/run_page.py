@@ -39,7 +39,7 @@ TABS = (
     ("outputs", "Outputs + logs"),
     ("snapshot", "Snapshot"),
 )
-SECTIONS = ("header", "description", "tags", "steps")
+SECTIONS = ("name", "status", "description", "tags", "steps")
 CHART_POINTS = 1000  # per chart: a chart is ~600 px wide
 EMBEDDED_CHARTS = 12  # the rest load as they scroll into view
 CHILDREN_PAGE = 100
@@ -257,10 +257,18 @@ def _children_page(run: Run, metric: str, offset: int) -> dict[str, Any]:
 
 
 def _outputs(request: HttpRequest, run: Run) -> dict[str, Any]:
-    files = [(n, s) for n, s in selectors.file_sizes(run=run) if not n.startswith("snapshot/")]
+    live = run.status not in transitions.TERMINAL
+    files = [
+        (n, None if live and n.startswith("logs/") else s)  # a live log's size is not kept
+        for n, s in selectors.file_sizes(run=run)
+        if not n.startswith("snapshot/")
+    ]
     logs = [n for n, _ in files if n.startswith("logs/")]
-    log_name = request.GET.get("log") or ("logs/std_log.txt" if "logs/std_log.txt" in logs else "")
-    log_name = log_name if log_name in logs else (logs[0] if logs else "")
+    log_name = request.GET.get("log")
+    if log_name is not None and log_name not in logs:
+        raise Http404("No such log")
+    log_name = log_name or ("logs/std_log.txt" if "logs/std_log.txt" in logs else "")
+    log_name = log_name or (logs[0] if logs else "")
     context = {"tree": run_files.file_tree(files), "logs": logs, "log_name": log_name, "log": None}
     if log_name:
         run_file = selectors.file_get(run=run, name=log_name)
@@ -271,21 +279,25 @@ def _outputs(request: HttpRequest, run: Run) -> dict[str, Any]:
 def _log_for_page(request: HttpRequest, run: Run, run_file) -> dict[str, Any]:
     """The log as the page first shows it: its end, the part ``before`` or from
     (``at``) an offset, and the lines matching ``q`` (the script does the same
-    through ``run_log`` and ``run_log_search``)."""
+    through ``run_log`` and ``run_log_search``). An unreadable log (B7) is said so."""
     live = run.status not in transitions.TERMINAL
+    wanted = [("tail", 0)]
     try:
-        before = run_files.parse_offset(request.GET.get("before"), name="before")
-        at = run_files.parse_offset(request.GET.get("at"), name="at")
-        if before is not None:
-            log = run_files.read_log(run_file, mode="before", at=before)
-        elif at is not None:
-            log = run_files.read_log(run_file, mode="forward", at=at, live=live)
-        else:
-            log = run_files.read_log(run_file, mode="tail", live=live)
+        if (before := run_files.parse_offset(request.GET.get("before"), name="before")) is not None:
+            wanted.insert(0, ("before", before))
+        elif (at := run_files.parse_offset(request.GET.get("at"), name="at")) is not None:
+            wanted.insert(0, ("forward", at))
     except ValidationError:
-        before = at = None
-        log = run_files.read_log(run_file, mode="tail", live=live)
-    log["tail"] = before is None and at is None
+        pass  # a bad offset in a pasted link: show the end
+    for mode, offset in wanted:
+        try:
+            log = run_files.read_log(run_file, mode=mode, at=offset, live=live)
+            break
+        except (NotFound, ValidationError) as exc:
+            error = exc.message
+    else:
+        return {"log": None, "log_error": error}
+    log["tail"] = mode == "tail"
     query = request.GET.get("q", "").strip()[:200]
     matches, more = [], False
     if query:
@@ -336,8 +348,8 @@ def run_rename(request: HttpRequest, run_id: str) -> HttpResponse:
     try:
         services.run_update(run=run, display_name=request.POST.get("display_name", "").strip())
     except StudioError as exc:
-        return _write_failed(request, run, "header", exc)
-    return _after_write(request, run, "header")
+        return _write_failed(request, run, "name", exc)
+    return _after_write(request, run, "name")
 
 
 @policy("member")
@@ -471,9 +483,8 @@ def run_log(request: HttpRequest, run_id: str) -> JsonResponse:
     run_file = _log_file(request, run)
     live = run.status not in transitions.TERMINAL
     try:
-        limit = (
-            run_files.parse_offset(request.GET.get("limit"), name="limit") or run_files.LOG_CHUNK
-        )
+        limit = run_files.parse_offset(request.GET.get("limit"), name="limit")
+        limit = run_files.LOG_CHUNK if limit is None else limit
         if (before := run_files.parse_offset(request.GET.get("before"), name="before")) is not None:
             chunk = run_files.read_log(run_file, mode="before", at=before, limit=limit)
         elif (

@@ -78,17 +78,17 @@ A4 = [
     "<noscript><style></noscript><img src=x onerror=alert(1)>",
     # bleach CVE-2020-6816: math/svg raw-text switching
     "<math><style><img src=x onerror=alert(1)></style></math>",
-    "<svg></p><style><a id=\"</style><img src=1 onerror=alert(1)>\">",
+    '<svg></p><style><a id="</style><img src=1 onerror=alert(1)>">',
     # bleach CVE-2021-23980: select/template/noscript mXSS chains
-    "<select><template><style><!--</style><a rel=\"--></style><img src=x onerror=alert(1)>\">",
-    "<math><mi><mglyph><svg><mtext><textarea><path id=\"</textarea><img onerror=alert(1) src=1>\">",
+    '<select><template><style><!--</style><a rel="--></style><img src=x onerror=alert(1)>">',
+    '<math><mi><mglyph><svg><mtext><textarea><path id="</textarea><img onerror=alert(1) src=1>">',
     "<table><caption><svg><desc><p><style><img src=x onerror=alert(1)></style></p></desc></svg>",
     "<!--><img src=x onerror=alert(1)>-->",
     "<![CDATA[<img src=x onerror=alert(1)>]]>",
 ]
 A5 = [
     '[x](https://ok.example "a\\" onmouseover=\\"alert(1)")',
-    "text\n{: onclick=\"alert(1)\" }",
+    'text\n{: onclick="alert(1)" }',
     "# Title {: onclick=alert(1) }",
     '<div markdown="1">*hi* <b onclick=alert(1)>x</b></div>',
     '<a href="https://ok.example" target="_blank">new tab</a>',

@@ -108,7 +108,9 @@ def test_summaries_of_several_runs_and_child_metric_names(run, django_assert_num
         services.metric_log_batch(
             run=child,
             batch_id=f"b-{child.pk}",
-            series=[{"name": "loss", "steps": [0, 1], "values": [1.0, value], "times": [T0, T0 + 1]}],
+            series=[
+                {"name": "loss", "steps": [0, 1], "values": [1.0, value], "times": [T0, T0 + 1]}
+            ],
             records=[{"name": "weights", "kind": "list", "data": [1, 2]}],
         )
     with django_assert_num_queries(1):
@@ -136,7 +138,14 @@ def test_times_at_steps_are_interpolated_from_the_logged_points(run):
     services.metric_log_batch(
         run=run,
         batch_id="t",
-        series=[{"name": "loss", "steps": [0, 10, 20], "values": [3, 2, 1], "times": [T0, T0 + 10, T0 + 30]}],
+        series=[
+            {
+                "name": "loss",
+                "steps": [0, 10, 20],
+                "values": [3, 2, 1],
+                "times": [T0, T0 + 10, T0 + 30],
+            }
+        ],
     )
     times = selectors.metric_times_at(run=run, name="loss", steps=np.array([0, 5, 15, 20]))
     assert times.tolist() == [T0, T0 + 5, T0 + 20, T0 + 30]

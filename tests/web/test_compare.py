@@ -1,0 +1,103 @@
+"""Compare (/compare/?runs=ID,ID): properties, tags and metrics side by side with the
+differences marked, and each metric's charts overlaid, one colour per run."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from studio.tracking import services
+from tests.web.run_page_helpers import log_series
+
+
+def _runs(experiment, count=2):
+    runs = []
+    for i in range(count):
+        run = services.run_create(experiment=experiment, submitted_by="bob", display_name=f"lr {i}")
+        services.run_add_properties(run=run, properties={"author": "bob", "seed": str(i)})
+        services.run_set_tags(run=run, tags={"model": "logreg", "lr": str(0.1 * (i + 1))})
+        log_series(run, "loss", [1.0, 0.5, 0.25 + i])
+        log_series(run, "epochs", [10.0])
+        runs.append(run)
+    return runs
+
+
+def _row(html: str, key: str) -> str:
+    return re.search(
+        rf"<tr[^>]*>\s*<th scope=\"row\">(?:<span class=\"diff-mark\"[^>]*>≠</span> )?{key}</th>.*?</tr>",
+        html,
+        re.S,
+    ).group(0)
+
+
+def test_two_runs_side_by_side_with_differences_marked(client, member, experiment):
+    a, b = _runs(experiment)
+    client.force_login(member)
+    response = client.get("/compare/", {"runs": f"{a.run_id},{b.run_id}"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.index("lr 0") < html.index("lr 1")
+    assert 'class="differs"' in _row(html, "seed") and "differs" not in _row(html, "author")
+    assert 'class="differs"' in _row(html, "lr") and "differs" not in _row(html, "model")
+    loss = _row(html, "loss")
+    assert (
+        'class="differs"' in loss
+        and "<strong>0.25</strong>" in loss
+        and "<strong>1.25</strong>" in loss
+    )
+    assert "(0.25 … 1)" in loss
+    assert "differs" not in _row(html, "epochs")
+
+
+def test_charts_overlay_each_metric_with_one_colour_per_run(client, member, experiment):
+    a, b = _runs(experiment)
+    client.force_login(member)
+    html = client.get("/compare/", {"runs": f"{a.run_id},{b.run_id}"}).content.decode()
+    figures = re.findall(
+        r'<script id="figure-\d+" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert len(figures) == 2  # epochs and loss
+    loss = next(json.loads(f) for f in figures if '"loss"' in f)
+    lines = [t for t in loss["data"] if t.get("line", {}).get("width")]
+    assert [t["line"]["color"] for t in lines] == ["#2f5bd3", "#d9730d"]
+    assert loss["layout"]["showlegend"] is True
+    assert {t["legendgroup"] for t in lines} == {"run0", "run1"}
+
+
+def test_fewer_than_two_runs_asks_for_more(client, member, experiment):
+    (a,) = _runs(experiment, 1)
+    client.force_login(member)
+    response = client.get("/compare/", {"runs": a.run_id})
+    assert response.status_code == 400
+    assert "Pick at least two runs" in response.content.decode()
+
+
+def test_a_run_the_user_cannot_see_makes_the_whole_comparison_404(
+    client, outsider, member, experiment
+):
+    a, b = _runs(experiment)
+    client.force_login(outsider)
+    assert client.get("/compare/", {"runs": f"{a.run_id},{b.run_id}"}).status_code == 404
+    client.force_login(member)
+    assert client.get("/compare/", {"runs": f"{a.run_id},nope_1_00000000"}).status_code == 404
+
+
+def test_duplicates_are_dropped_and_at_most_ten_runs_are_compared(client, member, experiment):
+    runs = _runs(experiment, 12)
+    client.force_login(member)
+    ids = ",".join([runs[0].run_id] + [r.run_id for r in runs])
+    html = client.get("/compare/", {"runs": ids}).content.decode()
+    assert "Only the first 10 runs are compared." in html
+    assert html.count('<th scope="col"><span class="swatch') == 10
+
+
+def test_compare_costs_a_bounded_number_of_queries_per_run(
+    client, member, experiment, django_assert_max_num_queries
+):
+    runs = _runs(experiment, 4)
+    client.force_login(member)
+    url = "/compare/?runs=" + ",".join(r.run_id for r in runs)
+    client.get(url)
+    # Per run: the access check (4) and two charts (2 queries each); plus the page's own.
+    with django_assert_max_num_queries(8 + 8 * len(runs)):
+        assert client.get(url).status_code == 200
