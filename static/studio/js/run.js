@@ -11,6 +11,7 @@
   document.documentElement.classList.add("js");
   const FRAGMENT = { "X-Studio-Fragment": "1" };
 
+  // form.getAttribute("action"), not form.action: an input named "action" shadows it.
   const parse = (html) => new DOMParser().parseFromString(html, "text/html").body;
 
   async function fetchText(url, options = {}) {
@@ -54,7 +55,7 @@
     const section = form.closest("[data-section]");
     if (!section) return;
     event.preventDefault();
-    const { response, text } = await fetchText(form.action, {
+    const { response, text } = await fetchText(form.getAttribute("action"), {
       method: "POST",
       body: new FormData(form, event.submitter),
     });
@@ -76,7 +77,7 @@
     event.preventDefault();
     if (action === "preview") return preview(form);
     const section = form.closest("[data-section]");
-    const { response, text } = await fetchText(form.action, {
+    const { response, text } = await fetchText(form.getAttribute("action"), {
       method: "POST",
       body: new FormData(form, event.submitter),
     });
@@ -87,7 +88,7 @@
   async function preview(form) {
     const body = new FormData(form);
     body.set("action", "preview");
-    const { response, text } = await fetchText(form.action, { method: "POST", body });
+    const { response, text } = await fetchText(form.getAttribute("action"), { method: "POST", body });
     const target = form.querySelector("[data-preview]");
     if (response.ok && target) target.replaceChildren(...parse(text).childNodes);
   }
