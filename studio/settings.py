@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "studio.web.context.navigation",  # the saved views in the left navigation
             ],
         },
     }

@@ -133,3 +133,45 @@ def access_run(user, run_id: str, *, write: bool = False, token: ApiToken | None
     if write and role_in(user, run.workspace) not in (Role.CONTRIBUTOR, Role.OWNER):
         raise PermissionDenied(f"Your role in {run.workspace.name!r} is read-only.", field="run_id")
     return run
+
+
+# --- saved views ----------------------------------------------------------------------
+
+
+def view_permissions(user, view, role: str | None) -> dict[str, bool]:
+    """What ``user`` (with ``role`` in the view's workspace) may do with a view they
+    can see: contributors and owners edit shared views, only its owner edits a
+    private one; sharing, unsharing and deleting are for the view's owner (and, for a
+    shared view, the workspace's owners); the default is the workspace owners' call."""
+    writer = role in (Role.CONTRIBUTOR, Role.OWNER)
+    mine = view.owner_id == user.pk
+    return {
+        "edit": writer and (view.shared or mine),
+        "manage": writer and (mine or (view.shared and role == Role.OWNER)),
+        "default": role == Role.OWNER and view.shared,
+    }
+
+
+def access_view(user, view_id: object, *, need: str | None = None):
+    """The saved view ``view_id`` if ``user`` may open it, and do ``need`` with it
+    ("edit", "manage" or "default"). Another user's private view and any view of a
+    workspace one is not a member of are NotFound (RELIABILITY C3); a visible view
+    one may not change is PermissionDenied (C6)."""
+    from studio.tracking.models import SavedView
+
+    view = (
+        SavedView.objects.select_related("workspace", "owner").filter(pk=view_id).first()
+        if isinstance(view_id, int)
+        else None
+    )
+    if view is None:
+        raise NotFound("No such view.", field="view")
+    if not workspaces_for_user(user).filter(pk=view.workspace_id).exists():
+        raise NotFound("No such view.", field="view")
+    if not view.shared and view.owner_id != user.pk:
+        raise NotFound("No such view.", field="view")
+    if need is not None:
+        allowed = view_permissions(user, view, role_in(user, view.workspace))
+        if not allowed[need]:
+            raise PermissionDenied(f"Your role does not let you {need} this view.", field="view")
+    return view

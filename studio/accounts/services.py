@@ -41,6 +41,64 @@ def membership_add(*, user: AbstractBaseUser, workspace: Workspace, role: str) -
     return membership
 
 
+def _check_not_last_owner(membership: Membership) -> None:
+    """Inside a transaction: the owners' rows are locked, so two owners demoting each
+    other at once cannot leave the workspace without one (on PostgreSQL; SQLite's
+    IMMEDIATE transactions already run one at a time)."""
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(workspace=membership.workspace, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if membership.role == Role.OWNER and owners == [membership.pk]:
+        raise Conflict(
+            f"{membership.user} is the last owner of {membership.workspace.name!r}; "
+            "make someone else an owner first.",
+            field="role",
+        )
+
+
+def membership_add_by_username(*, username: str, workspace: Workspace, role: str) -> Membership:
+    """Add an existing user, named by username, to ``workspace`` (owners do this in
+    the studio). Adding a member again is a Conflict, not a silent role change."""
+    username = validation.text(username, "username", max_length=150, allow_empty=False).strip()
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ValidationError(f"There is no user named {username!r}.", field="username")
+    if Membership.objects.filter(user=user, workspace=workspace).exists():
+        raise Conflict(f"{username} is already a member of {workspace.name!r}.", field="username")
+    return membership_add(user=user, workspace=workspace, role=role)
+
+
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the workspace always keeps at least one owner."""
+    if role not in Role.values:
+        raise ValidationError(
+            f"Unknown role {role!r}; use one of {', '.join(Role.values)}.", field="role"
+        )
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if role != Role.OWNER:
+            _check_not_last_owner(membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member from a workspace; the last owner cannot be removed. Their
+    private views of that workspace go with them."""
+    from studio.tracking.models import SavedView
+
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        _check_not_last_owner(membership)
+        SavedView.objects.filter(
+            workspace=membership.workspace, owner=membership.user, shared=False
+        ).delete()
+        membership.delete()
+
+
 # --- API tokens --------------------------------------------------------------------
 
 TOKEN_PREFIX = "stu_"

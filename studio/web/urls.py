@@ -9,6 +9,29 @@ urlpatterns = [
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke_view, name="token-revoke"),
 ]
 
+# --- the runs list, experiments, saved views and members (views.py and neighbours) ----
+from studio.web import experiments, members, saved_views  # noqa: E402
+
+urlpatterns += [
+    path("runs.csv", views.run_export, name="run-export"),
+    path("actions/runs/", views.run_bulk, name="run-bulk"),
+    path("fragments/runs/status/", views.run_statuses, name="run-statuses"),
+    path(
+        "fragments/runs/<str:run_id>/children/",
+        views.run_children_rows,
+        name="run-children-rows",
+    ),
+    path("experiments/", experiments.experiment_list, name="experiment-list"),
+    path("experiments/<str:name>/", experiments.experiment_detail, name="experiment-detail"),
+    path("views/", saved_views.view_list, name="view-list"),
+    path("views/<int:view_id>/", saved_views.view_detail, name="view-detail"),
+    path("views/<int:view_id>/edit/", saved_views.view_edit, name="view-edit"),
+    path("views/<int:view_id>/delete/", saved_views.view_delete, name="view-delete"),
+    path("views/<int:view_id>/default/", saved_views.view_default, name="view-default"),
+    path("settings/members/", members.member_list, name="member-list"),
+    path("settings/members/<int:membership_id>/", members.member_change, name="member-change"),
+]
+
 # --- the run page, compare and their fragments (studio/web/run_page.py) ---------------
 from studio.web import run_page  # noqa: E402
 

@@ -1,22 +1,32 @@
-"""HTML views: thin functions over access helpers, selectors and templates."""
+"""HTML views of the runs list: thin functions over access helpers, the list state,
+selectors and services. The run page and compare live in ``run_page.py``; saved
+views, experiments and members in their own modules."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from studio.accounts.access import current_workspace, workspaces_for_user
 from studio.accounts.services import token_create, token_revoke
 from studio.core.policy import policy
 from studio.errors import StudioError
-from studio.tracking import selectors
+from studio.tracking import listing, saved_views
+from studio.tracking.liststate import ListState, parse_sort
+from studio.tracking.models import Run
+from studio.web import bulk, export, tables
+from studio.web.common import frame
+from studio.web.links import ListLinks
 
-PAGE_SIZE = 50
+PAGE_SIZE = listing.PAGE_SIZE
+MAX_LIVE = 200  # runs whose status one refresh asks for
 
 
 class TokenForm(forms.Form):
@@ -33,21 +43,90 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def run_list(request: HttpRequest) -> HttpResponse:
-    """Top-level runs of the current workspace, newest first; children are counted
-    on their parent's row."""
+    """Every run of the current workspace: filters, search, columns, sort and a
+    keyset page, all in the URL; the workspace's default view when the URL says
+    nothing (``?all=1`` for everything)."""
     workspace = current_workspace(request)
-    runs = selectors.run_list(workspace=workspace, include_children=False) if workspace else []
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "web/runs.html",
-        {
-            "nav": "runs",
-            "workspace": workspace,
-            "workspaces": workspaces_for_user(request.user).order_by("name"),
-            "page": page,
-        },
+    if workspace is None:
+        return render(request, "web/runs.html", frame(request, None, "runs"))
+    path = reverse("run-list")
+    if target := tables.normalized_url(request, path, workspace):
+        return redirect(target)
+    default = None
+    if not tables.has_state(request.GET) and "all" not in request.GET:
+        default = saved_views.view_default(workspace=workspace)
+    state = ListState.from_stored(default.state) if default else ListState.from_query(request.GET)
+    links = ListLinks(path, state, [("ws", workspace.name)])
+    table = tables.runs_table(request, workspace=workspace, state=state, links=links)
+    context = {"table": table, "default_view": default, **frame(request, workspace, "runs")}
+    return render(request, "web/runs.html", context)
+
+
+@policy("member")
+@require_safe
+@login_required
+def run_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered, sorted list as CSV with the chosen columns, streamed a keyset
+    page at a time (memory stays flat on 100,000 runs)."""
+    workspace = current_workspace(request)
+    state = ListState.from_query(request.GET)
+    _, runs = tables.filtered(workspace, state) if workspace else (None, Run.objects.none())
+    response = StreamingHttpResponse(
+        export.csv_lines(runs, state), content_type="text/csv; charset=utf-8"
     )
+    name = workspace.name if workspace else "runs"
+    response["Content-Disposition"] = f'attachment; filename="{name}-runs.csv"'
+    return response
+
+
+@policy("member")
+@require_safe
+@login_required
+def run_children_rows(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Rows of a run's children, for expanding it in place (the same partial as the
+    table's rows), 50 at a time, oldest first."""
+    parent = get_object_or_404(
+        Run.objects.select_related("workspace"),
+        run_id=run_id,
+        workspace__in=workspaces_for_user(request.user),
+    )
+    state = ListState.from_query(request.GET)
+    page = tables.page_or_first(
+        Run.objects.filter(parent=parent), parse_sort("created"), request.GET.get("after")
+    )
+    listing.attach_cells(page.runs, state.columns)
+    depth = tables.depth(request.GET.get("depth"))
+    cols_query = urlencode([("col", c.key) for c in state.columns if request.GET.getlist("col")])
+    more = f"{request.path}?{cols_query}&depth={depth}&after={page.next_cursor}"
+    context = {
+        "runs": page.runs,
+        "depth": depth,
+        "cols_query": cols_query,
+        "workspace": parent.workspace,
+        "more_url": more if page.next_cursor else None,
+        "remaining": parent.child_count - page.end,
+    }
+    return render(request, "web/_run_rows_fragment.html", context)
+
+
+@policy("member")
+@require_safe
+@login_required
+def run_statuses(request: HttpRequest) -> HttpResponse:
+    """Status badges and durations of the listed runs still going: what the list's
+    refresh replaces every few seconds (the same partial the rows use)."""
+    ids = request.GET.getlist("run")[:MAX_LIVE]
+    runs = Run.objects.filter(run_id__in=ids, workspace__in=workspaces_for_user(request.user))
+    return render(request, "web/_run_statuses.html", {"runs": runs})
+
+
+@policy("member")
+@require_POST
+@login_required
+def run_bulk(request: HttpRequest) -> HttpResponse:
+    """Selected runs: compare them, tag them or cancel them (contributors and owners)."""
+    workspace = current_workspace(request)
+    return bulk.act(request, workspace)
 
 
 @policy("member")
@@ -67,12 +146,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
         request,
         "web/tokens.html",
         {
-            "nav": "tokens",
             "form": form,
             "secret": secret,
             "tokens": tokens,
-            "workspace": current_workspace(request),
-            "workspaces": workspaces_for_user(request.user).order_by("name"),
+            **frame(request, current_workspace(request), "tokens"),
         },
         status=201 if secret else 200,
     )

@@ -11,3 +11,15 @@ document.addEventListener("DOMContentLoaded", () => {
     select.addEventListener("change", () => form.requestSubmit());
   }
 });
+
+// "/" focuses the search bar (unless the user is typing somewhere already).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target.closest?.("input, textarea, select, [contenteditable]")) return;
+  const search = document.querySelector("[data-search]");
+  if (!search) return;
+  event.preventDefault();
+  search.focus();
+  search.select();
+});

@@ -29,7 +29,15 @@ from studio.tracking import services as tracking_services
 
 EXAMPLES_DIR = Path(settings.BASE_DIR) / "examples"
 # Oldest first: the runs page lists the newest (the one left Running) on top.
-EXAMPLES = ["train_logreg.py", "sweep.py", "failing.py", "still_running.py"]
+EXAMPLES = [
+    ["train_logreg.py", "--lr", "0.03"],
+    ["train_logreg.py"],
+    ["train_logreg.py", "--lr", "0.5", "--epochs", "30"],
+    ["sweep.py"],
+    ["grid_search.py"],  # 48 children, some diverge: a sweep that folds into one row
+    ["failing.py"],
+    ["still_running.py"],
+]
 SCRIPT_TIMEOUT = 120  # seconds; each example takes well under one
 
 
@@ -117,9 +125,9 @@ class Command(BaseCommand):
         )
         # An empty working directory: no .studio/config.json can redirect the SDK.
         with tempfile.TemporaryDirectory(prefix="studio-demo-") as cwd:
-            for name in EXAMPLES:
+            for name, *arguments in EXAMPLES:
                 result = subprocess.run(
-                    [sys.executable, str(EXAMPLES_DIR / name)],
+                    [sys.executable, str(EXAMPLES_DIR / name), *arguments],
                     env=env,
                     cwd=cwd,
                     capture_output=True,

@@ -1,0 +1,145 @@
+// Runs lists (/runs/, a saved view, an experiment): selection, expanding a parent's
+// children in place, live status refresh and charts. Progressive: the page works
+// without this file. Server HTML is parsed with DOMParser and moved in as nodes;
+// user text is never assigned through innerHTML.
+"use strict";
+
+(() => {
+  const REFRESH_MS = 5000;
+  const parse = (html) => new DOMParser().parseFromString(html, "text/html");
+  const byRunId = (root, id) => root.querySelector(`tr[data-run-id="${CSS.escape(id)}"]`);
+
+  async function fetchHtml(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+    if (!response.ok) throw new Error(`${response.status} ${url}`);
+    return parse(await response.text());
+  }
+
+  // --- selection -------------------------------------------------------------------
+  function setupSelection() {
+    const bulk = document.getElementById("bulk");
+    const table = document.querySelector("table.runs.list");
+    if (!bulk || !table) return;
+    const boxes = () => [...document.querySelectorAll('input[type=checkbox][form="bulk"][name="run"]')];
+    const counter = bulk.querySelector("[data-selected-count]");
+    const all = table.querySelector("[data-select-all]");
+    const update = () => {
+      const n = boxes().filter((b) => b.checked).length;
+      counter.textContent = n ? `${n} selected` : "";
+      for (const el of bulk.querySelectorAll("[data-needs-selection]")) {
+        if (el.tagName === "BUTTON") el.disabled = n === 0;
+        else el.classList.toggle("is-disabled", n === 0);
+      }
+      if (all) all.checked = n > 0 && n === boxes().length;
+    };
+    document.addEventListener("change", (event) => {
+      if (event.target === all) for (const b of boxes()) b.checked = all.checked;
+      if (event.target.matches?.('input[form="bulk"], [data-select-all]')) update();
+    });
+    bulk.querySelector("details")?.addEventListener("toggle", (event) => {
+      if (boxes().every((b) => !b.checked)) event.target.open = false;
+    });
+    update();
+  }
+
+  // --- children in place -------------------------------------------------------------
+  function removeDescendants(row) {
+    const id = row.dataset.runId;
+    for (const child of document.querySelectorAll(`tr[data-child-of="${CSS.escape(id)}"]`)) {
+      if (child.dataset.runId) removeDescendants(child);
+      child.remove();
+    }
+  }
+
+  function insertRows(after, doc, parentId) {
+    let anchor = after;
+    for (const row of doc.querySelectorAll("tbody > tr")) {
+      const node = document.importNode(row, true);
+      node.dataset.childOf = parentId;
+      anchor.after(node);
+      anchor = node;
+    }
+  }
+
+  function setupChildren() {
+    document.addEventListener("click", async (event) => {
+      const more = event.target.closest("a[data-more-url]");
+      if (more) {
+        event.preventDefault();
+        const row = more.closest("tr");
+        const doc = await fetchHtml(more.dataset.moreUrl);
+        insertRows(row, doc, row.dataset.childOf);
+        row.remove();
+        return;
+      }
+      const toggle = event.target.closest("a.expander[data-children-url]");
+      if (!toggle) return;
+      event.preventDefault();
+      const row = toggle.closest("tr");
+      if (toggle.getAttribute("aria-expanded") === "true") {
+        removeDescendants(row);
+        toggle.setAttribute("aria-expanded", "false");
+        return;
+      }
+      toggle.setAttribute("aria-busy", "true");
+      try {
+        insertRows(row, await fetchHtml(toggle.dataset.childrenUrl), row.dataset.runId);
+        toggle.setAttribute("aria-expanded", "true");
+        scheduleRefresh();
+      } finally {
+        toggle.removeAttribute("aria-busy");
+      }
+    });
+  }
+
+  // --- live statuses -------------------------------------------------------------------
+  let timer = null;
+  function scheduleRefresh() {
+    if (timer === null) timer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  async function refresh() {
+    timer = null;
+    const table = document.querySelector("table.runs.list[data-statuses-url]");
+    if (!table) return;
+    const live = [...table.querySelectorAll("tr[data-live][data-run-id]")].slice(0, 200);
+    if (!live.length) return;
+    if (document.hidden) return scheduleRefresh();
+    const url = new URL(table.dataset.statusesUrl, location.href);
+    for (const row of live) url.searchParams.append("run", row.dataset.runId);
+    try {
+      const doc = await fetchHtml(url);
+      for (const fresh of doc.querySelectorAll("tr[data-run-id]")) {
+        const row = byRunId(table, fresh.dataset.runId);
+        if (!row) continue;
+        for (const cell of fresh.querySelectorAll("td[data-col]")) {
+          const target = row.querySelector(`td[data-col="${cell.dataset.col}"]`);
+          if (target) target.replaceChildren(...[...cell.childNodes].map((n) => document.importNode(n, true)));
+        }
+        if (!fresh.hasAttribute("data-live")) row.removeAttribute("data-live");
+      }
+    } catch (error) {
+      // The server is away for a moment: try again at the next tick.
+    }
+    scheduleRefresh();
+  }
+
+  // --- charts ----------------------------------------------------------------------------
+  function drawCharts() {
+    const boxes = document.querySelectorAll("[data-figure]");
+    if (!boxes.length || !window.Plotly) return;
+    for (const box of boxes) {
+      const data = document.getElementById(box.dataset.figure);
+      if (!data) continue;
+      const figure = JSON.parse(data.textContent);
+      window.Plotly.newPlot(box, figure.data, figure.layout, { displaylogo: false, responsive: true });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    setupSelection();
+    setupChildren();
+    scheduleRefresh();
+    drawCharts();
+  });
+})();

@@ -1,0 +1,237 @@
+"""The state of a runs list: filters, columns, sort and charts.
+
+A state comes from a URL's query string (the page reproduces what a pasted link
+shows) or from a saved view. Both go through the same allowlists: filters through
+``RunFilterSet`` (``filters.clean_filter_params``), columns and sort keys through
+``parse_column`` below. What is stored in a view is ``clean_state``'s output, and
+nothing else (RELIABILITY C3, C4).
+
+Column keys::
+
+    name id experiment status created duration submitted_by compute_target tags
+    description type                     built-in columns
+    prop:KEY  tag:KEY                    a property's or a tag's value
+    metric:last:NAME (min, max)          a metric's last, smallest or largest value
+
+The key or metric name comes last, so it may hold any character (dots, colons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from studio.core import validation
+from studio.errors import StudioError, ValidationError
+from studio.tracking.filters import FILTER_FIELDS, clean_filter_params
+from studio.tracking.models import Workspace
+
+# key -> (label, sortable, numeric)
+BUILTIN: dict[str, tuple[str, bool, bool]] = {
+    "name": ("Name", True, False),
+    "id": ("Run ID", True, False),
+    "experiment": ("Experiment", True, False),
+    "status": ("Status", True, False),
+    "created": ("Created", True, False),
+    "duration": ("Duration", True, True),
+    "submitted_by": ("Submitted by", True, False),
+    "compute_target": ("Compute target", True, False),
+    "tags": ("Tags", False, False),
+    "description": ("Description", True, False),
+    "type": ("Type", True, False),
+}
+DEFAULT_COLUMNS = ("name", "id", "experiment", "status", "created", "duration", "tags")
+DEFAULT_SORT = "-created"
+STATS = ("last", "min", "max")
+MAX_COLUMNS = 30
+MAX_CHARTS = 4
+STATE_KEYS = ("filters", "columns", "sort", "charts")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    kind: str  # a BUILTIN key, or "prop", "tag", "metric"
+    arg: str = ""  # the property/tag key or the metric name
+    stat: str = ""  # metrics: last, min, max
+
+    @property
+    def label(self) -> str:
+        if self.kind == "metric":
+            return self.arg if self.stat == "last" else f"{self.arg} ({self.stat})"
+        if self.kind in ("prop", "tag"):
+            return self.arg
+        return BUILTIN[self.kind][0]
+
+    @property
+    def sortable(self) -> bool:
+        return self.kind not in BUILTIN or BUILTIN[self.kind][1]
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind == "metric" or (self.kind in BUILTIN and BUILTIN[self.kind][2])
+
+    @property
+    def custom(self) -> bool:
+        return self.kind not in BUILTIN
+
+
+def parse_column(key: object) -> Column:
+    """The column a key names, or a ValidationError listing what is allowed."""
+    if not isinstance(key, str) or not key or len(key) > 300:
+        raise ValidationError("A column key must be a short text.", field="columns")
+    if key in BUILTIN:
+        return Column(key, key)
+    kind, sep, rest = key.partition(":")
+    if sep and kind in ("prop", "tag"):
+        return Column(key, kind, validation.key(rest, f"{kind} key"))
+    if sep and kind == "metric":
+        stat, sep, name = rest.partition(":")
+        if sep and stat in STATS:
+            return Column(key, "metric", validation.key(name, "metric name"), stat)
+    raise ValidationError(
+        f"Unknown column {key!r}; use one of {', '.join(BUILTIN)}, prop:KEY, tag:KEY, "
+        "metric:last:NAME, metric:min:NAME or metric:max:NAME.",
+        field="columns",
+    )
+
+
+def metric_column(name: str, stat: str = "last") -> Column:
+    return parse_column(f"metric:{stat}:{name}")
+
+
+@dataclass(frozen=True)
+class Sort:
+    column: Column
+    descending: bool
+
+    @property
+    def key(self) -> str:
+        return ("-" if self.descending else "") + self.column.key
+
+    def flipped(self) -> str:
+        """The sort key of the same column in the other direction."""
+        return ("" if self.descending else "-") + self.column.key
+
+
+def parse_sort(text: object) -> Sort:
+    if not isinstance(text, str) or not text:
+        raise ValidationError("A sort key must be a column key.", field="sort")
+    descending = text.startswith("-")
+    column = parse_column(text[1:] if descending else text)
+    if not column.sortable:
+        raise ValidationError(f"The {column.label} column cannot be sorted.", field="sort")
+    return Sort(column, descending)
+
+
+@dataclass
+class ListState:
+    """Filters (parameter -> values, as the FilterSet takes them), columns, sort, charts."""
+
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    columns: list[Column] = field(
+        default_factory=lambda: [parse_column(k) for k in DEFAULT_COLUMNS]
+    )
+    sort: Sort = field(default_factory=lambda: parse_sort(DEFAULT_SORT))
+    charts: list[Column] = field(default_factory=list)
+    # What a URL asked for that was not understood (shown, never stored).
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_query(cls, query: Mapping) -> ListState:
+        """From a query string (a QueryDict). Filters are kept as given (the FilterSet
+        reports their errors on the page); unknown columns and sorts are dropped with a
+        note, so an old link still opens."""
+        state = cls()
+        state.filters = {
+            key: [v for v in query.getlist(key) if v.strip()][:50]
+            for key in FILTER_FIELDS
+            if any(v.strip() for v in query.getlist(key))
+        }
+        if query.getlist("col"):
+            state.columns = _columns(query.getlist("col"), state.problems)
+        if query.get("sort"):
+            try:
+                state.sort = parse_sort(query.get("sort"))
+            except StudioError as exc:
+                state.problems.append(exc.message)
+        charts = _columns(query.getlist("chart"), state.problems)
+        state.charts = [c for c in charts if c.kind == "metric"][:MAX_CHARTS]
+        return state
+
+    @classmethod
+    def from_stored(cls, stored: Mapping) -> ListState:
+        """From a saved view's state (checked when saved; parsed again all the same)."""
+        state = cls()
+        filters = stored.get("filters") or {}
+        state.filters = {k: list(filters[k]) for k in FILTER_FIELDS if filters.get(k)}
+        if stored.get("columns"):
+            state.columns = _columns(stored["columns"], state.problems)
+        try:
+            state.sort = parse_sort(stored.get("sort") or DEFAULT_SORT)
+        except StudioError as exc:
+            state.problems.append(exc.message)
+        state.charts = _columns(stored.get("charts") or [], state.problems)[:MAX_CHARTS]
+        return state
+
+    def to_query(self) -> list[tuple[str, str]]:
+        """Query-string pairs reproducing this state (defaults left out)."""
+        pairs = [(key, value) for key in FILTER_FIELDS for value in self.filters.get(key, [])]
+        keys = [c.key for c in self.columns]
+        if keys != list(DEFAULT_COLUMNS):
+            pairs += [("col", k) for k in keys]
+        if self.sort.key != DEFAULT_SORT:
+            pairs.append(("sort", self.sort.key))
+        pairs += [("chart", c.key) for c in self.charts]
+        return pairs
+
+    def to_stored(self) -> dict:
+        return {
+            "filters": {k: list(v) for k, v in self.filters.items()},
+            "columns": [c.key for c in self.columns],
+            "sort": self.sort.key,
+            "charts": [c.key for c in self.charts],
+        }
+
+
+def _columns(keys: Iterable, problems: list[str]) -> list[Column]:
+    columns: list[Column] = []
+    for key in list(keys)[: MAX_COLUMNS * 2]:
+        try:
+            column = parse_column(key)
+        except StudioError as exc:
+            problems.append(exc.message)
+            continue
+        if column not in columns:
+            columns.append(column)
+    return columns[:MAX_COLUMNS]
+
+
+def clean_state(state: object, *, workspace: Workspace) -> dict:
+    """The stored form of a list state, or a ValidationError naming the first thing
+    that is not allowed: unknown top-level keys, filters, columns, sort keys or charts
+    (RELIABILITY C4). Nothing outside the allowlists is ever stored."""
+    if not isinstance(state, Mapping):
+        raise ValidationError("A view's state must be an object.", field="state")
+    unknown = sorted(str(k) for k in state if k not in STATE_KEYS)
+    if unknown:
+        raise ValidationError(
+            f"Unknown state field {unknown[0]!r}; allowed: {', '.join(STATE_KEYS)}.",
+            field="state",
+        )
+    filters = clean_filter_params(state.get("filters") or {}, workspace=workspace)
+    columns = state.get("columns") or list(DEFAULT_COLUMNS)
+    charts = state.get("charts") or []
+    if not isinstance(columns, list) or len(columns) > MAX_COLUMNS:
+        raise ValidationError(f"columns must be a list of at most {MAX_COLUMNS}.", field="columns")
+    if not isinstance(charts, list) or len(charts) > MAX_CHARTS:
+        raise ValidationError(f"charts must be a list of at most {MAX_CHARTS}.", field="charts")
+    parsed_charts = [parse_column(c) for c in charts]
+    if any(c.kind != "metric" for c in parsed_charts):
+        raise ValidationError("A chart shows a metric: metric:last:NAME.", field="charts")
+    return {
+        "filters": filters,
+        "columns": list(dict.fromkeys(parse_column(c).key for c in columns)),
+        "sort": parse_sort(state.get("sort") or DEFAULT_SORT).key,
+        "charts": list(dict.fromkeys(c.key for c in parsed_charts)),
+    }

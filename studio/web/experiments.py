@@ -1,0 +1,71 @@
+"""Experiments: the list with run counts and last activity, and an experiment's page
+with its runs (the same table as /runs/) and a chart of a metric across them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from studio.accounts.access import current_workspace
+from studio.core.policy import policy
+from studio.tracking import listing
+from studio.tracking.liststate import ListState, metric_column
+from studio.tracking.models import Experiment
+from studio.web import tables
+from studio.web.common import frame
+from studio.web.links import ListLinks
+from studio.web.list_charts import Point, metric_across_runs
+
+
+@policy("member")
+@require_safe
+@login_required
+def experiment_list(request: HttpRequest) -> HttpResponse:
+    workspace = current_workspace(request)
+    experiments = listing.experiments_with_counts(workspace=workspace) if workspace else []
+    context = {"experiments": experiments, **frame(request, workspace, "experiments")}
+    return render(request, "web/experiments.html", context)
+
+
+@policy("member")
+@require_safe
+@login_required
+def experiment_detail(request: HttpRequest, name: str) -> HttpResponse:
+    workspace = current_workspace(request)
+    experiment = Experiment.objects.filter(workspace=workspace, name=name).first()
+    if workspace is None or experiment is None:
+        raise Http404("No such experiment")
+    path = reverse("experiment-detail", args=[experiment.name])
+    if target := tables.normalized_url(request, path, workspace):
+        return redirect(target)
+    state = ListState.from_query(request.GET)
+    links = ListLinks(path, state, [("ws", workspace.name)])
+    table = tables.runs_table(
+        request, workspace=workspace, state=state, links=links, experiment=experiment
+    )
+    names = listing.experiment_metric_names(experiment=experiment)
+    chart = state.charts[0] if state.charts else _default_chart(names)
+    context = {
+        "experiment": experiment,
+        "table": table,
+        "metric_names": names,
+        "chart": chart,
+        "figure": _figure(experiment, chart) if chart else None,
+        **frame(request, workspace, "experiments"),
+    }
+    return render(request, "web/experiment.html", context)
+
+
+def _default_chart(names: list[str]):
+    """The metric charted when none was chosen: a loss if there is one."""
+    losses = [n for n in names if "loss" in n.lower()]
+    return metric_column((losses or names)[0]) if names else None
+
+
+def _figure(experiment: Experiment, chart) -> dict:
+    rows = listing.experiment_metric_values(experiment=experiment, name=chart.arg, stat=chart.stat)
+    points = [Point(n, label or f"Run {n}", status, value) for n, label, status, value in rows]
+    return metric_across_runs(points, chart.arg, chart.stat)

@@ -1,0 +1,53 @@
+"""Links of a runs list: each one is the page's path plus the query string of a
+state, so a pasted link shows what its sender saw (filters, columns, sort, page)."""
+
+from __future__ import annotations
+
+import copy
+from urllib.parse import urlencode
+
+from studio.tracking.liststate import ListState
+
+
+class ListLinks:
+    def __init__(self, path: str, state: ListState, extra: list[tuple[str, str]] = ()):
+        self.path = path
+        self.state = state
+        self.extra = list(extra)  # kept on every link (the workspace)
+
+    def url(self, state: ListState | None = None, *more: tuple[str, str]) -> str:
+        pairs = self.extra + (state or self.state).to_query() + list(more)
+        return f"{self.path}?{urlencode(pairs)}" if pairs else self.path
+
+    def _changed(self) -> ListState:
+        return copy.deepcopy(self.state)
+
+    def without_filter(self, key: str, value: str) -> str:
+        state = self._changed()
+        values = [v for v in state.filters.get(key, []) if v != value]
+        if values:
+            state.filters[key] = values
+        else:
+            state.filters.pop(key, None)
+        return self.url(state)
+
+    def without_filters(self) -> str:
+        state = self._changed()
+        state.filters = {}
+        return self.url(state)
+
+    def sorted_by(self, sort) -> str:
+        state = self._changed()
+        state.sort = sort
+        return self.url(state)
+
+    def page(self, *, after: str | None = None, before: str | None = None) -> str:
+        if after:
+            return self.url(None, ("after", after))
+        if before:
+            return self.url(None, ("before", before))
+        return self.url()
+
+    def query(self) -> str:
+        """The state alone, as a query string (what "Save view" sends)."""
+        return urlencode(self.state.to_query())

@@ -1,0 +1,106 @@
+"""Charts of a metric across runs, as data: pure functions from (run, value) points
+to a plotly figure ``{"data": [...], "layout": {...}}``. Templates embed the figure
+with ``json_script``; ``static/studio/js/list.js`` hands it to plotly.js.
+
+Run names are user text: they travel as JSON data, never as markup, and plotly
+renders them as text. Non-finite values become gaps (``None``), so the JSON never
+holds ``NaN``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# The status badges' colours (studio.css), so a chart reads like the table.
+STATUS_COLOURS = {
+    "Completed": "#16703a",
+    "Failed": "#b3261e",
+    "Running": "#1f5fc9",
+    "Canceled": "#59616b",
+    "CancelRequested": "#59616b",
+}
+OTHER_COLOUR = "#8a5a00"  # queued, preparing, starting ...
+
+
+@dataclass(frozen=True)
+class Point:
+    number: int
+    label: str
+    status: str
+    value: float | None
+
+
+def _finite(value) -> float | None:
+    if value is None or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _layout(title: str, x_title: str, y_title: str) -> dict:
+    return {
+        "title": {"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
+        "margin": {"l": 56, "r": 16, "t": 36, "b": 44},
+        "height": 260,
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True, "zeroline": False},
+        "showlegend": True,
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#1d2433"},
+        "hovermode": "closest",
+    }
+
+
+def _by_status(points: Sequence[Point]) -> dict[str, list[Point]]:
+    groups: dict[str, list[Point]] = {}
+    for point in points:
+        groups.setdefault(point.status, []).append(point)
+    return groups
+
+
+def metric_across_runs(points: Sequence[Point], metric: str, stat: str) -> dict:
+    """A metric's value per run against the run number: one trace per status, so
+    the legend toggles failed or running runs away."""
+    label = metric if stat == "last" else f"{metric} ({stat})"
+    data = []
+    for status, group in sorted(_by_status(points).items()):
+        group = sorted(group, key=lambda p: p.number)
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": status,
+                "x": [p.number for p in group],
+                "y": [_finite(p.value) for p in group],
+                "text": [p.label for p in group],
+                "hovertemplate": "%{text}<br>run %{x}<br>" + "%{y:.4g}<extra></extra>",
+                "marker": {"color": STATUS_COLOURS.get(status, OTHER_COLOUR), "size": 7},
+            }
+        )
+    return {"data": data, "layout": _layout(f"{label} by run", "run number", label)}
+
+
+def metric_per_listed_run(points: Sequence[Point], metric: str, stat: str) -> dict:
+    """A metric's value for each run of a list page, in the list's order (bars)."""
+    label = metric if stat == "last" else f"{metric} ({stat})"
+    order = {id(p): i for i, p in enumerate(points)}
+    data = []
+    for status, group in sorted(_by_status(points).items()):
+        data.append(
+            {
+                "type": "bar",
+                "name": status,
+                "x": [order[id(p)] + 1 for p in group],
+                "y": [_finite(p.value) for p in group],
+                "text": [p.label for p in group],
+                "textposition": "none",
+                "hovertemplate": "%{text}<br>%{y:.4g}<extra></extra>",
+                "marker": {"color": STATUS_COLOURS.get(status, OTHER_COLOUR)},
+            }
+        )
+    layout = _layout(f"{label}, runs on this page", "position in the list", label)
+    layout["bargap"] = 0.2
+    return {"data": data, "layout": layout}

@@ -1,0 +1,188 @@
+"""The runs table shared by /runs/, an experiment's page and a saved view: the
+FilterSet, the total, one keyset page with its cells, the chips, headers, picker
+and links. Every query here is one per page, never one per row."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
+
+from studio.accounts.access import role_in
+from studio.accounts.models import Role
+from studio.errors import StudioError
+from studio.tracking import listing, query
+from studio.tracking.filters import FILTER_FIELDS, RunFilterSet
+from studio.tracking.liststate import STATS, ListState
+from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
+from studio.web import columns, filters
+from studio.web.links import ListLinks
+
+STATE_PARAMS = (*FILTER_FIELDS, "col", "sort", "chart", "after", "before")
+MAX_EXPERIMENTS = 200
+
+
+def has_state(query_dict: QueryDict) -> bool:
+    """Whether the URL says what to show (else a default view may)."""
+    return any(key in query_dict for key in STATE_PARAMS)
+
+
+def as_filter_data(state: ListState) -> MultiValueDict:
+    return MultiValueDict({k: list(v) for k, v in state.filters.items()})
+
+
+def filtered(workspace: Workspace, state: ListState, base: QuerySet[Run] | None = None):
+    """(FilterSet, its runs): none at all while a filter is invalid."""
+    filterset = RunFilterSet(as_filter_data(state), workspace=workspace, queryset=base)
+    runs = filterset.qs if filterset.is_valid() else Run.objects.none()
+    return filterset, runs
+
+
+def can_write(request: HttpRequest, workspace: Workspace) -> bool:
+    return role_in(request.user, workspace) in (Role.CONTRIBUTOR, Role.OWNER)
+
+
+def runs_table(
+    request: HttpRequest,
+    *,
+    workspace: Workspace,
+    state: ListState,
+    links: ListLinks,
+    experiment: Experiment | None = None,
+) -> dict[str, Any]:
+    base = Run.objects.filter(workspace=workspace)
+    if experiment is not None:
+        base = base.filter(experiment=experiment)
+    filterset, runs = filtered(workspace, state, base)
+    total = runs.count()
+    problems = list(state.problems)
+    try:
+        page = listing.page(
+            runs, state.sort, after=request.GET.get("after"), before=request.GET.get("before")
+        )
+    except StudioError as exc:  # a stale or edited page link: back to the first page
+        problems.append(exc.message)
+        page = listing.page(runs, state.sort)
+    listing.attach_cells(page.runs, state.columns)
+    hidden = ("experiment",) if experiment else ()
+    pairs = state.to_query()
+    cols = [pair for pair in pairs if pair[0] == "col"]
+    return {
+        "filter_pairs": [pair for pair in pairs if pair[0] in FILTER_FIELDS],
+        "keep_pairs": [pair for pair in pairs if pair[0] in ("col", "sort", "chart")],
+        "cols_query": urlencode(cols),
+        "current_url": links.page(after=request.GET.get("after"), before=request.GET.get("before")),
+        "export_url": reverse("run-export") + "?" + urlencode(links.extra + pairs),
+        "state": state,
+        "links": links,
+        "filterset": filterset,
+        "search_error": filterset.form.errors.get("q"),
+        "filter_errors": {k: v for k, v in filterset.form.errors.items() if k != "q"},
+        "problems": problems,
+        "total": total,
+        "page": page,
+        "next_url": links.page(after=page.next_cursor) if page.next_cursor else None,
+        "prev_url": links.page(before=page.prev_cursor) if page.prev_cursor else None,
+        "first_url": links.url() if page.start > 1 else None,
+        "headers": columns.headers(state, links),
+        "picker": columns.picker(state),
+        "suggest": _suggestions(page.runs),
+        "stats": STATS,
+        "chips": filters.chips(state, links, hidden=hidden),
+        "options": filters.panel_options(
+            workspace, experiment_names=[] if experiment else _experiment_names(workspace)
+        ),
+        "hidden_filters": hidden,
+        "experiment": experiment,
+        "can_write": can_write(request, workspace),
+        "filter_hint": query.describe(),
+        "children_hidden": "children" not in state.filters and "parent" not in state.filters,
+        # On an experiment's page the chart spans all its runs (experiments.py).
+        "figures": chart_figures(state, page) if experiment is None else [],
+    }
+
+
+def _experiment_names(workspace: Workspace) -> list[str]:
+    return list(
+        Experiment.objects.filter(workspace=workspace)
+        .order_by("name")
+        .values_list("name", flat=True)[:MAX_EXPERIMENTS]
+    )
+
+
+def _suggestions(runs: list[Run]) -> dict[str, list[str]]:
+    """Keys the column picker suggests: those of the runs on the page (their tags and
+    properties are already loaded; metric names cost one query)."""
+    tags, props = set(), set()
+    for run in runs:
+        tags.update(t.key for t in run.tags.all())
+        props.update(p.key for p in run.properties.all())
+    metrics = (
+        MetricSummary.objects.filter(run__in=[r.pk for r in runs], kind="scalar")
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()
+        if runs
+        else []
+    )
+    return {"tags": sorted(tags), "props": sorted(props), "metrics": list(metrics)[:200]}
+
+
+ADD_PARAMS = ("add_metric", "add_prop", "add_tag", "add_chart")
+
+
+def normalized_url(request: HttpRequest, path: str, workspace: Workspace) -> str | None:
+    """Where to redirect when the column picker's or chart picker's "add" inputs were
+    sent: the same state with the new ``col=`` or ``chart=`` keys, so the address
+    bar always holds the canonical link."""
+    if not any(request.GET.get(key, "").strip() for key in ADD_PARAMS):
+        return None
+    state = ListState.from_query(request.GET)
+    keys = [c.key for c in state.columns] + columns.added_columns(request.GET)
+    charts = [c.key for c in state.charts]
+    if request.GET.get("add_chart", "").strip():
+        stat = request.GET.get("add_chart_stat") or "last"
+        charts.append(f"metric:{stat}:{request.GET['add_chart'].strip()}")
+    query = QueryDict(mutable=True)
+    for key, values in state.filters.items():
+        query.setlist(key, values)
+    query.setlist("col", keys)
+    query.setlist("chart", charts)
+    query["sort"] = state.sort.key
+    fresh = ListState.from_query(query)
+    return ListLinks(path, fresh, [("ws", workspace.name)]).url()
+
+
+def page_or_first(runs: QuerySet[Run], sort, after: str | None) -> listing.Page:
+    try:
+        return listing.page(runs, sort, after=after)
+    except StudioError:
+        return listing.page(runs, sort)
+
+
+def chart_figures(state: ListState, page: listing.Page) -> list[dict]:
+    """One figure per chosen chart: the metric for each run of the page."""
+    from studio.web.list_charts import Point, metric_per_listed_run
+
+    figures = []
+    for column in state.charts:
+        values = listing.metric_values(
+            run_ids=[r.pk for r in page.runs], name=column.arg, stat=column.stat
+        )
+        points = [
+            Point(r.number, r.display_name or f"Run {r.number}", r.status, values.get(r.pk))
+            for r in page.runs
+        ]
+        figures.append(
+            {"key": column.key, "figure": metric_per_listed_run(points, column.arg, column.stat)}
+        )
+    return figures
+
+
+def depth(raw: str | None) -> int:
+    """How deep an expanded row sits (indentation), 1 to 8."""
+    return min(max(int(raw), 1), 8) if raw and raw.isdigit() else 1
