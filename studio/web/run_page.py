@@ -168,8 +168,8 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 
 
 def _overview(request: HttpRequest, run: Run) -> dict[str, Any]:
-    error = run.error if isinstance(run.error, dict) else None
-    return {"properties": list(run.properties.all()), "error": error}
+    failure = run.error if isinstance(run.error, dict) else None
+    return {"properties": list(run.properties.all()), "failure": failure}
 
 
 def _metrics(request: HttpRequest, run: Run) -> dict[str, Any]:

@@ -137,6 +137,8 @@ def test_a_failed_run_shows_its_error_and_stderr_tail(client, member, run):
     assert "The script failed (exit code 3)." in body
     assert "exit code 3" in body
     assert "ValueError: &lt;bad&gt;" in body
+    # The run's error is not a failed edit: no alert in the name or tags sections.
+    assert 'role="alert"' not in body and '<details class="rename" open>' not in body
 
 
 def test_a_lost_run_is_marked_lost(client, member, run):
