@@ -166,12 +166,13 @@ def _layout(title: str, options: ChartOptions, *, legend: bool) -> dict[str, Any
     yaxis = {**axis, "type": "log" if options.log_y else "linear"}
     return {
         "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 13}},
-        "height": 260,
-        "margin": {"l": 48, "r": 12, "t": 32, "b": 36},
+        "height": 300 if legend else 260,
+        "margin": {"l": 48, "r": 12, "t": 32, "b": 80 if legend else 36},
         "xaxis": xaxis,
         "yaxis": yaxis,
         "showlegend": legend,
-        "legend": {"orientation": "h", "y": -0.25, "font": {"size": 11}},
+        # Below the x axis title, with room kept for it (a legend of several runs).
+        "legend": {"orientation": "h", "y": -0.32, "yanchor": "top", "font": {"size": 11}},
         "hovermode": "closest",
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
