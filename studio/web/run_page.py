@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST, require_safe
 
-from studio.accounts.access import access_run, role_in, workspaces_for_user
+from studio.accounts.access import access_run, role_in
 from studio.accounts.models import Role
 from studio.core.markdown import render_markdown
 from studio.core.policy import policy
@@ -31,6 +31,7 @@ from studio.execution import services as execution
 from studio.tracking import selectors, services, transitions
 from studio.tracking.models import MetricKind, Run, RunStatus, RunType
 from studio.web import charts, run_files
+from studio.web.common import frame
 
 TABS = (
     ("overview", "Overview"),
@@ -43,8 +44,6 @@ SECTIONS = ("name", "status", "description", "tags", "steps")
 CHART_POINTS = 1000  # per chart: a chart is ~600 px wide
 EMBEDDED_CHARTS = 12  # the rest load as they scroll into view
 CHILDREN_PAGE = 100
-MAX_COMPARE = 10
-COMPARE_CHARTS = 16
 SMOOTHING_CHOICES = (0, 0.6, 0.8, 0.9, 0.95, 0.99)
 
 
@@ -156,13 +155,10 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     context = _section_context(request, run)
     context.update(TAB_CONTEXT[tab](request, run))
     context.update(
-        nav="runs",
+        frame(request, run.workspace, "runs"),
         tab=tab,
         tabs=TABS,
-        workspace=run.workspace,
-        workspaces=workspaces_for_user(request.user).order_by("name"),
         confirm_cancel=request.GET.get("confirm") == "cancel" and context["cancellable"],
-        plotly_maplibre_id=charts.PLOTLY_MAPLIBRE_STYLE_ID,
     )
     return render(request, "web/run_page.html", context)
 
@@ -382,9 +378,8 @@ def _page_with_editor(request, run, draft, *, preview=None, error=None, conflict
     if _is_fragment(request):
         return _render_section(request, run, "description", status=status, **extra)
     context = _section_context(request, run, **extra)
-    context.update(_overview(request, run), nav="runs", tab="overview", tabs=TABS,
-                   workspace=run.workspace,
-                   workspaces=workspaces_for_user(request.user).order_by("name"))  # fmt: skip
+    context.update(_overview(request, run), **frame(request, run.workspace, "runs"))
+    context.update(tab="overview", tabs=TABS)
     return render(request, "web/run_page.html", context, status=status)
 
 
@@ -542,74 +537,3 @@ def run_file(request: HttpRequest, run_id: str, name: str) -> FileResponse:
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["Cache-Control"] = "private, no-cache"
     return response
-
-
-# --- compare ----------------------------------------------------------------------------
-
-
-@policy("member")
-@require_safe
-@login_required
-def compare(request: HttpRequest) -> HttpResponse:
-    """Two or more runs side by side: properties, tags, last/min/max of each metric
-    with differences marked, and each metric's charts overlaid."""
-    ids = list(
-        dict.fromkeys(i.strip() for i in request.GET.get("runs", "").split(",") if i.strip())
-    )
-    runs = [_run_for(request, run_id) for run_id in ids[:MAX_COMPARE]]
-    context = {"nav": "runs", "runs": runs, "too_many": len(ids) > MAX_COMPARE,
-               "plotly_maplibre_id": charts.PLOTLY_MAPLIBRE_STYLE_ID,
-               "workspace": runs[0].workspace if runs else None,
-               "workspaces": workspaces_for_user(request.user).order_by("name")}  # fmt: skip
-    if len(runs) >= 2:
-        context.update(_comparison(request, runs))
-    return render(request, "web/run_compare.html", context, status=200 if len(runs) >= 2 else 400)
-
-
-def _rows(runs: list[Run], values_of) -> list[dict[str, Any]]:
-    keys = sorted({k for run in runs for k in values_of(run)})
-    rows = []
-    for key in keys:
-        cells = [values_of(run).get(key, "") for run in runs]
-        rows.append({"key": key, "cells": cells, "differs": len(set(map(repr, cells))) > 1})
-    return rows
-
-
-def _comparison(request: HttpRequest, runs: list[Run]) -> dict[str, Any]:
-    options = charts.ChartOptions.from_query(request.GET)
-    props = {r.pk: {p.key: p.value for p in r.properties.all()} for r in runs}
-    tags = {r.pk: {t.key: t.value for t in r.tags.all()} for r in runs}
-    summaries: dict[str, dict[int, Any]] = {}
-    for s in selectors.metric_summaries_of(runs=runs):
-        summaries.setdefault(s.name, {})[s.run_id] = s
-    metrics = []
-    for name, by_run in sorted(summaries.items()):
-        cells = [by_run.get(r.pk) for r in runs]
-        lasts = {
-            repr(c.last_value if c.kind == MetricKind.SCALAR else c.last_text) if c else None
-            for c in cells
-        }
-        metrics.append({"name": name, "cells": cells, "differs": len(lasts) > 1,
-                        "scalar": any(c and c.kind == MetricKind.SCALAR for c in cells)})  # fmt: skip
-    colors = [charts.color(i) for i in range(len(runs))]
-    figures = []
-    for metric in [m for m in metrics if m["scalar"]][:COMPARE_CHARTS]:
-        series = [
-            charts.Series(label=f"{r.display_name or 'Run ' + str(r.number)} ({r.run_id[-8:]})",
-                          color=colors[i], data=selectors.metric_chart_data(
-                              run=r, name=metric["name"], max_points=CHART_POINTS))
-            for i, r in enumerate(runs) if r.pk in summaries[metric["name"]]
-        ]  # fmt: skip
-        figures.append({"name": metric["name"], "id": f"figure-{len(figures)}",
-                        "figure": charts.overlay_figure(metric["name"], series, options)})  # fmt: skip
-    return {
-        "options": options,
-        "smoothing_choices": SMOOTHING_CHOICES,
-        "colors": colors,
-        "columns": list(zip(runs, colors, strict=True)),
-        "properties": _rows(runs, lambda r: props[r.pk]),
-        "tags": _rows(runs, lambda r: tags[r.pk]),
-        "metrics": metrics,
-        "charts": figures,
-        "more_charts": max(0, sum(m["scalar"] for m in metrics) - COMPARE_CHARTS),
-    }

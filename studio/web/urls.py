@@ -33,7 +33,7 @@ urlpatterns += [
 ]
 
 # --- the run page, compare and their fragments (studio/web/run_page.py) ---------------
-from studio.web import run_page  # noqa: E402
+from studio.web import run_compare, run_page  # noqa: E402
 
 urlpatterns += [
     path("runs/<str:run_id>/", run_page.run_detail, name="run-detail"),
@@ -46,5 +46,5 @@ urlpatterns += [
     path("runs/<str:run_id>/log/", run_page.run_log, name="run-log"),
     path("runs/<str:run_id>/log/search/", run_page.run_log_search, name="run-log-search"),
     path("runs/<str:run_id>/files/<path:name>", run_page.run_file, name="run-file"),
-    path("compare/", run_page.compare, name="compare"),
+    path("compare/", run_compare.compare, name="compare"),
 ]

@@ -101,3 +101,10 @@ def test_compare_costs_a_bounded_number_of_queries_per_run(
     # Per run: the access check (4) and two charts (2 queries each); plus the page's own.
     with django_assert_max_num_queries(8 + 8 * len(runs)):
         assert client.get(url).status_code == 200
+
+
+def test_compare_charts_can_use_time_on_the_x_axis(client, member, experiment):
+    a, b = _runs(experiment)
+    client.force_login(member)
+    html = client.get("/compare/", {"runs": f"{a.run_id},{b.run_id}", "x": "time"}).content.decode()
+    assert '<option value="time" selected>' in html and '"type": "date"' in html

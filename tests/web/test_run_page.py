@@ -543,3 +543,13 @@ def test_no_model_is_queried_from_the_web_views():
         assert ".objects." not in text, name
         assert ".save(" not in text, name
     assert Run  # the models stay behind services and selectors
+
+
+def test_a_description_written_on_the_page_is_found_by_the_filter_language(client, member, run):
+    client.force_login(member)
+    client.post(
+        f"/runs/{run.run_id}/description/",
+        {"description": "Tried **AdamW** with warmup.", "base": _base(run), "action": "save"},
+    )
+    found = selectors.run_list(workspace=run.workspace, filter="description ~ 'adamw'")
+    assert [r.run_id for r in found] == [run.run_id]
