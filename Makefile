@@ -48,3 +48,5 @@ lint: install
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cancel.py
+	$(BIN)/python bench/chart.py
+	$(BIN)/python bench/api.py

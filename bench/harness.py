@@ -29,7 +29,11 @@ BENCH_DATABASE = "studio_bench"
 # --- parent -------------------------------------------------------------------------
 
 
-def parse_args(description: str, extra: Callable[[argparse.ArgumentParser], None]):
+def parse_args(
+    description: str,
+    extra: Callable[[argparse.ArgumentParser], None],
+    database: str = BENCH_DATABASE,
+):
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--postgres",
@@ -37,7 +41,7 @@ def parse_args(description: str, extra: Callable[[argparse.ArgumentParser], None
         default=os.environ.get("BENCH_DATABASE_URL"),
         help="PostgreSQL server to also run on (default: BENCH_DATABASE_URL, else "
         f"{DEFAULT_POSTGRES} when reachable). The bench creates and drops its own "
-        f"database ({BENCH_DATABASE}) there.",
+        f"database ({database}) there.",
     )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--child", metavar="RESULTS_JSON", help=argparse.SUPPRESS)
@@ -45,14 +49,14 @@ def parse_args(description: str, extra: Callable[[argparse.ArgumentParser], None
     return parser.parse_args()
 
 
-def _server_urls(url: str) -> tuple[str, str]:
+def _server_urls(url: str, database: str = BENCH_DATABASE) -> tuple[str, str]:
     """(admin URL, bench URL): the admin connection uses the URL's database (or
     ``postgres``); the bench runs in its own database on the same server."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
         raise SystemExit(f"--postgres takes a postgres:// URL, not {url!r}")
     admin = parts._replace(path=parts.path if parts.path.strip("/") else "/postgres")
-    return admin.geturl(), parts._replace(path=f"/{BENCH_DATABASE}").geturl()
+    return admin.geturl(), parts._replace(path=f"/{database}").geturl()
 
 
 def _admin(url: str, sql: str) -> None:
@@ -62,17 +66,18 @@ def _admin(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
-def _create_database(url: str) -> str:
-    admin, bench = _server_urls(url)
+def _create_database(url: str, database: str = BENCH_DATABASE) -> str:
+    admin, bench = _server_urls(url, database)
     # A leftover of an interrupted run is ours to replace.
-    _admin(admin, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}"')
-    _admin(admin, f'CREATE DATABASE "{BENCH_DATABASE}"')
+    _admin(admin, f'DROP DATABASE IF EXISTS "{database}"')
+    _admin(admin, f'CREATE DATABASE "{database}"')
     return bench
 
 
-def _drop_database(url: str) -> None:
-    admin, _ = _server_urls(url)
-    _admin(admin, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}"')
+def _drop_database(url: str, database: str = BENCH_DATABASE) -> None:
+    admin, _ = _server_urls(url, database)
+    # WITH (FORCE): a server process the bench started and lost may still be connected.
+    _admin(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def _run_child(script: Path, argv: list[str], database_url: str | None) -> dict | None:
@@ -110,16 +115,24 @@ def _measure(backend, script, argv, database_url, report) -> bool:
     return report(backend, results)
 
 
-def run_backends(script: str, args, argv: list[str], report: Callable[[str, dict], bool]) -> int:
+def run_backends(
+    script: str,
+    args,
+    argv: list[str],
+    report: Callable[[str, dict], bool],
+    database: str = BENCH_DATABASE,
+) -> int:
     """Run the child on SQLite, then on PostgreSQL when asked for or reachable;
-    ``report`` prints one backend's figures and says whether its checks passed."""
+    ``report`` prints one backend's figures and says whether its checks passed.
+    ``database`` is the PostgreSQL database the bench creates and drops (one name
+    per script, so two benches can run side by side)."""
     ok = _measure("sqlite", script, argv, None, report)
     if args.no_postgres:
         print("[postgresql] skipped (--no-postgres)")
         return 0 if ok else 1
     url = args.postgres or DEFAULT_POSTGRES
     try:
-        bench_url = _create_database(url)
+        bench_url = _create_database(url, database)
     except Exception as exc:  # any failure to reach the server or create the database
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if args.postgres:  # asked for by name: not reaching it is a failure
@@ -130,7 +143,7 @@ def run_backends(script: str, args, argv: list[str], report: Callable[[str, dict
     try:
         ok = _measure("postgresql", script, argv, bench_url, report) and ok
     finally:
-        _drop_database(url)
+        _drop_database(url, database)
     return 0 if ok else 1
 
 
