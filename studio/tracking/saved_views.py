@@ -95,7 +95,9 @@ def view_delete(*, view: SavedView) -> None:
 def view_set_default(*, workspace: Workspace, view: SavedView | None) -> None:
     """Make ``view`` the view /runs/ opens with in ``workspace`` (None: no default)."""
     if view is not None and (view.workspace_id != workspace.pk or not view.shared):
-        raise ValidationError("Only a shared view of this workspace can be its default.", "view")
+        raise ValidationError(
+            "Only a shared view of this workspace can be its default.", field="view"
+        )
     with transaction.atomic():
         SavedView.objects.filter(workspace=workspace, is_default=True).update(is_default=False)
         if view is not None:
