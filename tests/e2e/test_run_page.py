@@ -133,7 +133,8 @@ def test_the_display_name_and_description_are_edited_in_place(browser, member, r
     page.fill("#description-text", "Loss **halved** with [the other run](/runs/)")
     page.wait_for_selector("[data-preview] strong")
     page.click('button[value="save"]')
-    page.wait_for_selector('.markdown strong:has-text("halved")')
+    page.wait_for_selector("#description-text", state="detached")  # the saved section is back
+    assert page.inner_text('[data-section="description"] .markdown strong') == "halved"
     run.refresh_from_db()
     assert (run.display_name, run.description) == (
         "baseline v2",
