@@ -16,7 +16,7 @@ from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run
 from studio.web import charts
 from studio.web.common import frame
-from studio.web.run_page import CHART_POINTS, SMOOTHING_CHOICES, _run_for
+from studio.web.run_page import SMOOTHING_CHOICES, _run_for, chart_data
 
 MAX_COMPARE = 10
 COMPARE_CHARTS = 16
@@ -91,9 +91,7 @@ def _overlays(runs: list[Run], metrics: list[dict[str, Any]], options) -> list[d
         for run, color, cell in zip(runs, _colors(runs), metric["cells"], strict=True):
             if cell is None:
                 continue
-            data = selectors.metric_chart_data(
-                run=run, name=metric["name"], max_points=CHART_POINTS
-            )
+            data = chart_data(run, metric["name"])
             times = None
             if options.x == "time" and data["reduced"]:
                 steps = charts.bucket_middles(data)

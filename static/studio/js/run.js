@@ -371,14 +371,38 @@
     } else if (!change["xaxis.autorange"]) {
       return;
     }
+    chart.dataset.range = range;
+    chart.dataset.lo = change["xaxis.range[0]"] ?? "";
+    chart.dataset.hi = change["xaxis.range[1]"] ?? "";
+    await redraw(chart);
+  }
+
+  // Fetch the chart again (its zoom window, if any) and draw it in place.
+  async function redraw(chart) {
+    const url = chart.dataset.chartUrl;
+    const range = chart.dataset.range || "";
     const response = await fetch(url + range, { credentials: "same-origin" });
     if (!response.ok) return;
     const figure = await response.json();
     if (range) {
-      const [lo, hi] = [change["xaxis.range[0]"], change["xaxis.range[1]"]];
+      const [lo, hi] = [Number(chart.dataset.lo), Number(chart.dataset.hi)];
       figure.layout.xaxis = { ...figure.layout.xaxis, range: [lo, hi], autorange: false };
     }
     drawChart(figure, chart);
+  }
+
+  // While the run is active its charts grow: redraw the visible ones every 10 s.
+  function refreshCharts() {
+    setTimeout(async () => {
+      const status = document.querySelector('[data-section="status"]');
+      if (!status || status.dataset.active !== "1") return;
+      if (document.visibilityState === "visible") {
+        for (const chart of document.querySelectorAll("[data-chart][data-chart-url]")) {
+          if (chart.querySelector(".js-plotly-plot")) await redraw(chart);
+        }
+      }
+      refreshCharts();
+    }, 10_000);
   }
 
   function initCharts() {
@@ -392,6 +416,7 @@
         if (response.ok) drawChart(await response.json(), entry.target);
       }
     });
+    refreshCharts();
     for (const chart of charts) {
       const data = chart.dataset.figureId && document.getElementById(chart.dataset.figureId);
       if (data) {
