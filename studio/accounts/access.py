@@ -48,7 +48,8 @@ def current_workspace(request: HttpRequest) -> Workspace | None:
     if workspace is None and name and request.GET.get("ws"):
         raise Http404("No such workspace")
     workspace = workspace or visible.order_by("name").first()
-    if workspace is not None:
+    if workspace is not None and request.session.get("workspace") != workspace.name:
+        # Only when it changes: an unchanged session is not written back (3 queries).
         request.session["workspace"] = workspace.name
     return workspace
 

@@ -68,7 +68,8 @@ def view_detail(request: HttpRequest, view_id: int) -> HttpResponse:
     with http_errors():
         view = access_view(request.user, view_id)
     workspace = view.workspace
-    request.session["workspace"] = workspace.name
+    if request.session.get("workspace") != workspace.name:
+        request.session["workspace"] = workspace.name  # the frame shows the view's workspace
     path = reverse("view-detail", args=[view.pk])
     if target := tables.normalized_url(request, path, workspace):
         return redirect(target)

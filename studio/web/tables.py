@@ -58,7 +58,6 @@ def runs_table(
     if experiment is not None:
         base = base.filter(experiment=experiment)
     filterset, runs = filtered(workspace, state, base)
-    total = runs.count()
     problems = list(state.problems)
     try:
         page = listing.page(
@@ -68,13 +67,16 @@ def runs_table(
         problems.append(exc.message)
         page = listing.page(runs, state.sort)
     listing.attach_cells(page.runs, state.columns)
+    cols_query = urlencode([pair for pair in state.to_query() if pair[0] == "col"])
+    columns.attach_html(
+        page.runs, {"depth": 0, "cols_query": cols_query, "workspace_name": workspace.name}
+    )
+    total = page.total
     hidden = ("experiment",) if experiment else ()
     pairs = state.to_query()
-    cols = [pair for pair in pairs if pair[0] == "col"]
     return {
         "filter_pairs": [pair for pair in pairs if pair[0] in FILTER_FIELDS],
         "keep_pairs": [pair for pair in pairs if pair[0] in ("col", "sort", "chart")],
-        "cols_query": urlencode(cols),
         "current_url": links.page(after=request.GET.get("after"), before=request.GET.get("before")),
         "export_url": reverse("run-export") + "?" + urlencode(links.extra + pairs),
         "state": state,

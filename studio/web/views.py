@@ -17,11 +17,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from studio.accounts.access import current_workspace, workspaces_for_user
 from studio.accounts.services import token_create, token_revoke
 from studio.core.policy import policy
+from studio.core.templatetags.studio_tags import run_duration
 from studio.errors import StudioError
 from studio.tracking import listing, saved_views
 from studio.tracking.liststate import ListState, parse_sort
 from studio.tracking.models import Run
-from studio.web import bulk, export, tables
+from studio.web import bulk, columns, export, tables
 from studio.web.common import frame
 from studio.web.links import ListLinks
 
@@ -97,6 +98,10 @@ def run_children_rows(request: HttpRequest, run_id: str) -> HttpResponse:
     listing.attach_cells(page.runs, state.columns)
     depth = tables.depth(request.GET.get("depth"))
     cols_query = urlencode([("col", c.key) for c in state.columns if request.GET.getlist("col")])
+    columns.attach_html(
+        page.runs,
+        {"depth": depth, "cols_query": cols_query, "workspace_name": parent.workspace.name},
+    )
     more = f"{request.path}?{cols_query}&depth={depth}&after={page.next_cursor}"
     context = {
         "runs": page.runs,
@@ -116,8 +121,9 @@ def run_statuses(request: HttpRequest) -> HttpResponse:
     """Status badges and durations of the listed runs still going: what the list's
     refresh replaces every few seconds (the same partial the rows use)."""
     ids = request.GET.getlist("run")[:MAX_LIVE]
-    runs = Run.objects.filter(run_id__in=ids, workspace__in=workspaces_for_user(request.user))
-    return render(request, "web/_run_statuses.html", {"runs": runs})
+    runs = list(Run.objects.filter(run_id__in=ids, workspace__in=workspaces_for_user(request.user)))
+    cells = [(run, columns.status_badge(run), run_duration(run)) for run in runs]
+    return render(request, "web/_run_statuses.html", {"cells": cells})
 
 
 @policy("member")

@@ -206,3 +206,15 @@ def test_running_rows_are_marked_live_for_the_refresh(client, member, experiment
     assert f'<tr data-run-id="{going.run_id}" data-live>' in body
     assert f'<tr data-run-id="{done.run_id}">' in body
     assert 'data-statuses-url="/fragments/runs/status/"' in body
+
+
+@pytest.mark.parametrize("reason", ["", "lost"])
+@pytest.mark.parametrize("status", list(RunStatus.values))
+def test_list_badges_are_the_status_partial_the_run_page_uses(status, reason):
+    from django.template.loader import render_to_string
+
+    from studio.web.columns import status_badge
+
+    run = Run(status=status, status_reason=reason)
+    partial = render_to_string("includes/_status.html", {"status": status, "reason": reason})
+    assert status_badge(run) == partial.strip()

@@ -105,6 +105,10 @@ class Run(models.Model):
             models.Index(fields=["workspace", "-created_at", "-id"], name="run_ws_created"),
             models.Index(fields=["experiment", "-created_at"], name="run_exp_created"),
             models.Index(fields=["workspace", "status"], name="run_ws_status"),
+            # The runs list shows top-level runs newest first: found and ordered by one index.
+            models.Index(
+                fields=["workspace", "parent", "-created_at", "-id"], name="run_ws_parent_created"
+            ),
         ]
 
     def __str__(self) -> str:
