@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from studio.api import execution, files, runs  # noqa: F401  (register the API's routes)
+from studio.api import execution, files, runs, saved_views  # noqa: F401  (register the API's routes)
 from studio.api.base import api, unknown_route
 from studio.core.policy import policy
 

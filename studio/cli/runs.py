@@ -72,9 +72,14 @@ def run_list(args: argparse.Namespace) -> Result:
     experiment = args.experiment_name
     if experiment is not None:
         validation.experiment_name(experiment)
-    rows = ws._store.list_runs(
-        ws.name, experiment, include_children=args.include_children, filter=args.filter
-    )
+    if args.view is not None:
+        if args.filter is not None or args.include_children:
+            raise UsageError("--view holds the filters: give --view without --filter")
+        rows = ws._store.list_view_runs(ws.name, args.view, experiment)
+    else:
+        rows = ws._store.list_runs(
+            ws.name, experiment, include_children=args.include_children, filter=args.filter
+        )
     if args.last is not None:
         rows = islice(rows, args.last)
     return Result(list(rows), RUN_COLUMNS)
@@ -332,6 +337,11 @@ def register(groups: argparse._SubParsersAction) -> None:
         help="filter language, evaluated by the store: \"status = Completed and tags.quality ~ 'great'\"",
     )
     p.add_argument("--include-children", action="store_true", help="child runs too")
+    p.add_argument(
+        "--view",
+        metavar="NAME",
+        help="a saved view of the studio (yours, else a shared one): its filters and sort",
+    )
     p.add_argument("--last", type=positive_int, metavar="N", help="only the N newest runs")
     p.add_argument(
         "trailing_query",

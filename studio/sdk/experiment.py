@@ -77,10 +77,20 @@ class Experiment:
         include_children: bool = False,
         status: str | None = None,
         filter: str | None = None,
+        view: str | None = None,
     ) -> Iterator[Run]:
         """Runs of this experiment, newest first. ``tags`` is a dict (key -> value) or a
         key (runs that have that tag); ``filter`` an expression of the filter language
-        (``"status = Completed and metrics.loss < 0.2"``)."""
+        (``"status = Completed and metrics.loss < 0.2"``). ``view`` names a saved view
+        of the studio: its filters and sort, on this experiment's runs (the view holds
+        the filters, so it takes none of the others)."""
+        if view is not None:
+            others = (type, tags, properties, status, filter)
+            if any(x is not None for x in others) or include_children:
+                raise TypeError("get_runs(view=...) takes no other filter: the view holds them.")
+            for row in self._store.list_view_runs(self.workspace.name, view, self.name):
+                yield Run(self, row["id"], _data=row)
+            return
         rows = self._store.list_runs(
             self.workspace.name,
             self.name,

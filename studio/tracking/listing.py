@@ -155,7 +155,7 @@ class Page:
 
 
 def prefetched(qs: QuerySet[Run]) -> QuerySet[Run]:
-    return qs.select_related("experiment", "parent").prefetch_related(
+    return qs.select_related("experiment", "workspace", "parent").prefetch_related(
         Prefetch("tags", queryset=RunTag.objects.order_by("key")),
         Prefetch("properties", queryset=RunProperty.objects.order_by("key")),
     )

@@ -73,6 +73,13 @@ class Store(ABC):
     ) -> Iterator[dict[str, Any]]: ...
 
     @abstractmethod
+    def list_view_runs(
+        self, workspace: str, view: str, experiment: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Runs of the saved view named ``view`` (the caller's own, else a shared one),
+        in the view's order; ``experiment`` narrows them to one experiment."""
+
+    @abstractmethod
     def get_children(
         self,
         run_id: str,

@@ -203,6 +203,26 @@ class LocalStore(Store):
         )
         return (run_to_dict(r) for r in qs.iterator(chunk_size=500))
 
+    def list_view_runs(
+        self, workspace: str, view: str, experiment: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        from studio.errors import NotFound
+        from studio.tracking import listing, saved_views, selectors
+        from studio.tracking.schema import run_to_dict
+
+        ws = self._workspace(workspace)
+        # The local store acts as its user (STUDIO_USER): their views, then shared ones.
+        found = saved_views.view_find(workspace=ws, name=view, username=self.user)
+        runs, state = saved_views.view_runs(view=found)
+        if experiment is not None:
+            try:
+                runs = runs.filter(
+                    experiment=selectors.experiment_get(workspace=ws, name=experiment)
+                )
+            except NotFound:
+                return iter(())
+        return (run_to_dict(run) for chunk in listing.iterate(runs, state.sort) for run in chunk)
+
     def get_children(
         self,
         run_id: str,

@@ -194,6 +194,23 @@ class RestStore(Store):
                 params={**params, "cursor": page["next"]},
             )
 
+    def list_view_runs(
+        self, workspace: str, view: str, experiment: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        path = f"/workspaces/{_q(workspace)}/views/{_q(view)}/runs"
+        params = self._params(experiment=experiment, limit=500)
+        page = self._call("GET", path, params=params)
+
+        def pages() -> Iterator[dict[str, Any]]:
+            current = page
+            while True:
+                yield from current["runs"]
+                if not current["next"]:
+                    return
+                current = self._call("GET", path, params={**params, "cursor": current["next"]})
+
+        return pages()
+
     def get_children(
         self,
         run_id: str,
