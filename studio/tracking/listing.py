@@ -314,13 +314,17 @@ def experiment_metric_values(*, experiment, name: str, stat: str) -> list[tuple]
 
 
 def experiment_metric_names(*, experiment, limit: int = 200) -> list[str]:
-    """Scalar metric names logged by the experiment's latest 1,000 runs."""
+    """Scalar metric names logged by the experiment's latest 1,000 runs, the most
+    logged first (the one worth charting by default)."""
+    from django.db.models import Count
+
     recent = Run.objects.filter(experiment=experiment).order_by("-number").values("pk")[:1000]
     names = (
         MetricSummary.objects.filter(run__in=recent, kind="scalar")
-        .order_by("name")
+        .values("name")
+        .annotate(runs=Count("pk"))
+        .order_by("-runs", "name")
         .values_list("name", flat=True)
-        .distinct()
     )
     return list(names[:limit])
 

@@ -51,7 +51,7 @@ def experiment_detail(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         "experiment": experiment,
         "table": table,
-        "metric_names": names,
+        "metric_names": sorted(names),
         "chart": chart,
         "figure": _figure(experiment, chart) if chart else None,
         **frame(request, workspace, "experiments"),
@@ -60,9 +60,8 @@ def experiment_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _default_chart(names: list[str]):
-    """The metric charted when none was chosen: a loss if there is one."""
-    losses = [n for n in names if "loss" in n.lower()]
-    return metric_column((losses or names)[0]) if names else None
+    """The metric charted when none was chosen: the one most runs logged."""
+    return metric_column(names[0]) if names else None
 
 
 def _figure(experiment: Experiment, chart) -> dict:

@@ -138,10 +138,13 @@ ADD_PARAMS = ("add_metric", "add_prop", "add_tag", "add_chart")
 
 
 def normalized_url(request: HttpRequest, path: str, workspace: Workspace) -> str | None:
-    """Where to redirect when the column picker's or chart picker's "add" inputs were
-    sent: the same state with the new ``col=`` or ``chart=`` keys, so the address
-    bar always holds the canonical link."""
-    if not any(request.GET.get(key, "").strip() for key in ADD_PARAMS):
+    """Where to redirect when the column or chart picker's "add" inputs were sent, or a
+    form sent empty fields: the same state with the new ``col=`` or ``chart=`` keys
+    and no empty ones, so the address bar always holds the canonical link."""
+    adding = any(request.GET.get(key, "").strip() for key in ADD_PARAMS)
+    # A GET form sends its empty fields too (tag=&prop=...): drop them from the link.
+    empty = any(not v.strip() for key in STATE_PARAMS for v in request.GET.getlist(key))
+    if not (adding or empty):
         return None
     state = ListState.from_query(request.GET)
     keys = [c.key for c in state.columns] + columns.added_columns(request.GET)

@@ -147,3 +147,11 @@ def test_filters_never_reach_another_workspace(client, member, outsider, other_w
     body = get(client, "/runs/?experiment=secret-exp&tag=lr=0.1&children=1")
 
     assert listed(body) == [] and secret.run_id not in body
+
+
+def test_empty_fields_of_the_filter_form_are_dropped_from_the_link(client, member, run):
+    client.force_login(member)
+    response = client.get("/runs/?ws=default&q=&tag=&prop=&status=Running&created_after=")
+    assert response.status_code == 302
+    assert response["Location"] == "/runs/?ws=default&status=Running"
+    assert listed(get(client, response["Location"])) == [run.run_id]

@@ -136,7 +136,24 @@
     }
   }
 
+  // GET forms leave out their empty fields, so the link stays short (the server
+  // redirects to the same clean link when this script did not run).
+  function setupCleanForms() {
+    document.addEventListener("submit", (event) => {
+      const form = event.target;
+      if (form.method !== "get") return;
+      const empty = [...form.elements].filter(
+        (field) => field.name && !field.disabled && field.type !== "checkbox" && field.value.trim() === "",
+      );
+      for (const field of empty) field.disabled = true;
+      // Back on: the entry list is built once this event is over (and the back button
+      // may restore this page).
+      setTimeout(() => { for (const field of empty) field.disabled = false; }, 0);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    setupCleanForms();
     setupSelection();
     setupChildren();
     scheduleRefresh();
