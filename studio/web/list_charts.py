@@ -2,13 +2,15 @@
 to a plotly figure ``{"data": [...], "layout": {...}}``. Templates embed the figure
 with ``json_script``; ``static/studio/js/list.js`` hands it to plotly.js.
 
-Run names are user text: they travel as JSON data, never as markup, and plotly
-renders them as text. Non-finite values become gaps (``None``), so the JSON never
+Run names are user text: they travel as JSON data, never as markup. plotly.js reads
+a few tags in text (``<b>``, ``<br>``, ``<a href>``), so names are entity-escaped
+first and show as typed. Non-finite values become gaps (``None``), so the JSON never
 holds ``NaN``.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ def _finite(value) -> float | None:
 
 
 def _layout(title: str, x_title: str, y_title: str) -> dict:
+    title, y_title = html.escape(title), html.escape(y_title)  # metric names are user text
     return {
         "title": {"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
         "margin": {"l": 56, "r": 16, "t": 36, "b": 44},
@@ -75,7 +78,7 @@ def metric_across_runs(points: Sequence[Point], metric: str, stat: str) -> dict:
                 "name": status,
                 "x": [p.number for p in group],
                 "y": [_finite(p.value) for p in group],
-                "text": [p.label for p in group],
+                "text": [html.escape(p.label) for p in group],
                 "hovertemplate": "%{text}<br>run %{x}<br>" + "%{y:.4g}<extra></extra>",
                 "marker": {"color": STATUS_COLOURS.get(status, OTHER_COLOUR), "size": 7},
             }
@@ -95,7 +98,7 @@ def metric_per_listed_run(points: Sequence[Point], metric: str, stat: str) -> di
                 "name": status,
                 "x": [order[id(p)] + 1 for p in group],
                 "y": [_finite(p.value) for p in group],
-                "text": [p.label for p in group],
+                "text": [html.escape(p.label) for p in group],
                 "textposition": "none",
                 "hovertemplate": "%{text}<br>%{y:.4g}<extra></extra>",
                 "marker": {"color": STATUS_COLOURS.get(status, OTHER_COLOUR)},

@@ -188,3 +188,39 @@ def test_member_management_in_the_browser(browser, owner, django_user_model, wor
         Membership.objects.get(user__username="eve", workspace=workspace).role == Role.CONTRIBUTOR
     )
     _clean(browser)
+
+
+XSS = '"><img src=x onerror=alert(1)></script><script>alert(2)</script>'
+
+
+def test_markup_in_names_tags_views_and_searches_is_shown_as_text(browser, member, experiment):
+    from studio.tracking import saved_views
+
+    run = make_run(experiment, XSS, loss=0.5, tags={XSS[:40]: XSS}, props={"note": XSS})
+    services.run_create_children(parent=run, submitted_by="bob", count=1)
+    view = saved_views.view_create(
+        workspace=experiment.workspace,
+        owner=member,
+        name=XSS[:90],
+        state={"filters": {"tag": [XSS[:40]]}, "columns": ["name", "tags", "prop:note"]},
+        shared=True,
+    )
+    browser.sign_in("bob", "pw-bob")
+    page = browser.page
+    page.wait_for_url(re.compile(r"/runs/$"))
+    for path in (
+        f"/views/{view.pk}/",
+        "/runs/?col=name&col=tags&col=prop:note&chart=metric:last:loss",
+        "/runs/?q=name ~ '\"><img src=x onerror=alert(3)>'",
+        "/runs/?q=" + XSS.replace("&", "%26"),
+        "/experiments/explore-runs/",
+        "/views/",
+    ):
+        browser.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert page.locator("main img").count() == 0, path
+    browser.goto("/runs/")
+    page.click("a.expander")
+    page.wait_for_selector("tr.child-row")
+    assert XSS in page.locator("table.runs.list").inner_text()
+    _clean(browser)

@@ -84,3 +84,11 @@ def test_experiment_chart_takes_the_chosen_metric_and_stat(client, member, exper
     body = get(client, response["Location"])
     assert "acc (max) by run" in body
     assert '<option value="acc" selected>' in body and '<option value="max" selected>' in body
+
+
+def test_chart_labels_are_entity_escaped_so_plotly_shows_them_as_typed():
+    from studio.web.list_charts import Point, metric_across_runs
+
+    figure = metric_across_runs([Point(1, "<b>bold</b> & co", "Completed", 0.5)], "<i>m</i>", "min")
+    assert figure["data"][0]["text"] == ["&lt;b&gt;bold&lt;/b&gt; &amp; co"]
+    assert figure["layout"]["title"]["text"] == "&lt;i&gt;m&lt;/i&gt; (min) by run"
