@@ -17,7 +17,7 @@ from studio.accounts.models import Role
 from studio.errors import StudioError
 from studio.tracking import listing, query
 from studio.tracking.filters import FILTER_FIELDS, RunFilterSet
-from studio.tracking.liststate import STATS, ListState
+from studio.tracking.liststate import STATS, ListState, parse_sort
 from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
 from studio.web import columns, filters
 from studio.web.links import ListLinks
@@ -191,3 +191,25 @@ def chart_figures(state: ListState, page: listing.Page) -> list[dict]:
 def depth(raw: str | None) -> int:
     """How deep an expanded row sits (indentation), 1 to 8."""
     return min(max(int(raw), 1), 8) if raw and raw.isdigit() else 1
+
+
+def children_rows(request: HttpRequest, parent: Run) -> dict[str, Any]:
+    """A parent's children as rows of the list they open in (its columns), 50 at a
+    time, oldest first, with the link to the next 50."""
+    state = ListState.from_query(request.GET)
+    page = page_or_first(
+        Run.objects.filter(parent=parent), parse_sort("created"), request.GET.get("after")
+    )
+    listing.attach_cells(page.runs, state.columns)
+    level = depth(request.GET.get("depth"))
+    cols_query = urlencode([("col", c.key) for c in state.columns if request.GET.getlist("col")])
+    ctx = {"depth": level, "cols_query": cols_query, "workspace_name": parent.workspace.name}
+    columns.attach_html(page.runs, ctx)
+    more = f"{request.path}?{cols_query}&depth={level}&after={page.next_cursor}"
+    return {
+        "runs": page.runs,
+        "depth": level,
+        "workspace": parent.workspace,
+        "more_url": more if page.next_cursor else None,
+        "remaining": parent.child_count - page.end,
+    }

@@ -4,8 +4,6 @@ views, experiments and members in their own modules."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,14 +17,13 @@ from studio.accounts.services import token_create, token_revoke
 from studio.core.policy import policy
 from studio.core.templatetags.studio_tags import run_duration
 from studio.errors import StudioError
-from studio.tracking import listing, saved_views
-from studio.tracking.liststate import ListState, parse_sort
+from studio.tracking import saved_views
+from studio.tracking.liststate import ListState
 from studio.tracking.models import Run
 from studio.web import bulk, columns, export, tables
 from studio.web.common import frame
 from studio.web.links import ListLinks
 
-PAGE_SIZE = listing.PAGE_SIZE
 MAX_LIVE = 200  # runs whose status one refresh asks for
 
 
@@ -91,26 +88,7 @@ def run_children_rows(request: HttpRequest, run_id: str) -> HttpResponse:
         run_id=run_id,
         workspace__in=workspaces_for_user(request.user),
     )
-    state = ListState.from_query(request.GET)
-    page = tables.page_or_first(
-        Run.objects.filter(parent=parent), parse_sort("created"), request.GET.get("after")
-    )
-    listing.attach_cells(page.runs, state.columns)
-    depth = tables.depth(request.GET.get("depth"))
-    cols_query = urlencode([("col", c.key) for c in state.columns if request.GET.getlist("col")])
-    columns.attach_html(
-        page.runs,
-        {"depth": depth, "cols_query": cols_query, "workspace_name": parent.workspace.name},
-    )
-    more = f"{request.path}?{cols_query}&depth={depth}&after={page.next_cursor}"
-    context = {
-        "runs": page.runs,
-        "depth": depth,
-        "cols_query": cols_query,
-        "workspace": parent.workspace,
-        "more_url": more if page.next_cursor else None,
-        "remaining": parent.child_count - page.end,
-    }
+    context = tables.children_rows(request, parent)
     return render(request, "web/_run_rows_fragment.html", context)
 
 
