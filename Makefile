@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest-xdist workers: the suite has multi-process and browser tests that wait on I/O.
+TEST_WORKERS ?= 2
 
 .PHONY: install chromium migrate demo run test test-fast lint bench
 
@@ -37,7 +39,7 @@ run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
 test: install chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 test-fast: install
 	$(BIN)/pytest -m "not slow and not e2e"

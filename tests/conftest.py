@@ -77,8 +77,10 @@ def sdk(transactional_db, tmp_path, monkeypatch):
     from studio.sdk.buffer import _flusher
 
     yield studio.sdk
-    # Send what a test left buffered while its database still exists.
+    # Send what a test left buffered while its database still exists, and stop
+    # heartbeating its runs (its test server is gone).
     _flusher.flush_all()
+    _flusher.alive.clear()
 
 
 def database_url() -> str:

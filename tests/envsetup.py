@@ -7,5 +7,9 @@ import tempfile
 
 _home = tempfile.mkdtemp(prefix="studio-test-")
 os.environ["STUDIO_HOME"] = _home
-os.environ.setdefault("STUDIO_TEST_SQLITE", os.path.join(_home, "test.sqlite3"))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Each xdist worker has its own home (above) and its own database file.
+    os.environ["STUDIO_TEST_SQLITE"] = os.path.join(_home, "test.sqlite3")
+else:
+    os.environ.setdefault("STUDIO_TEST_SQLITE", os.path.join(_home, "test.sqlite3"))
 os.environ.setdefault("STUDIO_USER", "tester")
