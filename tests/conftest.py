@@ -137,3 +137,13 @@ def jobs(sdk, monkeypatch):
     from tests.jobs import kill_leftovers
 
     kill_leftovers()
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.figures import collected
+
+    lines = collected()
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)

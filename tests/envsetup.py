@@ -13,3 +13,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 else:
     os.environ.setdefault("STUDIO_TEST_SQLITE", os.path.join(_home, "test.sqlite3"))
 os.environ.setdefault("STUDIO_USER", "tester")
+
+# Shared by the controller and its xdist workers (they inherit the environment).
+os.environ.setdefault("STUDIO_TEST_FIGURES", os.path.join(_home, "figures.txt"))

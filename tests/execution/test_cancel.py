@@ -11,6 +11,7 @@ import pytest
 from studio.errors import InvalidTransition
 from studio.execution import services as execution_services
 from tests.conftest import PYTHON
+from tests.figures import report
 from tests.jobs import execution, group_members, wait_for_status, wait_terminal, wait_until
 
 # Exits 0 as soon as the file named by its argument exists.
@@ -61,11 +62,10 @@ def test_cancel_racing_the_script_exit_ends_in_exactly_one_final_state(
     for run, final in zip(runs, finals, strict=True):
         assert run.get_status() == final
         assert group_members(execution(run.id).pgid) == []
-    with capsys.disabled():
-        print(
-            f"\ncancel racing exit trials={len(runs)} | Completed={finals.count('Completed')}"
-            f" Canceled={finals.count('Canceled')} stuck=0 | orphans=0"
-        )
+    report(
+        f"cancel racing exit trials={len(runs)} | Completed={finals.count('Completed')}"
+        f" Canceled={finals.count('Canceled')} stuck=0 | orphans=0"
+    )
 
 
 def test_cancel_while_queued_means_it_never_starts(submit, source):

@@ -16,6 +16,7 @@ from studio.execution import services as execution
 from studio.tracking import services as tracking
 from studio.tracking.models import Run, RunStatus
 from tests.conftest import PYTHON
+from tests.figures import report
 from tests.jobs import wait_until
 
 WORKERS = 6
@@ -91,12 +92,11 @@ def test_f3_six_workers_claim_every_queued_run_exactly_once(
     counts = Counter(claims)
     double = sum(n - 1 for n in counts.values() if n > 1)
     stranded = Run.objects.filter(status=RunStatus.QUEUED, compute_target="f3").count()
-    with capsys.disabled():
-        print(
-            f"\nworkers={WORKERS} × queued={QUEUED} | backend={connection.vendor}"
-            f" | claims={len(claims)} double={double} stranded={stranded}"
-            f" | per worker {per_worker} | drain {drained:.2f} s"
-        )
+    report(
+        f"workers={WORKERS} × queued={QUEUED} | backend={connection.vendor}"
+        f" | claims={len(claims)} double={double} stranded={stranded}"
+        f" | per worker {per_worker} | drain {drained:.2f} s"
+    )
     assert double == 0
     assert stranded == 0
     assert set(counts) == queued

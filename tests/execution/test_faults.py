@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.figures import report
 from tests.jobs import (
     execution,
     group_members,
@@ -43,8 +44,7 @@ def ready(run) -> bool:
 
 
 def figure(capsys, line: str) -> None:
-    with capsys.disabled():
-        print(f"\n{line}")
+    report(line)
 
 
 @pytest.mark.slow

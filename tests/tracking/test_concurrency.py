@@ -12,6 +12,7 @@ from django.db import connection
 from studio.tracking import selectors, services
 from studio.tracking.models import MetricSummary
 from tests.conftest import PYTHON
+from tests.figures import report
 
 WRITERS = 8
 POINTS = 100_000
@@ -69,12 +70,11 @@ def test_eight_processes_logging_into_one_run_lose_nothing(subprocess_env, tmp_p
     assert summaries["shared"] == WRITERS * POINTS
     assert all(summaries[f"rank{r}"] == POINTS for r in range(WRITERS))
     sent = stored = 2 * WRITERS * POINTS
-    with capsys.disabled():
-        print(
-            f"\nconcurrent logging: writers={WRITERS} x points={2 * POINTS:,} | "
-            f"backend={connection.vendor} | sent={sent:,} stored={stored:,} lost=0 dup=0 "
-            f"locked=0 | {sent / elapsed:,.0f} pts/s"
-        )
+    report(
+        f"concurrent logging: writers={WRITERS} x points={2 * POINTS:,} | "
+        f"backend={connection.vendor} | sent={sent:,} stored={stored:,} lost=0 dup=0 "
+        f"locked=0 | {sent / elapsed:,.0f} pts/s"
+    )
 
 
 CREATOR = textwrap.dedent(
