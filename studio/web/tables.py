@@ -59,13 +59,15 @@ def runs_table(
         base = base.filter(experiment=experiment)
     filterset, runs = filtered(workspace, state, base)
     problems = list(state.problems)
+    after, before = request.GET.get("after"), request.GET.get("before")
     try:
-        page = listing.page(
-            runs, state.sort, after=request.GET.get("after"), before=request.GET.get("before")
-        )
+        page = listing.page(runs, state.sort, after=after, before=before)
     except StudioError as exc:  # a stale or edited page link: back to the first page
         problems.append(exc.message)
+        after = before = None
         page = listing.page(runs, state.sort)
+    if _reap(page.runs):  # runs shown as going whose process is gone: Failed, "lost"
+        page = listing.page(runs, state.sort, after=after, before=before)
     listing.attach_cells(page.runs, state.columns)
     cols_query = urlencode([pair for pair in state.to_query() if pair[0] == "col"])
     columns.attach_html(
@@ -213,3 +215,13 @@ def children_rows(request: HttpRequest, parent: Run) -> dict[str, Any]:
         "more_url": more if page.next_cursor else None,
         "remaining": parent.child_count - page.end,
     }
+
+
+def _reap(runs: list[Run]) -> int:
+    """Mark the listed runs that went quiet (no heartbeat for the lease) Failed, as
+    reading runs does everywhere: one indexed query when some are still going."""
+    from studio.execution.services import runs_reap_lost
+    from studio.tracking.transitions import TERMINAL
+
+    going = [run for run in runs if run.status not in TERMINAL]
+    return runs_reap_lost(runs=going) if going else 0

@@ -17,6 +17,7 @@ from studio.accounts.services import token_create, token_revoke
 from studio.core.policy import policy
 from studio.core.templatetags.studio_tags import run_duration
 from studio.errors import StudioError
+from studio.execution.services import runs_reap_lost
 from studio.tracking import saved_views
 from studio.tracking.liststate import ListState
 from studio.tracking.models import Run
@@ -99,7 +100,9 @@ def run_statuses(request: HttpRequest) -> HttpResponse:
     """Status badges and durations of the listed runs still going: what the list's
     refresh replaces every few seconds (the same partial the rows use)."""
     ids = request.GET.getlist("run")[:MAX_LIVE]
-    runs = list(Run.objects.filter(run_id__in=ids, workspace__in=workspaces_for_user(request.user)))
+    visible = Run.objects.filter(run_id__in=ids, workspace__in=workspaces_for_user(request.user))
+    runs_reap_lost(runs=list(visible.only("pk")))  # gone quiet: Failed, "lost"
+    runs = list(visible)
     cells = [(run, columns.status_badge(run), run_duration(run)) for run in runs]
     return render(request, "web/_run_statuses.html", {"cells": cells})
 

@@ -218,3 +218,25 @@ def test_list_badges_are_the_status_partial_the_run_page_uses(status, reason):
     run = Run(status=status, status_reason=reason)
     partial = render_to_string("includes/_status.html", {"status": status, "reason": reason})
     assert status_badge(run) == partial.strip()
+
+
+def test_a_run_gone_quiet_is_shown_failed_lost_in_the_list_and_the_refresh(
+    client, member, experiment, settings
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    quiet = make_run(experiment, "quiet")
+    alive = make_run(experiment, "alive")
+    Run.objects.filter(pk=quiet.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
+    client.force_login(member)
+
+    body = get(client, f"/fragments/runs/status/?run={quiet.run_id}&run={alive.run_id}")
+    assert '<span class="status status-failed">Failed · lost</span>' in body
+
+    Run.objects.filter(pk=quiet.pk).update(status=RunStatus.RUNNING, status_reason="")
+    Run.objects.filter(pk=quiet.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
+    page = get(client, "/runs/")
+    assert page.count("Failed · lost") == 1
+    assert f'<tr data-run-id="{alive.run_id}" data-live>' in page
