@@ -52,3 +52,4 @@ bench: install
 	$(BIN)/python bench/cancel.py
 	$(BIN)/python bench/chart.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/runs_page.py
