@@ -152,7 +152,26 @@
     });
   }
 
+  // A dropdown closes when another opens, on a click outside it, and on Escape.
+  function setupDropdowns() {
+    const close = (except) => {
+      for (const open of document.querySelectorAll("details.dropdown[open]")) {
+        if (!open.contains(except)) open.open = false;
+      }
+    };
+    document.addEventListener("click", (event) => close(event.target));
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      const open = event.target.closest?.("details.dropdown[open]");
+      if (open) {
+        open.open = false;
+        open.querySelector("summary")?.focus();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    setupDropdowns();
     setupCleanForms();
     setupSelection();
     setupChildren();
