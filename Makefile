@@ -32,7 +32,7 @@ migrate: install
 # Creates the admin account (random password, printed once) and, on an empty
 # workspace, really runs examples/ through the SDK.
 demo: migrate
-	$(BIN)/python manage.py demo --url http://$(HOST):$(PORT)/
+	$(BIN)/python manage.py demo --url http://$(HOST):$(PORT)/ --live-minutes 30
 
 # Static files are served by WhiteNoise from the finders, so DEBUG can stay off.
 run: demo

@@ -1,11 +1,21 @@
-"""A run that is still going: it starts, logs a few points and the process exits
-without completing it, so the studio shows it as Running (as a run on another
-machine would be). No ``with`` block on purpose: that would complete it on exit.
+"""A run that is still going.
 
     STUDIO_HOME=/tmp/studio-demo .venv/bin/python examples/still_running.py
+    STUDIO_HOME=/tmp/studio-demo .venv/bin/python examples/still_running.py --minutes 30
+
+It starts, logs a few points and prints its id. Without ``--minutes`` the process
+then exits without completing the run, as a job that crashed would: the studio shows
+it Running until its heartbeats stop counting (the lease), then Failed ("lost").
+With ``--minutes N`` it keeps training for N minutes, a point every 2 seconds (the SDK
+heartbeats it meanwhile), then completes: the studio's lists refresh its status and
+duration as it goes. No ``with`` block on purpose: that would complete it on exit.
 """
 
 from __future__ import annotations
+
+import argparse
+import sys
+import time
 
 import numpy as np
 
@@ -13,6 +23,10 @@ from studio.sdk import Experiment, Workspace
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=0.0, help="keep training this long")
+    args = parser.parse_args()
+
     ws = Workspace.from_config()
     exp = Experiment(workspace=ws, name="long-training")
     run = exp.start_logging(display_name="1000-epoch training")
@@ -25,7 +39,19 @@ def main() -> None:
         loss *= 0.95 + rng.normal(0.0, 0.01)
         run.log("loss", loss)
     run.flush()  # the points are stored; the run itself stays Running
-    print(f"{run.id}: {run.get_status()} (left running on purpose)")
+    going = (
+        f"training for {args.minutes:g} more minutes" if args.minutes else "left running on purpose"
+    )
+    print(f"{run.id}: {run.get_status()} ({going})", flush=True)
+    if not args.minutes:
+        return
+    sys.stdout.close()  # whoever started it may stop listening now
+    deadline = time.monotonic() + 60 * args.minutes
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        loss = max(loss * (0.998 + rng.normal(0.0, 0.004)), 1e-4)
+        run.log("loss", loss)
+    run.complete()
 
 
 if __name__ == "__main__":

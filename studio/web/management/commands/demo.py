@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import select
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,7 @@ EXAMPLES = [
     ["failing.py"],
     ["still_running.py"],
 ]
+LIVE_EXAMPLE = "still_running.py"  # with --live-minutes: left training in the background
 SCRIPT_TIMEOUT = 120  # seconds; each example takes well under one
 
 
@@ -72,6 +74,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--workspace", default="default", help="The demo workspace.")
         parser.add_argument("--username", default="admin", help="The admin account.")
+        parser.add_argument(
+            "--live-minutes",
+            type=float,
+            default=0,
+            help="Keep the Running example training this long in the background, so the "
+            "studio shows a live run (0: it stops at once and is later marked lost).",
+        )
 
     def handle(self, *args, **options):
         workspace = tracking_services.workspace_get_or_create(name=options["workspace"])
@@ -87,7 +96,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Workspace {workspace.name!r} already has runs; no demo runs added.")
         else:
             self.stdout.write(f"Filling workspace {workspace.name!r} by running examples/:")
-            self._run_examples(workspace.name, username)
+            self._run_examples(workspace.name, username, options["live_minutes"])
         # Again, so it is the last line above the server log that follows.
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(signin))
@@ -113,7 +122,7 @@ class Command(BaseCommand):
             f"(forgot the password? {_manage_hint()} changepassword {username})"
         )
 
-    def _run_examples(self, workspace: str, username: str) -> None:
+    def _run_examples(self, workspace: str, username: str, live_minutes: float = 0) -> None:
         env = dict(os.environ)
         env.pop("STUDIO_TRACKING_URI", None)
         env["DATABASE_URL"] = database_url()
@@ -126,8 +135,12 @@ class Command(BaseCommand):
         # An empty working directory: no .studio/config.json can redirect the SDK.
         with tempfile.TemporaryDirectory(prefix="studio-demo-") as cwd:
             for name, *arguments in EXAMPLES:
+                command = [sys.executable, str(EXAMPLES_DIR / name), *arguments]
+                if name == LIVE_EXAMPLE and live_minutes > 0:
+                    self._start_live(command + ["--minutes", f"{live_minutes:g}"], env, cwd)
+                    continue
                 result = subprocess.run(
-                    [sys.executable, str(EXAMPLES_DIR / name), *arguments],
+                    command,
                     env=env,
                     cwd=cwd,
                     capture_output=True,
@@ -140,3 +153,24 @@ class Command(BaseCommand):
                     )
                 for line in result.stdout.strip().splitlines():
                     self.stdout.write(f"  examples/{name:<18} {line}")
+
+    def _start_live(self, command: list[str], env: dict, cwd: str) -> None:
+        """Start the example in its own session and leave it training: wait for the
+        line it prints once its run exists, then stop listening."""
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        ready, _, _ = select.select([proc.stdout], [], [], SCRIPT_TIMEOUT)
+        line = proc.stdout.readline().strip() if ready else ""
+        proc.stdout.close()
+        if not line:
+            proc.kill()
+            raise CommandError(f"{Path(command[1]).name} did not start its run.")
+        self.stdout.write(f"  examples/{Path(command[1]).name:<18} {line} (pid {proc.pid})")
