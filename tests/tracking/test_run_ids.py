@@ -3,6 +3,7 @@
 import itertools
 
 from studio.tracking import services
+from studio.tracking.services import runs as run_services
 
 
 def test_children_made_in_one_batch_get_distinct_ids_even_when_the_random_part_repeats(
@@ -10,7 +11,7 @@ def test_children_made_in_one_batch_get_distinct_ids_even_when_the_random_part_r
 ):
     # Every other draw repeats the previous one, and the first repeats the parent's id.
     draws = itertools.chain([run.run_id], (f"x_1_{i // 2:08x}" for i in itertools.count()))
-    monkeypatch.setattr(services, "_new_run_id", lambda name: next(draws))
+    monkeypatch.setattr(run_services, "_new_run_id", lambda name: next(draws))
 
     children = services.run_create_children(parent=run, submitted_by="alice", count=50)
 

@@ -1,18 +1,12 @@
-"""Every write of the tracking domain. Views, the API, the SDK's local store and
-commands call these functions; nothing else writes tracking models.
-
-Functions are keyword-only and named ``<entity>_<action>``. Each validates its input
-fully before it opens a transaction, so bad input raises a ``ValidationError`` and
-changes nothing.
-"""
+"""Workspaces, experiments and runs: creating, numbering, status changes, properties
+and tags."""
 
 from __future__ import annotations
 
 import secrets
 import time
-import uuid
 from collections.abc import Iterable, Mapping
-from typing import IO, Any
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -24,18 +18,12 @@ from studio.errors import (
     InvalidTransition,
     NotFound,
     PropertyConflict,
-    RunTerminal,
     ValidationError,
 )
-from studio.tracking import metricdata, storage, transitions
+from studio.tracking import transitions
 from studio.tracking.models import (
     Experiment,
-    MetricBatch,
-    MetricChunk,
-    MetricRecord,
-    MetricSummary,
     Run,
-    RunFile,
     RunProperty,
     RunStatus,
     RunTag,
@@ -44,7 +32,6 @@ from studio.tracking.models import (
 )
 
 MAX_CHILDREN_PER_CALL = 10_000
-MAX_BATCH_ITEMS = 1_000
 
 
 # --- workspaces and experiments ---------------------------------------------------
@@ -416,274 +403,3 @@ def run_set_tags(*, run: Run, tags: Mapping[str, str | None]) -> None:
 def run_remove_tags(*, run: Run, keys: Iterable[str]) -> None:
     clean = [validation.key(k, "tag key") for k in keys]
     RunTag.objects.filter(run=run, key__in=clean).delete()
-
-
-# --- metrics ---------------------------------------------------------------------
-
-
-def _check_records(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, Any]]:
-    clean = []
-    for i, record in enumerate(records):
-        if not isinstance(record, Mapping):
-            raise ValidationError(f"records[{i}] must be an object.", field=f"records[{i}]")
-        name = validation.key(record.get("name"), f"records[{i}].name")
-        kind = record.get("kind")
-        data = metricdata.check_record(kind, record.get("data"), f"records[{i}]")
-        clean.append((name, kind, data))
-    return clean
-
-
-def metric_log_batch(
-    *,
-    run: Run,
-    batch_id: str,
-    series: Iterable[Mapping[str, Any]] = (),
-    records: Iterable[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    """Store one batch of metric points and records: all of it or nothing.
-
-    ``series`` items are ``{"name", "steps", "values", "times"}``; ``records`` items
-    are ``{"name", "kind", "data"}``. A batch id already stored for this run is a
-    retry whose first attempt committed: it is skipped, never stored twice.
-    """
-    batch_id = validation.text(batch_id, "batch_id", max_length=64, allow_empty=False)
-    series_items = list(series)
-    record_items = list(records)
-    if len(series_items) + len(record_items) > MAX_BATCH_ITEMS:
-        raise ValidationError(
-            f"A batch holds at most {MAX_BATCH_ITEMS} metrics; split it into batches.",
-            field="series",
-        )
-    parsed: dict[str, metricdata.Series] = {}
-    for i, item in enumerate(series_items):
-        if not isinstance(item, Mapping):
-            raise ValidationError(f"series[{i}] must be an object.", field=f"series[{i}]")
-        s = metricdata.parse_series(
-            item.get("name"), item.get("steps", ()), item.get("values", ()), item.get("times", ())
-        )
-        if s.name in parsed:
-            prev = parsed[s.name]
-            if prev.kind != s.kind:
-                raise ValidationError(
-                    f"Metric {s.name!r} mixes numbers and text.", field=f"series[{i}]"
-                )
-            s = metricdata.Series(
-                s.name,
-                s.kind,
-                _concat_arrays(prev.steps, s.steps),
-                metricdata.concat(s.kind, prev.values, s.values),
-                _concat_arrays(prev.times, s.times),
-            )
-        parsed[s.name] = s
-    clean_records = _check_records(record_items)
-    points = sum(len(s) for s in parsed.values())
-
-    with transaction.atomic():
-        status = _lock_run(run)
-        if status in transitions.TERMINAL:
-            raise RunTerminal(
-                f"Run {run.run_id} is {status}; it no longer accepts metrics.", field="run_id"
-            )
-        if MetricBatch.objects.filter(run=run, batch_id=batch_id).exists():
-            return {"batch_id": batch_id, "stored": 0, "duplicate": True}
-        MetricBatch.objects.create(run=run, batch_id=batch_id, points=points)
-        if parsed:
-            _store_series(run, parsed)
-        if clean_records:
-            _store_records(run, clean_records)
-        Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
-    return {"batch_id": batch_id, "stored": points + len(clean_records), "duplicate": False}
-
-
-def _concat_arrays(a, b):
-    return metricdata.concat("scalar", a, b)
-
-
-def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
-    names = list(parsed)
-    summaries = {
-        s.name: s for s in MetricSummary.objects.select_for_update().filter(run=run, name__in=names)
-    }
-    # The last chunk of a series is topped up only while rewriting it costs about as
-    # much as the points being added (geometric growth): small batches then cost
-    # O(batch), not O(chunk), and chunks still grow to hundreds of points.
-    candidates = [
-        pk
-        for pk, name, seq, count in MetricChunk.objects.filter(
-            run=run,
-            name__in=[n for n, s in summaries.items() if s.chunk_count],
-            count__lt=metricdata.CHUNK_POINTS,
-        ).values_list("pk", "name", "seq", "count")
-        if seq == summaries[name].chunk_count - 1
-        and count <= metricdata.TAIL_MERGE_FACTOR * len(parsed[name]) + metricdata.TAIL_MERGE_SLACK
-    ]
-    tails = {c.name: c for c in MetricChunk.objects.filter(pk__in=candidates)} if candidates else {}
-    new_chunks: list[MetricChunk] = []
-    new_summaries: list[MetricSummary] = []
-    for name, s in parsed.items():
-        summary = summaries.get(name)
-        if summary is None:
-            summary = MetricSummary(run=run, name=name, kind=s.kind)
-            new_summaries.append(summary)
-        elif summary.kind != s.kind:
-            raise ValidationError(
-                f"Metric {name!r} holds {summary.kind} values; it cannot take {s.kind} ones.",
-                field=f"series.{name}",
-            )
-        s.steps = metricdata.number_auto_steps(s.steps, summary.count)
-        steps, values, times = s.steps, s.values, s.times
-        tail = tails.get(name)
-        if tail is not None:
-            # Fill the last, partly empty chunk first so chunks stay large.
-            room = metricdata.CHUNK_POINTS - tail.count
-            head_steps, head_values, head_times = steps[:room], values[:room], times[:room]
-            steps, values, times = steps[room:], values[room:], times[room:]
-            merged_steps = _concat_arrays(metricdata.decode_steps(tail.steps), head_steps)
-            merged_values = metricdata.concat(
-                s.kind, metricdata.decode_values(tail.encoding, tail.values), head_values
-            )
-            merged_times = _concat_arrays(metricdata.decode_times(tail.times), head_times)
-            _fill_chunk(tail, s.kind, merged_steps, merged_values, merged_times)
-            tail.save(
-                update_fields=[
-                    "count",
-                    "first_step",
-                    "last_step",
-                    "steps",
-                    "values",
-                    "times",
-                    "buckets",
-                ]
-            )
-        for c_steps, c_values, c_times in metricdata.split_chunks(steps, values, times):
-            chunk = MetricChunk(run=run, name=name, seq=summary.chunk_count)
-            _fill_chunk(chunk, s.kind, c_steps, c_values, c_times)
-            new_chunks.append(chunk)
-            summary.chunk_count += 1
-        _update_summary(summary, s)
-    MetricChunk.objects.bulk_create(new_chunks)
-    MetricSummary.objects.bulk_create(new_summaries)
-    # One plain UPDATE per existing summary (rows locked above). bulk_update would
-    # build a CASE WHEN per field and row: ~1 ms of ORM work per metric, several
-    # times what these small updates by primary key cost (bench/ingest.py).
-    for summary in summaries.values():
-        MetricSummary.objects.filter(pk=summary.pk).update(
-            **{field: getattr(summary, field) for field in _SUMMARY_FIELDS}
-        )
-
-
-_SUMMARY_FIELDS = (
-    "count",
-    "last_value",
-    "last_is_nan",
-    "last_text",
-    "last_step",
-    "last_time",
-    "min_value",
-    "max_value",
-    "chunk_count",
-)
-
-
-def _fill_chunk(chunk: MetricChunk, kind: str, steps, values, times) -> None:
-    chunk.count = len(steps)
-    chunk.first_step = int(steps.min())
-    chunk.last_step = int(steps.max())
-    chunk.encoding, chunk.values = metricdata.encode_values(kind, values)
-    chunk.steps = steps.astype("int64").tobytes()
-    chunk.times = times.astype("float64").tobytes()
-    chunk.buckets = metricdata.compute_buckets(steps, values)
-
-
-def _update_summary(summary: MetricSummary, s: metricdata.Series) -> None:
-    """Fold a batch into last/min/max/count. Runs under the run's row lock, so the
-    read-modify-write cannot lose an update to another writer of the same run."""
-    summary.count += len(s)
-    summary.last_step = int(s.steps[-1])
-    summary.last_time = float(s.times[-1])
-    if s.kind == "text":
-        summary.last_text = s.values[-1]
-        return
-    last = float(s.values[-1])
-    summary.last_is_nan = last != last
-    summary.last_value = None if summary.last_is_nan else last
-    lo, hi = metricdata.summary_stats(s.values)
-    if lo is not None:
-        summary.min_value = lo if summary.min_value is None else min(summary.min_value, lo)
-        summary.max_value = hi if summary.max_value is None else max(summary.max_value, hi)
-
-
-def _store_records(run: Run, records: list[tuple[str, str, Any]]) -> None:
-    kinds = dict(
-        MetricSummary.objects.filter(run=run, name__in=[r[0] for r in records]).values_list(
-            "name", "kind"
-        )
-    )
-    new_summaries: dict[str, MetricSummary] = {}
-    counts: dict[str, int] = {}
-    for name, kind, _ in records:
-        known = kinds.get(name) or (new_summaries[name].kind if name in new_summaries else None)
-        if known is not None and known != kind:
-            raise ValidationError(
-                f"Metric {name!r} holds {known} values; it cannot take a {kind}.",
-                field=f"records.{name}",
-            )
-        if known is None:
-            new_summaries[name] = MetricSummary(run=run, name=name, kind=kind)
-        counts[name] = counts.get(name, 0) + 1
-    MetricRecord.objects.bulk_create(
-        MetricRecord(run=run, name=name, kind=kind, data=data) for name, kind, data in records
-    )
-    for name, summary in new_summaries.items():
-        summary.count = counts.pop(name)
-    MetricSummary.objects.bulk_create(new_summaries.values())
-    for name, n in counts.items():
-        MetricSummary.objects.filter(run=run, name=name).update(count=F("count") + n)
-
-
-# --- files -------------------------------------------------------------------------
-
-
-def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
-    """Store a file of the run under ``name``. The bytes are written under a key made
-    of server ids before the row is committed, and removed again if it is not."""
-    from django.conf import settings
-    from django.core.files import File
-
-    name = storage.check_file_name(name)
-    if run.status in transitions.TERMINAL and not name.startswith("logs/"):
-        # Outputs of a finished run are its record; they do not change afterwards.
-        raise RunTerminal(f"Run {run.run_id} is {run.status}; it takes no new files.", field="name")
-    if RunFile.objects.filter(run=run, name=name).exists():
-        raise ValidationError(
-            f"The run already has a file named {name!r}.", field="name", code="file_exists"
-        )
-    store = storage.files_storage()
-    key = storage.new_storage_key(run.uuid)
-    try:
-        saved = store.save(key, File(content))
-    except BaseException:
-        # An aborted upload leaves nothing behind (and no row ever named it).
-        if store.exists(key):
-            store.delete(key)
-        raise
-    size = store.size(saved)
-    if size > settings.STUDIO_MAX_UPLOAD_BYTES:
-        store.delete(saved)
-        raise ValidationError(
-            f"The file is {size} bytes; the limit is {settings.STUDIO_MAX_UPLOAD_BYTES}.",
-            field="content",
-            code="too_large",
-        )
-    try:
-        with transaction.atomic():
-            return RunFile.objects.create(run=run, name=name, storage_key=saved, size=size)
-    except IntegrityError:
-        store.delete(saved)
-        raise ValidationError(
-            f"The run already has a file named {name!r}.", field="name", code="file_exists"
-        ) from None
-
-
-def new_batch_id() -> str:
-    return uuid.uuid4().hex

@@ -1,0 +1,49 @@
+"""Every write of the tracking domain. Views, the API, the SDK's local store and
+commands call these functions; nothing else writes tracking models.
+
+Functions are keyword-only and named ``<entity>_<action>``. Each validates its input
+fully before it opens a transaction, so bad input raises a ``ValidationError`` and
+changes nothing.
+"""
+
+from studio.tracking.services.files import run_file_upload
+from studio.tracking.services.metrics import MAX_BATCH_ITEMS, metric_log_batch, new_batch_id
+from studio.tracking.services.runs import (
+    MAX_CHILDREN_PER_CALL,
+    experiment_get_or_create,
+    run_add_properties,
+    run_cancel,
+    run_complete,
+    run_create,
+    run_create_children,
+    run_fail,
+    run_heartbeat,
+    run_remove_tags,
+    run_set_tags,
+    run_transition,
+    run_update,
+    runs_heartbeat,
+    workspace_get_or_create,
+)
+
+__all__ = [
+    "MAX_BATCH_ITEMS",
+    "MAX_CHILDREN_PER_CALL",
+    "experiment_get_or_create",
+    "metric_log_batch",
+    "new_batch_id",
+    "run_add_properties",
+    "run_cancel",
+    "run_complete",
+    "run_create",
+    "run_create_children",
+    "run_fail",
+    "run_file_upload",
+    "run_heartbeat",
+    "run_remove_tags",
+    "run_set_tags",
+    "run_transition",
+    "run_update",
+    "runs_heartbeat",
+    "workspace_get_or_create",
+]
