@@ -155,14 +155,20 @@ def compute_buckets(steps: np.ndarray, values) -> bytes:
     """(step_lo, step_hi, min, max) per BUCKET_POINTS points; NaN ignored where possible."""
     if not isinstance(values, np.ndarray) or len(steps) == 0:
         return b""
-    starts = np.arange(0, len(steps), BUCKET_POINTS)
+    return _bucketize(steps, steps, values, values, BUCKET_POINTS).tobytes()
+
+
+def _bucketize(step_lo, step_hi, low, high, group: int) -> np.ndarray:
+    """(min step_lo, max step_hi, fmin low, fmax high) over runs of ``group`` rows:
+    the one reduction behind stored buckets, raw-point charts and merged buckets."""
+    starts = np.arange(0, len(step_lo), group)
     with np.errstate(invalid="ignore"):
         out = np.empty((len(starts), 4), dtype=np.float64)
-        out[:, 0] = np.minimum.reduceat(steps, starts)
-        out[:, 1] = np.maximum.reduceat(steps, starts)
-        out[:, 2] = np.fmin.reduceat(values, starts)
-        out[:, 3] = np.fmax.reduceat(values, starts)
-    return out.tobytes()
+        out[:, 0] = np.minimum.reduceat(step_lo, starts)
+        out[:, 1] = np.maximum.reduceat(step_hi, starts)
+        out[:, 2] = np.fmin.reduceat(low, starts)
+        out[:, 3] = np.fmax.reduceat(high, starts)
+    return out
 
 
 def decode_buckets(data: bytes) -> np.ndarray:
@@ -193,30 +199,15 @@ def summary_stats(values) -> tuple[float | None, float | None]:
 
 def points_to_buckets(steps: np.ndarray, values: np.ndarray, target: int) -> np.ndarray:
     """Raw points reduced to at most ``target`` (step_lo, step_hi, min, max) rows."""
-    group = max(1, -(-len(steps) // target))
-    starts = np.arange(0, len(steps), group)
-    with np.errstate(invalid="ignore"):
-        out = np.empty((len(starts), 4), dtype=np.float64)
-        out[:, 0] = np.minimum.reduceat(steps, starts)
-        out[:, 1] = np.maximum.reduceat(steps, starts)
-        out[:, 2] = np.fmin.reduceat(values, starts)
-        out[:, 3] = np.fmax.reduceat(values, starts)
-    return out
+    return _bucketize(steps, steps, values, values, max(1, -(-len(steps) // target)))
 
 
 def reduce_buckets(buckets: np.ndarray, target: int) -> np.ndarray:
     """Merge consecutive (step_lo, step_hi, min, max) rows down to at most ``target``."""
     if len(buckets) <= target:
         return buckets
-    group = -(-len(buckets) // target)
-    starts = np.arange(0, len(buckets), group)
-    with np.errstate(invalid="ignore"):
-        out = np.empty((len(starts), 4), dtype=np.float64)
-        out[:, 0] = np.minimum.reduceat(buckets[:, 0], starts)
-        out[:, 1] = np.maximum.reduceat(buckets[:, 1], starts)
-        out[:, 2] = np.fmin.reduceat(buckets[:, 2], starts)
-        out[:, 3] = np.fmax.reduceat(buckets[:, 3], starts)
-    return out
+    b = buckets
+    return _bucketize(b[:, 0], b[:, 1], b[:, 2], b[:, 3], -(-len(buckets) // target))
 
 
 # --- lists, rows, tables, images ---------------------------------------------------
