@@ -81,6 +81,27 @@ class RunFailed(StudioError):
     http_status = 409
 
 
+class NotAuthenticated(StudioError):
+    """No valid API token (the API never authenticates by cookie)."""
+
+    code = "not_authenticated"
+    http_status = 401
+
+
+class UnsupportedMediaType(StudioError):
+    """A state-changing request whose body is not the one type its route takes."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class PayloadTooLarge(StudioError):
+    """A body or file over its documented limit."""
+
+    code = "too_large"
+    http_status = 413
+
+
 class Unavailable(StudioError):
     code = "unavailable"
     http_status = 503
@@ -98,6 +119,9 @@ _CLASSES = {
         InvalidTransition,
         RunTerminal,
         RunFailed,
+        NotAuthenticated,
+        UnsupportedMediaType,
+        PayloadTooLarge,
         Unavailable,
     )
 }

@@ -21,35 +21,13 @@ from ninja.security import HttpBearer
 from studio.accounts.access import token_authenticate
 from studio.core import jsoncodec
 from studio.core.policy import policy
-from studio.errors import StudioError, ValidationError
-
-JSON_TYPES = ("application/json",)
-
-
-class UnsupportedMediaType(StudioError):
-    code = "unsupported_media_type"
-    http_status = 415
-
-
-class PayloadTooLarge(StudioError):
-    code = "too_large"
-    http_status = 413
-
-
-class NotAuthenticated(StudioError):
-    code = "not_authenticated"
-    http_status = 401
-
-
-def require_json(request: HttpRequest) -> None:
-    """State-changing JSON endpoints accept only application/json (RELIABILITY D2):
-    a cross-site form can send text/plain or form types, never this."""
-    content_type = request.content_type or ""
-    if content_type.lower() not in JSON_TYPES:
-        raise UnsupportedMediaType(
-            f"Send the body as application/json, not {content_type or 'no content type'}.",
-            field="Content-Type",
-        )
+from studio.errors import (
+    NotAuthenticated,
+    PayloadTooLarge,
+    StudioError,
+    UnsupportedMediaType,
+    ValidationError,
+)
 
 
 class ContentTypeMiddleware:
@@ -71,19 +49,19 @@ class ContentTypeMiddleware:
             wanted = "application/octet-stream" if is_upload else "application/json"
             got = (request.content_type or "").lower()
             if got != wanted:
-                return error_response(
+                return _studio_error(
                     request,
-                    415,
-                    "unsupported_media_type",
-                    f"Send the body as {wanted}, not {got or 'no content type'}.",
-                    "Content-Type",
+                    UnsupportedMediaType(
+                        f"Send the body as {wanted}, not {got or 'no content type'}.",
+                        field="Content-Type",
+                    ),
                 )
         return self.get_response(request)
 
 
 class StrictParser(Parser):
     def parse_body(self, request: HttpRequest) -> Any:
-        require_json(request)
+        # The content type was checked by ContentTypeMiddleware before any view ran.
         try:
             body = request.body
         except RequestDataTooBig:
@@ -147,8 +125,8 @@ def _schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRespon
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(
-        request, 401, "not_authenticated", "Send a valid API token: Authorization: Bearer <token>."
+    return _studio_error(
+        request, NotAuthenticated("Send a valid API token: Authorization: Bearer <token>.")
     )
 
 
@@ -170,7 +148,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    return error_response(request, 413, "too_large", "The request body is too large.", "body")
+    return _studio_error(
+        request,
+        PayloadTooLarge(
+            "The body is larger than the limit; split it into smaller requests.", field="body"
+        ),
+    )
 
 
 def page_limit(limit: int | None, default: int = 100, maximum: int = 1000) -> int:

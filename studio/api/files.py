@@ -6,9 +6,10 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 
 from studio.accounts.access import access_run
-from studio.api.base import PayloadTooLarge, UnsupportedMediaType, api
+from studio.api.base import api
 from studio.api.schemas import MetricBatchIn
 from studio.core.policy import policy
+from studio.errors import PayloadTooLarge, UnsupportedMediaType
 from studio.tracking import selectors, services
 
 

@@ -7,6 +7,7 @@ from typing import IO
 from django.db import IntegrityError, transaction
 
 from studio.errors import (
+    PayloadTooLarge,
     RunTerminal,
     ValidationError,
 )
@@ -45,10 +46,9 @@ def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
     size = store.size(saved)
     if size > settings.STUDIO_MAX_UPLOAD_BYTES:
         store.delete(saved)
-        raise ValidationError(
+        raise PayloadTooLarge(
             f"The file is {size} bytes; the limit is {settings.STUDIO_MAX_UPLOAD_BYTES}.",
             field="content",
-            code="too_large",
         )
     try:
         with transaction.atomic():
