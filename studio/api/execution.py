@@ -4,7 +4,6 @@ reach). The snapshot is uploaded as ``snapshot/`` files before the run is queued
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import HttpRequest
 
 from studio.accounts.access import access_run, access_workspace
@@ -84,28 +83,15 @@ def pipeline_submit(request: HttpRequest, name: str, payload: PipelineIn):
     then ``/runs/{pipeline id}/enqueue`` starts the driver."""
     workspace = access_workspace(request.user, name, write=True, token=request.auth)
     exp = tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment)
-    user = request.user.get_username()
-    with transaction.atomic():
-        pipeline = execution.run_submit(
-            experiment=exp, submitted_by=user, script="", type=RunType.PIPELINE, tags=payload.tags
-        )
-        if payload.description:
-            tracking.run_update(run=pipeline, description=payload.description)
-        steps = [
-            execution.run_submit(
-                experiment=exp,
-                submitted_by=user,
-                script=step.script,
-                arguments=step.arguments,
-                compute_target=_remote_target(step.compute_target, f"steps.{step.name}"),
-                parent=pipeline,
-                type=RunType.STEP,
-                display_name=step.name,
-                step_name=step.name,
-                after=step.after,
-            )
-            for step in payload.steps
-        ]
+    for step in payload.steps:
+        _remote_target(step.compute_target, f"steps.{step.name}")
+    pipeline, steps = execution.pipeline_submit(
+        experiment=exp,
+        submitted_by=request.user.get_username(),
+        steps=[step.model_dump() for step in payload.steps],
+        tags=payload.tags,
+        description=payload.description,
+    )
     body = run_to_dict(selectors.run_get(run_id=pipeline.run_id))
     body["steps"] = {s.display_name: s.run_id for s in steps}
     return api.create_response(request, body, status=201)

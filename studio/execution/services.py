@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from studio.core import validation
 from studio.errors import InvalidTransition, ValidationError
+from studio.execution.graph import check_steps
 from studio.execution.models import ComputeTarget, Execution
 from studio.tracking import services as tracking
 from studio.tracking import transitions
@@ -71,6 +72,46 @@ def run_submit(
         )
         Execution.objects.create(run=run, step_name=step_name, after=list(after))
     return run
+
+
+def pipeline_submit(
+    *,
+    experiment: Experiment,
+    submitted_by: str,
+    steps: Sequence[Mapping[str, Any]],
+    tags: Mapping[str, str | None] | None = None,
+    description: str = "",
+) -> tuple[Run, list[Run]]:
+    """Create a pipeline run and its steps (child runs of type ``step``, NotStarted)
+    in one transaction. ``steps`` items: name, script, arguments, compute_target,
+    after. The caller uploads each step's snapshot, then starts the driver."""
+    check_steps([(step["name"], step.get("after", ())) for step in steps])
+    with transaction.atomic():
+        pipeline = run_submit(
+            experiment=experiment,
+            submitted_by=submitted_by,
+            script="",
+            type=RunType.PIPELINE,
+            tags=tags,
+        )
+        if description:
+            tracking.run_update(run=pipeline, description=description)
+        runs = [
+            run_submit(
+                experiment=experiment,
+                submitted_by=submitted_by,
+                script=step["script"],
+                arguments=step.get("arguments", ()),
+                compute_target=step.get("compute_target", LOCAL),
+                parent=pipeline,
+                type=RunType.STEP,
+                display_name=step["name"],
+                step_name=step["name"],
+                after=step.get("after", ()),
+            )
+            for step in steps
+        ]
+    return pipeline, runs
 
 
 def run_enqueue(*, run: Run) -> Run:

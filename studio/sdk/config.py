@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from studio.errors import ValidationError
+from studio.execution.graph import check_steps
 
 LOCAL = "local"
 
@@ -84,24 +85,4 @@ class Pipeline:
         self.workspace = workspace
         self.steps = list(steps)
         self.description = description
-        names = [s.name for s in self.steps]
-        if not self.steps:
-            raise ValidationError("A pipeline needs at least one step.", field="steps")
-        if len(set(names)) != len(names):
-            raise ValidationError("Step names must be unique.", field="steps")
-        for step in self.steps:
-            for dep in step.after:
-                if dep not in names:
-                    raise ValidationError(
-                        f"Step {step.name!r} waits for unknown step {dep!r}.", field="after"
-                    )
-        self._check_acyclic()
-
-    def _check_acyclic(self) -> None:
-        after = {s.name: set(s.after) for s in self.steps}
-        done: set[str] = set()
-        while len(done) < len(after):
-            ready = [n for n, deps in after.items() if n not in done and deps <= done]
-            if not ready:
-                raise ValidationError("The steps' dependencies form a cycle.", field="after")
-            done.update(ready)
+        check_steps([(step.name, step.after) for step in self.steps])

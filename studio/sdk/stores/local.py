@@ -375,38 +375,21 @@ class LocalStore(Store):
         tags: Mapping[str, str | None] | None = None,
         description: str = "",
     ) -> dict[str, Any]:
-        from django.db import transaction
-
         from studio.execution import services as execution
         from studio.execution.launch import spawn
         from studio.tracking import services
 
-        ws = self._workspace(workspace)
-        exp = services.experiment_get_or_create(workspace=ws, name=experiment)
-        with transaction.atomic():
-            pipeline = execution.run_submit(
-                experiment=exp, submitted_by=self.user, script="", type="pipeline", tags=tags
-            )
-            if description:
-                services.run_update(run=pipeline, description=description)
-            created = [
-                (
-                    execution.run_submit(
-                        experiment=exp,
-                        submitted_by=self.user,
-                        script=step["script"],
-                        arguments=step["arguments"],
-                        compute_target=step["compute_target"],
-                        parent=pipeline,
-                        type="step",
-                        display_name=step["name"],
-                        step_name=step["name"],
-                        after=step["after"],
-                    ),
-                    step["files"],
-                )
-                for step in steps
-            ]
+        exp = services.experiment_get_or_create(
+            workspace=self._workspace(workspace), name=experiment
+        )
+        pipeline, runs = execution.pipeline_submit(
+            experiment=exp,
+            submitted_by=self.user,
+            steps=steps,
+            tags=tags,
+            description=description,
+        )
+        created = zip(runs, (step["files"] for step in steps), strict=True)
         for run, files in created:
             self._upload_snapshot(run, files)
         spawn("studio.execution.pipeline", pipeline.run_id)

@@ -1,0 +1,40 @@
+"""Pipelines submitted over HTTP get the same shape checks as through the SDK."""
+
+import pytest
+
+from studio.tracking.models import Run
+from tests.api.conftest import post
+
+
+def step(name, after=(), target="gpu"):
+    return {"name": name, "script": "s.py", "compute_target": target, "after": list(after)}
+
+
+@pytest.mark.parametrize(
+    "steps, words",
+    [
+        ([step("a", ["b"]), step("b", ["a"])], "cycle"),
+        ([step("a", ["missing"])], "unknown step"),
+        ([step("a"), step("a")], "unique"),
+        ([], "at least one"),
+        ([step("a", target="local")], "local target"),
+    ],
+)
+def test_a_malformed_pipeline_is_refused_and_creates_no_run(alice, steps, words):
+    body = {"experiment": "p", "steps": steps}
+    response = post(alice.client, "/api/v1/workspaces/default/pipelines", body)
+    assert response.status_code == 400
+    assert words in response.json()["error"]["message"]
+    assert not Run.objects.exists()
+
+
+def test_a_well_formed_pipeline_creates_its_steps_not_started(alice):
+    body = {"experiment": "p", "steps": [step("a"), step("b", ["a"])]}
+    response = post(alice.client, "/api/v1/workspaces/default/pipelines", body)
+    assert response.status_code == 201
+    assert set(response.json()["steps"]) == {"a", "b"}
+    assert sorted(Run.objects.values_list("type", "status")) == [
+        ("pipeline", "NotStarted"),
+        ("step", "NotStarted"),
+        ("step", "NotStarted"),
+    ]
