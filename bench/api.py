@@ -399,18 +399,6 @@ def child(args) -> None:
 # --- parent: print ------------------------------------------------------------------
 
 
-def _stored_line(backend: str, what: str, r: dict, extra: str = "", ok: bool = True) -> bool:
-    ok = ok and r["stored"] == r["sent"] and r["intact"]
-    intact = "steps and values intact" if r["intact"] else "steps or values DIFFER"
-    harness.line(
-        backend,
-        f"{what}: stored {harness.n(r['stored'])} of {harness.n(r['sent'])} points, "
-        f"{intact}{extra}",
-        harness.verdict(ok),
-    )
-    return ok
-
-
 def report(backend: str, results: dict) -> bool:
     h = harness
     h.line(backend, f"{results['version']}, {h.machine()}, gunicorn -w 2 on 127.0.0.1")
@@ -427,7 +415,7 @@ def report(backend: str, results: dict) -> bool:
         f"{what}: run.log() costs the caller {sdk['log_call_us']:.2f} µs per call "
         f"(loop {sdk['loop_seconds']:.2f} s, then flush {sdk['flush_seconds']:.2f} s)",
     )
-    ok = _stored_line(backend, what, sdk) and ok
+    ok = harness.stored_line(backend, what, sdk) and ok
     what = f"http raw {h.n(raw['points'])} points"
     met = raw["points_per_s"] >= BATCHED_TARGET
     h.line(
@@ -440,7 +428,7 @@ def report(backend: str, results: dict) -> bool:
     extra = (", retried batch skipped" if raw["retry_skipped"] else ", retried batch STORED") + (
         "" if acked else f", server acknowledged {h.n(raw['acknowledged'])}"
     )
-    ok = _stored_line(backend, what, raw, extra, raw["retry_skipped"] and acked) and ok
+    ok = harness.stored_line(backend, what, raw, extra, raw["retry_skipped"] and acked) and ok
 
     seed = results["seed"]
     seeded = seed["runs"] == seed["expected"]

@@ -206,3 +206,15 @@ def line(backend: str, text: str, status: str = "") -> None:
 
 def verdict(ok: bool) -> str:
     return "ok" if ok else "FAILED"
+
+
+def stored_line(backend: str, what: str, r: dict, extra: str = "", ok: bool = True) -> bool:
+    """The correctness line after an ingest figure: stored == sent, values intact."""
+    ok = ok and r["stored"] == r["sent"] and r["intact"]
+    intact = "steps and values intact" if r["intact"] else "steps or values DIFFER"
+    line(
+        backend,
+        f"{what}: stored {n(r['stored'])} of {n(r['sent'])} points, {intact}{extra}",
+        verdict(ok),
+    )
+    return ok

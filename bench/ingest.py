@@ -155,18 +155,6 @@ def child(args) -> None:
 # --- parent: print ------------------------------------------------------------------
 
 
-def _stored_line(backend: str, what: str, r: dict, extra: str = "") -> bool:
-    ok = r["stored"] == r["sent"] and r["intact"]
-    intact = "steps and values intact" if r["intact"] else "steps or values DIFFER"
-    harness.line(
-        backend,
-        f"{what}: stored {harness.n(r['stored'])} of {harness.n(r['sent'])} points, "
-        f"{intact}{extra}",
-        harness.verdict(ok),
-    )
-    return ok
-
-
 def report(backend: str, results: dict) -> bool:
     harness.line(backend, f"{results['version']}, {harness.machine()}")
     ok = True
@@ -190,7 +178,7 @@ def report(backend: str, results: dict) -> bool:
             f"(loop {sdk['loop_seconds']:.2f} s, then flush {sdk['flush_seconds']:.2f} s)",
             f"target <= {LOG_CALL_TARGET_US:g} µs: {'met' if met else 'MISSED'}",
         )
-        ok = _stored_line(backend, what, sdk) and ok
+        ok = harness.stored_line(backend, what, sdk) and ok
         what = f"service {run['label']}"
         harness.line(
             backend,
@@ -199,7 +187,7 @@ def report(backend: str, results: dict) -> bool:
             f"({svc['seconds']:.2f} s)",
         )
         retried = ", retried batch skipped" if svc["retry_skipped"] else ", retried batch STORED"
-        ok = _stored_line(backend, what, svc, retried) and svc["retry_skipped"] and ok
+        ok = harness.stored_line(backend, what, svc, retried) and svc["retry_skipped"] and ok
     return ok
 
 
