@@ -208,7 +208,7 @@ def bench_raw(base: str, secret: str, points: int, batch: int) -> dict:
     is timed is the client sending, the server parsing, checking and storing)."""
     import httpx
 
-    from studio.core import jsoncodec
+    from studio.rules import jsoncodec
 
     headers = {"Authorization": f"Bearer {secret}"}
     with httpx.Client(base_url=f"{base}/api/v1", headers=headers, timeout=120) as client:

@@ -162,7 +162,7 @@ def setup_child() -> str:
     """Configure Django in the child (migrating the fresh database) and name the
     backend it runs on."""
     sys.path.insert(0, str(ROOT))
-    from studio.sdk.stores.local import setup_django
+    from studio.bootstrap import setup_django
 
     setup_django()
     from django.db import connection

@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 
-from studio.tracking.transitions import TERMINAL
+from studio.rules.transitions import TERMINAL
 
 DEADLINE = 30.0  # seconds; only reached when something is broken
 

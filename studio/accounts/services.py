@@ -11,8 +11,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from studio.accounts.models import ApiToken, Membership, Role
-from studio.core import validation
 from studio.errors import Conflict, ValidationError
+from studio.rules import validation
 from studio.tracking.models import Workspace
 
 

@@ -19,7 +19,6 @@ from ninja.renderers import BaseRenderer
 from ninja.security import HttpBearer
 
 from studio.accounts.access import token_authenticate
-from studio.core import jsoncodec
 from studio.core.policy import policy
 from studio.errors import (
     NotAuthenticated,
@@ -28,6 +27,7 @@ from studio.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from studio.rules import jsoncodec
 
 
 class ContentTypeMiddleware:

@@ -24,9 +24,9 @@ from studio.api.schemas import (
     TagKeysIn,
     TagsIn,
 )
-from studio.core import jsoncodec
 from studio.core.policy import policy
 from studio.errors import ValidationError
+from studio.rules import jsoncodec
 from studio.tracking import selectors, services
 from studio.tracking.schema import experiment_to_dict, run_to_dict
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from studio.core import validation
+from studio.rules import validation
 from studio.sdk import Workspace
 from studio.sdk.workspace import CONFIG_DIR, CONFIG_FILE
 

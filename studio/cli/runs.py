@@ -11,12 +11,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from studio.core import validation
 from studio.errors import NotFound, ValidationError
+from studio.rules import validation
+from studio.rules.filenames import check_file_name
+from studio.rules.transitions import COMPLETED, TERMINAL
 from studio.sdk import Experiment, Run, ScriptRunConfig
 from studio.sdk.workspace import CONFIG_DIR, find_config
-from studio.tracking.storage_names import check_file_name
-from studio.tracking.transitions import COMPLETED, TERMINAL
 
 from .common import bind_run, output_options, scope_options, warn, workspace
 from .output import Column, Result, UsageError, jmespath_type, tags_cell, time_cell

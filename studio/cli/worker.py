@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from studio.core import validation
+from studio.rules import validation
 
 from .output import Result, UsageError
 from .runs import positive_int
@@ -15,7 +15,7 @@ from .runs import positive_int
 def worker(args: argparse.Namespace) -> Result:
     if not validation.WORKSPACE_NAME_RE.match(args.target):
         raise UsageError(f"invalid target name {args.target!r}: use letters, digits, '-' or '_'")
-    from studio.sdk.stores.local import setup_django
+    from studio.bootstrap import setup_django
 
     setup_django()
     from studio.execution.worker import work

@@ -38,7 +38,7 @@ from bleach.html5lib_shim import Filter, convert_entities
 from django.utils.safestring import SafeString, mark_safe
 
 from studio.errors import ValidationError
-from studio.tracking.storage_names import check_file_name
+from studio.rules.filenames import check_file_name
 
 EXTENSIONS = ["fenced_code", "tables", "sane_lists", "toc"]
 EXTENSION_CONFIGS = {"tables": {"use_align_attribute": True}}

@@ -37,7 +37,8 @@ def drive(run_id: str) -> str:
     from studio.execution.launch import spawn
     from studio.execution.models import ComputeTarget
     from studio.execution.supervisor import _transition_quietly
-    from studio.tracking import selectors, transitions
+    from studio.rules import transitions
+    from studio.tracking import selectors
     from studio.tracking import services as tracking
     from studio.tracking.models import Run, RunStatus
 
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studio.execution.pipeline")
     parser.add_argument("run_id")
     args = parser.parse_args(argv)
-    from studio.sdk.stores.local import setup_django
+    from studio.bootstrap import setup_django
 
     setup_django()
     drive(args.run_id)

@@ -13,12 +13,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from studio.core import validation
 from studio.errors import InvalidTransition, ValidationError
-from studio.execution.graph import check_steps
 from studio.execution.models import ComputeTarget, Execution
+from studio.rules import transitions, validation
+from studio.rules.graph import check_steps
 from studio.tracking import services as tracking
-from studio.tracking import transitions
 from studio.tracking.models import Experiment, Run, RunStatus, RunType, Workspace
 
 LOCAL = "local"

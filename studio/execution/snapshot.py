@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from studio.errors import ValidationError
-from studio.tracking.storage_names import check_file_name
+from studio.rules.filenames import check_file_name
 
 MAX_FILES = 2_000
 MAX_BYTES = 100 * 1024 * 1024

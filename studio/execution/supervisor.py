@@ -549,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.die_with_parent:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    from studio.sdk.stores.local import setup_django
+    from studio.bootstrap import setup_django
 
     setup_django()
     supervise(args.run_id, worker=args.worker)

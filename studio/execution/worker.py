@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--max-runs", type=int)
     args = parser.parse_args(argv)
-    from studio.sdk.stores.local import setup_django
+    from studio.bootstrap import setup_django
 
     setup_django()
     return work(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from studio.errors import ValidationError
-from studio.execution.graph import check_steps
+from studio.rules.graph import check_steps
 
 LOCAL = "local"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from studio.core import validation
+from studio.rules import validation
 from studio.sdk.run import Run
 
 if TYPE_CHECKING:

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from studio.core import validation
 from studio.errors import ValidationError
+from studio.rules import validation
+from studio.rules.metricdata import check_record
+from studio.rules.transitions import TERMINAL
 from studio.sdk.buffer import MetricBuffer, _flusher
-from studio.tracking.metricdata import check_record
-from studio.tracking.transitions import TERMINAL
 
 if TYPE_CHECKING:
     from studio.sdk.experiment import Experiment

@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from studio.core import validation
 from studio.errors import NotFound, ValidationError
+from studio.rules import validation
 from studio.sdk.run import Run
 from studio.sdk.stores import store_for
 

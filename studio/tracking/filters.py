@@ -19,9 +19,9 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.datastructures import MultiValueDict
 
-from studio.core import validation
 from studio.errors import StudioError
 from studio.errors import ValidationError as StudioValidationError
+from studio.rules import validation
 from studio.tracking import query
 from studio.tracking.models import Experiment, Run, RunProperty, RunStatus, RunTag, Workspace
 

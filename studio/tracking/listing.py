@@ -334,8 +334,8 @@ def experiments_with_counts(*, workspace):
     time of their latest run, most recently active first (one query)."""
     from django.db.models import Count, Max
 
+    from studio.rules.transitions import STATUSES, TERMINAL
     from studio.tracking.models import Experiment
-    from studio.tracking.transitions import STATUSES, TERMINAL
 
     going = Q(runs__status__in=[s for s in STATUSES if s not in TERMINAL])
     return (

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from studio.core import validation
 from studio.errors import StudioError, ValidationError
+from studio.rules import validation
 from studio.tracking.filters import FILTER_FIELDS, clean_filter_params
 from studio.tracking.models import Workspace
 

@@ -25,9 +25,8 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from lark import Lark, Token, Transformer, UnexpectedInput, v_args
 
-from studio.core import validation
 from studio.errors import ValidationError
-from studio.tracking import transitions
+from studio.rules import transitions, validation
 from studio.tracking.models import MetricSummary, Run, RunProperty, RunTag
 
 MAX_LENGTH = 2000

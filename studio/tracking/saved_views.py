@@ -15,8 +15,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
-from studio.core import validation
 from studio.errors import Conflict, NotFound, ValidationError
+from studio.rules import validation
 from studio.tracking.filters import RunFilterSet
 from studio.tracking.liststate import ListState, clean_state
 from studio.tracking.models import Run, SavedView, Workspace

@@ -12,9 +12,9 @@ from typing import IO, Any
 import numpy as np
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from studio.core import validation
 from studio.errors import NotFound, ValidationError
-from studio.tracking import metricdata, storage, transitions
+from studio.rules import metricdata, transitions, validation
+from studio.tracking import storage
 from studio.tracking.models import (
     Experiment,
     MetricChunk,

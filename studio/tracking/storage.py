@@ -1,6 +1,6 @@
 """Where a run's file bytes live. Storage keys are built from server ids only
 (``runs/<run uuid>/<file uuid>``); the name a user sees (``outputs/model.pkl``) is
-metadata in ``RunFile``, checked by ``storage_names.check_file_name``."""
+metadata in ``RunFile``, checked by ``rules.filenames.check_file_name``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 
 from django.core.files.storage import storages
 
-from studio.tracking.storage_names import check_file_name
+from studio.rules.filenames import check_file_name
 
 __all__ = ["check_file_name", "files_storage", "new_storage_key"]
 

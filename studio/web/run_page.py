@@ -28,7 +28,8 @@ from studio.core.markdown import render_markdown
 from studio.core.policy import policy
 from studio.errors import NotFound, PermissionDenied, StudioError, ValidationError
 from studio.execution import services as execution
-from studio.tracking import selectors, services, transitions
+from studio.rules import transitions
+from studio.tracking import selectors, services
 from studio.tracking.models import MetricKind, Run, RunStatus, RunType
 from studio.web import charts, run_files
 from studio.web.common import frame

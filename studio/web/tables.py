@@ -221,7 +221,7 @@ def _reap(runs: list[Run]) -> int:
     """Mark the listed runs that went quiet (no heartbeat for the lease) Failed, as
     reading runs does everywhere: one indexed query when some are still going."""
     from studio.execution.services import runs_reap_lost
-    from studio.tracking.transitions import TERMINAL
+    from studio.rules.transitions import TERMINAL
 
     going = [run for run in runs if run.status not in TERMINAL]
     return runs_reap_lost(runs=going) if going else 0

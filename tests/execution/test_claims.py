@@ -28,7 +28,7 @@ CLAIMER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from studio.sdk.stores.local import setup_django
+    from studio.bootstrap import setup_django
     setup_django()
     from studio.execution.services import run_claim
 

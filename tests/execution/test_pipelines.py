@@ -11,7 +11,7 @@ from datetime import datetime
 import psutil
 import pytest
 
-from studio.tracking.transitions import TERMINAL
+from studio.rules.transitions import TERMINAL
 from tests.jobs import execution, group_members, wait_for_status, wait_terminal, wait_until
 
 

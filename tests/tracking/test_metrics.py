@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from studio.errors import RunTerminal, ValidationError
-from studio.tracking import metricdata, selectors, services
+from studio.rules import metricdata
+from studio.tracking import selectors, services
 from studio.tracking.models import MetricBatch, MetricChunk, MetricRecord, MetricSummary
 
 T0 = 1_790_000_000.0

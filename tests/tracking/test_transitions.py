@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 
 from studio.errors import InvalidTransition
-from studio.tracking import services, transitions
+from studio.rules import transitions
+from studio.tracking import services
 from studio.tracking.models import Run, RunStatus
 
 S = transitions

@@ -22,11 +22,11 @@ from typing import IO, Any
 
 import httpx
 
-from studio.core import jsoncodec
 from studio.core.env import studio_home
 from studio.errors import StudioError, Unavailable, ValidationError, error_from_code
+from studio.rules import jsoncodec
+from studio.rules.filenames import check_file_name
 from studio.sdk.stores.base import Store
-from studio.tracking.storage_names import check_file_name
 
 API = "/api/v1"
 # Reconnect attempts are spaced out so a dead server costs the flusher little.

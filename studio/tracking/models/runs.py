@@ -116,7 +116,7 @@ class Run(models.Model):
 
     @property
     def is_terminal(self) -> bool:
-        from studio.tracking.transitions import TERMINAL
+        from studio.rules.transitions import TERMINAL
 
         return self.status in TERMINAL
 

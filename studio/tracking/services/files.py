@@ -11,7 +11,8 @@ from studio.errors import (
     RunTerminal,
     ValidationError,
 )
-from studio.tracking import storage, transitions
+from studio.rules import transitions
+from studio.tracking import storage
 from studio.tracking.models import (
     Run,
     RunFile,

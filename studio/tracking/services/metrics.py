@@ -10,12 +10,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from studio.core import validation
 from studio.errors import (
     RunTerminal,
     ValidationError,
 )
-from studio.tracking import metricdata, transitions
+from studio.rules import metricdata, transitions, validation
 from studio.tracking.models import (
     MetricBatch,
     MetricChunk,

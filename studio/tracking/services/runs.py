@@ -13,14 +13,13 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from studio.core import validation
 from studio.errors import (
     InvalidTransition,
     NotFound,
     PropertyConflict,
     ValidationError,
 )
-from studio.tracking import transitions
+from studio.rules import transitions, validation
 from studio.tracking.models import (
     Experiment,
     Run,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studio.core import validation
 from studio.errors import ValidationError
-from studio.tracking.storage_names import check_file_name
+from studio.rules import validation
+from studio.rules.filenames import check_file_name
 
 CHUNK_POINTS = 4096
 BUCKET_POINTS = 64
