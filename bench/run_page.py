@@ -95,7 +95,7 @@ def child(args) -> None:
     from studio.accounts.models import Membership, Role
     from studio.tracking import selectors, services
     from studio.web import charts, run_files
-    from studio.web.run_page import CHART_POINTS, _metric_figure
+    from studio.web.views.run_page import CHART_POINTS, _metric_figure
 
     workspace = services.workspace_get_or_create(name="default")
     experiment = services.experiment_get_or_create(workspace=workspace, name="bench-page")

@@ -12,11 +12,7 @@ from studio.tracking.models import Run, Workspace
 
 
 def workspaces_for_user(user) -> QuerySet[Workspace]:
-    if not user.is_authenticated:
-        return Workspace.objects.none()
-    if user.is_superuser:
-        return Workspace.objects.all()
-    return Workspace.objects.filter(memberships__user=user)
+    return Workspace.objects.visible_to(user)
 
 
 def role_in(user, workspace: Workspace) -> str | None:

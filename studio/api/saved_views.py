@@ -11,7 +11,8 @@ from studio.accounts.access import access_workspace
 from studio.api.base import api, page_limit
 from studio.core.policy import policy
 from studio.errors import NotFound
-from studio.tracking import listing, saved_views, selectors
+from studio.tracking import saved_views, selectors
+from studio.tracking.runlist import pages
 from studio.tracking.schema import iso, run_to_dict
 
 
@@ -59,7 +60,7 @@ def view_runs(
             )
         except NotFound:
             return {"runs": [], "next": None, "view": _view_dict(found)}
-    page = listing.page(runs, state.sort, after=cursor, size=page_limit(limit), with_total=False)
+    page = pages.page(runs, state.sort, after=cursor, size=page_limit(limit), with_total=False)
     return {
         "runs": [run_to_dict(r) for r in page.runs],
         "next": page.next_cursor,

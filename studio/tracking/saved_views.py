@@ -17,9 +17,9 @@ from django.db.models import Q, QuerySet
 
 from studio.errors import Conflict, NotFound, ValidationError
 from studio.rules import validation
-from studio.tracking.filters import RunFilterSet
-from studio.tracking.liststate import ListState, clean_state
 from studio.tracking.models import Run, SavedView, Workspace
+from studio.tracking.runlist.filters import RunFilterSet
+from studio.tracking.runlist.state import ListState, clean_state
 
 MAX_NAME = 100
 

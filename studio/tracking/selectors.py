@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 import numpy as np
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from studio.errors import NotFound, ValidationError
 from studio.rules import metricdata, transitions, validation
@@ -47,17 +47,10 @@ def experiment_list(*, workspace: Workspace) -> QuerySet[Experiment]:
     return Experiment.objects.filter(workspace=workspace).order_by("name")
 
 
-def _with_related(qs: QuerySet[Run]) -> QuerySet[Run]:
-    return qs.select_related("experiment", "workspace", "parent").prefetch_related(
-        Prefetch("tags", queryset=RunTag.objects.order_by("key")),
-        Prefetch("properties", queryset=RunProperty.objects.order_by("key")),
-    )
-
-
 def run_get(*, run_id: str, workspace: Workspace | None = None) -> Run:
     if not isinstance(run_id, str) or not run_id:
         raise ValidationError("A run id is required.", field="run_id")
-    qs = _with_related(Run.objects.filter(run_id=run_id))
+    qs = Run.objects.filter(run_id=run_id).with_related()
     if workspace is not None:
         qs = qs.filter(workspace=workspace)
     run = qs.first()
@@ -129,7 +122,7 @@ def run_list(
 ) -> QuerySet[Run]:
     """Runs of a workspace (or one experiment), newest first, with the ``get_runs``
     filters and a filter-language expression applied in the database."""
-    from studio.tracking.query import apply_filter
+    from studio.tracking.runlist.language import apply_filter
 
     qs = apply_filter(Run.objects.filter(workspace=workspace), filter)
     if experiment is not None:
@@ -142,7 +135,7 @@ def run_list(
         + _status_type_conditions(type, status)
     ):
         qs = qs.filter(condition)
-    return _with_related(qs.order_by("-created_at", "-id"))
+    return qs.order_by("-created_at", "-id").with_related()
 
 
 def run_children(
@@ -170,7 +163,7 @@ def run_children(
         qs = Run.objects.filter(root_id=root_id, pk__in=below) if below else Run.objects.none()
     for condition in conditions:
         qs = qs.filter(condition)
-    return list(_with_related(qs.order_by("created_at", "id")))
+    return list(qs.order_by("created_at", "id").with_related())
 
 
 def _descendant_ids(top: int, parent_of: Mapping[int, int | None]) -> list[int]:
@@ -351,7 +344,7 @@ def file_read(*, run_file: RunFile, offset: int = 0, limit: int = MAX_READ) -> t
 
 
 def runs_by_ids(*, run_ids: Iterable[str]) -> QuerySet[Run]:
-    return _with_related(Run.objects.filter(run_id__in=list(run_ids)))
+    return Run.objects.filter(run_id__in=list(run_ids)).with_related()
 
 
 # --- run page, compare and their fragments (studio/web/run_page.py) -----------------

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 
 from studio.errors import ValidationError
-from studio.tracking import query, selectors, services
+from studio.tracking import selectors, services
 from studio.tracking.models import Run
+from studio.tracking.runlist import language
 
 T0 = 1_790_000_000.0
 
@@ -137,18 +138,18 @@ def test_bad_expressions_point_at_the_position(workspace, expression, column, wo
 
 def test_size_and_depth_are_bounded(workspace):
     with pytest.raises(ValidationError, match="limit is"):
-        query.compile_filter("status = Running or " * 200 + "status = Running")
+        language.compile_filter("status = Running or " * 200 + "status = Running")
     with pytest.raises(ValidationError, match="deeper"):
-        query.compile_filter("(" * 30 + "status = Running" + ")" * 30)
+        language.compile_filter("(" * 30 + "status = Running" + ")" * 30)
     with pytest.raises(ValidationError, match="more than"):
-        query.compile_filter(" or ".join(["status = Running"] * (query.MAX_TERMS + 1)))
+        language.compile_filter(" or ".join(["status = Running"] * (language.MAX_TERMS + 1)))
     with pytest.raises(ValidationError):
-        query.compile_filter("tags.x = 'a\x00b'")
+        language.compile_filter("tags.x = 'a\x00b'")
 
 
 def test_the_compiler_only_emits_allowlisted_lookups():
     """Every lookup the compiler can produce is a literal in this module (C4)."""
-    fields = {lookup for lookups, _ in query.COLUMNS.values() for lookup in lookups.split("|")}
+    fields = {lookup for lookups, _ in language.COLUMNS.values() for lookup in lookups.split("|")}
     assert fields == {
         "status",
         "experiment__name",
@@ -161,7 +162,7 @@ def test_the_compiler_only_emits_allowlisted_lookups():
         "created_at",
         "duration",
     }
-    q = query.compile_filter("status = Running and name ~ x and created > 2026-01-01")
+    q = language.compile_filter("status = Running and name ~ x and created > 2026-01-01")
     emitted = {child[0] for child in _leaves(q)}
     assert emitted <= {
         f"{f}__{lk}"

@@ -87,7 +87,7 @@ def test_experiment_chart_takes_the_chosen_metric_and_stat(client, member, exper
 
 
 def test_chart_labels_are_entity_escaped_so_plotly_shows_them_as_typed():
-    from studio.web.list_charts import Point, metric_across_runs
+    from studio.web.runlist.charts import Point, metric_across_runs
 
     figure = metric_across_runs([Point(1, "<b>bold</b> & co", "Completed", 0.5)], "<i>m</i>", "min")
     assert figure["data"][0]["text"] == ["&lt;b&gt;bold&lt;/b&gt; &amp; co"]

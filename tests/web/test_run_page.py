@@ -213,7 +213,7 @@ def test_a_too_long_name_is_refused_with_a_message_and_nothing_changes(client, m
 
 
 def _base(run) -> str:
-    from studio.web.run_page import _digest
+    from studio.web.views.run_page import _digest
 
     return _digest(run.description)
 

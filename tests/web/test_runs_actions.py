@@ -213,7 +213,7 @@ def test_running_rows_are_marked_live_for_the_refresh(client, member, experiment
 def test_list_badges_are_the_status_partial_the_run_page_uses(status, reason):
     from django.template.loader import render_to_string
 
-    from studio.web.columns import status_badge
+    from studio.web.runlist.columns import status_badge
 
     run = Run(status=status, status_reason=reason)
     partial = render_to_string("includes/_status.html", {"status": status, "reason": reason})

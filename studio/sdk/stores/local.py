@@ -168,7 +168,8 @@ class LocalStore(Store):
         self, workspace: str, view: str, experiment: str | None = None
     ) -> Iterator[dict[str, Any]]:
         from studio.errors import NotFound
-        from studio.tracking import listing, saved_views, selectors
+        from studio.tracking import saved_views, selectors
+        from studio.tracking.runlist import pages
         from studio.tracking.schema import run_to_dict
 
         ws = self._workspace(workspace)
@@ -182,7 +183,7 @@ class LocalStore(Store):
                 )
             except NotFound:
                 return iter(())
-        return (run_to_dict(run) for chunk in listing.iterate(runs, state.sort) for run in chunk)
+        return (run_to_dict(run) for chunk in pages.iterate(runs, state.sort) for run in chunk)
 
     def get_children(
         self,

@@ -5,6 +5,18 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.db.models import DurationField, ExpressionWrapper, F, Prefetch
+from django.db.models.functions import Coalesce, Now
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> WorkspaceQuerySet:
+        """The workspaces ``user`` is a member of (all of them for a superuser)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(memberships__user=user)
 
 
 class Workspace(models.Model):
@@ -12,6 +24,8 @@ class Workspace(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WorkspaceQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -61,6 +75,24 @@ class RunType(models.TextChoices):
     STEP = "step"
 
 
+class RunQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RunQuerySet:
+        """Runs of the workspaces ``user`` is a member of (one subquery)."""
+        return self.filter(workspace__in=Workspace.objects.visible_to(user))
+
+    def with_related(self) -> RunQuerySet:
+        """What a run's row shows without a query per run: its experiment, workspace
+        and parent joined, tags and properties prefetched in key order."""
+        return self.select_related("experiment", "workspace", "parent").prefetch_related(
+            Prefetch("tags", queryset=RunTag.objects.order_by("key")),
+            Prefetch("properties", queryset=RunProperty.objects.order_by("key")),
+        )
+
+    def with_duration(self) -> RunQuerySet:
+        """``duration``: from start to end, or to now while the run is going."""
+        return self.annotate(duration=Run.duration_expression())
+
+
 class Run(models.Model):
     """One training attempt. ``run_id`` is the public id; ``uuid`` names its files."""
 
@@ -96,6 +128,8 @@ class Run(models.Model):
     arguments = models.JSONField(default=list, blank=True)
     child_count = models.PositiveIntegerField(default=0)
 
+    objects = RunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -113,6 +147,17 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return self.run_id
+
+    @property
+    def label(self) -> str:
+        """What people call the run: its display name, else "Run <number>"."""
+        return self.display_name or f"Run {self.number}"
+
+    @staticmethod
+    def duration_expression() -> ExpressionWrapper:
+        return ExpressionWrapper(
+            Coalesce(F("ended_at"), Now()) - F("started_at"), output_field=DurationField()
+        )
 
     @property
     def is_terminal(self) -> bool:

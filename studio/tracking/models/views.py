@@ -12,7 +12,7 @@ from studio.tracking.models.runs import Workspace
 class SavedView(models.Model):
     """A runs-list state saved under a name, private to its owner or shared with the
     workspace. ``state`` holds only what the list's allowlists accept
-    (``tracking.liststate.clean_state``); it never names a workspace: a view shows
+    (``tracking.runlist.state.clean_state``); it never names a workspace: a view shows
     runs of its own workspace, to members of that workspace."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="views")

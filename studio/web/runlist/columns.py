@@ -1,6 +1,6 @@
 """The columns of a runs list as the page shows them: headers with their sort
 links, and what the column picker offers. Which columns exist, and how they sort,
-is ``tracking.liststate`` (the allowlist) and ``tracking.listing``."""
+is ``tracking.runlist.state`` (the allowlist) and ``tracking.runlist.pages``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from studio.core.templatetags.studio_tags import reltime, run_duration
-from studio.tracking.liststate import BUILTIN, Column, ListState, Sort, parse_column
-from studio.web.links import ListLinks
+from studio.tracking.runlist.state import BUILTIN, Column, ListState, Sort, parse_column
+from studio.web.runlist.links import ListLinks
 from studio.web.templatetags.run_tags import num
 
 # Tailored widths (CSS classes); custom columns share one width.
@@ -217,6 +217,6 @@ def cell(run, column: Column, value, ctx: dict) -> str:
 
 
 def attach_html(runs, ctx: dict) -> None:
-    """``run.html_cells``: the row's cells, after ``listing.attach_cells``."""
+    """``run.html_cells``: the row's cells, after ``pages.attach_cells``."""
     for run in runs:
         run.html_cells = [cell(run, column, value, ctx) for column, value in run.cells]

@@ -4,32 +4,24 @@ views, experiments and members in their own modules."""
 
 from __future__ import annotations
 
-from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from studio.accounts.access import current_workspace, workspaces_for_user
-from studio.accounts.services import token_create, token_revoke
 from studio.core.policy import policy
 from studio.core.templatetags.studio_tags import run_duration
-from studio.errors import StudioError
 from studio.execution.services import runs_reap_lost
 from studio.tracking import saved_views
-from studio.tracking.liststate import ListState
 from studio.tracking.models import Run
-from studio.web import bulk, columns, export, tables
+from studio.tracking.runlist.state import ListState
 from studio.web.common import frame
-from studio.web.links import ListLinks
+from studio.web.runlist import bulk, columns, export, tables
+from studio.web.runlist.links import ListLinks
 
 MAX_LIVE = 200  # runs whose status one refresh asks for
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. laptop or CI.")
 
 
 @policy("public")
@@ -114,39 +106,3 @@ def run_bulk(request: HttpRequest) -> HttpResponse:
     """Selected runs: compare them, tag them or cancel them (contributors and owners)."""
     workspace = current_workspace(request)
     return bulk.act(request, workspace)
-
-
-@policy("member")
-@require_http_methods(["GET", "POST"])
-@login_required
-def token_list(request: HttpRequest) -> HttpResponse:
-    """The user's API tokens. A new token's secret is shown in this response only."""
-    form = TokenForm(request.POST or None)
-    secret = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            token, secret = token_create(user=request.user, name=form.cleaned_data["name"])
-        except StudioError as exc:
-            form.add_error("name", exc.message)
-    tokens = request.user.api_tokens.filter(revoked_at__isnull=True, run__isnull=True)
-    return render(
-        request,
-        "web/tokens.html",
-        {
-            "form": form,
-            "secret": secret,
-            "tokens": tokens,
-            **frame(request, current_workspace(request), "tokens"),
-        },
-        status=201 if secret else 200,
-    )
-
-
-@policy("member")
-@require_POST
-@login_required
-def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = get_object_or_404(request.user.api_tokens, pk=token_id)
-    token_revoke(token=token)
-    messages.success(request, f"Token {token.name} ({token.prefix}…) was revoked.")
-    return redirect("token-list")

@@ -20,20 +20,16 @@ from dataclasses import dataclass
 
 from django.db.models import (
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
     FilteredRelation,
-    Prefetch,
     Q,
     QuerySet,
     Window,
 )
-from django.db.models.functions import Coalesce, Now
 
 from studio.errors import ValidationError
-from studio.tracking.liststate import Column, Sort
-from studio.tracking.models import MetricSummary, Run, RunProperty, RunTag
+from studio.tracking.models import MetricSummary, Run
+from studio.tracking.runlist.state import Column, Sort
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -59,10 +55,7 @@ def _with_sort_value(qs: QuerySet[Run], column: Column) -> tuple[QuerySet[Run], 
         path, nullable = _FIELDS[column.kind]
         return qs.annotate(_sort=F(path)), nullable
     if column.kind == "duration":
-        duration = ExpressionWrapper(
-            Coalesce(F("ended_at"), Now()) - F("started_at"), output_field=DurationField()
-        )
-        return qs.annotate(_sort=duration), True
+        return qs.annotate(_sort=Run.duration_expression()), True
     if column.kind == "metric":
         rel = FilteredRelation("metric_summaries", condition=Q(metric_summaries__name=column.arg))
         return qs.alias(_sr=rel).annotate(_sort=F(f"_sr__{_STAT_FIELDS[column.stat]}")), True
@@ -154,13 +147,6 @@ class Page:
         return self.start + len(self.runs) - 1
 
 
-def prefetched(qs: QuerySet[Run]) -> QuerySet[Run]:
-    return qs.select_related("experiment", "workspace", "parent").prefetch_related(
-        Prefetch("tags", queryset=RunTag.objects.order_by("key")),
-        Prefetch("properties", queryset=RunProperty.objects.order_by("key")),
-    )
-
-
 def page(
     qs: QuerySet[Run],
     sort: Sort,
@@ -221,7 +207,7 @@ def _keys(ordered: QuerySet[Run], limit: int, *, count: bool = False) -> tuple[l
 def _rows(qs: QuerySet[Run], keys: list[tuple[int, object]]) -> list[Run]:
     if not keys:
         return []
-    found = {r.pk: r for r in prefetched(qs.model.objects.filter(pk__in=[k for k, _ in keys]))}
+    found = {r.pk: r for r in qs.model.objects.filter(pk__in=[k for k, _ in keys]).with_related()}
     runs = []
     for pk, value in keys:
         run = found.get(pk)

@@ -4,7 +4,7 @@ filter panel, saved views, the API and the SDK (``get_runs(view=...)``).
 Its field names are the allowlist of what a list state may filter on (RELIABILITY
 C4): every lookup below is written here, no parameter name or value ever reaches
 ``filter(**...)`` as a key, and the search bar goes through the filter language's
-compiler (``tracking.query``), which has its own allowlist.
+compiler (``tracking.runlist.language``), which has its own allowlist.
 
     ?status=Running&status=Failed&tag=lr=0.1&tag=best&q=metrics.loss < 0.2
 """
@@ -22,8 +22,8 @@ from django.utils.datastructures import MultiValueDict
 from studio.errors import StudioError
 from studio.errors import ValidationError as StudioValidationError
 from studio.rules import validation
-from studio.tracking import query
 from studio.tracking.models import Experiment, Run, RunProperty, RunStatus, RunTag, Workspace
+from studio.tracking.runlist import language
 
 MAX_VALUES = 20  # per parameter: chips, statuses, experiments ...
 MAX_VALUE_LENGTH = 300
@@ -84,7 +84,7 @@ class ExpressionField(forms.CharField):
         value = super().clean(value)
         if value:
             try:
-                query.compile_filter(value)
+                language.compile_filter(value)
             except StudioError as exc:
                 raise forms.ValidationError(exc.message) from None
         return value
@@ -121,7 +121,7 @@ class RunFilterSet(django_filters.FilterSet):
     key/value index)``: driven by the index, they stay fast on 100,000 runs where a
     correlated EXISTS per run would not."""
 
-    q = ExpressionFilter(method="filter_q", max_length=query.MAX_LENGTH, label="Search")
+    q = ExpressionFilter(method="filter_q", max_length=language.MAX_LENGTH, label="Search")
     status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices, label="Status")
     experiment = TextListFilter(method="filter_experiment", label="Experiment", max_length=255)
     compute_target = TextListFilter(
@@ -160,7 +160,7 @@ class RunFilterSet(django_filters.FilterSet):
         return qs
 
     def filter_q(self, qs, name, value):
-        return query.apply_filter(qs, value) if value else qs
+        return language.apply_filter(qs, value) if value else qs
 
     def filter_experiment(self, qs, name, value):
         if not value:

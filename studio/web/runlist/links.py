@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from urllib.parse import urlencode
 
-from studio.tracking.liststate import ListState
+from studio.tracking.runlist.state import ListState
 
 
 class ListLinks:

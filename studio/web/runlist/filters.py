@@ -1,6 +1,6 @@
 """The filter panel of a runs list: what each filter offers, and the active filters
 as chips, each with the link that removes it. Filtering itself is
-``tracking.filters.RunFilterSet``; this module only presents it."""
+``tracking.runlist.filters.RunFilterSet``; this module only presents it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from studio.accounts.models import Membership
 from studio.execution.models import ComputeTarget
-from studio.tracking.filters import split_chip
-from studio.tracking.liststate import ListState
 from studio.tracking.models import RunStatus, Workspace
-from studio.web.links import ListLinks
+from studio.tracking.runlist.filters import split_chip
+from studio.tracking.runlist.state import ListState
+from studio.web.runlist.links import ListLinks
 
 LABELS = {
     "q": "search",

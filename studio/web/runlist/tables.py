@@ -15,12 +15,12 @@ from django.utils.datastructures import MultiValueDict
 from studio.accounts.access import role_in
 from studio.accounts.models import Role
 from studio.errors import StudioError
-from studio.tracking import listing, query
-from studio.tracking.filters import FILTER_FIELDS, RunFilterSet
-from studio.tracking.liststate import STATS, ListState, parse_sort
 from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
-from studio.web import columns, filters
-from studio.web.links import ListLinks
+from studio.tracking.runlist import language, pages
+from studio.tracking.runlist.filters import FILTER_FIELDS, RunFilterSet
+from studio.tracking.runlist.state import STATS, ListState, parse_sort
+from studio.web.runlist import columns, filters
+from studio.web.runlist.links import ListLinks
 
 STATE_PARAMS = (*FILTER_FIELDS, "col", "sort", "chart", "after", "before")
 MAX_EXPERIMENTS = 200
@@ -61,14 +61,14 @@ def runs_table(
     problems = list(state.problems)
     after, before = request.GET.get("after"), request.GET.get("before")
     try:
-        page = listing.page(runs, state.sort, after=after, before=before)
+        page = pages.page(runs, state.sort, after=after, before=before)
     except StudioError as exc:  # a stale or edited page link: back to the first page
         problems.append(exc.message)
         after = before = None
-        page = listing.page(runs, state.sort)
+        page = pages.page(runs, state.sort)
     if _reap(page.runs):  # runs shown as going whose process is gone: Failed, "lost"
-        page = listing.page(runs, state.sort, after=after, before=before)
-    listing.attach_cells(page.runs, state.columns)
+        page = pages.page(runs, state.sort, after=after, before=before)
+    pages.attach_cells(page.runs, state.columns)
     cols_query = urlencode([pair for pair in state.to_query() if pair[0] == "col"])
     columns.attach_html(
         page.runs, {"depth": 0, "cols_query": cols_query, "workspace_name": workspace.name}
@@ -103,7 +103,7 @@ def runs_table(
         "hidden_filters": hidden,
         "experiment": experiment,
         "can_write": can_write(request, workspace),
-        "filter_hint": query.describe(),
+        "filter_hint": language.describe(),
         "children_hidden": "children" not in state.filters and "parent" not in state.filters,
         # On an experiment's page the chart spans all its runs (experiments.py).
         "figures": chart_figures(state, page) if experiment is None else [],
@@ -164,20 +164,20 @@ def normalized_url(request: HttpRequest, path: str, workspace: Workspace) -> str
     return ListLinks(path, fresh, [("ws", workspace.name)]).url()
 
 
-def page_or_first(runs: QuerySet[Run], sort, after: str | None) -> listing.Page:
+def page_or_first(runs: QuerySet[Run], sort, after: str | None) -> pages.Page:
     try:
-        return listing.page(runs, sort, after=after)
+        return pages.page(runs, sort, after=after)
     except StudioError:
-        return listing.page(runs, sort)
+        return pages.page(runs, sort)
 
 
-def chart_figures(state: ListState, page: listing.Page) -> list[dict]:
+def chart_figures(state: ListState, page: pages.Page) -> list[dict]:
     """One figure per chosen chart: the metric for each run of the page."""
-    from studio.web.list_charts import Point, metric_per_listed_run
+    from studio.web.runlist.charts import Point, metric_per_listed_run
 
     figures = []
     for column in state.charts:
-        values = listing.metric_values(
+        values = pages.metric_values(
             run_ids=[r.pk for r in page.runs], name=column.arg, stat=column.stat
         )
         points = [
@@ -202,7 +202,7 @@ def children_rows(request: HttpRequest, parent: Run) -> dict[str, Any]:
     page = page_or_first(
         Run.objects.filter(parent=parent), parse_sort("created"), request.GET.get("after")
     )
-    listing.attach_cells(page.runs, state.columns)
+    pages.attach_cells(page.runs, state.columns)
     level = depth(request.GET.get("depth"))
     cols_query = urlencode([("col", c.key) for c in state.columns if request.GET.getlist("col")])
     ctx = {"depth": level, "cols_query": cols_query, "workspace_name": parent.workspace.name}

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from studio.tracking import listing
-from studio.tracking.liststate import Column, ListState
 from studio.tracking.models import Run
+from studio.tracking.runlist import pages
+from studio.tracking.runlist.state import Column, ListState
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -76,8 +76,8 @@ def csv_lines(runs: QuerySet[Run], state: ListState) -> Iterator[str]:
 
     writer.writerow(["number", "run_id", *(_header(c) for c in columns if c.kind != "id")])
     yield flush()
-    for chunk in listing.iterate(runs, state.sort):
-        listing.attach_cells(chunk, columns)
+    for chunk in pages.iterate(runs, state.sort):
+        pages.attach_cells(chunk, columns)
         for run in chunk:
             cells = [
                 _builtin(run, column) if not column.custom else value

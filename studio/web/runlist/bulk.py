@@ -16,7 +16,7 @@ from studio.errors import InvalidTransition, StudioError, ValidationError
 from studio.tracking import services
 from studio.tracking.models import Run, Workspace
 from studio.web.common import back
-from studio.web.tables import can_write
+from studio.web.runlist.tables import can_write
 
 MAX_SELECTED = 200
 ACTIONS = ("compare", "tag", "cancel")

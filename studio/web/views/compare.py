@@ -16,7 +16,7 @@ from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run
 from studio.web import charts
 from studio.web.common import frame
-from studio.web.run_page import SMOOTHING_CHOICES, _run_for, chart_data
+from studio.web.views.run_page import SMOOTHING_CHOICES, _run_for, chart_data
 
 MAX_COMPARE = 10
 COMPARE_CHARTS = 16

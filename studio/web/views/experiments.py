@@ -11,13 +11,13 @@ from django.views.decorators.http import require_safe
 
 from studio.accounts.access import current_workspace
 from studio.core.policy import policy
-from studio.tracking import listing
-from studio.tracking.liststate import ListState, metric_column
 from studio.tracking.models import Experiment
-from studio.web import tables
+from studio.tracking.runlist import pages
+from studio.tracking.runlist.state import ListState, metric_column
 from studio.web.common import frame
-from studio.web.links import ListLinks
-from studio.web.list_charts import Point, metric_across_runs
+from studio.web.runlist import tables
+from studio.web.runlist.charts import Point, metric_across_runs
+from studio.web.runlist.links import ListLinks
 
 
 @policy("member")
@@ -25,7 +25,7 @@ from studio.web.list_charts import Point, metric_across_runs
 @login_required
 def experiment_list(request: HttpRequest) -> HttpResponse:
     workspace = current_workspace(request)
-    experiments = listing.experiments_with_counts(workspace=workspace) if workspace else []
+    experiments = pages.experiments_with_counts(workspace=workspace) if workspace else []
     context = {"experiments": experiments, **frame(request, workspace, "experiments")}
     return render(request, "web/experiments.html", context)
 
@@ -46,7 +46,7 @@ def experiment_detail(request: HttpRequest, name: str) -> HttpResponse:
     table = tables.runs_table(
         request, workspace=workspace, state=state, links=links, experiment=experiment
     )
-    names = listing.experiment_metric_names(experiment=experiment)
+    names = pages.experiment_metric_names(experiment=experiment)
     chart = state.charts[0] if state.charts else _default_chart(names)
     context = {
         "experiment": experiment,
@@ -65,6 +65,6 @@ def _default_chart(names: list[str]):
 
 
 def _figure(experiment: Experiment, chart) -> dict:
-    rows = listing.experiment_metric_values(experiment=experiment, name=chart.arg, stat=chart.stat)
+    rows = pages.experiment_metric_values(experiment=experiment, name=chart.arg, stat=chart.stat)
     points = [Point(n, label or f"Run {n}", status, value) for n, label, status, value in rows]
     return metric_across_runs(points, chart.arg, chart.stat)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from studio.errors import StudioError, ValidationError
 from studio.rules import validation
-from studio.tracking.filters import FILTER_FIELDS, clean_filter_params
 from studio.tracking.models import Workspace
+from studio.tracking.runlist.filters import FILTER_FIELDS, clean_filter_params
 
 # key -> (label, sortable, numeric)
 BUILTIN: dict[str, tuple[str, bool, bool]] = {

@@ -16,10 +16,10 @@ from studio.accounts.access import access_view, current_workspace, role_in, view
 from studio.core.policy import policy
 from studio.errors import StudioError
 from studio.tracking import saved_views
-from studio.tracking.liststate import ListState
-from studio.web import tables
+from studio.tracking.runlist.state import ListState
 from studio.web.common import back, frame, http_errors
-from studio.web.links import ListLinks
+from studio.web.runlist import tables
+from studio.web.runlist.links import ListLinks
 
 MAX_STATE_LENGTH = 20_000
 

@@ -1,0 +1,56 @@
+"""The user's API tokens (Settings → API tokens)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from studio.accounts.access import current_workspace
+from studio.accounts.services import token_create, token_revoke
+from studio.core.policy import policy
+from studio.errors import StudioError
+from studio.web.common import frame
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. laptop or CI.")
+
+
+@policy("member")
+@require_http_methods(["GET", "POST"])
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens. A new token's secret is shown in this response only."""
+    form = TokenForm(request.POST or None)
+    secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, secret = token_create(user=request.user, name=form.cleaned_data["name"])
+        except StudioError as exc:
+            form.add_error("name", exc.message)
+    tokens = request.user.api_tokens.filter(revoked_at__isnull=True, run__isnull=True)
+    return render(
+        request,
+        "web/tokens.html",
+        {
+            "form": form,
+            "secret": secret,
+            "tokens": tokens,
+            **frame(request, current_workspace(request), "tokens"),
+        },
+        status=201 if secret else 200,
+    )
+
+
+@policy("member")
+@require_POST
+@login_required
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(request.user.api_tokens, pk=token_id)
+    token_revoke(token=token)
+    messages.success(request, f"Token {token.name} ({token.prefix}…) was revoked.")
+    return redirect("token-list")
