@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.db import models
@@ -17,6 +18,8 @@ class WorkspaceQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         return self.filter(memberships__user=user)
+
+from studio.rules import transitions
 
 
 class Workspace(models.Model):
@@ -55,17 +58,12 @@ class Experiment(models.Model):
         return self.name
 
 
-class RunStatus(models.TextChoices):
-    NOT_STARTED = "NotStarted"
-    QUEUED = "Queued"
-    PREPARING = "Preparing"
-    STARTING = "Starting"
-    RUNNING = "Running"
-    FINALIZING = "Finalizing"
-    CANCEL_REQUESTED = "CancelRequested"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
+# The statuses are spelled once, in the transition table (no Django there: the SDK
+# reads them too); the model's choices are made from it (NotStarted -> NOT_STARTED).
+RunStatus = models.TextChoices(
+    "RunStatus",
+    [(re.sub(r"(?<!^)(?=[A-Z])", "_", status).upper(), status) for status in transitions.STATUSES],
+)
 
 
 class RunType(models.TextChoices):
