@@ -125,11 +125,11 @@ def run_claim(*, workspace: Workspace | None, target: str, worker: str) -> Run |
     """Claim the oldest queued run of ``target`` for ``worker``: exactly one worker
     wins each run. PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``. SQLite has no
     row locks (``select_for_update`` does nothing there): the IMMEDIATE transaction
-    holds the database write lock, and the UPDATE is conditional on the status."""
+    holds the database write lock. Either way the status changes through
+    ``run_transition`` (its conditional UPDATE, from Queued only)."""
     queued = Run.objects.filter(status=RunStatus.QUEUED, compute_target=target)
     if workspace is not None:
         queued = queued.filter(workspace=workspace)
-    now = timezone.now()
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             candidate = (
@@ -139,18 +139,18 @@ def run_claim(*, workspace: Workspace | None, target: str, worker: str) -> Run |
             candidate = queued.order_by("created_at", "id").first()
         if candidate is None:
             return None
-        claimed = Run.objects.filter(pk=candidate.pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.PREPARING,
-            status_changed_at=now,
-            status_reason=f"claimed by {worker}",
-            heartbeat_at=now,
-        )
-        if not claimed:
+        try:
+            tracking.run_transition(
+                run=candidate,
+                status=RunStatus.PREPARING,
+                reason=f"claimed by {worker}"[:255],
+                only_from=RunStatus.QUEUED,
+            )
+        except InvalidTransition:
             return None
         Execution.objects.update_or_create(
-            run=candidate, defaults={"worker": worker, "claimed_at": now}
+            run=candidate, defaults={"worker": worker, "claimed_at": candidate.status_changed_at}
         )
-    candidate.refresh_from_db()
     return candidate
 
 

@@ -32,6 +32,8 @@ STATUSES = (
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
 # Some process is responsible for a run in these statuses and must heartbeat.
 ACTIVE = (PREPARING, STARTING, RUNNING, FINALIZING, CANCEL_REQUESTED)
+# Entering these, a process (worker, supervisor, script) takes the run on: its lease starts.
+TAKEN = (PREPARING, STARTING, RUNNING)
 _STOPPABLE = {CANCEL_REQUESTED, CANCELED, FAILED}
 
 TRANSITIONS: dict[str, frozenset[str]] = {

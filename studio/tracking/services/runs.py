@@ -210,9 +210,15 @@ def run_create_children(
 
 
 def run_transition(
-    *, run: Run, status: str, reason: str = "", error: Mapping[str, Any] | None = None
+    *,
+    run: Run,
+    status: str,
+    reason: str = "",
+    error: Mapping[str, Any] | None = None,
+    only_from: str | None = None,
 ) -> Run:
-    """Move a run to ``status`` if the transition table allows it from its current one.
+    """Move a run to ``status`` if the transition table allows it from its current one
+    (and, with ``only_from``, only from that one: a worker claims a Queued run).
 
     A conditional UPDATE (``WHERE status IN allowed``) checked by its row count:
     of two racing transitions exactly one wins; the loser gets InvalidTransition.
@@ -220,18 +226,20 @@ def run_transition(
     if status not in transitions.STATUSES:
         raise ValidationError(f"Unknown status {status!r}.", field="status")
     validation.text(reason, "reason", max_length=255)
+    allowed = transitions.allowed_from(status)
+    if only_from is not None:
+        allowed &= {only_from}
     now = timezone.now()
     fields: dict[str, Any] = {"status": status, "status_changed_at": now, "status_reason": reason}
+    if status in transitions.TAKEN:
+        fields["heartbeat_at"] = now  # the lease starts with the process taking it on
     if status == RunStatus.RUNNING:
         fields["started_at"] = Coalesce(F("started_at"), now)
-        fields["heartbeat_at"] = now
     if status in transitions.TERMINAL:
         fields["ended_at"] = Coalesce(F("ended_at"), now)
     if error is not None:
         fields["error"] = dict(error)
-    updated = Run.objects.filter(pk=run.pk, status__in=transitions.allowed_from(status)).update(
-        **fields
-    )
+    updated = Run.objects.filter(pk=run.pk, status__in=allowed).update(**fields)
     if not updated:
         current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
         if current is None:
