@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from studio.errors import NotFound, ValidationError
 from studio.rules import validation
-from studio.rules.filenames import check_file_name
+from studio.rules.filenames import LIVE_LOG, LOGS, check_file_name
 from studio.rules.transitions import COMPLETED, TERMINAL
 from studio.sdk import Experiment, Run, ScriptRunConfig
 from studio.sdk.workspace import CONFIG_DIR, find_config
@@ -21,8 +21,6 @@ from studio.sdk.workspace import CONFIG_DIR, find_config
 from .common import bind_run, output_options, scope_options, warn, workspace
 from .output import Column, Result, UsageError, jmespath_type, tags_cell, time_cell
 
-LOGS = "logs/"
-LIVE_LOG = "logs/std_log.txt"
 RUNCONFIG_SUFFIX = ".runconfig"
 RUNCONFIG_KEYS = {"script", "arguments", "compute_target", "source_directory"}
 FOLLOW_EVERY = 0.5  # seconds between two looks at a followed run

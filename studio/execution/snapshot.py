@@ -13,11 +13,11 @@ import os
 from pathlib import Path
 
 from studio.errors import ValidationError
-from studio.rules.filenames import check_file_name
+from studio.rules.filenames import LOGS, OUTPUTS, SNAPSHOT, check_file_name
 
 MAX_FILES = 2_000
 MAX_BYTES = 100 * 1024 * 1024
-ALWAYS_IGNORED = [".git/", "__pycache__/", ".studio/", "outputs/", "logs/", ".venv/", "*.pyc"]
+ALWAYS_IGNORED = [".git/", "__pycache__/", ".studio/", OUTPUTS, LOGS, ".venv/", "*.pyc"]
 
 
 def _patterns(source: Path) -> list[str]:
@@ -85,8 +85,8 @@ def materialize(*, run, into: Path) -> None:
 
     into.mkdir(parents=True, exist_ok=True)
     root = into.resolve()
-    for run_file in RunFile.objects.filter(run=run, name__startswith="snapshot/"):
-        rel = run_file.name.removeprefix("snapshot/")
+    for run_file in RunFile.objects.filter(run=run, name__startswith=SNAPSHOT):
+        rel = run_file.name.removeprefix(SNAPSHOT)
         target = (root / rel).resolve()
         if not target.is_relative_to(root):
             continue  # names were checked on upload; this is the second lock

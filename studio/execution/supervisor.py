@@ -30,6 +30,8 @@ import threading
 import time
 from pathlib import Path
 
+from studio.rules import filenames
+
 POLL_EVERY = 0.2
 STATUS_EVERY = 0.5
 STDERR_TAIL = 20
@@ -348,11 +350,11 @@ def supervise(run_id: str, *, worker: str = "") -> str:
 
     grace = float(getattr(settings, "STUDIO_CANCEL_GRACE_SECONDS", 10))
     workdir = Path(settings.STUDIO_HOME) / "work" / run.uuid.hex
-    log_path = _log_file(run)
+    log_path = tracking.run_live_log_open(run=run)
     log = _LogWriter(log_path)
     try:
         materialize(run=run, into=workdir)
-        (workdir / "outputs").mkdir(exist_ok=True)
+        (workdir / filenames.OUTPUTS).mkdir(exist_ok=True)
         command = [sys.executable, run.script, *run.arguments]
         proc = subprocess.Popen(
             command,
@@ -450,36 +452,9 @@ def supervise(run_id: str, *, worker: str = "") -> str:
         # The cancel arrived as the script was ending (or while its outputs were
         # collected): nothing is left to stop, and it may not end Completed now.
         _transition_quietly(run, RunStatus.CANCELED, "canceled")
-    _update_log_size(run)
+    tracking.run_file_sizes_update(run=run, prefix=filenames.LOGS)
     shutil.rmtree(workdir, ignore_errors=True)
     return status()
-
-
-def _log_file(run) -> Path:
-    """The run's live log: a RunFile whose bytes are appended in place (needs a
-    filesystem-backed storage, the default)."""
-    from studio.tracking import storage
-    from studio.tracking.models import RunFile
-
-    existing = RunFile.objects.filter(run=run, name="logs/std_log.txt").first()
-    if existing is None:
-        key = storage.new_storage_key(run.uuid)
-        existing = RunFile.objects.create(run=run, name="logs/std_log.txt", storage_key=key)
-    path = Path(storage.files_storage().path(existing.storage_key))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(exist_ok=True)
-    return path
-
-
-def _update_log_size(run) -> None:
-    from studio.tracking import storage
-    from studio.tracking.models import RunFile
-
-    for f in RunFile.objects.filter(run=run, name__startswith="logs/"):
-        try:
-            RunFile.objects.filter(pk=f.pk).update(size=storage.files_storage().size(f.storage_key))
-        except OSError:
-            pass
 
 
 def _collect_outputs(run, workdir: Path) -> None:
@@ -488,7 +463,7 @@ def _collect_outputs(run, workdir: Path) -> None:
     from studio.errors import StudioError
     from studio.tracking import services as tracking
 
-    root = (workdir / "outputs").resolve()
+    root = (workdir / filenames.OUTPUTS).resolve()
     if not root.is_dir():
         return
     for path in sorted(root.rglob("*")):
@@ -497,7 +472,7 @@ def _collect_outputs(run, workdir: Path) -> None:
         resolved = path.resolve()
         if not resolved.is_relative_to(root):
             continue
-        name = "outputs/" + resolved.relative_to(root).as_posix()
+        name = filenames.OUTPUTS + resolved.relative_to(root).as_posix()
         try:
             with open(resolved, "rb") as f:
                 tracking.run_file_upload(run=run, name=name, content=f)

@@ -9,6 +9,14 @@ import unicodedata
 
 from studio.errors import ValidationError
 
+# The layout of a run's files, spelled once: what the script wrote under ./outputs,
+# the logs (the supervisor's live log among them, appended in place) and the
+# submitted source directory.
+LOGS = "logs/"
+OUTPUTS = "outputs/"
+SNAPSHOT = "snapshot/"
+LIVE_LOG = LOGS + "std_log.txt"
+
 MAX_NAME = 1024
 MAX_SEGMENT_BYTES = 255
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from studio.errors import ValidationError
-from studio.rules import validation
+from studio.rules import filenames, validation
 from studio.rules.metricdata import check_record
 from studio.rules.transitions import TERMINAL
 from studio.sdk.buffer import MetricBuffer, _flusher
@@ -146,7 +146,9 @@ class Run:
             "inputDatasets": [],
             "outputDatasets": [],
             "logFiles": {
-                name: name for name in self._store.file_names(self.id) if name.startswith("logs/")
+                name: name
+                for name in self._store.file_names(self.id)
+                if name.startswith(filenames.LOGS)
             },
         }
         if d["error"]:
@@ -386,7 +388,7 @@ class Run:
             if show_output:
                 try:
                     while True:
-                        chunk, size = self._store.read_file(self.id, "logs/std_log.txt", offset)
+                        chunk, size = self._store.read_file(self.id, filenames.LIVE_LOG, offset)
                         if chunk:
                             sys.stdout.write(chunk.decode("utf-8", "replace"))
                             sys.stdout.flush()

@@ -289,11 +289,12 @@ class LocalStore(Store):
         return {"name": target.name, "workspace": workspace, "capacity": target.capacity}
 
     def _upload_snapshot(self, run, files) -> None:
+        from studio.rules.filenames import SNAPSHOT
         from studio.tracking import services
 
         for name, path in files:
             with open(path, "rb") as f:
-                services.run_file_upload(run=run, name=f"snapshot/{name}", content=f)
+                services.run_file_upload(run=run, name=SNAPSHOT + name, content=f)
 
     def submit_run(
         self,

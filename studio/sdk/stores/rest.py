@@ -25,7 +25,7 @@ import httpx
 from studio.core.env import studio_home
 from studio.errors import StudioError, Unavailable, ValidationError, error_from_code
 from studio.rules import jsoncodec
-from studio.rules.filenames import check_file_name
+from studio.rules.filenames import SNAPSHOT, check_file_name
 from studio.sdk.stores.base import Store
 
 API = "/api/v1"
@@ -362,7 +362,7 @@ class RestStore(Store):
     def _upload_snapshot(self, run_id: str, files) -> None:
         for name, path in files:
             with open(path, "rb") as f:
-                self.upload_file(run_id, f"snapshot/{name}", f)
+                self.upload_file(run_id, SNAPSHOT + name, f)
 
     def submit_run(
         self,

@@ -6,7 +6,11 @@ fully before it opens a transaction, so bad input raises a ``ValidationError`` a
 changes nothing.
 """
 
-from studio.tracking.services.files import run_file_upload
+from studio.tracking.services.files import (
+    run_file_sizes_update,
+    run_file_upload,
+    run_live_log_open,
+)
 from studio.tracking.services.metrics import MAX_BATCH_ITEMS, metric_log_batch, new_batch_id
 from studio.tracking.services.runs import (
     MAX_CHILDREN_PER_CALL,
@@ -38,8 +42,10 @@ __all__ = [
     "run_create",
     "run_create_children",
     "run_fail",
+    "run_file_sizes_update",
     "run_file_upload",
     "run_heartbeat",
+    "run_live_log_open",
     "run_remove_tags",
     "run_set_tags",
     "run_transition",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO
 
 from django.db import IntegrityError, transaction
@@ -11,7 +12,7 @@ from studio.errors import (
     RunTerminal,
     ValidationError,
 )
-from studio.rules import transitions
+from studio.rules import filenames, transitions
 from studio.tracking import storage
 from studio.tracking.models import (
     Run,
@@ -28,7 +29,7 @@ def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
     from django.core.files import File
 
     name = storage.check_file_name(name)
-    if run.status in transitions.TERMINAL and not name.startswith("logs/"):
+    if run.status in transitions.TERMINAL and not name.startswith(filenames.LOGS):
         # Outputs of a finished run are its record; they do not change afterwards.
         raise RunTerminal(f"Run {run.run_id} is {run.status}; it takes no new files.", field="name")
     if RunFile.objects.filter(run=run, name=name).exists():
@@ -59,3 +60,29 @@ def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
         raise ValidationError(
             f"The run already has a file named {name!r}.", field="name", code="file_exists"
         ) from None
+
+
+def run_live_log_open(*, run: Run) -> Path:
+    """The path of the run's live log (``LIVE_LOG``), a file whose bytes its
+    supervisor appends in place as the script writes them (so it needs a
+    filesystem-backed storage, the default). Made, empty, on first call."""
+    live, _ = RunFile.objects.get_or_create(
+        run=run,
+        name=filenames.LIVE_LOG,
+        defaults={"storage_key": storage.new_storage_key(run.uuid)},
+    )
+    path = Path(storage.files_storage().path(live.storage_key))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(exist_ok=True)
+    return path
+
+
+def run_file_sizes_update(*, run: Run, prefix: str) -> None:
+    """Record the sizes of the run's files under ``prefix`` that grew in place."""
+    store = storage.files_storage()
+    for run_file in RunFile.objects.filter(run=run, name__startswith=prefix):
+        try:
+            size = store.size(run_file.storage_key)
+        except OSError:
+            continue  # removed meanwhile: the row keeps its last size
+        RunFile.objects.filter(pk=run_file.pk).update(size=size)

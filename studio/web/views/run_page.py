@@ -28,7 +28,7 @@ from studio.core.markdown import render_markdown
 from studio.core.policy import policy
 from studio.errors import NotFound, PermissionDenied, StudioError, ValidationError
 from studio.execution import services as execution
-from studio.rules import transitions
+from studio.rules import filenames, transitions
 from studio.tracking import selectors, services
 from studio.tracking.models import MetricKind, Run, RunStatus, RunType
 from studio.web import charts, run_files
@@ -264,15 +264,15 @@ def _children_page(run: Run, metric: str, offset: int) -> dict[str, Any]:
 def _outputs(request: HttpRequest, run: Run) -> dict[str, Any]:
     live = run.status not in transitions.TERMINAL
     files = [
-        (n, None if live and n.startswith("logs/") else s)  # a live log's size is not kept
+        (n, None if live and n.startswith(filenames.LOGS) else s)  # a live log's size is not kept
         for n, s in selectors.file_sizes(run=run)
-        if not n.startswith("snapshot/")
+        if not n.startswith(filenames.SNAPSHOT)
     ]
-    logs = [n for n, _ in files if n.startswith("logs/")]
+    logs = [n for n, _ in files if n.startswith(filenames.LOGS)]
     log_name = request.GET.get("log")
     if log_name is not None and log_name not in logs:
         raise Http404("No such log")
-    log_name = log_name or ("logs/std_log.txt" if "logs/std_log.txt" in logs else "")
+    log_name = log_name or (filenames.LIVE_LOG if filenames.LIVE_LOG in logs else "")
     log_name = log_name or (logs[0] if logs else "")
     context = {"tree": run_files.file_tree(files), "logs": logs, "log_name": log_name, "log": None}
     if log_name:
@@ -314,7 +314,7 @@ def _log_for_page(request: HttpRequest, run: Run, run_file) -> dict[str, Any]:
 
 
 def _snapshot(request: HttpRequest, run: Run) -> dict[str, Any]:
-    files = [(n, s) for n, s in selectors.file_sizes(run=run) if n.startswith("snapshot/")]
+    files = [(n, s) for n, s in selectors.file_sizes(run=run) if n.startswith(filenames.SNAPSHOT)]
     return {"tree": run_files.file_tree(files), **_preview(request, run)}
 
 
@@ -469,7 +469,7 @@ def run_children(request: HttpRequest, run_id: str) -> HttpResponse:
 
 def _log_file(request: HttpRequest, run: Run):
     name = request.GET.get("name", "")
-    if not name.startswith("logs/"):
+    if not name.startswith(filenames.LOGS):
         raise Http404("No such log")
     try:
         return selectors.file_get(run=run, name=name)
