@@ -1,17 +1,13 @@
 """Writes of the execution domain: submitting, claiming, recording processes, and
-finding runs whose processes died. Status changes go through
+stopping what lost runs left behind. Status changes go through
 ``tracking.services.run_transition`` (the one transition table)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from studio.errors import InvalidTransition, ValidationError
 from studio.execution.models import ComputeTarget, Execution
@@ -19,6 +15,7 @@ from studio.rules import transitions, validation
 from studio.rules.graph import check_steps
 from studio.tracking import services as tracking
 from studio.tracking.models import Experiment, Run, RunStatus, RunType, Workspace
+from studio.tracking.services import liveness
 
 LOCAL = "local"
 ACTIVE = transitions.ACTIVE
@@ -171,48 +168,17 @@ def execution_record(*, run: Run, **fields: Any) -> None:
     Execution.objects.update_or_create(run=run, defaults=fields)
 
 
-def lease_seconds() -> int:
-    return int(getattr(settings, "STUDIO_RUN_LEASE_SECONDS", 60))
-
-
-def runs_reap_lost(*, runs: Iterable[Run] | None = None) -> int:
-    """Mark Failed ("lost") every active run whose heartbeat is older than the lease:
-    its supervisor, worker or notebook died without a word. Cheap when nothing is
-    lost (one indexed SELECT); called when runs are read, so it works with no server."""
-    cutoff = timezone.now() - dt.timedelta(seconds=lease_seconds())
-    stale = Run.objects.filter(status__in=ACTIVE).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
-    )
-    if runs is not None:
-        stale = stale.filter(pk__in=[r.pk for r in runs])
-    lost = list(stale.values_list("pk", "status"))
-    count = 0
-    for pk, status in lost:
-        error = {
-            "message": f"No heartbeat for {lease_seconds()} s: the process running it is gone.",
-            "code": "lost",
-        }
-        run = Run(pk=pk, status=status)
-        run.run_id = Run.objects.filter(pk=pk).values_list("run_id", flat=True).first() or ""
-        try:
-            tracking.run_transition(run=run, status=RunStatus.FAILED, reason="lost", error=error)
-            count += 1
-        except InvalidTransition:
-            continue  # it finished on its own meanwhile
-        _stop_leftovers_here(run)
-    return count
-
-
 def heartbeat_every() -> float:
     """Seconds between two heartbeats of a supervisor or a pipeline driver: well
     inside the lease, whatever the lease is set to."""
-    return max(0.2, min(5.0, lease_seconds() / 4))
+    return max(0.2, min(5.0, liveness.lease_seconds() / 4))
 
 
-def _stop_leftovers_here(run: Run) -> None:
+def stop_leftovers_here(run: Run) -> None:
     """A lost run's script may have left processes (its supervisor died, taking the
     script along, but not what the script started): stop them if they run on this
-    machine; a restarted worker on theirs does it otherwise."""
+    machine; a restarted worker on theirs does it otherwise. Called by tracking's
+    reaper for each run it marks lost (registered in ``ExecutionConfig.ready``)."""
     import socket
 
     from studio.execution.supervisor import stop_leftovers

@@ -27,6 +27,7 @@ from studio.tracking.models import (
     RunTag,
     Workspace,
 )
+from studio.tracking.services import liveness
 
 
 def workspace_get(*, name: str) -> Workspace:
@@ -56,6 +57,8 @@ def run_get(*, run_id: str, workspace: Workspace | None = None) -> Run:
     run = qs.first()
     if run is None:
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
+    if liveness.runs_reap_lost(runs=[run]):  # its process is gone: Failed, "lost"
+        run = qs.get()
     return run
 
 

@@ -36,13 +36,9 @@ class LocalStore(Store):
 
     # helpers
     def _run(self, run_id: str):
-        from studio.execution.services import runs_reap_lost
         from studio.tracking import selectors
 
-        run = selectors.run_get(run_id=run_id)
-        if runs_reap_lost(runs=[run]):
-            run = selectors.run_get(run_id=run_id)
-        return run
+        return selectors.run_get(run_id=run_id)  # a run gone quiet comes back lost
 
     def _dict(self, run_id: str) -> dict[str, Any]:
         from studio.tracking.schema import run_to_dict
@@ -140,12 +136,10 @@ class LocalStore(Store):
         filter: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         from studio.errors import NotFound
-        from studio.execution.services import runs_reap_lost
         from studio.tracking import selectors
         from studio.tracking.schema import run_to_dict
 
         ws = self._workspace(workspace)
-        runs_reap_lost()
         exp = None
         if experiment is not None:
             try:

@@ -7,6 +7,7 @@ from studio.tracking.models.metrics import (
 )
 from studio.tracking.models.runs import (
     Experiment,
+    LeaseWatch,
     Run,
     RunFile,
     RunProperty,
@@ -19,6 +20,7 @@ from studio.tracking.models.views import SavedView
 
 __all__ = [
     "Experiment",
+    "LeaseWatch",
     "MetricBatch",
     "MetricChunk",
     "MetricKind",

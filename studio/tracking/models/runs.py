@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import DurationField, ExpressionWrapper, F, Prefetch
 from django.db.models.functions import Coalesce, Now
 
+from studio.rules import transitions
+
 
 class WorkspaceQuerySet(models.QuerySet):
     def visible_to(self, user) -> WorkspaceQuerySet:
@@ -18,8 +20,6 @@ class WorkspaceQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         return self.filter(memberships__user=user)
-
-from studio.rules import transitions
 
 
 class Workspace(models.Model):
@@ -213,3 +213,16 @@ class RunFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LeaseWatch(models.Model):
+    """The reaper's watch over heartbeats (one row, pk 1): since when it has looked
+    without a break longer than the lease. A run is judged lost only by a watch at
+    least one lease old; see ``tracking.services.liveness``."""
+
+    # None: no break seen since the database was made.
+    since = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"watching since {self.since or 'the start'}, last look {self.seen_at}"

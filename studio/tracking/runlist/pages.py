@@ -30,6 +30,7 @@ from django.db.models import (
 from studio.errors import ValidationError
 from studio.tracking.models import MetricSummary, Run
 from studio.tracking.runlist.state import Column, Sort
+from studio.tracking.services import liveness
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -180,6 +181,8 @@ def page(
         keys = keys[:size]
         total = start - 1 + remaining if with_total else None
     runs = _rows(qs, keys)
+    if liveness.runs_reap_lost(runs=runs):  # shown as going, process gone: Failed, "lost"
+        runs = _rows(qs, keys)
     if not runs:
         return Page([], start, None, None, total)
     first, last = runs[0], runs[-1]

@@ -66,8 +66,6 @@ def runs_table(
         problems.append(exc.message)
         after = before = None
         page = pages.page(runs, state.sort)
-    if _reap(page.runs):  # runs shown as going whose process is gone: Failed, "lost"
-        page = pages.page(runs, state.sort, after=after, before=before)
     pages.attach_cells(page.runs, state.columns)
     cols_query = urlencode([pair for pair in state.to_query() if pair[0] == "col"])
     columns.attach_html(
@@ -215,13 +213,3 @@ def children_rows(request: HttpRequest, parent: Run) -> dict[str, Any]:
         "more_url": more if page.next_cursor else None,
         "remaining": parent.child_count - page.end,
     }
-
-
-def _reap(runs: list[Run]) -> int:
-    """Mark the listed runs that went quiet (no heartbeat for the lease) Failed, as
-    reading runs does everywhere: one indexed query when some are still going."""
-    from studio.execution.services import runs_reap_lost
-    from studio.rules.transitions import TERMINAL
-
-    going = [run for run in runs if run.status not in TERMINAL]
-    return runs_reap_lost(runs=going) if going else 0

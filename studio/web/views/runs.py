@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST, require_safe
 from studio.accounts.access import current_workspace, workspaces_for_user
 from studio.core.policy import policy
 from studio.core.templatetags.studio_tags import run_duration
-from studio.execution.services import runs_reap_lost
 from studio.tracking import saved_views
 from studio.tracking.models import Run
 from studio.tracking.runlist.state import ListState
+from studio.tracking.services import liveness
 from studio.web.common import frame
 from studio.web.runlist import bulk, columns, export, tables
 from studio.web.runlist.links import ListLinks
@@ -93,8 +93,9 @@ def run_statuses(request: HttpRequest) -> HttpResponse:
     refresh replaces every few seconds (the same partial the rows use)."""
     ids = request.GET.getlist("run")[:MAX_LIVE]
     visible = Run.objects.filter(run_id__in=ids, workspace__in=workspaces_for_user(request.user))
-    runs_reap_lost(runs=list(visible.only("pk")))  # gone quiet: Failed, "lost"
     runs = list(visible)
+    if liveness.runs_reap_lost(runs=runs):  # gone quiet: Failed, "lost"
+        runs = list(visible)
     cells = [(run, columns.status_badge(run), run_duration(run)) for run in runs]
     return render(request, "web/_run_statuses.html", {"cells": cells})
 
