@@ -95,7 +95,7 @@ def run_statuses(request: HttpRequest) -> HttpResponse:
     visible = Run.objects.filter(run_id__in=ids, workspace__in=workspaces_for_user(request.user))
     runs = list(visible)
     if liveness.runs_reap_lost(runs=runs):  # gone quiet: Failed, "lost"
-        runs = list(visible)
+        runs = list(visible.all())
     cells = [(run, columns.status_badge(run), run_duration(run)) for run in runs]
     return render(request, "web/_run_statuses.html", {"cells": cells})
 
