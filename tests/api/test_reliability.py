@@ -1,4 +1,4 @@
-"""Bad input, tokens and content types through the JSON API (RELIABILITY C5, D2,
+"""Bad input, tokens and content types through the JSON API (docs/requirements.md C5, D2,
 D3, E1-E8). Every refusal is a 4xx JSON error with a code and a field, and changes
 nothing."""
 

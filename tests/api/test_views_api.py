@@ -1,5 +1,5 @@
 """Saved views over the API: listed for members, runs in the view's order with a
-cursor, and nothing beyond the caller's membership (RELIABILITY C1, C3)."""
+cursor, and nothing beyond the caller's membership (docs/requirements.md C1, C3)."""
 
 from studio.tracking import saved_views, services
 from tests.web.listing_helpers import make_run

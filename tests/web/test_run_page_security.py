@@ -1,4 +1,4 @@
-"""Markup in plain-text contexts (RELIABILITY A7) and the Content-Security-Policy
+"""Markup in plain-text contexts (docs/requirements.md A7) and the Content-Security-Policy
 backstop (A9) on the run page, its fragments and compare."""
 
 from __future__ import annotations

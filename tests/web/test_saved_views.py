@@ -1,6 +1,6 @@
 """Saved views: private or shared, a stable link, who may change them, the
 workspace's default, and that a view never shows more than the viewer may see
-(RELIABILITY C3) nor stores anything the list's allowlists do not accept (C4)."""
+(docs/requirements.md C3) nor stores anything the list's allowlists do not accept (C4)."""
 
 import re
 
