@@ -34,54 +34,53 @@ class UserFactory(DjangoModelFactory):
         return model_class.objects.create_user(*args, **kwargs)
 
 
-class WorkspaceFactory(DjangoModelFactory):
+class _ServiceFactory(DjangoModelFactory):
+    """Made by the service in ``_service``, called with the factory's fields."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return cls._service(**kwargs)
+
+
+class WorkspaceFactory(_ServiceFactory):
     class Meta:
         model = Workspace
 
+    _service = staticmethod(services.workspace_get_or_create)
     name = "default"
 
-    @classmethod
-    def _create(cls, model_class, *, name: str) -> Workspace:
-        return services.workspace_get_or_create(name=name)
 
-
-class MembershipFactory(DjangoModelFactory):
+class MembershipFactory(_ServiceFactory):
     class Meta:
         model = Membership
 
+    _service = staticmethod(membership_add)
     user = factory.SubFactory(UserFactory)
     workspace = factory.SubFactory(WorkspaceFactory)
     role = Role.CONTRIBUTOR
 
-    @classmethod
-    def _create(cls, model_class, **kwargs) -> Membership:
-        return membership_add(**kwargs)
 
-
-class ExperimentFactory(DjangoModelFactory):
+class ExperimentFactory(_ServiceFactory):
     class Meta:
         model = Experiment
 
+    _service = staticmethod(services.experiment_get_or_create)
     workspace = factory.SubFactory(WorkspaceFactory)
     name = "explore-runs"
 
-    @classmethod
-    def _create(cls, model_class, **kwargs) -> Experiment:
-        return services.experiment_get_or_create(**kwargs)
 
-
-class RunFactory(DjangoModelFactory):
+class RunFactory(_ServiceFactory):
     """Any keyword ``run_create`` takes (status, parent, tags, properties ...)."""
 
     class Meta:
         model = Run
 
+    _service = staticmethod(services.run_create)
     experiment = factory.SubFactory(ExperimentFactory)
     submitted_by = "alice"
-
-    @classmethod
-    def _create(cls, model_class, **kwargs) -> Run:
-        return services.run_create(**kwargs)
 
 
 def client_for(user, **token_scope) -> Client:
