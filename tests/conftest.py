@@ -36,8 +36,12 @@ def pytest_configure(config):
     from django.conf import settings
 
     # Tests only: the default hasher (PBKDF2, 1.5M iterations) makes every persona
-    # cost a noticeable fraction of a second; production keeps it.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # cost a noticeable fraction of a second; production keeps it. The default ones
+    # stay behind MD5 to check passwords a subprocess (``manage.py demo``) hashed.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
 
 
 @pytest.fixture
