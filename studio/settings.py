@@ -84,7 +84,7 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------
 # SQLite under STUDIO_HOME by default. WAL lets readers run beside a writer;
 # IMMEDIATE takes the write lock at BEGIN so read-then-write transactions queue on
-# the busy timeout instead of failing with "database is locked" (RELIABILITY §0.9).
+# the busy timeout instead of failing with "database is locked" (docs/requirements.md §0.9).
 SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": env_int("STUDIO_SQLITE_TIMEOUT", 30),

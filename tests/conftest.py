@@ -1,6 +1,15 @@
-"""Shared fixtures: personas (owner, member, reader, outsider), a workspace, the SDK
-bound to the test database, and an environment for subprocesses that must reach the
-same database."""
+"""Shared fixtures: the personas, a workspace, the SDK bound to the test database, and
+an environment for subprocesses that must reach the same database.
+
+The personas, one set for every test (``persona.api`` is a client calling the JSON API
+with the persona's token, made on first use):
+
+    owner     alice    owner of "default"
+    member    bob      contributor in "default"
+    reader    dave     reader in "default"
+    outsider  charlie  owner of "other-team", not a member of "default"
+
+Each signs in with the password ``pw-<username>``."""
 
 from __future__ import annotations
 
@@ -11,57 +20,74 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from studio.accounts.models import Membership, Role
-from studio.tracking import services
+from studio.accounts.models import Role
+from tests.factories import (
+    ApiClient,
+    ExperimentFactory,
+    MembershipFactory,
+    RunFactory,
+    WorkspaceFactory,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Tests only: the default hasher (PBKDF2, 1.5M iterations) makes every persona
+    # cost a noticeable fraction of a second; production keeps it. The default ones
+    # stay behind MD5 to check passwords a subprocess (``manage.py demo``) hashed.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+
+
 @pytest.fixture
 def workspace(db):
-    return services.workspace_get_or_create(name="default")
+    return WorkspaceFactory(name="default")
 
 
 @pytest.fixture
 def other_workspace(db):
-    return services.workspace_get_or_create(name="other-team")
+    return WorkspaceFactory(name="other-team")
 
 
-def _member(django_user_model, workspace, username: str, role: str | None):
-    user = django_user_model.objects.create_user(username=username, password="pw-" + username)
-    if role is not None:
-        Membership.objects.create(user=user, workspace=workspace, role=role)
+def _persona(username: str, workspace, role: str):
+    user = MembershipFactory(user__username=username, workspace=workspace, role=role).user
+    user.api = ApiClient(user)
     return user
 
 
 @pytest.fixture
-def owner(django_user_model, workspace):
-    return _member(django_user_model, workspace, "alice", Role.OWNER)
+def owner(workspace):
+    return _persona("alice", workspace, Role.OWNER)
 
 
 @pytest.fixture
-def member(django_user_model, workspace):
-    return _member(django_user_model, workspace, "bob", Role.CONTRIBUTOR)
+def member(workspace):
+    return _persona("bob", workspace, Role.CONTRIBUTOR)
 
 
 @pytest.fixture
-def reader(django_user_model, workspace):
-    return _member(django_user_model, workspace, "dave", Role.READER)
+def reader(workspace):
+    return _persona("dave", workspace, Role.READER)
 
 
 @pytest.fixture
-def outsider(django_user_model, other_workspace):
-    return _member(django_user_model, other_workspace, "charlie", Role.OWNER)
+def outsider(other_workspace):
+    return _persona("charlie", other_workspace, Role.OWNER)
 
 
 @pytest.fixture
 def experiment(workspace):
-    return services.experiment_get_or_create(workspace=workspace, name="explore-runs")
+    return ExperimentFactory(workspace=workspace, name="explore-runs")
 
 
 @pytest.fixture
 def run(experiment):
-    return services.run_create(experiment=experiment, submitted_by="alice")
+    return RunFactory(experiment=experiment, submitted_by="alice")
 
 
 @pytest.fixture
@@ -109,13 +135,12 @@ PYTHON = sys.executable
 
 
 @pytest.fixture
-def api_user(transactional_db, django_user_model):
+def api_user(transactional_db):
     """alice, owner of "default", with an API token (its secret in ``.secret``)."""
-    from studio.accounts.services import membership_add, token_create
+    from studio.accounts.services import token_create
 
-    user = django_user_model.objects.create_user(username="alice", password="pw-alice")
-    workspace = services.workspace_get_or_create(name="default")
-    membership_add(user=user, workspace=workspace, role=Role.OWNER)
+    workspace = WorkspaceFactory(name="default")
+    user = MembershipFactory(user__username="alice", workspace=workspace, role=Role.OWNER).user
     _, user.secret = token_create(user=user, name="tests")
     return user
 

@@ -1,4 +1,4 @@
-"""Route coverage (RELIABILITY C2): every URL the project serves declares who may
+"""Route coverage (docs/requirements.md C2): every URL the project serves declares who may
 call it, so a new route cannot ship without an authorization decision."""
 
 from django.urls import URLPattern, URLResolver, get_resolver

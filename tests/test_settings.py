@@ -1,4 +1,4 @@
-"""Database settings that concurrency depends on (RELIABILITY F1)."""
+"""Database settings that concurrency depends on (docs/requirements.md F1)."""
 
 import pytest
 from django.conf import settings

@@ -155,7 +155,7 @@ def view_permissions(user, view, role: str | None) -> dict[str, bool]:
 def access_view(user, view_id: object, *, need: str | None = None):
     """The saved view ``view_id`` if ``user`` may open it, and do ``need`` with it
     ("edit", "manage" or "default"). Another user's private view and any view of a
-    workspace one is not a member of are NotFound (RELIABILITY C3); a visible view
+    workspace one is not a member of are NotFound (docs/requirements.md C3); a visible view
     one may not change is PermissionDenied (C6)."""
     from studio.tracking.models import SavedView
 

@@ -1,4 +1,4 @@
-"""User markdown to safe HTML: the one place that sanitizes (RELIABILITY A1-A7).
+"""User markdown to safe HTML: the one place that sanitizes (docs/requirements.md A1-A7).
 
 ``render_markdown`` turns a run description into HTML with Python-Markdown and passes
 it through ``sanitize``, the only call of ``bleach`` in the project and the only

@@ -1,4 +1,4 @@
-"""Every route declares who may call it (RELIABILITY C2): ``public`` (anyone),
+"""Every route declares who may call it (docs/requirements.md C2): ``public`` (anyone),
 ``member`` (a signed-in user; the view's access helper checks the workspace),
 ``read`` (an API token of a member) or ``write`` (an API token of a contributor or
 owner). ``tests/test_routes.py`` fails for any URL without a declaration."""

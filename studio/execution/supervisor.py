@@ -38,7 +38,7 @@ STDERR_TAIL = 20
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
 
-# What a job may see of its parent's environment (RELIABILITY C7): nothing else.
+# What a job may see of its parent's environment (docs/requirements.md C7): nothing else.
 ENV_ALLOW = {
     "PATH",
     "HOME",
@@ -459,7 +459,7 @@ def supervise(run_id: str, *, worker: str = "") -> str:
 
 def _collect_outputs(run, workdir: Path) -> None:
     """Files the script wrote under ./outputs become the run's outputs. Symlinks and
-    anything resolving outside the folder are skipped (RELIABILITY B2)."""
+    anything resolving outside the folder are skipped (docs/requirements.md B2)."""
     from studio.errors import StudioError
     from studio.tracking import services as tracking
 

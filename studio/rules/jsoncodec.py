@@ -2,7 +2,7 @@
 
 Non-finite floats have no JSON literal, so both directions write them as
 ``{"$float": "NaN"}``, ``{"$float": "Infinity"}`` or ``{"$float": "-Infinity"}``; no
-bare ``NaN`` is ever accepted or emitted (RELIABILITY E1). Duplicate keys in an
+bare ``NaN`` is ever accepted or emitted (docs/requirements.md E1). Duplicate keys in an
 object are an error (E4). No Django import: the REST store uses this module too.
 """
 

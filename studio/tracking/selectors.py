@@ -311,7 +311,7 @@ def file_get(*, run: Run, name: str) -> RunFile:
 def file_open(*, run_file: RunFile) -> IO[bytes]:
     """The file's bytes. On the filesystem only a regular file is opened: a job that
     replaced its log by a FIFO or a symlink to ``/dev/zero`` gets neither a hang nor
-    an endless read (RELIABILITY B7)."""
+    an endless read (docs/requirements.md B7)."""
     store = storage.files_storage()
     try:
         path = store.path(run_file.storage_key)
@@ -331,7 +331,7 @@ MAX_READ = 1 << 20
 
 def file_read(*, run_file: RunFile, offset: int = 0, limit: int = MAX_READ) -> tuple[bytes, int]:
     """At most ``limit`` (<= 1 MB) bytes from ``offset`` and the file's size now.
-    Bounded, so a huge or growing log never fills memory (RELIABILITY B7); a negative
+    Bounded, so a huge or growing log never fills memory (docs/requirements.md B7); a negative
     offset counts from the end."""
     if type(offset) is not int or type(limit) is not int or not 0 < limit <= MAX_READ:
         raise ValidationError(f"limit must be 1..{MAX_READ} and offset an integer.", field="limit")

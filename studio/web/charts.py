@@ -6,10 +6,15 @@ A reduced series (min/max per bucket) is drawn as a thin band from each bucket's
 min to its max, so every peak and dip stays visible, with a line through the
 bucket middles; raw points are drawn as they are. Non-finite values become gaps
 (``None``): the JSON a browser parses never holds ``NaN``.
+
+This is also the one chart-layout module: colours, the shared layout, and
+``plotly_text``, through which every title, legend name, hover text and axis title
+passes (``studio/web/runlist/charts.py`` builds its figures with them too).
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,8 +35,47 @@ PLOTLY_MAPLIBRE_STYLE_ID = "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98
 MAX_SMOOTHING = 0.99
 
 
+# The status badges' colours (studio.css), so a chart by status reads like the table.
+STATUS_COLOURS = {
+    "Completed": "#16703a",
+    "Failed": "#b3261e",
+    "Running": "#1f5fc9",
+    "Canceled": "#59616b",
+    "CancelRequested": "#59616b",
+}
+OTHER_STATUS_COLOUR = "#8a5a00"  # queued, preparing, starting ...
+
+
 def color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
+
+
+def status_color(status: str) -> str:
+    return STATUS_COLOURS.get(status, OTHER_STATUS_COLOUR)
+
+
+def plotly_text(text: str) -> str:
+    """Text as plotly.js shows it, typed and never read as markup. Run and metric names
+    are user text, and plotly.js reads a few tags in titles, legends and hover text
+    (``<a href>``, ``<b>``, ``<br>``): entity-escaped (``& < > " '``), they show as
+    typed and no link can be injected into a chart (docs/requirements.md A7)."""
+    return html.escape(str(text), quote=True)
+
+
+def layout(title: str, *, x_title: str, y_title: str = "", height: int = 260) -> dict[str, Any]:
+    """The layout every chart shares; its texts go through ``plotly_text``. Callers add
+    what is theirs (legend, margins, axis types)."""
+    axis = {"gridcolor": "#eceff3", "zeroline": False, "automargin": True}
+    return {
+        "title": {"text": plotly_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 13}},
+        "height": height,
+        "xaxis": {**axis, "title": {"text": plotly_text(x_title)}},
+        "yaxis": {**axis, "title": {"text": plotly_text(y_title)}},
+        "hovermode": "closest",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": "system-ui, sans-serif", "size": 11, "color": "#1d2433"},
+    }
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -109,7 +153,7 @@ def _times_text(times: Any, n: int) -> list[str]:
 
 def _traces(series: Series, options: ChartOptions, *, group: str) -> list[dict[str, Any]]:
     data = series.data
-    common = {"type": "scatter", "legendgroup": group, "name": series.label}
+    common = {"type": "scatter", "legendgroup": group, "name": plotly_text(series.label)}
     traces: list[dict[str, Any]] = []
     if data.get("reduced"):
         steps = bucket_middles(data)
@@ -159,25 +203,19 @@ def _traces(series: Series, options: ChartOptions, *, group: str) -> list[dict[s
 
 
 def _layout(title: str, options: ChartOptions, *, legend: bool) -> dict[str, Any]:
-    axis = {"gridcolor": "#eceff3", "zeroline": False, "automargin": True}
-    xaxis = {**axis, "title": {"text": "time" if options.x == "time" else "step"}}
+    base = layout(
+        title, x_title="time" if options.x == "time" else "step", height=300 if legend else 260
+    )
     if options.x == "time":
-        xaxis["type"] = "date"
-    yaxis = {**axis, "type": "log" if options.log_y else "linear"}
+        base["xaxis"]["type"] = "date"
+    base["yaxis"]["type"] = "log" if options.log_y else "linear"
     return {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 13}},
-        "height": 300 if legend else 260,
+        **base,
         "margin": {"l": 48, "r": 12, "t": 32, "b": 80 if legend else 36},
-        "xaxis": xaxis,
-        "yaxis": yaxis,
         "showlegend": legend,
         # Below the x axis title, with room kept for it (a legend of several runs).
         "legend": {"orientation": "h", "y": -0.32, "yanchor": "top", "font": {"size": 11}},
-        "hovermode": "closest",
-        "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff",
-        "font": {"family": "system-ui, sans-serif", "size": 11, "color": "#1d2433"},
-        "uirevision": title,  # keep zoom and toggled traces across data refreshes
+        "uirevision": base["title"]["text"],  # keep zoom and toggled traces across refreshes
     }
 
 

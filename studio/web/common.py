@@ -32,7 +32,7 @@ def frame(request: HttpRequest, workspace: Workspace | None, nav: str) -> dict[s
     from studio.web.charts import PLOTLY_MAPLIBRE_STYLE_ID
 
     return {
-        "plotly_maplibre_id": PLOTLY_MAPLIBRE_STYLE_ID,  # see templates/web/_list_head.html
+        "plotly_maplibre_id": PLOTLY_MAPLIBRE_STYLE_ID,  # see templates/includes/_plotly_head.html
         "nav": nav,
         "workspace": workspace,
         "workspaces": workspaces_for_user(request.user).order_by("name"),

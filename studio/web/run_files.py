@@ -2,7 +2,7 @@
 gets, and log text cut to whole lines with terminal escapes removed. Pure helpers
 over names and bytes; reading goes through ``tracking.selectors``.
 
-No user file is ever shown as active content (RELIABILITY A8): images are previewed
+No user file is ever shown as active content (docs/requirements.md A8): images are previewed
 only from an allowlist of raster types whose first bytes match their name, and
 SVG, HTML and everything else are shown as text or offered as a download.
 """

@@ -20,17 +20,17 @@ def step(name, after=(), target="gpu"):
         ([step("a", target="local")], "local target"),
     ],
 )
-def test_a_malformed_pipeline_is_refused_and_creates_no_run(alice, steps, words):
+def test_a_malformed_pipeline_is_refused_and_creates_no_run(owner, steps, words):
     body = {"experiment": "p", "steps": steps}
-    response = post(alice.client, "/api/v1/workspaces/default/pipelines", body)
+    response = post(owner.api, "/api/v1/workspaces/default/pipelines", body)
     assert response.status_code == 400
     assert words in response.json()["error"]["message"]
     assert not Run.objects.exists()
 
 
-def test_a_well_formed_pipeline_creates_its_steps_not_started(alice):
+def test_a_well_formed_pipeline_creates_its_steps_not_started(owner):
     body = {"experiment": "p", "steps": [step("a"), step("b", ["a"])]}
-    response = post(alice.client, "/api/v1/workspaces/default/pipelines", body)
+    response = post(owner.api, "/api/v1/workspaces/default/pipelines", body)
     assert response.status_code == 201
     assert set(response.json()["steps"]) == {"a", "b"}
     assert sorted(Run.objects.values_list("type", "status")) == [

@@ -1,4 +1,4 @@
-"""Bad input, tokens and content types through the JSON API (RELIABILITY C5, D2,
+"""Bad input, tokens and content types through the JSON API (docs/requirements.md C5, D2,
 D3, E1-E8). Every refusal is a 4xx JSON error with a code and a field, and changes
 nothing."""
 
@@ -11,7 +11,8 @@ from studio.accounts.models import ApiToken
 from studio.accounts.services import token_create, token_revoke
 from studio.tracking import selectors, services
 from studio.tracking.models import MetricBatch, MetricChunk, Run, RunProperty, RunTag
-from tests.api.conftest import client_for, post
+from tests.api.conftest import post
+from tests.factories import client_for
 
 T0 = 1_790_000_000.0
 
@@ -57,24 +58,24 @@ def nothing_logged(run):
 # --- E1: NaN and infinity -----------------------------------------------------------
 
 
-def test_E1_bare_nan_literals_are_refused(alice, run):
+def test_E1_bare_nan_literals_are_refused(owner, run):
     body = '{"batch_id": "b", "series": [{"name": "x", "steps": [0], "values": [NaN], "times": [1790000000]}]}'
-    assert_error(post(alice.client, metrics_url(run), body), 400, "invalid")
+    assert_error(post(owner.api, metrics_url(run), body), 400, "invalid")
     assert nothing_logged(run)
 
 
-def test_E1_non_finite_values_round_trip_with_the_explicit_encoding(alice, run):
+def test_E1_non_finite_values_round_trip_with_the_explicit_encoding(owner, run):
     values = [{"$float": "NaN"}, {"$float": "Infinity"}, {"$float": "-Infinity"}, 1.5]
-    assert post(alice.client, metrics_url(run), batch(values)).status_code == 200
-    response = alice.client.get(metrics_url(run))
+    assert post(owner.api, metrics_url(run), batch(values)).status_code == 200
+    response = owner.api.get(metrics_url(run))
     assert b"NaN" in response.content and b": NaN" not in response.content
     assert response.json()["metrics"]["loss"] == values
     _, stored, _ = selectors.metric_series(run=run, name="loss")
     assert str(stored.tolist()) == "[nan, inf, -inf, 1.5]"
 
 
-def test_E1_a_nan_string_among_numbers_is_refused(alice, run):
-    assert_error(post(alice.client, metrics_url(run), batch([1.0, "NaN"])), 400, field="values[1]")
+def test_E1_a_nan_string_among_numbers_is_refused(owner, run):
+    assert_error(post(owner.api, metrics_url(run), batch([1.0, "NaN"])), 400, field="values[1]")
     assert nothing_logged(run)
 
 
@@ -97,33 +98,33 @@ def test_E1_a_nan_string_among_numbers_is_refused(alice, run):
         ({"values": [1.0], "times": [T0 * 1000]}, "times"),  # milliseconds
     ],
 )
-def test_E2_wrong_types_and_ranges_are_400_with_the_field(alice, run, kwargs, field):
-    assert_error(post(alice.client, metrics_url(run), batch(**kwargs)), 400, "invalid", field)
+def test_E2_wrong_types_and_ranges_are_400_with_the_field(owner, run, kwargs, field):
+    assert_error(post(owner.api, metrics_url(run), batch(**kwargs)), 400, "invalid", field)
     assert nothing_logged(run)
 
 
-def test_E2_overflowing_numbers_are_refused(alice, run):
+def test_E2_overflowing_numbers_are_refused(owner, run):
     body = '{"batch_id": "b", "series": [{"name": "x", "steps": [0], "values": [1e309], "times": [1790000000]}]}'
-    assert_error(post(alice.client, metrics_url(run), body), 400)
+    assert_error(post(owner.api, metrics_url(run), body), 400)
     huge = (
         '{"batch_id": "b", "series": [{"name": "x", "steps": [0], "values": ['
         + "9" * 5000
         + '], "times": [1790000000]}]}'
     )
-    assert_error(post(alice.client, metrics_url(run), huge), 400)
+    assert_error(post(owner.api, metrics_url(run), huge), 400)
     assert nothing_logged(run)
 
 
 # --- E3: sizes ---------------------------------------------------------------------
 
 
-def test_E3_oversized_keys_values_and_bodies_are_refused(alice, run):
-    assert_error(post(alice.client, metrics_url(run), batch([1.0], name="k" * 10_000)), 400)
+def test_E3_oversized_keys_values_and_bodies_are_refused(owner, run):
+    assert_error(post(owner.api, metrics_url(run), batch([1.0], name="k" * 10_000)), 400)
     tags = {"tags": {"big": "v" * 10_000_000}}
-    assert_error(post(alice.client, f"/api/v1/runs/{run.run_id}/tags", tags), 400, field="tags.big")
+    assert_error(post(owner.api, f"/api/v1/runs/{run.run_id}/tags", tags), 400, field="tags.big")
     described = {"description": "d" * 20_000_000}
     assert_error(
-        alice.client.patch(
+        owner.api.patch(
             f"/api/v1/runs/{run.run_id}", json.dumps(described), content_type="application/json"
         ),
         413,
@@ -131,7 +132,7 @@ def test_E3_oversized_keys_values_and_bodies_are_refused(alice, run):
     )
     named = {"display_name": "n" * 1_000_000}
     assert_error(
-        alice.client.patch(
+        owner.api.patch(
             f"/api/v1/runs/{run.run_id}", json.dumps(named), content_type="application/json"
         ),
         400,
@@ -156,15 +157,15 @@ def test_E3_oversized_keys_values_and_bodies_are_refused(alice, run):
         ('{"batch_id": "b"} trailing', "invalid"),
     ],
 )
-def test_E4_malformed_bodies_are_400(alice, run, body, code):
-    assert_error(post(alice.client, metrics_url(run), body), 400, code)
+def test_E4_malformed_bodies_are_400(owner, run, body, code):
+    assert_error(post(owner.api, metrics_url(run), body), 400, code)
     assert nothing_logged(run)
 
 
-def test_E4_duplicate_property_keys_are_refused(alice, run):
+def test_E4_duplicate_property_keys_are_refused(owner, run):
     body = '{"properties": {"author": "a", "author": "b"}}'
     assert_error(
-        post(alice.client, f"/api/v1/runs/{run.run_id}/properties", body), 400, field="author"
+        post(owner.api, f"/api/v1/runs/{run.run_id}/properties", body), 400, field="author"
     )
     assert not RunProperty.objects.filter(run=run).exists()
 
@@ -172,35 +173,33 @@ def test_E4_duplicate_property_keys_are_refused(alice, run):
 # --- E5: batch limits and atomicity -----------------------------------------------------
 
 
-def test_E5_too_many_metrics_in_one_batch_are_refused(alice, run):
+def test_E5_too_many_metrics_in_one_batch_are_refused(owner, run):
     body = {
         "batch_id": "b",
         "series": [
             {"name": f"m{i}", "steps": [0], "values": [1.0], "times": [T0]} for i in range(1001)
         ],
     }
-    error = assert_error(post(alice.client, metrics_url(run), body), 400)
+    error = assert_error(post(owner.api, metrics_url(run), body), 400)
     assert "split" in error["message"]
     assert nothing_logged(run)
 
 
-def test_E5_one_bad_item_in_a_batch_stores_nothing(alice, run):
+def test_E5_one_bad_item_in_a_batch_stores_nothing(owner, run):
     body = batch([1.0] * 1000)
     body["series"][0]["values"][500] = True
-    assert_error(post(alice.client, metrics_url(run), body), 400, field="values[500]")
+    assert_error(post(owner.api, metrics_url(run), body), 400, field="values[500]")
     assert nothing_logged(run)
 
 
-def test_E5_lists_are_paginated_with_a_maximum_page_size(alice, experiment):
+def test_E5_lists_are_paginated_with_a_maximum_page_size(owner, experiment):
     for _ in range(5):
         services.run_create(experiment=experiment, submitted_by="alice")
-    assert_error(
-        alice.client.get("/api/v1/workspaces/default/runs?limit=100000"), 400, field="limit"
-    )
+    assert_error(owner.api.get("/api/v1/workspaces/default/runs?limit=100000"), 400, field="limit")
     seen, cursor = [], None
     while True:
         url = "/api/v1/workspaces/default/runs?limit=2" + (f"&cursor={cursor}" if cursor else "")
-        page = alice.client.get(url).json()
+        page = owner.api.get(url).json()
         seen += [r["id"] for r in page["runs"]]
         cursor = page["next"]
         if not cursor:
@@ -212,35 +211,35 @@ def test_E5_lists_are_paginated_with_a_maximum_page_size(alice, experiment):
 # --- E6: unicode -------------------------------------------------------------------
 
 
-def test_E6_nfc_and_nfd_keys_are_one_key(alice, run):
-    post(alice.client, metrics_url(run), batch([1.0], name="e\u0301", batch_id="a"))
-    post(alice.client, metrics_url(run), batch([2.0], name="\u00e9", batch_id="b"))
-    assert alice.client.get(metrics_url(run)).json()["metrics"] == {"\u00e9": [1.0, 2.0]}
+def test_E6_nfc_and_nfd_keys_are_one_key(owner, run):
+    post(owner.api, metrics_url(run), batch([1.0], name="e\u0301", batch_id="a"))
+    post(owner.api, metrics_url(run), batch([2.0], name="\u00e9", batch_id="b"))
+    assert owner.api.get(metrics_url(run)).json()["metrics"] == {"\u00e9": [1.0, 2.0]}
 
 
 @pytest.mark.parametrize(
     "key", ["bad\\ud800", "nul\\u0000", "rtl\\u202eevil", "zw\\u200bsp", "   ", ""]
 )
-def test_E6_surrogates_nul_bidi_and_blank_keys_are_refused(alice, run, key):
+def test_E6_surrogates_nul_bidi_and_blank_keys_are_refused(owner, run, key):
     body = '{"tags": {"' + key + '": "v"}}'
-    assert_error(post(alice.client, f"/api/v1/runs/{run.run_id}/tags", body), 400)
+    assert_error(post(owner.api, f"/api/v1/runs/{run.run_id}/tags", body), 400)
     assert not RunTag.objects.filter(run=run).exists()
 
 
-def test_E6_emoji_round_trips(alice, run):
-    post(alice.client, f"/api/v1/runs/{run.run_id}/tags", {"tags": {"mood 🚀": "🎉"}})
-    assert alice.client.get(f"/api/v1/runs/{run.run_id}").json()["tags"] == {"mood 🚀": "🎉"}
+def test_E6_emoji_round_trips(owner, run):
+    post(owner.api, f"/api/v1/runs/{run.run_id}/tags", {"tags": {"mood 🚀": "🎉"}})
+    assert owner.api.get(f"/api/v1/runs/{run.run_id}").json()["tags"] == {"mood 🚀": "🎉"}
 
 
 # --- E7: properties and tags ---------------------------------------------------------
 
 
-def test_E7_a_different_property_value_is_409_naming_key_and_values(alice, run):
+def test_E7_a_different_property_value_is_409_naming_key_and_values(owner, run):
     url = f"/api/v1/runs/{run.run_id}/properties"
-    assert post(alice.client, url, {"properties": {"author": "a"}}).status_code == 200
-    assert post(alice.client, url, {"properties": {"author": "a"}}).status_code == 200
+    assert post(owner.api, url, {"properties": {"author": "a"}}).status_code == 200
+    assert post(owner.api, url, {"properties": {"author": "a"}}).status_code == 200
     error = assert_error(
-        post(alice.client, url, {"properties": {"author": "b"}}), 409, "property_conflict"
+        post(owner.api, url, {"properties": {"author": "b"}}), 409, "property_conflict"
     )
     assert (
         "'author'" in error["message"] and "'a'" in error["message"] and "'b'" in error["message"]
@@ -248,27 +247,27 @@ def test_E7_a_different_property_value_is_409_naming_key_and_values(alice, run):
     assert dict(RunProperty.objects.filter(run=run).values_list("key", "value")) == {"author": "a"}
 
 
-def test_E7_tags_are_last_write_wins(alice, run):
+def test_E7_tags_are_last_write_wins(owner, run):
     url = f"/api/v1/runs/{run.run_id}/tags"
-    post(alice.client, url, {"tags": {"quality": "great run"}})
-    response = post(alice.client, url, {"tags": {"quality": "fantastic run", "look": None}})
+    post(owner.api, url, {"tags": {"quality": "great run"}})
+    response = post(owner.api, url, {"tags": {"quality": "fantastic run", "look": None}})
     assert response.json()["tags"] == {"look": None, "quality": "fantastic run"}
 
 
 # --- E8: transitions ----------------------------------------------------------------
 
 
-def test_E8_invalid_transitions_are_409_with_the_current_state(alice, run):
+def test_E8_invalid_transitions_are_409_with_the_current_state(owner, run):
     complete = f"/api/v1/runs/{run.run_id}/complete"
-    assert post(alice.client, complete, {}).status_code == 200
-    error = assert_error(post(alice.client, complete, {}), 409, "invalid_transition")
+    assert post(owner.api, complete, {}).status_code == 200
+    error = assert_error(post(owner.api, complete, {}), 409, "invalid_transition")
     assert "Completed" in error["message"]
-    error = assert_error(post(alice.client, f"/api/v1/runs/{run.run_id}/cancel", {}), 409)
+    error = assert_error(post(owner.api, f"/api/v1/runs/{run.run_id}/cancel", {}), 409)
     assert "already Completed" in error["message"]
-    assert_error(post(alice.client, metrics_url(run), batch([1.0])), 409, "run_terminal")
+    assert_error(post(owner.api, metrics_url(run), batch([1.0])), 409, "run_terminal")
     assert nothing_logged(run)
-    assert post(alice.client, f"/api/v1/runs/{run.run_id}/fail", {}).status_code == 200
-    assert_error(post(alice.client, complete, {}), 409)
+    assert post(owner.api, f"/api/v1/runs/{run.run_id}/fail", {}).status_code == 200
+    assert_error(post(owner.api, complete, {}), 409)
     assert Run.objects.get(pk=run.pk).status == "Failed"
 
 
@@ -330,11 +329,11 @@ def test_C5_a_run_token_reaches_only_its_run_and_descendants(owner, experiment, 
     "content_type",
     ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""],
 )
-def test_D2_state_changing_requests_need_application_json(alice, run, content_type):
+def test_D2_state_changing_requests_need_application_json(owner, run, content_type):
     body = json.dumps(batch([1.0]))
-    response = alice.client.generic("POST", metrics_url(run), body, content_type=content_type)
+    response = owner.api.generic("POST", metrics_url(run), body, content_type=content_type)
     assert_error(response, 415, "unsupported_media_type")
-    response = alice.client.generic(
+    response = owner.api.generic(
         "POST", f"/api/v1/runs/{run.run_id}/cancel", "", content_type=content_type
     )
     assert_error(response, 415)
@@ -342,8 +341,8 @@ def test_D2_state_changing_requests_need_application_json(alice, run, content_ty
     assert Run.objects.get(pk=run.pk).status == "Running"
 
 
-def test_D2_json_with_a_charset_is_accepted(alice, run):
-    response = alice.client.generic(
+def test_D2_json_with_a_charset_is_accepted(owner, run):
+    response = owner.api.generic(
         "POST",
         metrics_url(run),
         json.dumps(batch([1.0])),
@@ -363,36 +362,36 @@ def test_D3_a_session_cookie_alone_does_not_authenticate_the_api(owner, run):
 # --- C1/C6: who sees and changes what -------------------------------------------------------
 
 
-def test_C1_outsiders_get_404_for_runs_they_cannot_see(charlie, run):
-    assert_error(charlie.client.get(f"/api/v1/runs/{run.run_id}"), 404, "not_found")
-    assert_error(post(charlie.client, f"/api/v1/runs/{run.run_id}/cancel", {}), 404)
-    assert_error(charlie.client.get("/api/v1/workspaces/default/runs"), 404)
+def test_C1_outsiders_get_404_for_runs_they_cannot_see(outsider, run):
+    assert_error(outsider.api.get(f"/api/v1/runs/{run.run_id}"), 404, "not_found")
+    assert_error(post(outsider.api, f"/api/v1/runs/{run.run_id}/cancel", {}), 404)
+    assert_error(outsider.api.get("/api/v1/workspaces/default/runs"), 404)
     assert Run.objects.get(pk=run.pk).status == "Running"
 
 
-def test_C6_readers_may_read_but_not_change(dave, run):
-    assert dave.client.get(f"/api/v1/runs/{run.run_id}").status_code == 200
-    assert_error(post(dave.client, f"/api/v1/runs/{run.run_id}/tags", {"tags": {"a": "b"}}), 403)
-    assert_error(post(dave.client, f"/api/v1/runs/{run.run_id}/cancel", {}), 403)
-    assert_error(post(dave.client, metrics_url(run), batch([1.0])), 403)
-    assert_error(post(dave.client, "/api/v1/workspaces/default/runs", {"experiment": "x"}), 403)
+def test_C6_readers_may_read_but_not_change(reader, run):
+    assert reader.api.get(f"/api/v1/runs/{run.run_id}").status_code == 200
+    assert_error(post(reader.api, f"/api/v1/runs/{run.run_id}/tags", {"tags": {"a": "b"}}), 403)
+    assert_error(post(reader.api, f"/api/v1/runs/{run.run_id}/cancel", {}), 403)
+    assert_error(post(reader.api, metrics_url(run), batch([1.0])), 403)
+    assert_error(post(reader.api, "/api/v1/workspaces/default/runs", {"experiment": "x"}), 403)
     assert not RunTag.objects.filter(run=run).exists()
     assert Run.objects.get(pk=run.pk).status == "Running"
 
 
-def test_contributors_change_runs(bob, run):
+def test_contributors_change_runs(member, run):
     assert (
-        post(bob.client, f"/api/v1/runs/{run.run_id}/tags", {"tags": {"a": "b"}}).status_code == 200
+        post(member.api, f"/api/v1/runs/{run.run_id}/tags", {"tags": {"a": "b"}}).status_code == 200
     )
 
 
-def test_unknown_api_paths_answer_json_404(alice):
-    assert_error(alice.client.get("/api/v1/nope"), 404, "not_found")
-    assert_error(alice.client.get("/api/v2/runs"), 404)
+def test_unknown_api_paths_answer_json_404(owner):
+    assert_error(owner.api.get("/api/v1/nope"), 404, "not_found")
+    assert_error(owner.api.get("/api/v2/runs"), 404)
 
 
-def test_the_openapi_description_lists_the_endpoints(alice):
-    spec = alice.client.get("/api/v1/openapi.json").json()
+def test_the_openapi_description_lists_the_endpoints(owner):
+    spec = owner.api.get("/api/v1/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/runs/{run_id}/metrics" in spec["paths"]
 

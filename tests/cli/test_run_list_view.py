@@ -1,10 +1,8 @@
 """``studio run list --view NAME``: the runs of a saved view, from the command line."""
 
-from django.contrib.auth import get_user_model
-
 from studio.accounts.models import Role
-from studio.accounts.services import membership_add
-from studio.tracking import saved_views, services
+from studio.tracking import saved_views
+from tests.factories import MembershipFactory, WorkspaceFactory
 
 
 def test_run_list_with_a_view_lists_its_runs_in_its_order(cli, exp):
@@ -16,9 +14,8 @@ def test_run_list_with_a_view_lists_its_runs_in_its_order(cli, exp):
         run.complete()
         runs.append(run)
     exp.start_logging().complete()  # no tag: not in the view
-    owner = get_user_model().objects.create_user(username="alice", password="pw-alice")
-    workspace = services.workspace_get_or_create(name="default")
-    membership_add(user=owner, workspace=workspace, role=Role.OWNER)
+    workspace = WorkspaceFactory(name="default")
+    owner = MembershipFactory(user__username="alice", workspace=workspace, role=Role.OWNER).user
     saved_views.view_create(
         workspace=workspace,
         owner=owner,

@@ -1,4 +1,4 @@
-"""The one sanitizer, against RELIABILITY's XSS corpus (A1-A6) and the features a
+"""The one sanitizer, against the XSS corpus of docs/requirements.md (A1-A6) and the features a
 description needs: images of the run, deep links, anchors, tables, code.
 
 Every output is parsed by two HTML parsers (Python's ``html.parser`` and the HTML5

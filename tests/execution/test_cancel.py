@@ -1,4 +1,4 @@
-"""Cancel races (RELIABILITY F5): cancel while queued, between claim and start, at
+"""Cancel races (docs/requirements.md F5): cancel while queued, between claim and start, at
 the moment the script exits, and twice. Exactly one final state, no process left."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Workers claiming queued runs at once (RELIABILITY F3): each run is claimed by
+"""Workers claiming queued runs at once (docs/requirements.md F3): each run is claimed by
 exactly one worker, none is left behind, on whichever backend the suite runs
 (SQLite: an IMMEDIATE transaction and a conditional UPDATE; PostgreSQL: SKIP LOCKED)."""
 

@@ -1,4 +1,4 @@
-"""What a submitted job sees (RELIABILITY C7): an allowlisted environment with its
+"""What a submitted job sees (docs/requirements.md C7): an allowlisted environment with its
 run id and none of the parent's secrets, and its arguments exactly as given."""
 
 from __future__ import annotations

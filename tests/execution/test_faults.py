@@ -1,4 +1,4 @@
-"""Processes dying under a run, and cancel of a process tree (RELIABILITY G1-G3):
+"""Processes dying under a run, and cancel of a process tree (docs/requirements.md G1-G3):
 every run reaches a final state, and no process of it is left behind. Each test
 prints its figure."""
 

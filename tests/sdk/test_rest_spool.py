@@ -1,4 +1,4 @@
-"""The REST store when the server is away (RELIABILITY G5): logging goes on into a
+"""The REST store when the server is away (docs/requirements.md G5): logging goes on into a
 spool on disk and is delivered when the server is back; nothing lost, nothing
 duplicated, the training loop never raises."""
 

@@ -1,4 +1,4 @@
-"""Many processes logging at once into one database (RELIABILITY F1, F2): stored
+"""Many processes logging at once into one database (docs/requirements.md F1, F2): stored
 equals sent, no point lost or duplicated, no "database is locked"."""
 
 import json

@@ -1,4 +1,5 @@
-"""The filter language (SPEC §4), evaluated in the database through selectors."""
+"""The filter language (docs/requirements.md SPEC §4), evaluated in the database
+through selectors."""
 
 import datetime as dt
 

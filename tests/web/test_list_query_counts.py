@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studio.accounts.models import Membership, Role
+from studio.accounts.models import Role
 from studio.tracking import saved_views, services
+from tests.factories import MembershipFactory
 from tests.web.listing_helpers import make_run
 
 
@@ -36,10 +37,9 @@ def _views(workspace, owner, n, start=0):
         )
 
 
-def _members(workspace, users, n, start=0):
+def _members(workspace, n, start=0):
     for i in range(start, start + n):
-        user = users.objects.create_user(username=f"user{i}", password="x")
-        Membership.objects.create(user=user, workspace=workspace, role=Role.READER)
+        MembershipFactory(user__username=f"user{i}", workspace=workspace, role=Role.READER)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def _members(workspace, users, n, start=0):
     [
         ("/experiments/", lambda ws, owner, users, n, s: _experiments(ws, n, s)),
         ("/views/", lambda ws, owner, users, n, s: _views(ws, owner, n, s)),
-        ("/settings/members/", lambda ws, owner, users, n, s: _members(ws, users, n, s)),
+        ("/settings/members/", lambda ws, owner, users, n, s: _members(ws, n, s)),
         ("/experiments/exp-0/", lambda ws, owner, users, n, s: _experiment_runs(ws, n, s)),
     ],
 )

@@ -4,11 +4,12 @@ roles and remove members; the others see the list and no controls."""
 import pytest
 
 from studio.accounts.models import Membership, Role
+from tests.factories import UserFactory
 from tests.web.listing_helpers import get
 
 
-def test_owner_adds_an_existing_user_by_username(client, owner, django_user_model, workspace):
-    eve = django_user_model.objects.create_user(username="eve", password="pw-eve")
+def test_owner_adds_an_existing_user_by_username(client, owner, workspace):
+    eve = UserFactory(username="eve")
     client.force_login(owner)
 
     response = client.post("/settings/members/", {"username": "eve", "role": "contributor"})

@@ -1,5 +1,5 @@
 """A run's files on the run page: downloads, previews, the log viewer's JSON and the
-log search, against RELIABILITY A8 (user files never served as active content) and
+log search, against docs/requirements.md A8 (user files never served as active content) and
 B1-B7 (every path checked, every read bounded)."""
 
 from __future__ import annotations

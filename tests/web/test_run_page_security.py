@@ -1,4 +1,4 @@
-"""Markup in plain-text contexts (RELIABILITY A7) and the Content-Security-Policy
+"""Markup in plain-text contexts (docs/requirements.md A7) and the Content-Security-Policy
 backstop (A9) on the run page, its fragments and compare."""
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def test_A7_metric_names_in_embedded_chart_json_cannot_close_the_script(
         0
     ]
     assert "<" not in data  # json_script escapes every <, so no </script> inside
-    assert "\\u003C/script\\u003E" in data
+    # The name is there, entity-escaped for plotly (A7), and json_script escaped its &.
+    assert "\\u0026lt;/script\\u0026gt;" in data
 
 
 def test_A7_fragments_and_json_escape_user_text(client, member, hostile_run, experiment):

@@ -12,6 +12,7 @@ from studio.accounts.models import Membership, Role
 from studio.tracking import services
 from studio.tracking.models import Run, RunStatus
 from tests.conftest import PYTHON, ROOT
+from tests.factories import UserFactory
 
 XSS = '"><img src=x onerror=alert(1)>'
 
@@ -75,8 +76,8 @@ def test_outsider_sees_none_of_workspace_a_runs(client, outsider, experiment):
     assert client.get("/runs/?ws=default").status_code == 404
 
 
-def test_user_without_workspace_is_told_to_ask_an_owner(client, django_user_model):
-    user = django_user_model.objects.create_user(username="eve", password="pw-eve")
+def test_user_without_workspace_is_told_to_ask_an_owner(client, db):
+    user = UserFactory(username="eve")
     client.force_login(user)
     body = client.get("/runs/").content.decode()
     assert "not a member of any workspace" in body

@@ -1,16 +1,17 @@
 """Saved views: private or shared, a stable link, who may change them, the
 workspace's default, and that a view never shows more than the viewer may see
-(RELIABILITY C3) nor stores anything the list's allowlists do not accept (C4)."""
+(docs/requirements.md C3) nor stores anything the list's allowlists do not accept (C4)."""
 
 import re
 
 import pytest
 from django.test import Client
 
-from studio.accounts.models import Membership, Role
+from studio.accounts.models import Membership
 from studio.errors import ValidationError
 from studio.tracking import saved_views, services
 from studio.tracking.models import SavedView
+from tests.factories import MembershipFactory
 from tests.web.listing_helpers import get, listed, make_run
 
 XSS = '"><img src=x onerror=alert(1)>'
@@ -166,13 +167,12 @@ def test_a_reader_cannot_save_a_view_and_sees_no_edit_controls(client, member, r
 
 
 def test_contributors_edit_a_shared_view_but_only_its_owner_shares_or_deletes_it(
-    client, member, django_user_model, workspace, runs
+    client, member, workspace, runs
 ):
     view = saved_views.view_create(
         workspace=workspace, owner=member, name="team", state={}, shared=True
     )
-    carol = django_user_model.objects.create_user(username="carol", password="pw-carol")
-    Membership.objects.create(user=carol, workspace=workspace, role=Role.CONTRIBUTOR)
+    carol = MembershipFactory(user__username="carol", workspace=workspace).user
     client.force_login(carol)
 
     client.post(f"/views/{view.pk}/edit/", {"name": "team lr", "state": "status=Failed"})

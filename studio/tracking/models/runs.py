@@ -149,7 +149,12 @@ class Run(models.Model):
     @property
     def label(self) -> str:
         """What people call the run: its display name, else "Run <number>"."""
-        return self.display_name or f"Run {self.number}"
+        return self.label_of(self.display_name, self.number)
+
+    @staticmethod
+    def label_of(display_name: str, number: int) -> str:
+        """The same rule for a run read as values (``values_list``), not as a model."""
+        return display_name or f"Run {number}"
 
     @staticmethod
     def duration_expression() -> ExpressionWrapper:

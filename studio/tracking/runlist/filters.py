@@ -1,10 +1,10 @@
 """The runs list's filters: one django-filter FilterSet that serves the studio's
 filter panel, saved views, the API and the SDK (``get_runs(view=...)``).
 
-Its field names are the allowlist of what a list state may filter on (RELIABILITY
-C4): every lookup below is written here, no parameter name or value ever reaches
-``filter(**...)`` as a key, and the search bar goes through the filter language's
-compiler (``tracking.runlist.language``), which has its own allowlist.
+Its field names are the allowlist of what a list state may filter on
+(docs/requirements.md C4): every lookup below is written here, no parameter name or
+value ever reaches ``filter(**...)`` as a key, and the search bar goes through the
+filter language's compiler (``tracking.runlist.language``), which has its own allowlist.
 
     ?status=Running&status=Failed&tag=lr=0.1&tag=best&q=metrics.loss < 0.2
 """
@@ -205,7 +205,7 @@ def clean_filter_params(params: Mapping[str, object], *, workspace: Workspace) -
     """The filter part of a list state, checked against the FilterSet: a dict of
     parameter -> list of strings, in FILTER_FIELDS order, with empty values dropped.
     Unknown parameters and invalid values raise a ValidationError naming them and the
-    allowed ones (RELIABILITY C4)."""
+    allowed ones (docs/requirements.md C4)."""
     if not isinstance(params, Mapping):
         raise StudioValidationError("filters must be an object.", field="filters")
     unknown = sorted(str(k) for k in params if k not in FILTER_FIELDS)

@@ -1,6 +1,6 @@
-"""The filter language (SPEC §4): one grammar, parsed by lark, compiled into Django
-``Q`` objects from an allowlist of fields and operators. No user-supplied dict or
-field name ever reaches ``filter(**...)``: every lookup below is a literal.
+"""The filter language (docs/requirements.md SPEC §4): one grammar, parsed by lark,
+compiled into Django ``Q`` objects from an allowlist of fields and operators. No
+user-supplied dict or field name ever reaches ``filter(**...)``: every lookup below is a literal.
 
     status = Running and tags.quality ~ 'great' and metrics.loss.min < 0.2
     has tags.'worth another look' or experiment in (mnist, cifar)

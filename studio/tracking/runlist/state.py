@@ -4,7 +4,7 @@ A state comes from a URL's query string (the page reproduces what a pasted link
 shows) or from a saved view. Both go through the same allowlists: filters through
 ``RunFilterSet`` (``filters.clean_filter_params``), columns and sort keys through
 ``parse_column`` below. What is stored in a view is ``clean_state``'s output, and
-nothing else (RELIABILITY C3, C4).
+nothing else (docs/requirements.md C3, C4).
 
 Column keys::
 
@@ -210,7 +210,7 @@ def _columns(keys: Iterable, problems: list[str]) -> list[Column]:
 def clean_state(state: object, *, workspace: Workspace) -> dict:
     """The stored form of a list state, or a ValidationError naming the first thing
     that is not allowed: unknown top-level keys, filters, columns, sort keys or charts
-    (RELIABILITY C4). Nothing outside the allowlists is ever stored."""
+    (docs/requirements.md C4). Nothing outside the allowlists is ever stored."""
     if not isinstance(state, Mapping):
         raise ValidationError("A view's state must be an object.", field="state")
     unknown = sorted(str(k) for k in state if k not in STATE_KEYS)

@@ -2,28 +2,18 @@
 to a plotly figure ``{"data": [...], "layout": {...}}``. Templates embed the figure
 with ``json_script``; ``static/studio/js/list.js`` hands it to plotly.js.
 
-Run names are user text: they travel as JSON data, never as markup. plotly.js reads
-a few tags in text (``<b>``, ``<br>``, ``<a href>``), so names are entity-escaped
-first and show as typed. Non-finite values become gaps (``None``), so the JSON never
-holds ``NaN``.
+Run and metric names are user text: they travel as JSON data, never as markup, and
+reach plotly through ``charts.plotly_text`` (the one chart-layout module), so they show
+as typed. Non-finite values become gaps (``None``), so the JSON never holds ``NaN``.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# The status badges' colours (studio.css), so a chart reads like the table.
-STATUS_COLOURS = {
-    "Completed": "#16703a",
-    "Failed": "#b3261e",
-    "Running": "#1f5fc9",
-    "Canceled": "#59616b",
-    "CancelRequested": "#59616b",
-}
-OTHER_COLOUR = "#8a5a00"  # queued, preparing, starting ...
+from studio.web.charts import layout, plotly_text, status_color
 
 
 @dataclass(frozen=True)
@@ -41,19 +31,11 @@ def _finite(value) -> float | None:
 
 
 def _layout(title: str, x_title: str, y_title: str) -> dict:
-    title, y_title = html.escape(title), html.escape(y_title)  # metric names are user text
     return {
-        "title": {"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
+        **layout(title, x_title=x_title, y_title=y_title),
         "margin": {"l": 56, "r": 16, "t": 36, "b": 44},
-        "height": 260,
-        "xaxis": {"title": {"text": x_title}, "automargin": True},
-        "yaxis": {"title": {"text": y_title}, "automargin": True, "zeroline": False},
         "showlegend": True,
         "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
-        "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff",
-        "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#1d2433"},
-        "hovermode": "closest",
     }
 
 
@@ -75,12 +57,12 @@ def metric_across_runs(points: Sequence[Point], metric: str, stat: str) -> dict:
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": status,
+                "name": plotly_text(status),
                 "x": [p.number for p in group],
                 "y": [_finite(p.value) for p in group],
-                "text": [html.escape(p.label) for p in group],
+                "text": [plotly_text(p.label) for p in group],
                 "hovertemplate": "%{text}<br>run %{x}<br>" + "%{y:.4g}<extra></extra>",
-                "marker": {"color": STATUS_COLOURS.get(status, OTHER_COLOUR), "size": 7},
+                "marker": {"color": status_color(status), "size": 7},
             }
         )
     return {"data": data, "layout": _layout(f"{label} by run", "run number", label)}
@@ -95,13 +77,13 @@ def metric_per_listed_run(points: Sequence[Point], metric: str, stat: str) -> di
         data.append(
             {
                 "type": "bar",
-                "name": status,
+                "name": plotly_text(status),
                 "x": [order[id(p)] + 1 for p in group],
                 "y": [_finite(p.value) for p in group],
-                "text": [html.escape(p.label) for p in group],
+                "text": [plotly_text(p.label) for p in group],
                 "textposition": "none",
                 "hovertemplate": "%{text}<br>%{y:.4g}<extra></extra>",
-                "marker": {"color": STATUS_COLOURS.get(status, OTHER_COLOUR)},
+                "marker": {"color": status_color(status)},
             }
         )
     layout = _layout(f"{label}, runs on this page", "position in the list", label)

@@ -95,10 +95,6 @@ def status_badge(run) -> str:
     )
 
 
-def _name(run) -> str:
-    return run.display_name or f"Run {run.number}"
-
-
 def _time(value) -> str:
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
@@ -126,7 +122,7 @@ def _name_cell(run, ctx: dict) -> str:
             query,
             n,
             pluralize(n),
-            _name(run),
+            run.label,
         )
         count = format_html(
             '<span class="count" title="{} child run{}, under this run">{} child{}</span>',
@@ -143,8 +139,8 @@ def _name_cell(run, ctx: dict) -> str:
         run.experiment.name,
         run.number,
         quote(run.run_id),
-        run.display_name or run.run_id,
-        _name(run),
+        run.label,
+        run.label,
         count,
     )
 

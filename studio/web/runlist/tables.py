@@ -178,10 +178,7 @@ def chart_figures(state: ListState, page: pages.Page) -> list[dict]:
         values = pages.metric_values(
             run_ids=[r.pk for r in page.runs], name=column.arg, stat=column.stat
         )
-        points = [
-            Point(r.number, r.display_name or f"Run {r.number}", r.status, values.get(r.pk))
-            for r in page.runs
-        ]
+        points = [Point(r.number, r.label, r.status, values.get(r.pk)) for r in page.runs]
         figures.append(
             {"key": column.key, "figure": metric_per_listed_run(points, column.arg, column.stat)}
         )

@@ -96,7 +96,7 @@ def _overlays(runs: list[Run], metrics: list[dict[str, Any]], options) -> list[d
             if options.x == "time" and data["reduced"]:
                 steps = charts.bucket_middles(data)
                 times = selectors.metric_times_at(run=run, name=metric["name"], steps=steps)
-            label = f"{run.display_name or f'Run {run.number}'} ({run.run_id[-8:]})"
+            label = f"{run.label} ({run.run_id[-8:]})"
             series.append(charts.Series(label=label, color=color, data=data, times=times))
         figure = charts.overlay_figure(metric["name"], series, options)
         figures.append({"name": metric["name"], "id": f"figure-{len(figures)}", "figure": figure})

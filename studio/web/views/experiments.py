@@ -11,7 +11,7 @@ from django.views.decorators.http import require_safe
 
 from studio.accounts.access import current_workspace
 from studio.core.policy import policy
-from studio.tracking.models import Experiment
+from studio.tracking.models import Experiment, Run
 from studio.tracking.runlist import pages
 from studio.tracking.runlist.state import ListState, metric_column
 from studio.web.common import frame
@@ -66,5 +66,5 @@ def _default_chart(names: list[str]):
 
 def _figure(experiment: Experiment, chart) -> dict:
     rows = pages.experiment_metric_values(experiment=experiment, name=chart.arg, stat=chart.stat)
-    points = [Point(n, label or f"Run {n}", status, value) for n, label, status, value in rows]
+    points = [Point(n, Run.label_of(label, n), status, value) for n, label, status, value in rows]
     return metric_across_runs(points, chart.arg, chart.stat)

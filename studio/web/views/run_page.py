@@ -234,7 +234,7 @@ def _metric_figure(run: Run, name: str, options: charts.ChartOptions, step_range
     times = None
     if options.x == "time" and data["reduced"]:
         times = selectors.metric_times_at(run=run, name=name, steps=charts.bucket_middles(data))
-    series = charts.Series(label=run.display_name or run.run_id, color=charts.color(0),
+    series = charts.Series(label=run.label, color=charts.color(0),
                            data=data, times=times)  # fmt: skip
     return charts.metric_figure(name, series, options)
 
