@@ -11,7 +11,9 @@ from studio.core.env import env_bool, env_int, env_list, env_str, studio_home
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STUDIO_HOME = studio_home()
-STUDIO_HOME.mkdir(parents=True, exist_ok=True)
+# Private to the account that runs the studio: the database, the secret key and run
+# files live below it (0700 whatever the umask; an existing home is left as it is).
+STUDIO_HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 DEBUG = env_bool("STUDIO_DEBUG", False)
 
@@ -24,9 +26,21 @@ def _secret_key() -> str:
     # sessions survive restarts without anyone shipping a shared default.
     path = STUDIO_HOME / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        _create_private(path, secrets.token_urlsafe(50))
     return path.read_text().strip()
+
+
+def _create_private(path: Path, text: str = "") -> None:
+    """Create ``path`` readable by its owner only from the first byte (not chmod-ed
+    after being written); an existing file is left alone."""
+    import os
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 SECRET_KEY = _secret_key()
@@ -112,6 +126,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if _test_name:
         DATABASES["default"]["TEST"] = {"NAME": _test_name}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # SQLite gives its -wal and -shm files the database file's mode: 0600 for all.
+    _database_file = Path(DATABASES["default"]["NAME"])
+    if str(_database_file) != ":memory:" and _database_file.parent.is_dir():
+        _create_private(_database_file)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
