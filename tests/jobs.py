@@ -85,9 +85,13 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _ours(proc: psutil.Process, home: str) -> bool:
+def _ours(proc: psutil.Process, home: str, run_ids: set[str]) -> bool:
+    """A process of this session: one with its STUDIO_HOME, or a job of one of its
+    runs (a worker's jobs have a STUDIO_HOME of their own)."""
     try:
         env = proc.environ()
+        if env.get("STUDIO_RUN_ID") in run_ids:
+            return True
         if env.get("STUDIO_HOME") != home:
             return False
         return "STUDIO_RUN_ID" in env or any("studio.execution" in a for a in proc.cmdline())
@@ -98,9 +102,14 @@ def _ours(proc: psutil.Process, home: str) -> bool:
 def kill_leftovers() -> list[str]:
     """SIGKILL every supervisor, worker, pipeline driver and job of this test session
     still running; return their command lines (for a test that wants to know)."""
+    from studio.tracking.models import Run
+
     home = os.environ["STUDIO_HOME"]
+    run_ids = set(Run.objects.values_list("run_id", flat=True))
     me = os.getpid()
-    found = [p for p in psutil.process_iter() if p.pid != me and _ours(p, home) and alive(p)]
+    found = [
+        p for p in psutil.process_iter() if p.pid != me and _ours(p, home, run_ids) and alive(p)
+    ]
     names = []
     for proc in found:
         try:

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest
 
 from studio.accounts.models import ApiToken, Membership, Role
 from studio.errors import NotFound, PermissionDenied, ValidationError
+from studio.rules.transitions import TERMINAL
 from studio.tracking.models import Run, Workspace
 
 
@@ -65,6 +66,9 @@ def token_authenticate(secret: str) -> ApiToken | None:
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=hash_token(secret), revoked_at__isnull=True)
+        # A job's token dies with its run, whoever ended it (even a reaper that
+        # found the run lost and never saw the token).
+        .exclude(run__status__in=TERMINAL)
         .first()
     )
     if token is None or not token.user.is_active:

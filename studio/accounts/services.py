@@ -139,3 +139,42 @@ def token_revoke(*, token: ApiToken) -> None:
     from django.utils import timezone
 
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def run_token_create(*, run) -> str:
+    """Mint the token a job run by a worker reports with: its submitter's account,
+    narrowed to the run's workspace and to the run and its descendants. Refused when
+    the submitter has no active account that may write to the workspace (the job
+    would act for nobody). Returns the secret; ``run_tokens_revoke`` ends it."""
+    from django.db.models import Q
+
+    from studio.errors import PermissionDenied
+
+    may_write = Q(is_superuser=True) | Q(
+        memberships__workspace_id=run.workspace_id,
+        memberships__role__in=[Role.CONTRIBUTOR, Role.OWNER],
+    )
+    user = (
+        get_user_model()
+        .objects.filter(may_write, username=run.submitted_by, is_active=True)
+        .distinct()
+        .first()
+    )
+    if user is None:
+        raise PermissionDenied(
+            f"Run {run.run_id} was submitted by {run.submitted_by!r}, who has no account "
+            f"that may write to workspace {run.workspace.name!r}: a job run by a worker "
+            "reports through the API as its submitter.",
+            field="submitted_by",
+        )
+    _, secret = token_create(user=user, name=f"job {run.run_id}", workspace=run.workspace, run=run)
+    return secret
+
+
+def run_tokens_revoke(*, run) -> int:
+    """Revoke every token scoped to ``run`` (its job has ended); returns how many."""
+    from django.utils import timezone
+
+    return ApiToken.objects.filter(run=run, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

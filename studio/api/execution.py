@@ -12,10 +12,9 @@ from studio.api.schemas import EmptyIn, PipelineIn, SubmissionIn, TargetIn
 from studio.core.policy import policy
 from studio.errors import ValidationError
 from studio.execution import services as execution
-from studio.execution.launch import spawn
 from studio.tracking import selectors
 from studio.tracking import services as tracking
-from studio.tracking.models import RunStatus, RunType
+from studio.tracking.models import RunStatus
 from studio.tracking.schema import run_to_dict
 
 
@@ -64,15 +63,12 @@ def run_submit(request: HttpRequest, name: str, payload: SubmissionIn):
 @api.post("/runs/{run_id}/enqueue", tags=["execution"])
 @policy("write")
 def run_enqueue(request: HttpRequest, run_id: str, payload: EmptyIn):
-    """Hand a submitted run (snapshot uploaded) to its target's workers, or start a
-    pipeline's driver."""
+    """Hand a submitted run (snapshot uploaded) to its target's workers; a pipeline
+    is driven by a worker of its first step's target, never by this process."""
     run = access_run(request.user, run_id, write=True, token=request.auth)
     if run.status != RunStatus.NOT_STARTED:
         raise ValidationError(f"Run {run_id} is {run.status}, not NotStarted.", field="status")
-    if run.type == RunType.PIPELINE:
-        spawn("studio.execution.pipeline", run.run_id)
-    else:
-        execution.run_enqueue(run=run)
+    execution.run_enqueue(run=run)
     return run_to_dict(selectors.run_get(run_id=run_id))
 
 
@@ -80,7 +76,8 @@ def run_enqueue(request: HttpRequest, run_id: str, payload: EmptyIn):
 @policy("write")
 def pipeline_submit(request: HttpRequest, name: str, payload: PipelineIn):
     """Create a pipeline run and its steps (NotStarted); upload each step's snapshot,
-    then ``/runs/{pipeline id}/enqueue`` starts the driver."""
+    then ``/runs/{pipeline id}/enqueue`` queues it for a worker of its first step's
+    target, which drives it."""
     workspace = access_workspace(request.user, name, write=True, token=request.auth)
     exp = tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment)
     for step in payload.steps:
@@ -91,6 +88,7 @@ def pipeline_submit(request: HttpRequest, name: str, payload: PipelineIn):
         steps=[step.model_dump() for step in payload.steps],
         tags=payload.tags,
         description=payload.description,
+        driver_target=payload.steps[0].compute_target if payload.steps else execution.LOCAL,
     )
     body = run_to_dict(selectors.run_get(run_id=pipeline.run_id))
     body["steps"] = {s.display_name: s.run_id for s in steps}

@@ -1,10 +1,12 @@
-"""``studio worker --target NAME``: execute the queued runs of a compute target on
-this machine. The worker reaches the database directly (DATABASE_URL, else the
-SQLite file under STUDIO_HOME), so Django is set up here, at run time only."""
+"""``studio worker --target NAME -w WORKSPACE --server URL``: execute the queued runs
+of a compute target on this machine. The worker reaches the database directly
+(DATABASE_URL, else the SQLite file under STUDIO_HOME), so Django is set up here, at
+run time only; the jobs it starts reach the studio at URL only."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from studio.rules import validation
 
@@ -15,6 +17,12 @@ from .runs import positive_int
 def worker(args: argparse.Namespace) -> Result:
     if not validation.WORKSPACE_NAME_RE.match(args.target):
         raise UsageError(f"invalid target name {args.target!r}: use letters, digits, '-' or '_'")
+    from studio.execution.worker import check_options
+
+    try:
+        check_options(server=args.server, run_as=args.run_as)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     from studio.bootstrap import setup_django
 
     setup_django()
@@ -23,7 +31,10 @@ def worker(args: argparse.Namespace) -> Result:
     code = work(
         target=args.target,
         workspace=args.workspace_name,
+        server=args.server,
+        run_as=args.run_as,
         concurrency=args.concurrency,
+        drivers=args.drivers,
         max_runs=args.max_runs,
     )
     return Result(None, exit_code=code, printed=True)
@@ -33,19 +44,38 @@ def register(groups: argparse._SubParsersAction) -> None:
     p = groups.add_parser(
         "worker",
         help="execute the queued runs of a compute target",
-        description="Claim the runs queued on compute target NAME and run each under a "
-        "supervisor on this machine, CONCURRENCY at a time, until interrupted. On start it "
-        "stops what earlier workers of NAME on this machine left behind. The worker uses "
-        "the database directly (DATABASE_URL, else STUDIO_HOME), not a tracking URI.",
+        description="Claim the runs queued on compute target NAME of WORKSPACE and run each "
+        "under a supervisor on this machine, CONCURRENCY at a time, and drive the pipelines "
+        "queued on NAME, DRIVERS at a time, until interrupted. On start it stops what "
+        "earlier workers of NAME on this machine left behind. The worker uses the database "
+        "directly (DATABASE_URL, else STUDIO_HOME); its jobs do not: they reach the studio "
+        "at URL with a token for their own run, revoked when the run ends.",
     )
     p.add_argument("--target", required=True, metavar="NAME", help="compute target to serve")
     p.add_argument(
         "-w",
         "--workspace-name",
+        required=True,
         metavar="WORKSPACE",
-        help="serve NAME of this workspace only (default: of every workspace)",
+        help="the workspace whose target NAME this worker serves",
+    )
+    p.add_argument(
+        "--server",
+        default=os.environ.get("STUDIO_SERVER_URL", ""),
+        metavar="URL",
+        help="the studio's URL as jobs on this machine reach it (default: STUDIO_SERVER_URL)",
+    )
+    p.add_argument(
+        "--run-as",
+        default="",
+        metavar="USER",
+        help="run jobs as this OS user (the worker must run as root), so they cannot "
+        "read the worker's files, database or environment",
     )
     p.add_argument("--concurrency", type=positive_int, default=1, metavar="N", help="runs at once")
+    p.add_argument(
+        "--drivers", type=positive_int, default=2, metavar="N", help="pipelines driven at once"
+    )
     p.add_argument(
         "--max-runs", type=positive_int, metavar="N", help="exit once N runs have finished"
     )

@@ -1,4 +1,6 @@
-"""The pipeline driver: one process per pipeline run. Steps are child runs of type
+"""The pipeline driver: one process per pipeline run, started by the local store on
+the submitting machine or by a worker that claimed the pipeline (never by the web
+server: each driver is a Python process of its own, so a worker bounds them). Steps are child runs of type
 ``step``; each starts once every step it waits for (``after``) has completed, up to
 its target's capacity (local steps under a supervisor started here, others queued
 for a worker). A failed step fails the pipeline and its dependants never start.
@@ -10,8 +12,11 @@ Cancelling the pipeline cancels its running and pending steps.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
+
+from studio.execution.supervisor import PR_SET_PDEATHSIG, _prctl
 
 POLL_EVERY = 0.3
 
@@ -36,14 +41,19 @@ def drive(run_id: str) -> str:
     from studio.execution import services as execution
     from studio.execution.launch import spawn
     from studio.execution.models import ComputeTarget
-    from studio.execution.supervisor import _transition_quietly
+    from studio.execution.supervisor import _transition_quietly, process_start_time
     from studio.rules import transitions
     from studio.tracking import selectors
     from studio.tracking import services as tracking
     from studio.tracking.models import Run, RunStatus
 
     pipeline = selectors.run_get(run_id=run_id)
-    execution.execution_record(run=pipeline, host=os.uname().nodename, supervisor_pid=os.getpid())
+    execution.execution_record(
+        run=pipeline,
+        host=os.uname().nodename,
+        supervisor_pid=os.getpid(),
+        supervisor_started=process_start_time(os.getpid()),
+    )
     try:
         tracking.run_transition(run=pipeline, status=RunStatus.RUNNING, reason="running steps")
     except InvalidTransition:
@@ -145,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m studio.execution.pipeline")
     parser.add_argument("run_id")
+    parser.add_argument("--die-with-parent", action="store_true")
     args = parser.parse_args(argv)
+    if args.die_with_parent:  # started by a worker: a dead worker's pipelines are lost
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     from studio.bootstrap import setup_django
 
     setup_django()

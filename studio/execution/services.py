@@ -77,16 +77,20 @@ def pipeline_submit(
     steps: Sequence[Mapping[str, Any]],
     tags: Mapping[str, str | None] | None = None,
     description: str = "",
+    driver_target: str = LOCAL,
 ) -> tuple[Run, list[Run]]:
     """Create a pipeline run and its steps (child runs of type ``step``, NotStarted)
     in one transaction. ``steps`` items: name, script, arguments, compute_target,
-    after. The caller uploads each step's snapshot, then starts the driver."""
+    after. The caller uploads each step's snapshot, then starts the driver: itself on
+    the ``local`` target, else ``run_enqueue`` queues the pipeline on
+    ``driver_target`` for one of its workers to drive."""
     check_steps([(step["name"], step.get("after", ())) for step in steps])
     with transaction.atomic():
         pipeline = run_submit(
             experiment=experiment,
             submitted_by=submitted_by,
             script="",
+            compute_target=driver_target,
             type=RunType.PIPELINE,
             tags=tags,
         )
@@ -118,15 +122,20 @@ def run_enqueue(*, run: Run) -> Run:
     return tracking.run_transition(run=run, status=RunStatus.QUEUED, reason="waiting for a worker")
 
 
-def run_claim(*, workspace: Workspace | None, target: str, worker: str) -> Run | None:
-    """Claim the oldest queued run of ``target`` for ``worker``: exactly one worker
-    wins each run. PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``. SQLite has no
-    row locks (``select_for_update`` does nothing there): the IMMEDIATE transaction
-    holds the database write lock. Either way the status changes through
-    ``run_transition`` (its conditional UPDATE, from Queued only)."""
+def run_claim(
+    *, workspace: Workspace | None, target: str, worker: str, types: Sequence[str] = ()
+) -> Run | None:
+    """Claim the oldest queued run of ``target`` (of one of ``types``, if given) for
+    ``worker``: exactly one worker wins each run. PostgreSQL: ``SELECT … FOR UPDATE
+    SKIP LOCKED``. SQLite has no row locks (``select_for_update`` does nothing
+    there): the IMMEDIATE transaction holds the database write lock. Either way the
+    status changes through ``run_transition`` (its conditional UPDATE, from Queued
+    only)."""
     queued = Run.objects.filter(status=RunStatus.QUEUED, compute_target=target)
     if workspace is not None:
         queued = queued.filter(workspace=workspace)
+    if types:
+        queued = queued.filter(type__in=types)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             candidate = (

@@ -21,11 +21,13 @@ from __future__ import annotations
 import collections
 import ctypes
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -59,6 +61,10 @@ ENV_ALLOW = {
     "OMP_NUM_THREADS",
     "CUDA_VISIBLE_DEVICES",
 }
+# Inside the working copy of a job run by a worker: its own HOME and STUDIO_HOME (the
+# SDK's spool), so nothing of the worker's is named in its environment.
+JOB_HOME = ".home"
+JOB_STUDIO_HOME = ".studio"
 
 
 def process_start_time(pid: int) -> float | None:
@@ -85,26 +91,65 @@ def process_alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
-def job_environment(run, *, extra: dict[str, str] | None = None) -> dict[str, str]:
+def job_environment(
+    run, *, workdir: Path, server: str = "", token: str = "", user: pwd.struct_passwd | None = None
+) -> dict[str, str]:
+    """The environment a job starts with: the allowlist above, its run, and its store.
+
+    On the ``local`` target (the submitting user's own machine and database) the job
+    uses the local store like its submitter. A job run by a worker (``server``) gets
+    the API at ``server`` and a token that reaches its own run and its descendants
+    only, and a HOME and STUDIO_HOME of its own inside its working copy: never
+    DATABASE_URL, the server's STUDIO_HOME or anything else of the worker's."""
+    from studio.execution.launch import python_path
+
     env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW or k.startswith("LC_")}
     env.update(
         {
             "STUDIO_RUN_ID": run.run_id,
             "STUDIO_WORKSPACE": run.workspace.name,
             "STUDIO_EXPERIMENT": run.experiment.name,
-            "STUDIO_TRACKING_URI": "local",
             "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": python_path(),
         }
     )
-    # The local store reaches the database directly: a job on PostgreSQL needs its URL
-    # (documented; run jobs as another OS user or through a server to avoid it).
-    if os.environ.get("DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
-    from studio.execution.launch import python_path
-
-    env["PYTHONPATH"] = python_path()
-    env.update(extra or {})
+    if not server:
+        env["STUDIO_TRACKING_URI"] = "local"
+        if os.environ.get("DATABASE_URL"):
+            env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        return env
+    env.update(
+        {
+            "STUDIO_TRACKING_URI": server,
+            "STUDIO_TOKEN": token,
+            "HOME": str(workdir / JOB_HOME),
+            "STUDIO_HOME": str(workdir / JOB_STUDIO_HOME),
+        }
+    )
+    if user is not None:
+        env.update({"USER": user.pw_name, "LOGNAME": user.pw_name})
     return env
+
+
+def _prepare_workdir(workdir: Path, user: pwd.struct_passwd | None) -> None:
+    """The folders a job writes to; all of the working copy becomes ``user``'s."""
+    for name in (filenames.OUTPUTS, JOB_HOME, JOB_STUDIO_HOME):
+        (workdir / name).mkdir(exist_ok=True)
+    if user is None:
+        return
+    for folder, dirs, files in os.walk(workdir):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            os.chown(name, user.pw_uid, user.pw_gid, follow_symlinks=False)
+
+
+def _as_user(user: pwd.struct_passwd | None) -> dict:
+    """Popen arguments that start the job as ``user``: its supplementary groups, gid
+    and uid are set in the child before exec (and before ``preexec_fn``, which must
+    come after: a change of credentials clears the parent-death signal)."""
+    if user is None:
+        return {}
+    groups = os.getgrouplist(user.pw_name, user.pw_gid)
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": groups}
 
 
 class _LogWriter:
@@ -312,10 +357,15 @@ def _descendants(pid: int) -> list:
         return []
 
 
-def supervise(run_id: str, *, worker: str = "") -> str:
-    """Run one submitted run to its end; returns the final status."""
+def supervise(
+    run_id: str, *, worker: str = "", server: str = "", run_as: pwd.struct_passwd | None = None
+) -> str:
+    """Run one submitted run to its end; returns the final status. Started by a
+    worker, the job reaches the studio at ``server`` with a token minted here for its
+    run (revoked by ``main`` when this ends), as the OS user ``run_as`` if given."""
     from django.conf import settings
 
+    from studio.accounts.services import run_token_create
     from studio.errors import InvalidTransition
     from studio.execution import services as execution
     from studio.execution.snapshot import materialize
@@ -349,17 +399,21 @@ def supervise(run_id: str, *, worker: str = "") -> str:
         return status()
 
     grace = float(getattr(settings, "STUDIO_CANCEL_GRACE_SECONDS", 10))
-    workdir = Path(settings.STUDIO_HOME) / "work" / run.uuid.hex
+    # Outside STUDIO_HOME, which the job must not reach (0700, and another user
+    # with --run-as); mkdtemp makes it 0700 and unguessable.
+    workdir = Path(tempfile.mkdtemp(prefix=f"studio-{run.run_id}-"))
     log_path = tracking.run_live_log_open(run=run)
     log = _LogWriter(log_path)
     try:
+        token = run_token_create(run=run) if server else ""
         materialize(run=run, into=workdir)
-        (workdir / filenames.OUTPUTS).mkdir(exist_ok=True)
+        _prepare_workdir(workdir, run_as)
         command = [sys.executable, run.script, *run.arguments]
         proc = subprocess.Popen(
             command,
             cwd=workdir,
-            env=job_environment(run),
+            env=job_environment(run, workdir=workdir, server=server, token=token, user=run_as),
+            **_as_user(run_as),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -458,26 +512,60 @@ def supervise(run_id: str, *, worker: str = "") -> str:
 
 
 def _collect_outputs(run, workdir: Path) -> None:
-    """Files the script wrote under ./outputs become the run's outputs. Symlinks and
-    anything resolving outside the folder are skipped (docs/requirements.md B2)."""
+    """Regular files the script wrote under ./outputs become the run's outputs.
+
+    Refused (docs/requirements.md B2): symlinks, FIFOs, devices and sockets; hard links (one
+    made to a file outside, such as the server's key, would be read through); files
+    not owned by whoever owns the outputs folder (the job's user). The walk and the
+    opens go through directory descriptors without following links, so a job that
+    swaps a folder for a link meanwhile gains nothing."""
     from studio.errors import StudioError
     from studio.tracking import services as tracking
 
-    root = (workdir / filenames.OUTPUTS).resolve()
-    if not root.is_dir():
+    root = workdir / filenames.OUTPUTS
+    if root.is_symlink() or not root.is_dir():
         return
-    for path in sorted(root.rglob("*")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        resolved = path.resolve()
-        if not resolved.is_relative_to(root):
-            continue
-        name = filenames.OUTPUTS + resolved.relative_to(root).as_posix()
-        try:
-            with open(resolved, "rb") as f:
-                tracking.run_file_upload(run=run, name=name, content=f)
-        except StudioError as exc:
-            print(f"studio: output {name} skipped: {exc}", file=sys.stderr)
+    owner = os.lstat(root).st_uid
+    for folder, _dirs, files, dir_fd in os.fwalk(root, follow_symlinks=False):
+        for file_name in sorted(files):
+            relative = os.path.relpath(os.path.join(folder, file_name), root)
+            name = filenames.OUTPUTS + Path(relative).as_posix()
+            f = _open_job_file(file_name, dir_fd=dir_fd, owner=owner)
+            if f is None:
+                print(
+                    f"studio: output {name} skipped: not a regular file of the job's own",
+                    file=sys.stderr,
+                )
+                continue
+            with f:
+                try:
+                    tracking.run_file_upload(run=run, name=name, content=f)
+                except StudioError as exc:
+                    print(f"studio: output {name} skipped: {exc}", file=sys.stderr)
+
+
+def _open_job_file(name: str, *, dir_fd: int, owner: int):
+    """``name`` in ``dir_fd`` opened for reading if it is a regular file with one link,
+    owned by ``owner``; else None. Checked before opening (opening a device or a FIFO
+    may do something) and again on the open file (it may have been swapped)."""
+    import stat
+
+    def acceptable(info: os.stat_result) -> bool:
+        return stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_uid == owner
+
+    try:
+        before = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if not acceptable(before):
+            return None
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    except OSError:
+        return None
+    f = os.fdopen(fd, "rb")
+    after = os.fstat(fd)
+    if not acceptable(after) or (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        f.close()
+        return None
+    return f
 
 
 def _transition_quietly(run, status: str, reason: str, error=None) -> bool:
@@ -521,14 +609,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_id")
     parser.add_argument("--worker", default="")
     parser.add_argument("--die-with-parent", action="store_true")
+    parser.add_argument("--server", default="", help="the studio's URL, for a worker's job")
+    parser.add_argument("--run-as", default="", help="OS user the job runs as")
     args = parser.parse_args(argv)
     if args.die_with_parent:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     from studio.bootstrap import setup_django
 
     setup_django()
-    supervise(args.run_id, worker=args.worker)
+    run_as = pwd.getpwnam(args.run_as) if args.run_as else None
+    try:
+        supervise(args.run_id, worker=args.worker, server=args.server, run_as=run_as)
+    finally:
+        if args.server:
+            revoke_run_tokens(args.run_id)
     return 0
+
+
+def revoke_run_tokens(run_id: str) -> None:
+    """The job's token ends with its supervisor, however that ends (the worker calls
+    this too when a supervisor of its dies)."""
+    from studio.accounts.services import run_tokens_revoke
+    from studio.tracking.models import Run
+
+    run = Run.objects.filter(run_id=run_id).first()
+    if run is not None:
+        run_tokens_revoke(run=run)
 
 
 if __name__ == "__main__":

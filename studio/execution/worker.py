@@ -1,4 +1,5 @@
-"""``studio worker --target NAME``: executes the queued runs of a compute target.
+"""``studio worker --target NAME -w WORKSPACE --server URL``: executes the queued runs
+of a compute target of one workspace.
 
 A claim loop rather than a task queue (``django.tasks``): a run here is not a
 fire-and-forget call but a supervised process group that must heartbeat, be
@@ -16,9 +17,11 @@ the group members carrying the run's STUDIO_RUN_ID) and fails their runs as lost
 from __future__ import annotations
 
 import os
+import pwd
 import socket
 import sys
 import time
+import urllib.parse
 
 
 def reconcile(*, target: str, me: str) -> int:
@@ -28,6 +31,7 @@ def reconcile(*, target: str, me: str) -> int:
     import psutil
     from django.db.models import Q
 
+    from studio.accounts.services import run_tokens_revoke
     from studio.execution import services as execution
     from studio.execution.models import Execution
     from studio.execution.supervisor import _transition_quietly, process_alive, stop_leftovers
@@ -59,6 +63,7 @@ def reconcile(*, target: str, me: str) -> int:
             script_started=record.script_started,
             grace=5,
         )
+        run_tokens_revoke(run=record.run)
         if record.run.status == RunStatus.FAILED:
             continue  # found lost before; its processes are now gone too
         error = {"message": "Its worker died; the processes it left were stopped.", "code": "lost"}
@@ -67,49 +72,89 @@ def reconcile(*, target: str, me: str) -> int:
     return count
 
 
+def check_options(*, server: str, run_as: str) -> pwd.struct_passwd | None:
+    """The worker's options that decide what its jobs reach; ValueError names the
+    wrong one. Jobs reach the studio only over the API (``server``), and run as the
+    OS user ``run_as`` when given, which only root can switch to."""
+    if not server:
+        raise ValueError(
+            "--server URL (or STUDIO_SERVER_URL) is required: jobs run by a worker "
+            "report to the studio over its API, with a token for their run only"
+        )
+    if urllib.parse.urlsplit(server).scheme not in ("http", "https"):
+        raise ValueError(f"--server {server!r} is not an http:// or https:// URL")
+    if not run_as:
+        return None
+    if os.geteuid() != 0:
+        raise ValueError(f"--run-as {run_as} needs the worker to run as root")
+    try:
+        user = pwd.getpwnam(run_as)
+    except KeyError:
+        raise ValueError(f"--run-as {run_as}: there is no such OS user") from None
+    if user.pw_uid == 0:
+        raise ValueError("--run-as root would give jobs the worker's rights")
+    return user
+
+
 def work(
     *,
     target: str,
-    workspace: str | None = None,
+    workspace: str,
+    server: str,
+    run_as: str = "",
     concurrency: int = 1,
+    drivers: int = 2,
     poll: float = 1.0,
     max_runs: int | None = None,
 ) -> int:
-    """Claim and run queued runs until interrupted (or ``max_runs`` are done)."""
+    """Claim and run queued runs of ``target`` in ``workspace`` until interrupted (or
+    ``max_runs`` are done): scripts under a supervisor, ``concurrency`` at a time, and
+    pipelines (queued on the target of their first step) under a driver, ``drivers``
+    at a time, apart so that a driver never holds the slot its steps wait for."""
     from studio.execution import services as execution
     from studio.execution.launch import spawn
+    from studio.execution.supervisor import revoke_run_tokens
     from studio.tracking import selectors
+    from studio.tracking.models import RunType
 
-    ws = selectors.workspace_get(name=workspace) if workspace else None
+    ws = selectors.workspace_get(name=workspace)
     me = f"{socket.gethostname()}:{target}:{os.getpid()}:{int(time.time())}"
     orphans = reconcile(target=target, me=me)
     print(
-        f"studio worker {me}: serving target {target!r}"
+        f"studio worker {me}: serving target {target!r} of {workspace!r}"
         + (f"; {orphans} orphaned run(s) failed as lost" if orphans else ""),
         flush=True,
     )
-    children: dict[str, object] = {}
+    scripts: dict[str, object] = {}
+    pipelines: dict[str, object] = {}
+    supervisor_args = ["--worker", me, "--server", server]
+    if run_as:
+        supervisor_args += ["--run-as", run_as]
+    kinds = [
+        (scripts, concurrency, (RunType.SCRIPT, RunType.STEP), "studio.execution.supervisor"),
+        (pipelines, drivers, (RunType.PIPELINE,), "studio.execution.pipeline"),
+    ]
     started = 0
     try:
-        while max_runs is None or started < max_runs or children:
-            for run_id, proc in list(children.items()):
-                if proc.poll() is not None:
-                    del children[run_id]
-                    print(f"finished {run_id}", flush=True)
-            while len(children) < concurrency and (max_runs is None or started < max_runs):
-                run = execution.run_claim(workspace=ws, target=target, worker=me)
-                if run is None:
-                    break
-                started += 1
-                print(f"claimed {run.run_id}", flush=True)
-                children[run.run_id] = spawn(
-                    "studio.execution.supervisor",
-                    run.run_id,
-                    "--worker",
-                    me,
-                    detached=False,
-                    die_with_parent=True,
-                )
+        while max_runs is None or started < max_runs or scripts or pipelines:
+            for children in (scripts, pipelines):
+                for run_id, proc in list(children.items()):
+                    if proc.poll() is not None:
+                        del children[run_id]
+                        if children is scripts:
+                            revoke_run_tokens(run_id)  # a supervisor killed before it could
+                        print(f"finished {run_id}", flush=True)
+            for children, limit, types, module in kinds:
+                while len(children) < limit and (max_runs is None or started < max_runs):
+                    run = execution.run_claim(workspace=ws, target=target, worker=me, types=types)
+                    if run is None:
+                        break
+                    started += 1
+                    print(f"claimed {run.run_id}", flush=True)
+                    args = supervisor_args if children is scripts else []
+                    children[run.run_id] = spawn(
+                        module, run.run_id, *args, detached=False, die_with_parent=True
+                    )
             time.sleep(poll)
     except KeyboardInterrupt:
         # Ctrl-C: the supervisors die with us; their runs are marked lost by the
@@ -123,17 +168,27 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="studio worker")
     parser.add_argument("--target", required=True)
-    parser.add_argument("-w", "--workspace-name")
+    parser.add_argument("-w", "--workspace-name", required=True)
+    parser.add_argument("--server", default=os.environ.get("STUDIO_SERVER_URL", ""))
+    parser.add_argument("--run-as", default="")
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--drivers", type=int, default=2)
     parser.add_argument("--max-runs", type=int)
     args = parser.parse_args(argv)
+    try:
+        check_options(server=args.server, run_as=args.run_as)
+    except ValueError as exc:
+        parser.error(str(exc))
     from studio.bootstrap import setup_django
 
     setup_django()
     return work(
         target=args.target,
         workspace=args.workspace_name,
+        server=args.server,
+        run_as=args.run_as,
         concurrency=args.concurrency,
+        drivers=args.drivers,
         max_runs=args.max_runs,
     )
 

@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 
 
 class Experiment:
-    def __init__(self, workspace: Workspace, name: str):
+    def __init__(self, workspace: Workspace, name: str, *, _data: dict[str, Any] | None = None):
         self.workspace = workspace
         self.name = validation.experiment_name(name)
         self._store = workspace._store
-        self._data = self._store.get_or_create_experiment(workspace.name, self.name)
+        # ``_data``: the experiment is known to exist (a job's own run names it), and
+        # a job's token may not create experiments.
+        self._data = _data or self._store.get_or_create_experiment(workspace.name, self.name)
 
     def __repr__(self) -> str:
         return f"Experiment(Name: {self.name},\nWorkspace: {self.workspace.name})"

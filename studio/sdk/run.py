@@ -24,6 +24,24 @@ _now = time.time
 _NUMBER = (float, int)
 
 
+class _ReadOnUse(dict):
+    """A run's data before it is read: its id, and the rest from the store on first
+    use. ``child.parent.id`` then needs no read, which a job's token, reaching its
+    own run and its descendants only, could not do."""
+
+    def __init__(self, store, run_id: str):
+        super().__init__(id=run_id)
+        self._store = store
+        self._read = False
+
+    def __missing__(self, key: str):
+        if self._read:
+            raise KeyError(key)
+        self._read = True
+        self.update(self._store.get_run(self["id"]))
+        return self[key]
+
+
 class Run:
     """A run bound to a store. ``Run(experiment, run_id)`` rebinds to an existing run."""
 
@@ -81,7 +99,11 @@ class Run:
     def parent(self) -> Run | None:
         if self._parent is False:
             parent_id = self._data["parent_id"]
-            self._parent = Run(self.experiment, parent_id) if parent_id else None
+            self._parent = (
+                Run(self.experiment, parent_id, _data=_ReadOnUse(self._store, parent_id))
+                if parent_id
+                else None
+            )
         return self._parent  # type: ignore[return-value]
 
     def __repr__(self) -> str:
@@ -113,7 +135,8 @@ class Run:
             tracking_uri=os.environ.get("STUDIO_TRACKING_URI") or None,
         )
         data = ws._store.get_run(run_id)
-        return cls(Experiment(ws, data["experiment"]), run_id, _data=data)
+        experiment = Experiment(ws, data["experiment"], _data={"name": data["experiment"]})
+        return cls(experiment, run_id, _data=data)
 
     # --- status --------------------------------------------------------------------
 

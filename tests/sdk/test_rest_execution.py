@@ -21,7 +21,9 @@ def source(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_submitted_over_http_is_executed_by_a_worker(rest_workspace, sdk, source, subprocess_env):
+def test_a_run_submitted_over_http_is_executed_by_a_worker(
+    rest_workspace, sdk, source, subprocess_env, live_server
+):
     exp = sdk.Experiment(rest_workspace, "remote")
     target = rest_workspace.compute_targets["gpu-cluster"]
     config = sdk.ScriptRunConfig(
@@ -31,7 +33,8 @@ def test_a_run_submitted_over_http_is_executed_by_a_worker(rest_workspace, sdk, 
     assert run.get_status() == "Queued"
     assert sorted(run.get_file_names()) == ["snapshot/train.py"]
     worker = subprocess.run(
-        [sys.executable, "-m", "studio.execution.worker", "--target", "gpu-cluster", "--max-runs", "1"],
+        [sys.executable, "-m", "studio.execution.worker", "--target", "gpu-cluster", "--max-runs", "1",
+         "-w", "default", "--server", live_server.url],  # fmt: skip
         env=subprocess_env, capture_output=True, text=True, timeout=120,
     )
     assert worker.returncode == 0, worker.stderr
