@@ -216,11 +216,13 @@ def test_monitor_logs_of_an_unknown_run_is_an_error(cli, folder):
 # --- worker ----------------------------------------------------------------------------
 
 
-def test_worker_runs_the_queued_runs_of_its_target(cli, folder, jobs):
+def test_worker_runs_the_queued_runs_of_its_target(cli, folder, jobs, live_server, submitter):
     queued = cli("run", "submit-script", "-e", "x", "--target", "cpu", "echo.py", "hi").json()
     other = cli("run", "submit-script", "-e", "x", "--target", "gpu", "echo.py").json()
 
-    result = cli("worker", "--target", "cpu", "--max-runs", "1")
+    result = cli(
+        "worker", "--target", "cpu", "-w", "default", "--server", live_server.url, "--max-runs", "1"
+    )
 
     assert result.code == 0, result.err
     assert f"claimed {queued['id']}" in result.out
@@ -233,7 +235,10 @@ def test_worker_runs_the_queued_runs_of_its_target(cli, folder, jobs):
 
 
 def test_worker_of_an_unknown_workspace_is_an_error(cli, folder):
-    result = cli("worker", "--target", "cpu", "-w", "nowhere", "--max-runs", "1")
+    result = cli(
+        "worker", "--target", "cpu", "-w", "nowhere", "--server", "http://127.0.0.1:9",
+        "--max-runs", "1",
+    )  # fmt: skip
     assert result.code == 1
     assert "[not_found]" in result.err
 

@@ -57,20 +57,6 @@ def submit(jobs, exp, source):
 
 
 @pytest.fixture
-def submitter(transactional_db, django_user_model):
-    """The account of the user the local store submits as (STUDIO_USER): a job run by
-    a worker reports through the API as its submitter, a contributor of "default"."""
-    from studio.accounts.services import membership_add
-    from studio.tracking import services
-
-    user = django_user_model.objects.create_user(username=os.environ["STUDIO_USER"])
-    membership_add(
-        user=user, workspace=services.workspace_get_or_create(name="default"), role="contributor"
-    )
-    return user
-
-
-@pytest.fixture
 def start_worker(jobs, subprocess_env, tmp_path, live_server, submitter):
     """Start ``studio worker`` processes of "default" on the test database, their jobs
     reporting to a live test server; all are killed at the end."""

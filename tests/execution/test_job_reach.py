@@ -65,7 +65,14 @@ def test_a_job_run_by_a_worker_sees_no_database_url_studio_home_secret_key_or_wo
     given = {"STUDIO_RUN_ID", "STUDIO_WORKSPACE", "STUDIO_EXPERIMENT", "STUDIO_TRACKING_URI"}
     given |= {"STUDIO_TOKEN"}
     assert {k for k in env if k not in ENV_ALLOW | given and not k.startswith("LC_")} == set()
-    report(f"job environment (worker) | {len(env)} variables: {' '.join(sorted(env))}")
+    from studio.tracking.models import Run
+
+    record = Run.objects.get(run_id=run.id)
+    to_running = (record.started_at - record.created_at).total_seconds()
+    report(
+        f"job by a worker | submit->Running {to_running:.2f} s (token minted, worker poll 1 s)"
+        f" | {len(env)} variables: {' '.join(sorted(env))}"
+    )
 
 
 # Reads its own run, a child it makes, another run and another workspace with the
