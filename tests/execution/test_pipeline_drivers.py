@@ -65,7 +65,8 @@ def test_four_concurrent_enqueues_start_no_driver_in_the_web_server_and_each_pip
 
     worker = start_worker("drivers", "--drivers", "2", "--concurrency", "2")
     most = 0
-    deadline = time.monotonic() + 4 * DEADLINE  # four pipelines, two at a time, on a busy machine
+    # Four pipelines, two at a time, on a machine that may be busy.
+    deadline = time.monotonic() + 4 * DEADLINE
     while not all(p.get_status() in TERMINAL for p in pipelines):
         assert time.monotonic() < deadline, [p.get_status() for p in pipelines]
         most = max(most, len(drivers_under(worker.pid)))

@@ -33,9 +33,12 @@ def test_a_run_submitted_over_http_is_executed_by_a_worker(
     assert run.get_status() == "Queued"
     assert sorted(run.get_file_names()) == ["snapshot/train.py"]
     worker = subprocess.run(
-        [sys.executable, "-m", "studio.execution.worker", "--target", "gpu-cluster", "--max-runs", "1",
-         "-w", "default", "--server", live_server.url],  # fmt: skip
-        env=subprocess_env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "studio.execution.worker", "--target", "gpu-cluster"]
+        + ["--max-runs", "1", "-w", "default", "--server", live_server.url],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert worker.returncode == 0, worker.stderr
     details = run.wait_for_completion(timeout=60)
