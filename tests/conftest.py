@@ -146,16 +146,13 @@ def api_user(transactional_db):
 
 
 @pytest.fixture
-def submitter(transactional_db, django_user_model):
+def submitter(transactional_db):
     """The account of the user the local store submits as (STUDIO_USER): a job run by
     a worker reports through the API as its submitter, a contributor of "default"."""
-    from studio.accounts.services import membership_add
-
-    user = django_user_model.objects.create_user(username=os.environ["STUDIO_USER"])
-    membership_add(
-        user=user, workspace=services.workspace_get_or_create(name="default"), role=Role.CONTRIBUTOR
-    )
-    return user
+    workspace = WorkspaceFactory(name="default")
+    return MembershipFactory(
+        user__username=os.environ["STUDIO_USER"], workspace=workspace, role=Role.CONTRIBUTOR
+    ).user
 
 
 @pytest.fixture
