@@ -43,12 +43,20 @@ def steps_of(run) -> dict:
 
 
 @pytest.mark.slow
-def test_a_step_starts_only_after_the_steps_it_waits_for_completed(pipeline):
+def test_a_step_starts_only_after_the_steps_it_waits_for_completed(pipeline, tmp_path):
+    # a ends only once c has started (or after 30 s): if c waited for a, c would start
+    # after a's end and the last assertion fails, whatever the machine's load.
+    marker = tmp_path / "c-started"
+    wait_for_c = (
+        f"import pathlib, time; m = pathlib.Path({str(marker)!r}); t = time.time() + 30\n"
+        "while not m.exists() and time.time() < t: time.sleep(0.05)\nprint('a')"
+    )
+    touch_marker = f"import pathlib; pathlib.Path({str(marker)!r}).touch(); print('c')"
     run = pipeline(
         [
-            ("a", "import time; time.sleep(0.5); print('a')", []),
+            ("a", wait_for_c, []),
             ("b", "print('b')", ["a"]),
-            ("c", "print('c')", []),
+            ("c", touch_marker, []),
         ]
     )
     assert run.type == "pipeline"
