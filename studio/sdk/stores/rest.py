@@ -24,7 +24,7 @@ import httpx
 
 from studio.core.env import studio_home
 from studio.errors import StudioError, Unavailable, ValidationError, error_from_code
-from studio.rules import jsoncodec
+from studio.rules import jsoncodec, validation
 from studio.rules.filenames import SNAPSHOT, check_file_name
 from studio.sdk.stores.base import Store
 
@@ -231,7 +231,9 @@ class RestStore(Store):
         return self._call("GET", f"/runs/{_q(run_id)}/children", params=params)["runs"]
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
-        self._call("POST", "/heartbeat", json_body={"runs": list(run_ids)})
+        for lo in range(0, len(run_ids), validation.MAX_HEARTBEAT_RUNS):
+            part = list(run_ids[lo : lo + validation.MAX_HEARTBEAT_RUNS])
+            self._call("POST", "/heartbeat", json_body={"runs": part})
 
     def update_run(
         self, run_id: str, *, display_name: str | None = None, description: str | None = None
