@@ -142,7 +142,7 @@ def access_runs(
     (through ``token``) may see, and change with ``write``, as one query that loads
     nothing; the others are left out, as if missing."""
     workspaces = workspaces_for_user(user)
-    if write and not user.is_superuser:
+    if write and user.is_authenticated and not user.is_superuser:
         workspaces = Workspace.objects.filter(
             memberships__user=user, memberships__role__in=(Role.CONTRIBUTOR, Role.OWNER)
         )
