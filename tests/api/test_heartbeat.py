@@ -7,8 +7,10 @@ import datetime as dt
 from django.utils import timezone
 
 from studio.rules import validation
+from studio.tracking import services
 from studio.tracking.models import Run
-from tests.api.conftest import post, services
+from tests.api.conftest import post
+from tests.factories import client_for
 
 HEARTBEAT = "/api/v1/heartbeat"
 
@@ -21,16 +23,17 @@ def _quiet(runs):
 
 
 def test_a_heartbeat_of_1000_runs_costs_a_fixed_number_of_queries_and_never_loads_tags(
-    alice, run, django_assert_max_num_queries
+    owner, run, django_assert_max_num_queries
 ):
     children = services.run_create_children(parent=run, submitted_by="alice", count=999)
     services.run_set_tags(run=run, tags={f"tag-{i}": "x" * 100 for i in range(1000)})
     services.run_add_properties(run=children[0], properties={f"p-{i}": "v" for i in range(1000)})
     ids = [run.run_id] + [c.run_id for c in children]
     old = _quiet([run, *children])
+    post(owner.api, HEARTBEAT, {"runs": []})  # makes alice's token
 
     with django_assert_max_num_queries(6) as captured:
-        response = post(alice.client, HEARTBEAT, {"runs": ids})
+        response = post(owner.api, HEARTBEAT, {"runs": ids})
 
     assert response.status_code == 200
     assert response.json()["alive"] == 1000
@@ -40,12 +43,12 @@ def test_a_heartbeat_of_1000_runs_costs_a_fixed_number_of_queries_and_never_load
     assert Run.objects.filter(run_id__in=ids, heartbeat_at__gt=old).count() == 1000
 
 
-def test_a_heartbeat_leaves_finished_runs_alone(alice, run, experiment):
+def test_a_heartbeat_leaves_finished_runs_alone(owner, run, experiment):
     done = services.run_create(experiment=experiment, submitted_by="alice")
     services.run_complete(run=done)
     old = _quiet([run, done])
 
-    response = post(alice.client, HEARTBEAT, {"runs": [run.run_id, done.run_id]})
+    response = post(owner.api, HEARTBEAT, {"runs": [run.run_id, done.run_id]})
 
     assert response.json() == {"alive": 1, "runs": [run.run_id]}
     done.refresh_from_db()
@@ -53,7 +56,7 @@ def test_a_heartbeat_leaves_finished_runs_alone(alice, run, experiment):
 
 
 def test_a_heartbeat_keeps_alive_only_runs_its_caller_may_change(
-    bob, dave, charlie, run, other_workspace
+    member, reader, outsider, run, other_workspace
 ):
     theirs = services.run_create(
         experiment=services.experiment_get_or_create(workspace=other_workspace, name="x"),
@@ -61,9 +64,9 @@ def test_a_heartbeat_keeps_alive_only_runs_its_caller_may_change(
     )
     old = _quiet([run, theirs])
 
-    as_reader = post(dave.client, HEARTBEAT, {"runs": [run.run_id]})
-    as_outsider = post(charlie.client, HEARTBEAT, {"runs": [run.run_id, "no-such-run"]})
-    as_member = post(bob.client, HEARTBEAT, {"runs": [run.run_id, theirs.run_id]})
+    as_reader = post(reader.api, HEARTBEAT, {"runs": [run.run_id]})
+    as_outsider = post(outsider.api, HEARTBEAT, {"runs": [run.run_id, "no-such-run"]})
+    as_member = post(member.api, HEARTBEAT, {"runs": [run.run_id, theirs.run_id]})
 
     assert as_reader.json() == {"alive": 0, "runs": []}
     assert as_outsider.json() == {"alive": 0, "runs": []}
@@ -73,8 +76,6 @@ def test_a_heartbeat_keeps_alive_only_runs_its_caller_may_change(
 
 
 def test_a_run_scoped_token_keeps_alive_its_run_and_the_runs_below_it_only(owner, run, experiment):
-    from tests.api.conftest import client_for
-
     child = services.run_create(experiment=experiment, submitted_by="alice", parent=run)
     grandchild = services.run_create(experiment=experiment, submitted_by="alice", parent=child)
     sibling = services.run_create(experiment=experiment, submitted_by="alice")
@@ -86,11 +87,11 @@ def test_a_run_scoped_token_keeps_alive_its_run_and_the_runs_below_it_only(owner
     assert sorted(response.json()["runs"]) == sorted([child.run_id, grandchild.run_id])
 
 
-def test_a_heartbeat_of_more_runs_than_the_limit_is_refused(alice, run):
+def test_a_heartbeat_of_more_runs_than_the_limit_is_refused(owner, run):
     old = _quiet([run])
     ids = [run.run_id] * (validation.MAX_HEARTBEAT_RUNS + 1)
 
-    response = post(alice.client, HEARTBEAT, {"runs": ids})
+    response = post(owner.api, HEARTBEAT, {"runs": ids})
 
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "runs"

@@ -35,38 +35,38 @@ def _put(client, run, **extra):
     return client.put(_url(run.run_id), CONTENT_TYPE="application/octet-stream", **extra)
 
 
-def test_a_chunked_upload_the_server_cannot_read_is_refused_with_411(alice, run):
-    response = _put(alice.client, run, **CHUNKED, **{"wsgi.input": io.BytesIO(b"data")})
+def test_a_chunked_upload_the_server_cannot_read_is_refused_with_411(owner, run):
+    response = _put(owner.api, run, **CHUNKED, **{"wsgi.input": io.BytesIO(b"data")})
 
     assert response.status_code == 411
     assert response.json()["error"]["code"] == "length_required"
     assert not RunFile.objects.exists()
 
 
-def test_a_chunked_upload_is_streamed_where_the_server_decodes_it(alice, run):
+def test_a_chunked_upload_is_streamed_where_the_server_decodes_it(owner, run):
     body = {"wsgi.input": io.BytesIO(b"weights" * 1000), "wsgi.input_terminated": True}
 
-    response = _put(alice.client, run, **CHUNKED, **body)
+    response = _put(owner.api, run, **CHUNKED, **body)
 
     assert response.status_code == 201 and response.json()["size"] == 7000
     run_file = selectors.file_get(run=run, name="outputs/model.bin")
     assert selectors.file_read(run_file=run_file, offset=0, limit=10_000)[0] == b"weights" * 1000
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(alice, run, settings):
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(owner, run, settings):
     settings.STUDIO_MAX_UPLOAD_BYTES = 1000
 
-    response = _put(alice.client, run, CONTENT_LENGTH="1001", **{"wsgi.input": _Unread()})
+    response = _put(owner.api, run, CONTENT_LENGTH="1001", **{"wsgi.input": _Unread()})
 
     assert response.status_code == 413
     assert not RunFile.objects.exists()
 
 
-def test_a_chunked_body_over_the_limit_is_cut_and_nothing_is_stored(alice, run, settings):
+def test_a_chunked_body_over_the_limit_is_cut_and_nothing_is_stored(owner, run, settings):
     settings.STUDIO_MAX_UPLOAD_BYTES = 1000
     body = {"wsgi.input": io.BytesIO(b"x" * 5000), "wsgi.input_terminated": True}
 
-    response = _put(alice.client, run, **CHUNKED, **body)
+    response = _put(owner.api, run, **CHUNKED, **body)
 
     assert response.status_code == 413
     assert not RunFile.objects.exists()
