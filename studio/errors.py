@@ -102,6 +102,14 @@ class PayloadTooLarge(StudioError):
     http_status = 413
 
 
+class LengthRequired(StudioError):
+    """A body sent without a length the server can read (chunked, where the WSGI
+    server does not decode it)."""
+
+    code = "length_required"
+    http_status = 411
+
+
 class Unavailable(StudioError):
     code = "unavailable"
     http_status = 503
@@ -122,6 +130,7 @@ _CLASSES = {
         NotAuthenticated,
         UnsupportedMediaType,
         PayloadTooLarge,
+        LengthRequired,
         Unavailable,
     )
 }

@@ -3,7 +3,7 @@ and a forbidden one look the same from outside (404)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 
 from studio.accounts.models import ApiToken, Membership, Role
@@ -137,6 +137,29 @@ def access_run(user, run_id: str, *, write: bool = False, token: ApiToken | None
     if write and role_in(user, run.workspace) not in (Role.CONTRIBUTOR, Role.OWNER):
         raise PermissionDenied(f"Your role in {run.workspace.name!r} is read-only.", field="run_id")
     return run
+
+
+def access_runs(
+    user, run_ids: list[str], *, write: bool = False, token: ApiToken | None = None
+) -> QuerySet[Run]:
+    """``access_run`` for a batch (heartbeats): the runs among ``run_ids`` that ``user``
+    (through ``token``) may see, and change with ``write``, as one query that loads
+    nothing; the others are left out, as if missing."""
+    workspaces = workspaces_for_user(user)
+    if write and user.is_authenticated and not user.is_superuser:
+        workspaces = Workspace.objects.filter(
+            memberships__user=user, memberships__role__in=(Role.CONTRIBUTOR, Role.OWNER)
+        )
+    runs = Run.objects.filter(run_id__in=run_ids, workspace__in=workspaces)
+    if token is not None and token.workspace_id is not None:
+        runs = runs.filter(workspace_id=token.workspace_id)
+    if token is not None and token.run_id is not None:
+        # A run-scoped token reaches its run and the runs below it, all in its tree.
+        root = Run.objects.filter(pk=token.run_id).values("root_id")
+        tree = Q(pk=token.run_id) | Q(root_id=token.run_id) | Q(root_id=Subquery(root[:1]))
+        below = runs.filter(tree).only("pk", "root_id", "parent_id")
+        runs = Run.objects.filter(pk__in=[r.pk for r in below if _token_allows_run(token, r)])
+    return runs
 
 
 # --- saved views ----------------------------------------------------------------------

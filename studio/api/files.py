@@ -9,7 +9,12 @@ from studio.accounts.access import access_run
 from studio.api.base import api
 from studio.api.schemas import MetricBatchIn
 from studio.core.policy import policy
-from studio.errors import PayloadTooLarge, UnsupportedMediaType
+from studio.errors import (
+    LengthRequired,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from studio.tracking import selectors, services
 
 
@@ -58,6 +63,29 @@ class _Limited:
         return chunk
 
 
+def _upload_body(request: HttpRequest, limit: int) -> _Limited:
+    """The upload's body, read as it comes and cut at ``limit``. A declared length
+    over the limit is refused before a byte is read. A chunked body (no length) is
+    streamed where the WSGI server decodes it and says so (``wsgi.input_terminated``:
+    gunicorn); elsewhere (Django's development server) it would arrive empty, so it is
+    refused with 411."""
+    meta = request.META
+    if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        if not meta.get("wsgi.input_terminated"):
+            raise LengthRequired(
+                "This server needs a Content-Length for uploads; send the file with one.",
+                field="Content-Length",
+            )
+        return _Limited(meta["wsgi.input"], limit)
+    try:
+        declared = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ValidationError("Content-Length is not a number.", field="Content-Length") from None
+    if declared > limit:
+        raise PayloadTooLarge(f"Files are limited to {limit} bytes.", field="body")
+    return _Limited(request, limit)
+
+
 @api.put("/runs/{run_id}/files/{path:name}", tags=["files"])
 @policy("write")
 def file_upload(request: HttpRequest, run_id: str, name: str):
@@ -67,12 +95,9 @@ def file_upload(request: HttpRequest, run_id: str, name: str):
         raise UnsupportedMediaType(
             "Upload files as application/octet-stream.", field="Content-Type"
         )
-    limit = settings.STUDIO_MAX_UPLOAD_BYTES
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    if declared > limit:
-        raise PayloadTooLarge(f"Files are limited to {limit} bytes.", field="body")
+    body = _upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
     run = access_run(request.user, run_id, write=True, token=request.auth)
-    run_file = services.run_file_upload(run=run, name=name, content=_Limited(request, limit))
+    run_file = services.run_file_upload(run=run, name=name, content=body)
     return api.create_response(request, {"name": run_file.name, "size": run_file.size}, status=201)
 
 

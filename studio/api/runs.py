@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Q
 from django.http import HttpRequest
 
-from studio.accounts.access import access_run, access_workspace
+from studio.accounts.access import access_run, access_runs, access_workspace
 from studio.api.base import api, page_limit
 from studio.api.schemas import (
     ChildrenIn,
@@ -26,7 +26,7 @@ from studio.api.schemas import (
 )
 from studio.core.policy import policy
 from studio.errors import ValidationError
-from studio.rules import jsoncodec
+from studio.rules import jsoncodec, validation
 from studio.tracking import selectors, services
 from studio.tracking.schema import experiment_to_dict, run_to_dict
 
@@ -219,11 +219,15 @@ def run_children(
 @api.post("/heartbeat", tags=["status"])
 @policy("write")
 def runs_heartbeat(request: HttpRequest, payload: HeartbeatIn):
-    """The caller's process is alive: these runs are not lost."""
-    runs = [
-        access_run(request.user, r, write=True, token=_token(request)) for r in payload.runs[:1000]
-    ]
-    return {"alive": services.runs_heartbeat(runs=runs)}
+    """The caller's process is alive: these runs are not lost. Answers the ids of the
+    runs still alive (the caller's, not finished); others are left out."""
+    if len(payload.runs) > validation.MAX_HEARTBEAT_RUNS:
+        raise ValidationError(
+            f"Send at most {validation.MAX_HEARTBEAT_RUNS} runs per heartbeat.", field="runs"
+        )
+    runs = access_runs(request.user, payload.runs, write=True, token=_token(request))
+    alive = services.runs_heartbeat(runs=runs)
+    return {"alive": len(alive), "runs": alive}
 
 
 @api.post("/runs/{run_id}/complete", tags=["status"])

@@ -18,6 +18,11 @@ WORKSPACE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 MAX_KEY = 255
 MAX_TAG_VALUE = 5_000
 MAX_PROPERTY_VALUE = 5_000
+# Keys a run holds: each is loaded with the run, so they are bounded.
+MAX_TAGS = 1_000
+MAX_PROPERTIES = 1_000
+# Runs one heartbeat keeps alive; the SDK sends more in several requests.
+MAX_HEARTBEAT_RUNS = 1_000
 MAX_TEXT_VALUE = 10_000
 MAX_DISPLAY_NAME = 255
 MAX_DESCRIPTION = 1_000_000

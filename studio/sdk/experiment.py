@@ -6,7 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from studio.rules import validation
+from studio.sdk.config import Pipeline, ScriptRunConfig
 from studio.sdk.run import Run
+from studio.sdk.snapshot import collect
 
 if TYPE_CHECKING:
     from studio.sdk.workspace import Workspace
@@ -35,9 +37,6 @@ class Experiment:
     def submit(self, config, tags: Mapping[str, str | None] | None = None) -> Run:
         """Submit a ``ScriptRunConfig`` (a run of type ``script``) or a ``Pipeline``
         (a run of type ``pipeline`` whose steps are child runs). Returns at once."""
-        from studio.execution.snapshot import collect
-        from studio.sdk.config import Pipeline, ScriptRunConfig
-
         if isinstance(config, Pipeline):
             steps = [
                 {

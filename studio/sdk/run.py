@@ -9,16 +9,18 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from studio.errors import ValidationError
+from studio.errors import NotFound, RunFailed, ValidationError
 from studio.rules import filenames, validation
 from studio.rules.metricdata import check_record
 from studio.rules.transitions import TERMINAL
 from studio.sdk.buffer import MetricBuffer, _flusher
+from studio.sdk.snapshot import collect
 
 if TYPE_CHECKING:
     from studio.sdk.experiment import Experiment
+    from studio.sdk.workspace import Workspace
 
 _now = time.time
 _NUMBER = (float, int)
@@ -44,6 +46,8 @@ class _ReadOnUse(dict):
 
 class Run:
     """A run bound to a store. ``Run(experiment, run_id)`` rebinds to an existing run."""
+
+    _workspace_class: ClassVar[type[Workspace]]  # set by studio.sdk.workspace
 
     def __init__(self, experiment: Experiment, run_id: str, _data: dict | None = None):
         self.experiment = experiment
@@ -125,18 +129,13 @@ class Run:
         run_id = os.environ.get("STUDIO_RUN_ID")
         if not run_id:
             return _OfflineRun()
-        from studio.sdk.experiment import Experiment
-        from studio.sdk.workspace import Workspace
-
         # The job's environment names its store; a .studio/config.json copied in with
         # the snapshot must not send the run's metrics elsewhere.
-        ws = Workspace(
+        ws = cls._workspace_class(
             name=os.environ.get("STUDIO_WORKSPACE") or "default",
             tracking_uri=os.environ.get("STUDIO_TRACKING_URI") or None,
         )
-        data = ws._store.get_run(run_id)
-        experiment = Experiment(ws, data["experiment"], _data={"name": data["experiment"]})
-        return cls(experiment, run_id, _data=data)
+        return ws._bind(ws._store.get_run(run_id))
 
     # --- status --------------------------------------------------------------------
 
@@ -378,8 +377,6 @@ class Run:
 
     def submit_child(self, config, tags: Mapping[str, str | None] | None = None) -> Run:
         """Submit a ``ScriptRunConfig`` as a child of this run (to any target)."""
-        from studio.execution.snapshot import collect
-
         data = self._store.submit_run(
             self._data["workspace"],
             self.experiment.name,
@@ -402,8 +399,6 @@ class Run:
     ) -> dict[str, Any]:
         """Block until the run ends, streaming its log to stdout with ``show_output``.
         A failed run raises ``RunFailed`` (``raise_on_error``)."""
-        from studio.errors import NotFound, RunFailed
-
         deadline = None if timeout is None else time.monotonic() + timeout
         offset = 0
         while True:

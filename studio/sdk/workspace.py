@@ -8,6 +8,8 @@ from pathlib import Path
 
 from studio.errors import NotFound, ValidationError
 from studio.rules import validation
+from studio.sdk.config import ComputeTarget
+from studio.sdk.experiment import Experiment
 from studio.sdk.run import Run
 from studio.sdk.stores import store_for
 
@@ -74,8 +76,6 @@ class Workspace:
 
     @property
     def experiments(self) -> dict[str, Experiment]:
-        from studio.sdk.experiment import Experiment
-
         return {
             e["name"]: Experiment(self, e["name"]) for e in self._store.list_experiments(self.name)
         }
@@ -86,13 +86,16 @@ class Workspace:
         data = self._store.get_run(run_id)
         if data["workspace"] != self.name:
             raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
-        return Run(Experiment(self, data["experiment"]), run_id, _data=data)
+        return self._bind(data)
+
+    def _bind(self, data: dict) -> Run:
+        # The run's experiment exists (the run names it): nothing to create, and a job's
+        # run-scoped token may not create experiments.
+        experiment = Experiment(self, data["experiment"], _data={"name": data["experiment"]})
+        return Run(experiment, data["id"], _data=data)
 
     def __repr__(self) -> str:
         return f"Workspace.create(name='{self.name}', tracking_uri='{self.tracking_uri}')"
-
-
-from studio.sdk.experiment import Experiment  # noqa: E402  (used by the methods above)
 
 
 class _ComputeTargets:
@@ -104,4 +107,6 @@ class _ComputeTargets:
         return ComputeTarget(name=data["name"], workspace=self.workspace.name)
 
 
-from studio.sdk.config import ComputeTarget  # noqa: E402
+# Run.get_context() builds a Workspace; this module sits above run.py, which
+# therefore gets the class from here instead of importing it (no import cycle).
+Run._workspace_class = Workspace

@@ -3,6 +3,7 @@ spool on disk and is delivered when the server is back; nothing lost, nothing
 duplicated, the training loop never raises."""
 
 import httpx
+import pytest
 
 from studio.tracking import selectors
 
@@ -36,7 +37,9 @@ def test_points_logged_while_the_server_is_away_arrive_once_it_is_back(rest_work
     assert run.get_status() == "Completed"
 
 
-def test_a_spooled_batch_is_delivered_by_the_next_store_that_starts(rest_workspace, sdk, monkeypatch):
+def test_a_spooled_batch_is_delivered_by_the_next_store_that_starts(
+    rest_workspace, sdk, monkeypatch
+):
     exp = sdk.Experiment(rest_workspace, "offline")
     run = exp.start_logging()
     store = rest_workspace._store
@@ -65,3 +68,99 @@ def test_complete_while_the_server_is_away_says_so(rest_workspace, sdk):
     _break(rest_workspace._store)
     with pytest.raises(Unavailable):
         run.complete()
+
+
+# --- whose batches a process sends (attack review item 3) ---------------------------
+
+LOG_WHILE_AWAY = """
+import sys, httpx
+from studio.sdk import Experiment, Workspace
+ws = Workspace(name=sys.argv[2], tracking_uri=sys.argv[1])
+run = Experiment(ws, "spooled").start_logging()
+print(run.id, flush=True)
+ws._store.client.base_url = httpx.URL("http://127.0.0.1:9/api/v1/")  # the studio is away
+for i in range(200):
+    run.log("loss", float(i))
+run.flush()
+"""
+START = """
+import sys
+from studio.sdk import Workspace
+Workspace(name=sys.argv[2], tracking_uri=sys.argv[1])  # a store drains the spool as it starts
+"""
+
+
+def _sdk_process(code, url, workspace, token, home):
+    import subprocess
+
+    from tests.conftest import PYTHON, ROOT
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "STUDIO_HOME": str(home)}
+    env["STUDIO_TOKEN"] = token
+    return subprocess.run(
+        [PYTHON, "-c", code, url, workspace],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def _spooled(home):
+    return sorted(p.name for p in (home / "spool").rglob("*.json"))
+
+
+def _stored(run_id):
+    return selectors.metric_series(run=selectors.run_get(run_id=run_id), name="loss")[1].tolist()
+
+
+@pytest.fixture
+def bob_secret(django_user_model, transactional_db):
+    """bob, owner of his own workspace, with his own token."""
+    from studio.accounts.models import Role
+    from studio.accounts.services import membership_add, token_create
+    from studio.tracking import services
+
+    bob = django_user_model.objects.create_user(username="bob", password="pw-bob")
+    workspace = services.workspace_get_or_create(name="bobs")
+    membership_add(user=bob, workspace=workspace, role=Role.OWNER)
+    return token_create(user=bob, name="tests")[1]
+
+
+def test_a_process_with_another_token_leaves_spooled_batches_alone(
+    live_server, api_user, bob_secret, tmp_path
+):
+    home = tmp_path / "home"
+    alice = _sdk_process(LOG_WHILE_AWAY, live_server.url, "default", api_user.secret, home)
+    run_id = alice.stdout.split()[0]
+    spooled = _spooled(home)
+    assert spooled, "alice's points went to the spool"
+
+    bob = _sdk_process(START, live_server.url, "bobs", bob_secret, home)
+
+    assert _spooled(home) == spooled  # neither sent with bob's token nor deleted
+    assert "refused" not in bob.stderr
+    assert _stored(run_id) == []
+    _sdk_process(START, live_server.url, "default", api_user.secret, home)
+    assert _stored(run_id) == [float(i) for i in range(200)]
+    assert _spooled(home) == []
+
+
+def test_a_spooled_batch_the_studio_refuses_is_kept_and_reported(live_server, api_user, tmp_path):
+    from studio.tracking import services
+
+    home = tmp_path / "home"
+    alice = _sdk_process(LOG_WHILE_AWAY, live_server.url, "default", api_user.secret, home)
+    run_id = alice.stdout.split()[0]
+    services.run_complete(run=selectors.run_get(run_id=run_id))  # it takes no more metrics
+
+    again = _sdk_process(START, live_server.url, "default", api_user.secret, home)
+
+    assert f"refused 200 spooled points of run {run_id}" in again.stderr
+    kept = list((home / "spool").glob("*/refused/*/*.json"))
+    assert len(kept) == 1 and not list((home / "spool").glob("*/runs/*/*.json"))
+    assert '"token_sha256"' in kept[0].read_text() and api_user.secret not in kept[0].read_text()
+    assert _stored(run_id) == []
+    _sdk_process(START, live_server.url, "default", api_user.secret, home)
+    assert len(list((home / "spool").glob("*/refused/*/*.json"))) == 1  # not sent again

@@ -2,14 +2,20 @@
 
 Errors come back as the exceptions the server raised (``errors.error_from_code``).
 Metric batches that cannot reach the server go to a spool on disk
-(``STUDIO_HOME/spool/<run id>/``, one fsync'd file per batch, written under a
-temporary name and renamed) and are delivered in order when it is back: by the
-background flusher, at exit, or by the next process that uses the SDK. Batch ids
-travel with them, so a batch whose first delivery did arrive is not stored twice.
+(``STUDIO_HOME/spool/<identity>/runs/<run id>/``, one fsync'd file per batch, written
+under a temporary name and renamed) and are delivered in order when it is back: by the
+background flusher, at exit, or by the next process that uses the SDK with the same
+server and token. The identity is a hash of the server and the token (the token never
+reaches the disk); each file carries the server, the token's hash and the run too, so
+a process with another token leaves the batch alone. Batch ids travel with them, so a
+batch whose first delivery did arrive is not stored twice. A batch the server refuses
+(run finished, token revoked, bad data) is never deleted: it moves to
+``<identity>/refused/<run id>/`` and a warning names the run and the points.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -24,7 +30,7 @@ import httpx
 
 from studio.core.env import studio_home
 from studio.errors import StudioError, Unavailable, ValidationError, error_from_code
-from studio.rules import jsoncodec
+from studio.rules import jsoncodec, validation
 from studio.rules.filenames import SNAPSHOT, check_file_name
 from studio.sdk.stores.base import Store
 
@@ -35,6 +41,18 @@ RETRY_AFTER = 2.0
 
 def _q(value: str) -> str:
     return urllib.parse.quote(value, safe="")
+
+
+def _token_hash(token: str) -> str:
+    """Names a token in the spool without storing it (and without the hash the
+    server keeps for lookups: another prefix)."""
+    return hashlib.sha256(f"studio-spool\n{token}".encode()).hexdigest()
+
+
+def _points(body: Mapping[str, Any]) -> int:
+    return sum(len(s.get("values", ())) for s in body.get("series", ())) + len(
+        body.get("records", ())
+    )
 
 
 def _file_path(name: str) -> str:
@@ -56,7 +74,10 @@ class RestStore(Store):
             headers={"Authorization": f"Bearer {token}", "User-Agent": "studio-sdk"},
             timeout=httpx.Timeout(60.0, connect=5.0),
         )
-        self.spool_root = studio_home() / "spool"
+        self.token_hash = _token_hash(token)
+        identity = hashlib.sha256(f"{self.uri}\n{self.token_hash}".encode()).hexdigest()[:32]
+        self.spool_root = studio_home() / "spool" / identity / "runs"
+        self.refused_root = self.spool_root.parent / "refused"
         self.spool_lock = threading.Lock()
         self.down_until = 0.0
         self.drain()
@@ -231,7 +252,9 @@ class RestStore(Store):
         return self._call("GET", f"/runs/{_q(run_id)}/children", params=params)["runs"]
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
-        self._call("POST", "/heartbeat", json_body={"runs": list(run_ids)})
+        for lo in range(0, len(run_ids), validation.MAX_HEARTBEAT_RUNS):
+            part = list(run_ids[lo : lo + validation.MAX_HEARTBEAT_RUNS])
+            self._call("POST", "/heartbeat", json_body={"runs": part})
 
     def update_run(
         self, run_id: str, *, display_name: str | None = None, description: str | None = None
@@ -307,11 +330,34 @@ class RestStore(Store):
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{body['batch_id']}.json"
         tmp = folder / f".{name}.tmp"
+        entry = {"server": self.uri, "token_sha256": self.token_hash, "run": run_id, "body": body}
         with open(tmp, "w") as f:
-            f.write(jsoncodec.dumps(body))
+            f.write(jsoncodec.dumps(entry))
             f.flush()
             os.fsync(f.fileno())
         tmp.rename(folder / name)
+
+    def _mine(self, entry: Any, run_id: str) -> bool:
+        return (
+            isinstance(entry, dict)
+            and entry.get("server") == self.uri
+            and entry.get("token_sha256") == self.token_hash
+            and entry.get("run") == run_id
+        )
+
+    def _refused(self, path: Path, run_id: str, body: dict[str, Any], exc: StudioError) -> None:
+        """Keep a batch the server refused where no drain sends it again, and say so."""
+        folder = self.refused_root / path.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            path.rename(folder / path.name)
+        except FileNotFoundError:
+            return  # another process of ours moved it and reported it
+        print(
+            f"studio: the studio refused {_points(body)} spooled points of run {run_id} "
+            f"({exc}); kept in {folder / path.name}",
+            file=sys.stderr,
+        )
 
     def drain(self, run_id: str | None = None, *, required: bool = False) -> None:
         """Deliver spooled batches, oldest first; stop at the first failure. With
@@ -321,22 +367,25 @@ class RestStore(Store):
         with self.spool_lock:
             runs = [self._spool_dir(run_id)] if run_id else sorted(self.spool_root.iterdir())
             for folder in runs:
+                run = urllib.parse.unquote(folder.name)
                 for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-                    body = jsoncodec.loads(path.read_bytes())
                     try:
-                        self._call("POST", f"/runs/{folder.name}/metrics", json_body=body)
+                        entry = jsoncodec.loads(path.read_bytes())
+                    except (OSError, StudioError):
+                        continue  # taken by another process of ours, or unreadable
+                    if not self._mine(entry, run):
+                        continue  # another server's or token's batch: not ours to send
+                    try:
+                        self._call("POST", f"/runs/{_q(run)}/metrics", json_body=entry["body"])
                     except Unavailable:
                         self.down_until = time.monotonic() + RETRY_AFTER
                         if required:
                             raise
                         return
                     except StudioError as exc:
-                        print(
-                            f"studio: a spooled batch of run {urllib.parse.unquote(folder.name)} "
-                            f"was refused and dropped: {exc}",
-                            file=sys.stderr,
-                        )
-                    path.unlink()
+                        self._refused(path, run, entry["body"], exc)
+                        continue
+                    path.unlink(missing_ok=True)  # another process of ours may have sent it
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
         self.down_until = 0.0

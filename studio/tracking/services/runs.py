@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -315,12 +315,17 @@ def run_heartbeat(*, run: Run) -> None:
     Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
 
 
-def runs_heartbeat(*, runs: Iterable[Run]) -> int:
-    """One UPDATE for the runs a process keeps alive (its open interactive runs);
-    finished runs are left alone."""
-    return Run.objects.filter(pk__in=[r.pk for r in runs], status__in=transitions.ACTIVE).update(
-        heartbeat_at=timezone.now()
-    )
+def runs_heartbeat(*, runs: QuerySet[Run]) -> list[str]:
+    """The runs a process keeps alive (its open interactive runs): two queries for
+    the whole batch, which read ids and statuses only (never tags or properties).
+    Finished runs are left alone; returns the ids of the runs still alive."""
+    active = runs.prefetch_related(None).filter(status__in=transitions.ACTIVE)
+    alive = dict(active.values_list("pk", "run_id"))
+    if alive:
+        Run.objects.filter(pk__in=list(alive), status__in=transitions.ACTIVE).update(
+            heartbeat_at=timezone.now()
+        )
+    return sorted(alive.values())
 
 
 def _lock_run(run: Run) -> str:
@@ -336,9 +341,15 @@ def _lock_run(run: Run) -> str:
 # --- properties and tags ----------------------------------------------------------
 
 
-def _check_pairs(pairs: object, field: str, *, allow_none: bool, max_value: int) -> dict:
+def _check_pairs(
+    pairs: object, field: str, *, allow_none: bool, max_value: int, max_keys: int
+) -> dict:
     if not isinstance(pairs, Mapping):
         raise ValidationError(f"{field} must be a mapping of key to value.", field=field)
+    if len(pairs) > max_keys:
+        raise ValidationError(
+            f"A run holds at most {max_keys} {field}; {len(pairs)} were given.", field=field
+        )
     clean: dict[str, str | None] = {}
     for raw_key, value in pairs.items():
         k = validation.key(raw_key, f"{field} key")
@@ -355,13 +366,37 @@ def _check_pairs(pairs: object, field: str, *, allow_none: bool, max_value: int)
 
 
 def _check_tags(tags: object) -> dict[str, str | None]:
-    return _check_pairs(tags, "tags", allow_none=True, max_value=validation.MAX_TAG_VALUE)
+    return _check_pairs(
+        tags,
+        "tags",
+        allow_none=True,
+        max_value=validation.MAX_TAG_VALUE,
+        max_keys=validation.MAX_TAGS,
+    )
 
 
 def _check_properties(properties: object) -> dict[str, str]:
     return _check_pairs(
-        properties, "properties", allow_none=False, max_value=validation.MAX_PROPERTY_VALUE
+        properties,
+        "properties",
+        allow_none=False,
+        max_value=validation.MAX_PROPERTY_VALUE,
+        max_keys=validation.MAX_PROPERTIES,
     )  # type: ignore[return-value]
+
+
+def _check_room(run: Run, model, keys: list[str], field: str, limit: int) -> None:
+    """Refuse keys that would take the run past ``limit`` (call with the run locked)."""
+    counts = model.objects.filter(run=run).aggregate(
+        held=Count("pk"), known=Count("pk", filter=Q(key__in=keys))
+    )
+    new = len(keys) - counts["known"]
+    if counts["held"] + new > limit:
+        raise ValidationError(
+            f"A run holds at most {limit} {field}; run {run.run_id} has {counts['held']} "
+            f"and this adds {new}.",
+            field=field,
+        )
 
 
 def run_add_properties(*, run: Run, properties: Mapping[str, str]) -> dict[str, str]:
@@ -376,6 +411,7 @@ def run_add_properties(*, run: Run, properties: Mapping[str, str]) -> dict[str, 
         for k, v in clean.items():
             if k in stored and stored[k] != v:
                 raise PropertyConflict.for_key(k, stored[k], v)
+        _check_room(run, RunProperty, list(clean), "properties", validation.MAX_PROPERTIES)
         try:
             with transaction.atomic():
                 RunProperty.objects.bulk_create(
@@ -399,12 +435,15 @@ def run_set_tags(*, run: Run, tags: Mapping[str, str | None]) -> None:
     clean = _check_tags(tags)
     if not clean:
         return
-    RunTag.objects.bulk_create(
-        [RunTag(run=run, key=k, value=v) for k, v in clean.items()],
-        update_conflicts=True,
-        unique_fields=["run", "key"],
-        update_fields=["value", "updated_at"],
-    )
+    with transaction.atomic():
+        _lock_run(run)
+        _check_room(run, RunTag, list(clean), "tags", validation.MAX_TAGS)
+        RunTag.objects.bulk_create(
+            [RunTag(run=run, key=k, value=v) for k, v in clean.items()],
+            update_conflicts=True,
+            unique_fields=["run", "key"],
+            update_fields=["value", "updated_at"],
+        )
 
 
 def run_remove_tags(*, run: Run, keys: Iterable[str]) -> None:
