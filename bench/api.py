@@ -271,13 +271,13 @@ def _percentiles(samples: list[float]) -> dict:
 
 
 def _expected_ids(filter: str | None, limit: int = 100) -> list[str]:
-    from studio.tracking import selectors
+    from studio.rules.runquery import RunQuery
     from studio.tracking.models import Workspace
+    from studio.tracking.runlist import query as runlist
 
-    qs = selectors.run_list(
-        workspace=Workspace.objects.get(name=LIST_WORKSPACE), include_children=True, filter=filter
-    )
-    return list(qs.values_list("run_id", flat=True)[:limit])
+    query = RunQuery(children=True, filter=filter or "")
+    workspace = Workspace.objects.get(name=LIST_WORKSPACE)
+    return [r.run_id for r in runlist.page(query, workspace=workspace, size=limit).runs]
 
 
 def bench_list(base: str, secret: str, requests: int, filter: str | None) -> dict:

@@ -3,11 +3,8 @@ selector, serialize. Objects the caller may not see answer 404."""
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest
 
 from studio.accounts.access import access_run, access_runs, access_workspace
@@ -26,8 +23,10 @@ from studio.api.schemas import (
 )
 from studio.core.policy import policy
 from studio.errors import ValidationError
-from studio.rules import jsoncodec, validation
+from studio.rules import validation
+from studio.rules.runquery import RunQuery
 from studio.tracking import selectors, services
+from studio.tracking.runlist import query as runlist
 from studio.tracking.schema import experiment_to_dict, run_to_dict
 
 
@@ -96,70 +95,20 @@ def run_create(request: HttpRequest, name: str, payload: RunIn):
     return api.create_response(request, _run_dict(run.run_id), status=201)
 
 
-def _cursor_encode(created: dt.datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{created.isoformat()}|{pk}".encode()).decode()
-
-
-def _cursor_decode(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        created, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.datetime.fromisoformat(created), int(pk)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError(
-            "The cursor is not one this API handed out.", field="cursor"
-        ) from None
-
-
 @api.get("/workspaces/{name}/runs", tags=["runs"])
 @policy("read")
-def run_list(
-    request: HttpRequest,
-    name: str,
-    experiment: str | None = None,
-    filter: str | None = None,
-    tags: str | None = None,
-    properties: str | None = None,
-    type: str | None = None,
-    status: str | None = None,
-    include_children: bool = False,
-    limit: int | None = None,
-    cursor: str | None = None,
-):
-    """Runs newest first, ``limit`` per page (at most 1000); ``next`` is the cursor
-    of the following page. ``tags`` and ``properties`` are JSON objects (or, for
-    tags, a JSON list of keys); ``filter`` is the filter language."""
+def run_list(request: HttpRequest, name: str, limit: int | None = None, cursor: str | None = None):
+    """Runs of the workspace as the one runs query selects them
+    (``studio.rules.runquery``: experiment, status, type, tag, prop, q, children,
+    parent, recursive, sort ...; also ``tags``/``properties`` as JSON, ``filter`` and
+    ``include_children``), newest first unless ``sort`` says otherwise (a column
+    key: ``-metric:min:loss``), ``limit`` per page (at most 1000); ``next`` is the
+    cursor of the following page."""
     workspace = access_workspace(request.user, name, token=_token(request))
-    limit = page_limit(limit)
-    exp = selectors.experiment_get(workspace=workspace, name=experiment) if experiment else None
-    qs = selectors.run_list(
-        workspace=workspace,
-        experiment=exp,
-        tags=_json_param(tags, "tags"),
-        properties=_json_param(properties, "properties"),
-        type=type,
-        status=status,
-        include_children=include_children,
-        filter=filter,
-    )
-    if cursor:
-        created, pk = _cursor_decode(cursor)
-        qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
-    page = list(qs[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
-    return {
-        "runs": [run_to_dict(r) for r in page],
-        "next": _cursor_encode(page[-1].created_at, page[-1].pk) if more else None,
-    }
-
-
-def _json_param(raw: str | None, field: str) -> Any:
-    if raw is None:
-        return None
-    value = jsoncodec.loads(raw)
-    if not isinstance(value, (dict, list, str)):
-        raise ValidationError(f"{field} must be a JSON object, list or string.", field=field)
-    return value
+    params = {k: request.GET.getlist(k) for k in request.GET if k not in ("limit", "cursor")}
+    query = RunQuery.from_params(params)
+    page = runlist.page(query, workspace=workspace, after=cursor, size=page_limit(limit))
+    return {"runs": [run_to_dict(r) for r in page.runs], "next": page.next_cursor}
 
 
 @api.get("/runs/{run_id}", tags=["runs"])
@@ -195,24 +144,13 @@ def run_create_children(request: HttpRequest, run_id: str, payload: ChildrenIn):
 
 @api.get("/runs/{run_id}/children", tags=["runs"])
 @policy("read")
-def run_children(
-    request: HttpRequest,
-    run_id: str,
-    recursive: bool = False,
-    tags: str | None = None,
-    properties: str | None = None,
-    type: str | None = None,
-    status: str | None = None,
-):
+def run_children(request: HttpRequest, run_id: str, recursive: bool = False):
+    """The run's children, oldest first (every descendant with ``recursive``),
+    filtered by the runs query's parameters (``tags``, ``status`` ...)."""
     run = access_run(request.user, run_id, token=_token(request))
-    children = selectors.run_children(
-        run=run,
-        recursive=recursive,
-        tags=_json_param(tags, "tags"),
-        properties=_json_param(properties, "properties"),
-        type=type,
-        status=status,
-    )
+    query = RunQuery.from_params({k: request.GET.getlist(k) for k in request.GET})
+    query = query.replace(parent=run.run_id, sort=request.GET.get("sort") or "created")
+    children = runlist.each(query, workspace=run.workspace)
     return {"runs": [run_to_dict(r) for r in children]}
 
 

@@ -10,8 +10,7 @@ from django.http import HttpRequest
 from studio.accounts.access import access_workspace
 from studio.api.base import api, page_limit
 from studio.core.policy import policy
-from studio.errors import NotFound
-from studio.tracking import saved_views, selectors
+from studio.tracking import saved_views
 from studio.tracking.runlist import pages
 from studio.tracking.schema import iso, run_to_dict
 
@@ -52,14 +51,7 @@ def view_runs(
     found = saved_views.view_find(
         workspace=workspace, name=view, username=request.user.get_username()
     )
-    runs, state = saved_views.view_runs(view=found)
-    if experiment is not None:
-        try:
-            runs = runs.filter(
-                experiment=selectors.experiment_get(workspace=workspace, name=experiment)
-            )
-        except NotFound:
-            return {"runs": [], "next": None, "view": _view_dict(found)}
+    runs, state = saved_views.view_runs(view=found, experiment=experiment)
     page = pages.page(runs, state.sort, after=cursor, size=page_limit(limit), with_total=False)
     return {
         "runs": [run_to_dict(r) for r in page.runs],

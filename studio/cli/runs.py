@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from studio.errors import NotFound, ValidationError
 from studio.rules import validation
 from studio.rules.filenames import LIVE_LOG, LOGS, check_file_name
+from studio.rules.runquery import RunQuery
 from studio.rules.transitions import COMPLETED, TERMINAL
 from studio.sdk import Experiment, Run, ScriptRunConfig
 from studio.sdk.workspace import CONFIG_DIR, find_config
@@ -75,9 +76,10 @@ def run_list(args: argparse.Namespace) -> Result:
             raise UsageError("--view holds the filters: give --view without --filter")
         rows = ws._store.list_view_runs(ws.name, args.view, experiment)
     else:
-        rows = ws._store.list_runs(
-            ws.name, experiment, include_children=args.include_children, filter=args.filter
+        query = RunQuery.of(
+            experiment=experiment, include_children=args.include_children, filter=args.filter
         )
+        rows = ws._store.list_runs(ws.name, query)
     if args.last is not None:
         rows = islice(rows, args.last)
     return Result(list(rows), RUN_COLUMNS)

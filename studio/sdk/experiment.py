@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from studio.rules import validation
+from studio.rules.runquery import RunQuery
 from studio.sdk.config import Pipeline, ScriptRunConfig
 from studio.sdk.run import Run
 from studio.sdk.snapshot import collect
@@ -92,9 +93,8 @@ class Experiment:
             for row in self._store.list_view_runs(self.workspace.name, view, self.name):
                 yield Run(self, row["id"], _data=row)
             return
-        rows = self._store.list_runs(
-            self.workspace.name,
-            self.name,
+        query = RunQuery.of(
+            experiment=self.name,
             tags=tags,
             properties=properties,
             type=type,
@@ -102,5 +102,5 @@ class Experiment:
             include_children=include_children,
             filter=filter,
         )
-        for row in rows:
+        for row in self._store.list_runs(self.workspace.name, query):
             yield Run(self, row["id"], _data=row)

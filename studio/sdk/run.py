@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from studio.errors import NotFound, RunFailed, ValidationError
 from studio.rules import filenames, validation
 from studio.rules.metricdata import check_record
+from studio.rules.runquery import RunQuery
 from studio.rules.transitions import TERMINAL
 from studio.sdk.buffer import MetricBuffer, _flusher
 from studio.sdk.snapshot import collect
@@ -370,9 +371,17 @@ class Run:
         status: str | None = None,
         _rehydrate_runs: bool = True,
     ) -> list[Run]:
-        rows = self._store.get_children(
-            self.id, recursive=recursive, tags=tags, properties=properties, type=type, status=status
+        """Child runs, oldest first (all descendants with ``recursive``), through the
+        one runs query like ``get_runs``."""
+        query = RunQuery.of(
+            parent=self.id,
+            recursive=recursive,
+            tags=tags,
+            properties=properties,
+            type=type,
+            status=status,
         )
+        rows = self._store.list_runs(self._data["workspace"], query)
         return [Run(self.experiment, d["id"], _data=d) for d in rows]
 
     def submit_child(self, config, tags: Mapping[str, str | None] | None = None) -> Run:

@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from studio.errors import Conflict, NotFound, ValidationError
 from studio.rules import validation
 from studio.tracking.models import Run, SavedView, Workspace
-from studio.tracking.runlist.filters import RunFilterSet
+from studio.tracking.runlist import query as runlist
 from studio.tracking.runlist.state import ListState, clean_state
 
 MAX_NAME = 100
@@ -135,17 +135,18 @@ def view_find(*, workspace: Workspace, name: str, username: str | None = None) -
     return view
 
 
-def view_runs(*, view: SavedView) -> tuple[QuerySet[Run], ListState]:
-    """The runs a view shows (filtered, not yet sorted or paged) and its state.
-    Always runs of the view's workspace: nothing in the state can widen that."""
+def view_runs(*, view: SavedView, experiment: str | None = None) -> tuple[QuerySet[Run], ListState]:
+    """The runs a view shows (filtered, not yet sorted or paged), narrowed to one
+    ``experiment`` if given, and its state. Always runs of the view's workspace:
+    nothing in the state can widen that. A state that no longer runs (a rule
+    tightened since it was saved) raises a ValidationError naming the view."""
     state = ListState.from_stored(view.state)
-    filterset = RunFilterSet(_as_query(state.filters), workspace=view.workspace)
-    if not filterset.is_valid():  # cannot happen for a state clean_state stored
-        raise ValidationError("The view's filters are no longer valid.", field="view")
-    return filterset.qs.filter(workspace=view.workspace), state
-
-
-def _as_query(filters: Mapping[str, list[str]]):
-    from django.utils.datastructures import MultiValueDict
-
-    return MultiValueDict({k: list(v) for k, v in filters.items()})
+    try:
+        runs = runlist.runs(state.query, workspace=view.workspace)
+    except ValidationError as exc:
+        raise ValidationError(
+            f"The view {view.name!r} cannot be shown: {exc.message}", field="view"
+        ) from None
+    if experiment is not None:
+        runs = runs.filter(experiment__name=experiment)
+    return runs.filter(workspace=view.workspace), state

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import IO, Any
 
 import numpy as np
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 
 from studio.errors import NotFound, ValidationError
-from studio.rules import metricdata, transitions, validation
+from studio.rules import metricdata
 from studio.tracking import storage
 from studio.tracking.models import (
     Experiment,
@@ -23,8 +23,6 @@ from studio.tracking.models import (
     MetricSummary,
     Run,
     RunFile,
-    RunProperty,
-    RunTag,
     Workspace,
 )
 from studio.tracking.services import liveness
@@ -60,125 +58,6 @@ def run_get(*, run_id: str, workspace: Workspace | None = None) -> Run:
     if liveness.runs_reap_lost(runs=[run]):  # its process is gone: Failed, "lost"
         run = qs.get()
     return run
-
-
-def _tag_conditions(tags: object) -> list[Q]:
-    """``tags`` as a dict (key -> value, or None for "has the key"), a key string or
-    a list of keys, as ``get_runs`` and ``get_children`` take them."""
-    if tags is None:
-        return []
-    if isinstance(tags, str):
-        tags = {tags: None}
-    elif isinstance(tags, (list, tuple, set)):
-        tags = {k: None for k in tags}
-    if not isinstance(tags, Mapping):
-        raise ValidationError("tags must be a dict, a key or a list of keys.", field="tags")
-    conditions = []
-    for raw_key, value in tags.items():
-        key = validation.key(raw_key, "tags key")
-        match = RunTag.objects.filter(run=OuterRef("pk"), key=key)
-        if value is not None:
-            match = match.filter(value=validation.text(value, f"tags.{key}", max_length=5000))
-        conditions.append(Q(Exists(match)))
-    return conditions
-
-
-def _property_conditions(properties: object) -> list[Q]:
-    if properties is None:
-        return []
-    if not isinstance(properties, Mapping):
-        raise ValidationError("properties must be a dict.", field="properties")
-    conditions = []
-    for raw_key, value in properties.items():
-        key = validation.key(raw_key, "properties key")
-        match = RunProperty.objects.filter(run=OuterRef("pk"), key=key)
-        if value is not None:
-            match = match.filter(value=validation.text(value, f"properties.{key}", max_length=5000))
-        conditions.append(Q(Exists(match)))
-    return conditions
-
-
-def _status_type_conditions(type: str | None, status: str | None) -> list[Q]:
-    conditions = []
-    if type is not None:
-        conditions.append(Q(type=validation.text(type, "type", max_length=20)))
-    if status is not None:
-        if status not in transitions.STATUSES:
-            raise ValidationError(
-                f"Unknown status {status!r}; use one of {', '.join(transitions.STATUSES)}.",
-                field="status",
-            )
-        conditions.append(Q(status=status))
-    return conditions
-
-
-def run_list(
-    *,
-    workspace: Workspace,
-    experiment: Experiment | None = None,
-    tags: object = None,
-    properties: object = None,
-    type: str | None = None,
-    status: str | None = None,
-    include_children: bool = True,
-    filter: str | None = None,
-) -> QuerySet[Run]:
-    """Runs of a workspace (or one experiment), newest first, with the ``get_runs``
-    filters and a filter-language expression applied in the database."""
-    from studio.tracking.runlist.language import apply_filter
-
-    qs = apply_filter(Run.objects.filter(workspace=workspace), filter)
-    if experiment is not None:
-        qs = qs.filter(experiment=experiment)
-    if not include_children:
-        qs = qs.filter(parent__isnull=True)
-    for condition in (
-        _tag_conditions(tags)
-        + _property_conditions(properties)
-        + _status_type_conditions(type, status)
-    ):
-        qs = qs.filter(condition)
-    return qs.order_by("-created_at", "-id").with_related()
-
-
-def run_children(
-    *,
-    run: Run,
-    recursive: bool = False,
-    tags: object = None,
-    properties: object = None,
-    type: str | None = None,
-    status: str | None = None,
-) -> list[Run]:
-    """Children of ``run`` (all descendants with ``recursive``), oldest first."""
-    conditions = (
-        _tag_conditions(tags)
-        + _property_conditions(properties)
-        + _status_type_conditions(type, status)
-    )
-    if not recursive:
-        qs = Run.objects.filter(parent=run)
-    else:
-        # One indexed query for the run's whole tree, then keep its subtree.
-        root_id = run.root_id or run.pk
-        tree = dict(Run.objects.filter(root_id=root_id).values_list("pk", "parent_id"))
-        below = _descendant_ids(run.pk, tree)
-        qs = Run.objects.filter(root_id=root_id, pk__in=below) if below else Run.objects.none()
-    for condition in conditions:
-        qs = qs.filter(condition)
-    return list(qs.order_by("created_at", "id").with_related())
-
-
-def _descendant_ids(top: int, parent_of: Mapping[int, int | None]) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pk, parent in parent_of.items():
-        children.setdefault(parent, []).append(pk)
-    found, stack = [], [top]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            found.append(child)
-            stack.append(child)
-    return found
 
 
 # --- metrics -----------------------------------------------------------------------

@@ -1,14 +1,16 @@
 """The filter language (docs/requirements.md SPEC §4), evaluated in the database
-through selectors."""
+through the one runs query."""
 
 import datetime as dt
 
 import pytest
 
 from studio.errors import ValidationError
-from studio.tracking import selectors, services
+from studio.rules.runquery import RunQuery
+from studio.tracking import services
 from studio.tracking.models import Run
 from studio.tracking.runlist import language
+from studio.tracking.runlist import query as runlist
 
 T0 = 1_790_000_000.0
 
@@ -60,7 +62,8 @@ def runs(workspace, experiment):
 
 def names(workspace, expression):
     return sorted(
-        r.display_name for r in selectors.run_list(workspace=workspace, filter=expression)
+        r.display_name
+        for r in runlist.runs(RunQuery(filter=expression, children=True), workspace=workspace)
     )
 
 
@@ -129,7 +132,7 @@ def test_a_value_that_looks_like_sql_is_just_a_value(workspace, runs):
 )
 def test_bad_expressions_point_at_the_position(workspace, expression, column, words):
     with pytest.raises(ValidationError) as err:
-        list(selectors.run_list(workspace=workspace, filter=expression))
+        list(runlist.runs(RunQuery(filter=expression, children=True), workspace=workspace))
     assert err.value.field == "filter"
     assert words in err.value.message
     assert f"(at column {column})" in err.value.message

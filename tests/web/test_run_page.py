@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from studio.rules.runquery import RunQuery
 from studio.tracking import selectors, services
 from studio.tracking.models import Run, RunStatus, RunTag
+from studio.tracking.runlist import query as runlist
 from tests.web.run_page_helpers import PNG, Elements, log_series, upload
 
 TABS = {
@@ -551,5 +553,6 @@ def test_a_description_written_on_the_page_is_found_by_the_filter_language(clien
         f"/runs/{run.run_id}/description/",
         {"description": "Tried **AdamW** with warmup.", "base": _base(run), "action": "save"},
     )
-    found = selectors.run_list(workspace=run.workspace, filter="description ~ 'adamw'")
+    query = RunQuery(filter="description ~ 'adamw'", children=True)
+    found = runlist.runs(query, workspace=run.workspace)
     assert [r.run_id for r in found] == [run.run_id]

@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
+from studio.rules.runquery import RunQuery
+
 
 class Store(ABC):
     """One implementation per way of reaching the domain."""
@@ -59,18 +61,9 @@ class Store(ABC):
     def get_run(self, run_id: str) -> dict[str, Any]: ...
 
     @abstractmethod
-    def list_runs(
-        self,
-        workspace: str,
-        experiment: str | None = None,
-        *,
-        tags: Any = None,
-        properties: Mapping[str, str] | None = None,
-        type: str | None = None,
-        status: str | None = None,
-        include_children: bool = False,
-        filter: str | None = None,
-    ) -> Iterator[dict[str, Any]]: ...
+    def list_runs(self, workspace: str, query: RunQuery) -> Iterator[dict[str, Any]]:
+        """Runs of ``workspace`` that ``query`` selects, in its order (``get_runs``,
+        ``get_children``, ``studio run list``), read a keyset page at a time."""
 
     @abstractmethod
     def list_view_runs(
@@ -78,18 +71,6 @@ class Store(ABC):
     ) -> Iterator[dict[str, Any]]:
         """Runs of the saved view named ``view`` (the caller's own, else a shared one),
         in the view's order; ``experiment`` narrows them to one experiment."""
-
-    @abstractmethod
-    def get_children(
-        self,
-        run_id: str,
-        *,
-        recursive: bool = False,
-        tags: Any = None,
-        properties: Mapping[str, str] | None = None,
-        type: str | None = None,
-        status: str | None = None,
-    ) -> list[dict[str, Any]]: ...
 
     @abstractmethod
     def heartbeat(self, run_ids: Sequence[str]) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from studio.bootstrap import setup_django
+from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
 
 
@@ -123,84 +124,25 @@ class LocalStore(Store):
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._dict(run_id)
 
-    def list_runs(
-        self,
-        workspace: str,
-        experiment: str | None = None,
-        *,
-        tags: Any = None,
-        properties: Mapping[str, str] | None = None,
-        type: str | None = None,
-        status: str | None = None,
-        include_children: bool = False,
-        filter: str | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        from studio.errors import NotFound
-        from studio.tracking import selectors
+    def list_runs(self, workspace: str, query: RunQuery) -> Iterator[dict[str, Any]]:
+        from studio.tracking.runlist import query as runlist
         from studio.tracking.schema import run_to_dict
 
-        ws = self._workspace(workspace)
-        exp = None
-        if experiment is not None:
-            try:
-                exp = selectors.experiment_get(workspace=ws, name=experiment)
-            except NotFound:
-                return iter(())
-        qs = selectors.run_list(
-            workspace=ws,
-            experiment=exp,
-            tags=tags,
-            properties=properties,
-            type=type,
-            status=status,
-            include_children=include_children,
-            filter=filter,
-        )
-        return (run_to_dict(r) for r in qs.iterator(chunk_size=500))
+        found = runlist.each(query, workspace=self._workspace(workspace))
+        return (run_to_dict(run) for run in found)
 
     def list_view_runs(
         self, workspace: str, view: str, experiment: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        from studio.errors import NotFound
-        from studio.tracking import saved_views, selectors
+        from studio.tracking import saved_views
         from studio.tracking.runlist import pages
         from studio.tracking.schema import run_to_dict
 
         ws = self._workspace(workspace)
         # The local store acts as its user (STUDIO_USER): their views, then shared ones.
         found = saved_views.view_find(workspace=ws, name=view, username=self.user)
-        runs, state = saved_views.view_runs(view=found)
-        if experiment is not None:
-            try:
-                runs = runs.filter(
-                    experiment=selectors.experiment_get(workspace=ws, name=experiment)
-                )
-            except NotFound:
-                return iter(())
+        runs, state = saved_views.view_runs(view=found, experiment=experiment)
         return (run_to_dict(run) for chunk in pages.iterate(runs, state.sort) for run in chunk)
-
-    def get_children(
-        self,
-        run_id: str,
-        *,
-        recursive: bool = False,
-        tags: Any = None,
-        properties: Mapping[str, str] | None = None,
-        type: str | None = None,
-        status: str | None = None,
-    ) -> list[dict[str, Any]]:
-        from studio.tracking import selectors
-        from studio.tracking.schema import run_to_dict
-
-        children = selectors.run_children(
-            run=self._run(run_id),
-            recursive=recursive,
-            tags=tags,
-            properties=properties,
-            type=type,
-            status=status,
-        )
-        return [run_to_dict(r) for r in children]
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         from studio.tracking import selectors, services

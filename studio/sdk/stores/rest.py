@@ -32,6 +32,7 @@ from studio.core.env import studio_home
 from studio.errors import StudioError, Unavailable, ValidationError, error_from_code
 from studio.rules import jsoncodec, validation
 from studio.rules.filenames import SNAPSHOT, check_file_name
+from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
 
 API = "/api/v1"
@@ -174,82 +175,30 @@ class RestStore(Store):
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/runs/{_q(run_id)}")
 
-    def list_runs(
-        self,
-        workspace: str,
-        experiment: str | None = None,
-        *,
-        tags: Any = None,
-        properties: Mapping[str, str] | None = None,
-        type: str | None = None,
-        status: str | None = None,
-        include_children: bool = False,
-        filter: str | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        params = self._params(
-            experiment=experiment,
-            tags=tags if not isinstance(tags, str) else [tags],
-            properties=properties,
-            type=type,
-            status=status,
-            include_children=include_children,
-            filter=filter,
-            limit=500,
-        )
-        try:
-            first = self._call("GET", f"/workspaces/{_q(workspace)}/runs", params=params)
-        except StudioError as exc:
-            if exc.code == "not_found" and exc.field == "experiment":
-                return iter(())
-            raise
-        return self._pages(workspace, params, first)
-
-    def _pages(self, workspace: str, params: dict, page: dict) -> Iterator[dict[str, Any]]:
-        while True:
-            yield from page["runs"]
-            if not page["next"]:
-                return
-            page = self._call(
-                "GET",
-                f"/workspaces/{_q(workspace)}/runs",
-                params={**params, "cursor": page["next"]},
-            )
+    def list_runs(self, workspace: str, query: RunQuery) -> Iterator[dict[str, Any]]:
+        return self._pages(f"/workspaces/{_q(workspace)}/runs", query.to_params())
 
     def list_view_runs(
         self, workspace: str, view: str, experiment: str | None = None
     ) -> Iterator[dict[str, Any]]:
         path = f"/workspaces/{_q(workspace)}/views/{_q(view)}/runs"
-        params = self._params(experiment=experiment, limit=500)
-        page = self._call("GET", path, params=params)
+        return self._pages(path, list(self._params(experiment=experiment).items()))
 
-        def pages() -> Iterator[dict[str, Any]]:
+    def _pages(self, path: str, params: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+        """Every run of a list, a keyset page at a time: the first page (requested at
+        once, so a bad query fails at the call) of 100, then pages of 1,000."""
+        page = self._call("GET", path, params=[*params, ("limit", "100")])
+
+        def runs() -> Iterator[dict[str, Any]]:
             current = page
             while True:
                 yield from current["runs"]
                 if not current["next"]:
                     return
-                current = self._call("GET", path, params={**params, "cursor": current["next"]})
+                more = [*params, ("limit", "1000"), ("cursor", current["next"])]
+                current = self._call("GET", path, params=more)
 
-        return pages()
-
-    def get_children(
-        self,
-        run_id: str,
-        *,
-        recursive: bool = False,
-        tags: Any = None,
-        properties: Mapping[str, str] | None = None,
-        type: str | None = None,
-        status: str | None = None,
-    ) -> list[dict[str, Any]]:
-        params = self._params(
-            recursive=recursive,
-            tags=tags if not isinstance(tags, str) else [tags],
-            properties=properties,
-            type=type,
-            status=status,
-        )
-        return self._call("GET", f"/runs/{_q(run_id)}/children", params=params)["runs"]
+        return runs()
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         for lo in range(0, len(run_ids), validation.MAX_HEARTBEAT_RUNS):

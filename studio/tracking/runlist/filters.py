@@ -21,12 +21,22 @@ from django.utils.datastructures import MultiValueDict
 
 from studio.errors import StudioError
 from studio.errors import ValidationError as StudioValidationError
-from studio.rules import validation
-from studio.tracking.models import Experiment, Run, RunProperty, RunStatus, RunTag, Workspace
+from studio.rules import runquery, validation
+from studio.rules.runquery import MAX_VALUES, split_chip
+from studio.tracking.models import (
+    Experiment,
+    Run,
+    RunProperty,
+    RunStatus,
+    RunTag,
+    RunType,
+    Workspace,
+)
 from studio.tracking.runlist import language
 
-MAX_VALUES = 20  # per parameter: chips, statuses, experiments ...
 MAX_VALUE_LENGTH = 300
+# A chip: a key, "=", a tag's or property's value.
+MAX_CHIP_LENGTH = validation.MAX_KEY + 1 + validation.MAX_TAG_VALUE
 
 
 class TextListField(forms.Field):
@@ -90,6 +100,23 @@ class ExpressionField(forms.CharField):
         return value
 
 
+class BoundedDateField(forms.DateField):
+    """A day the list's date arithmetic can take (``runquery.MIN_DATE`` ..
+    ``MAX_DATE``): 0001-01-01 or 9999-12-31 would overflow a day either side."""
+
+    def clean(self, value):
+        day = super().clean(value)
+        if day is not None and not runquery.MIN_DATE <= day <= runquery.MAX_DATE:
+            raise forms.ValidationError(
+                f"Choose a day between {runquery.MIN_DATE} and {runquery.MAX_DATE}."
+            )
+        return day
+
+
+class BoundedDateFilter(django_filters.DateFilter):
+    field_class = BoundedDateField
+
+
 class TextListFilter(django_filters.Filter):
     field_class = TextListField
 
@@ -100,12 +127,6 @@ class KeyValueListFilter(django_filters.Filter):
 
 class ExpressionFilter(django_filters.Filter):
     field_class = ExpressionField
-
-
-def split_chip(chip: str) -> tuple[str, str | None]:
-    """``lr=0.1`` -> ("lr", "0.1"); ``best`` -> ("best", None)."""
-    key, sep, value = chip.partition("=")
-    return key.strip(), (value.strip() if sep else None)
 
 
 def _rows_matching(model, chip: str) -> QuerySet:
@@ -123,6 +144,7 @@ class RunFilterSet(django_filters.FilterSet):
 
     q = ExpressionFilter(method="filter_q", max_length=language.MAX_LENGTH, label="Search")
     status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices, label="Status")
+    type = django_filters.MultipleChoiceFilter(choices=RunType.choices, label="Type")
     experiment = TextListFilter(method="filter_experiment", label="Experiment", max_length=255)
     compute_target = TextListFilter(
         field_name="compute_target", lookup_expr="in", label="Compute target", max_length=100
@@ -130,14 +152,17 @@ class RunFilterSet(django_filters.FilterSet):
     submitted_by = TextListFilter(
         field_name="submitted_by", lookup_expr="in", label="Submitted by", max_length=150
     )
-    tag = KeyValueListFilter(method="filter_tag", label="Tag")
-    prop = KeyValueListFilter(method="filter_prop", label="Property")
-    created_after = django_filters.DateFilter(method="filter_created_after", label="Created from")
-    created_before = django_filters.DateFilter(method="filter_created_before", label="Created to")
+    tag = KeyValueListFilter(method="filter_tag", label="Tag", max_length=MAX_CHIP_LENGTH)
+    prop = KeyValueListFilter(method="filter_prop", label="Property", max_length=MAX_CHIP_LENGTH)
+    created_after = BoundedDateFilter(method="filter_created_after", label="Created from")
+    created_before = BoundedDateFilter(method="filter_created_before", label="Created to")
     children = django_filters.BooleanFilter(
         method="filter_children", label="Include child runs", widget=forms.CheckboxInput
     )
     parent = django_filters.CharFilter(method="filter_parent", label="Children of", max_length=300)
+    recursive = django_filters.BooleanFilter(
+        method="filter_children", label="All descendants", widget=forms.CheckboxInput
+    )
 
     class Meta:
         model = Run
@@ -186,12 +211,38 @@ class RunFilterSet(django_filters.FilterSet):
         return qs.filter(created_at__lt=_day_start(value + dt.timedelta(days=1))) if value else qs
 
     def filter_children(self, qs, name, value):
-        return qs  # applied in ``qs``: it changes what the absence of filters means
+        # ``children`` is applied in ``qs`` (it changes what the absence of filters
+        # means), ``recursive`` by ``filter_parent``.
+        return qs
 
     def filter_parent(self, qs, name, value):
         if not value:
             return qs
-        return qs.filter(parent__run_id=value, parent__workspace=self.workspace)
+        if not self.form.cleaned_data.get("recursive"):
+            return qs.filter(parent__run_id=value, parent__workspace=self.workspace)
+        return qs.filter(pk__in=_descendants(self.workspace, value))
+
+
+def _descendants(workspace: Workspace, run_id: str) -> list[int]:
+    """Primary keys of every run below ``run_id``: one indexed query for the tree it
+    belongs to (``root``), walked here; a top-level run's tree is all of it."""
+    top = Run.objects.filter(run_id=run_id, workspace=workspace).values_list("pk", "root_id")
+    found = top.first()
+    if found is None:
+        return []
+    pk, root_id = found
+    tree = Run.objects.filter(root_id=root_id or pk).values_list("pk", "parent_id")
+    if root_id is None:
+        return [child for child, _ in tree]
+    children: dict[int, list[int]] = {}
+    for child, parent in tree:
+        children.setdefault(parent, []).append(child)
+    below, stack = [], [pk]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            below.append(child)
+            stack.append(child)
+    return below
 
 
 def _day_start(day: dt.date) -> dt.datetime:

@@ -10,6 +10,7 @@ user-supplied dict or field name ever reaches ``filter(**...)``: every lookup be
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,15 +24,21 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
-from lark import Lark, Token, Transformer, UnexpectedInput, v_args
+from lark import Lark, Token, Transformer, Tree, UnexpectedInput, v_args
 
 from studio.errors import ValidationError
-from studio.rules import transitions, validation
+from studio.rules import runquery, transitions, validation
 from studio.tracking.models import MetricSummary, Run, RunProperty, RunTag
 
 MAX_LENGTH = 2000
 MAX_TERMS = 50
 MAX_DEPTH = 20
+# Nesting of the parsed expression (``not not not ...`` too): the compiler and the
+# database's SQL compiler recurse once per level.
+MAX_NESTING = 60
+# Durations a comparison may name: within what a timedelta and a 64-bit count of
+# microseconds hold (about 3,000 years).
+MAX_SECONDS = 10**11
 
 GRAMMAR = r"""
 ?start: or_expr
@@ -229,7 +236,16 @@ def _number(value: tuple[str, str, int]) -> float:
         number = float(raw)
     except ValueError:
         raise _error(f"{raw!r} is not a number", column) from None
+    if not math.isfinite(number):
+        raise _error(f"{raw!r} is out of range", column)
     return number
+
+
+def _seconds(value: tuple[str, str, int]) -> dt.timedelta:
+    seconds = _number(value)
+    if abs(seconds) > MAX_SECONDS:
+        raise _error(f"A duration is at most {MAX_SECONDS:.0e} seconds", value[2])
+    return dt.timedelta(seconds=seconds)
 
 
 def _parse_time(value: tuple[str, str, int]) -> dt.datetime:
@@ -240,6 +256,10 @@ def _parse_time(value: tuple[str, str, int]) -> dt.datetime:
         raise _error(
             f"{raw!r} is not a date (use 2026-01-31 or 2026-01-31T12:00)", column
         ) from None
+    if not runquery.MIN_DATE <= parsed.date() <= runquery.MAX_DATE:
+        raise _error(
+            f"Dates lie between {runquery.MIN_DATE} and {runquery.MAX_DATE}, not {raw}", column
+        )
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
@@ -258,7 +278,7 @@ def _compare(lookup: str, kind: str, op: str, values: list, name: str) -> Q:
     if kind == "time":
         converted = [_parse_time(v) for v in values]
     elif kind == "seconds":
-        converted = [dt.timedelta(seconds=_number(v)) for v in values]
+        converted = [_seconds(v) for v in values]
     else:
         converted = [v[1] for v in values]
     if op == "in":
@@ -331,6 +351,7 @@ def compile_filter(expression: str) -> Q:
         expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
         hint = f"; expected one of: {', '.join(_readable(e) for e in expected)}" if expected else ""
         raise _pointed(expression, what + hint, column) from None
+    _check_nesting(expression, tree)
     try:
         return _Compile().transform(tree)
     except Exception as exc:  # lark wraps transformer errors in VisitError
@@ -340,6 +361,18 @@ def compile_filter(expression: str) -> Q:
         if isinstance(cause, ValidationError):
             raise cause from None
         raise
+
+
+def _check_nesting(expression: str, tree: Tree) -> None:
+    """A ValidationError pointing at the first part nested deeper than MAX_NESTING
+    (walked without recursion, so any depth is measured safely)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            column = getattr(node.meta, "column", 1) if not node.meta.empty else 1
+            raise _pointed(expression, f"The filter nests deeper than {MAX_NESTING}", column)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
 _NAMES = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -28,8 +29,9 @@ from django.db.models import (
 )
 
 from studio.errors import ValidationError
+from studio.rules.runquery import MAX_DATE, MIN_DATE, Column, Sort
 from studio.tracking.models import MetricSummary, Run
-from studio.tracking.runlist.state import Column, Sort
+from studio.tracking.runlist.language import MAX_SECONDS
 from studio.tracking.services import liveness
 
 PAGE_SIZE = 50
@@ -106,12 +108,28 @@ def _encode_value(value) -> object:
     return value
 
 
-def _decode_value(raw) -> object:
-    if isinstance(raw, dict) and set(raw) == {"t"} and isinstance(raw["t"], str):
-        return dt.datetime.fromisoformat(raw["t"])
-    if isinstance(raw, dict) and set(raw) == {"d"} and isinstance(raw["d"], (int, float)):
-        return dt.timedelta(seconds=raw["d"])
-    if raw is None or isinstance(raw, (str, float, int)) and not isinstance(raw, bool):
+MAX_INT = 2**63 - 1  # what the database's integers hold
+
+
+def _decode_value(raw, column: Column) -> object:
+    """A cursor's sort value, of the type the sort column compares (a string where
+    a date belongs would make PostgreSQL fail the query, a 20-digit integer would
+    overflow SQLite's)."""
+    if raw is None:
+        return None
+    if column.kind == "created":
+        if isinstance(raw, dict) and set(raw) == {"t"} and isinstance(raw["t"], str):
+            value = dt.datetime.fromisoformat(raw["t"])
+            if value.tzinfo is not None and MIN_DATE <= value.date() <= MAX_DATE:
+                return value
+    elif column.kind == "duration":
+        if isinstance(raw, dict) and set(raw) == {"d"} and type(raw["d"]) in (int, float):
+            if abs(raw["d"]) <= MAX_SECONDS:
+                return dt.timedelta(seconds=raw["d"])
+    elif column.kind == "metric":
+        if type(raw) is float and math.isfinite(raw) or type(raw) is int and abs(raw) <= MAX_INT:
+            return raw
+    elif isinstance(raw, str) and len(raw) <= 10_000:
         return raw
     raise ValueError("bad cursor value")
 
@@ -124,11 +142,16 @@ def encode_cursor(sort: Sort, value, pk: int, position: int) -> str:
 def decode_cursor(cursor: str, sort: Sort) -> tuple[object, int, int]:
     """(value, pk, position) of a cursor this module handed out for this sort."""
     try:
+        if not isinstance(cursor, str) or len(cursor) > 20_000:
+            raise ValueError("not a cursor")
         body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if body["s"] != sort.key or type(body["k"]) is not int or type(body["n"]) is not int:
+        pk, position = body["k"], body["n"]
+        if body["s"] != sort.key or type(pk) is not int or type(position) is not int:
             raise ValueError("cursor of another list")
-        return _decode_value(body["v"]), body["k"], max(body["n"], 0)
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        if not 0 < pk <= MAX_INT or not 0 <= position <= MAX_INT:
+            raise ValueError("out of range")
+        return _decode_value(body["v"], sort.column), pk, position
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, OverflowError):
         raise ValidationError("The page link is not valid any more.", field="cursor") from None
 
 

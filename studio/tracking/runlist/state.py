@@ -6,14 +6,9 @@ shows) or from a saved view. Both go through the same allowlists: filters throug
 ``parse_column`` below. What is stored in a view is ``clean_state``'s output, and
 nothing else (docs/requirements.md C3, C4).
 
-Column keys::
-
-    name id experiment status created duration submitted_by compute_target tags
-    description type                     built-in columns
-    prop:KEY  tag:KEY                    a property's or a tag's value
-    metric:last:NAME (min, max)          a metric's last, smallest or largest value
-
-The key or metric name comes last, so it may hold any character (dots, colons).
+Column and sort keys, and the runs query a state lists (``query``), are
+``studio.rules.runquery``'s: a state is that query plus how it is shown (columns,
+charts).
 """
 
 from __future__ import annotations
@@ -22,106 +17,40 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from studio.errors import StudioError, ValidationError
-from studio.rules import validation
+from studio.rules.runquery import (
+    BUILTIN,
+    DEFAULT_SORT,
+    MAX_COLUMNS,
+    STATS,
+    Column,
+    RunQuery,
+    Sort,
+    parse_column,
+    parse_sort,
+)
 from studio.tracking.models import Workspace
+
+__all__ = [
+    "BUILTIN",
+    "DEFAULT_COLUMNS",
+    "STATS",
+    "Column",
+    "ListState",
+    "Sort",
+    "clean_state",
+    "metric_column",
+    "parse_column",
+    "parse_sort",
+]
 from studio.tracking.runlist.filters import FILTER_FIELDS, clean_filter_params
 
-# key -> (label, sortable, numeric)
-BUILTIN: dict[str, tuple[str, bool, bool]] = {
-    "name": ("Name", True, False),
-    "id": ("Run ID", True, False),
-    "experiment": ("Experiment", True, False),
-    "status": ("Status", True, False),
-    "created": ("Created", True, False),
-    "duration": ("Duration", True, True),
-    "submitted_by": ("Submitted by", True, False),
-    "compute_target": ("Compute target", True, False),
-    "tags": ("Tags", False, False),
-    "description": ("Description", True, False),
-    "type": ("Type", True, False),
-}
 DEFAULT_COLUMNS = ("name", "id", "experiment", "status", "created", "duration", "tags")
-DEFAULT_SORT = "-created"
-STATS = ("last", "min", "max")
-MAX_COLUMNS = 30
 MAX_CHARTS = 4
 STATE_KEYS = ("filters", "columns", "sort", "charts")
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    kind: str  # a BUILTIN key, or "prop", "tag", "metric"
-    arg: str = ""  # the property/tag key or the metric name
-    stat: str = ""  # metrics: last, min, max
-
-    @property
-    def label(self) -> str:
-        if self.kind == "metric":
-            return self.arg if self.stat == "last" else f"{self.arg} ({self.stat})"
-        if self.kind in ("prop", "tag"):
-            return self.arg
-        return BUILTIN[self.kind][0]
-
-    @property
-    def sortable(self) -> bool:
-        return self.kind not in BUILTIN or BUILTIN[self.kind][1]
-
-    @property
-    def numeric(self) -> bool:
-        return self.kind == "metric" or (self.kind in BUILTIN and BUILTIN[self.kind][2])
-
-    @property
-    def custom(self) -> bool:
-        return self.kind not in BUILTIN
-
-
-def parse_column(key: object) -> Column:
-    """The column a key names, or a ValidationError listing what is allowed."""
-    if not isinstance(key, str) or not key or len(key) > 300:
-        raise ValidationError("A column key must be a short text.", field="columns")
-    if key in BUILTIN:
-        return Column(key, key)
-    kind, sep, rest = key.partition(":")
-    if sep and kind in ("prop", "tag"):
-        return Column(key, kind, validation.key(rest, f"{kind} key"))
-    if sep and kind == "metric":
-        stat, sep, name = rest.partition(":")
-        if sep and stat in STATS:
-            return Column(key, "metric", validation.key(name, "metric name"), stat)
-    raise ValidationError(
-        f"Unknown column {key!r}; use one of {', '.join(BUILTIN)}, prop:KEY, tag:KEY, "
-        "metric:last:NAME, metric:min:NAME or metric:max:NAME.",
-        field="columns",
-    )
-
-
 def metric_column(name: str, stat: str = "last") -> Column:
     return parse_column(f"metric:{stat}:{name}")
-
-
-@dataclass(frozen=True)
-class Sort:
-    column: Column
-    descending: bool
-
-    @property
-    def key(self) -> str:
-        return ("-" if self.descending else "") + self.column.key
-
-    def flipped(self) -> str:
-        """The sort key of the same column in the other direction."""
-        return ("" if self.descending else "-") + self.column.key
-
-
-def parse_sort(text: object) -> Sort:
-    if not isinstance(text, str) or not text:
-        raise ValidationError("A sort key must be a column key.", field="sort")
-    descending = text.startswith("-")
-    column = parse_column(text[1:] if descending else text)
-    if not column.sortable:
-        raise ValidationError(f"The {column.label} column cannot be sorted.", field="sort")
-    return Sort(column, descending)
 
 
 @dataclass
@@ -173,6 +102,12 @@ class ListState:
             state.problems.append(exc.message)
         state.charts = _columns(stored.get("charts") or [], state.problems)[:MAX_CHARTS]
         return state
+
+    @property
+    def query(self) -> RunQuery:
+        """The runs this state lists: its filters and sort as the one runs query
+        (checked by ``validate()`` and the FilterSet when it runs)."""
+        return RunQuery.from_params({**self.filters, "sort": self.sort.key})
 
     def to_query(self) -> list[tuple[str, str]]:
         """Query-string pairs reproducing this state (defaults left out)."""

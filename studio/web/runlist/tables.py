@@ -7,17 +7,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
-from django.utils.datastructures import MultiValueDict
 
 from studio.accounts.access import role_in
 from studio.accounts.models import Role
 from studio.errors import StudioError
+from studio.rules.runquery import RunQuery
 from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
 from studio.tracking.runlist import language, pages
-from studio.tracking.runlist.filters import FILTER_FIELDS, RunFilterSet
+from studio.tracking.runlist import query as runlist
+from studio.tracking.runlist.filters import FILTER_FIELDS
 from studio.tracking.runlist.state import STATS, ListState, parse_sort
 from studio.web.runlist import columns, filters
 from studio.web.runlist.links import ListLinks
@@ -31,13 +33,15 @@ def has_state(query_dict: QueryDict) -> bool:
     return any(key in query_dict for key in STATE_PARAMS)
 
 
-def as_filter_data(state: ListState) -> MultiValueDict:
-    return MultiValueDict({k: list(v) for k, v in state.filters.items()})
-
-
 def filtered(workspace: Workspace, state: ListState, base: QuerySet[Run] | None = None):
-    """(FilterSet, its runs): none at all while a filter is invalid."""
-    filterset = RunFilterSet(as_filter_data(state), workspace=workspace, queryset=base)
+    """(FilterSet, its runs): the state's runs query through the one FilterSet; none
+    at all while a filter is invalid (the panel shows why)."""
+    try:
+        query = state.query
+    except StudioError as exc:
+        state.problems.append(exc.message)
+        return runlist.filterset(RunQuery(), workspace=workspace, base=base), Run.objects.none()
+    filterset = runlist.filterset(query, workspace=workspace, base=base)
     runs = filterset.qs if filterset.is_valid() else Run.objects.none()
     return filterset, runs
 
@@ -59,13 +63,7 @@ def runs_table(
         base = base.filter(experiment=experiment)
     filterset, runs = filtered(workspace, state, base)
     problems = list(state.problems)
-    after, before = request.GET.get("after"), request.GET.get("before")
-    try:
-        page = pages.page(runs, state.sort, after=after, before=before)
-    except StudioError as exc:  # a stale or edited page link: back to the first page
-        problems.append(exc.message)
-        after = before = None
-        page = pages.page(runs, state.sort)
+    page = _page(runs, state.sort, request.GET.get("after"), request.GET.get("before"), problems)
     pages.attach_cells(page.runs, state.columns)
     cols_query = urlencode([pair for pair in state.to_query() if pair[0] == "col"])
     columns.attach_html(
@@ -210,3 +208,19 @@ def children_rows(request: HttpRequest, parent: Run) -> dict[str, Any]:
         "more_url": more if page.next_cursor else None,
         "remaining": parent.child_count - page.end,
     }
+
+
+def _page(runs: QuerySet[Run], sort, after, before, problems: list[str]) -> pages.Page:
+    """The page a link asks for. A stale or edited page link gives the first page; a
+    list the database cannot run (a saved view's filter) gives none: either way a
+    note above the table, never an error page."""
+    try:
+        with transaction.atomic():  # a failed query must not spoil the request's
+            try:
+                return pages.page(runs, sort, after=after, before=before)
+            except StudioError as exc:
+                problems.append(exc.message)
+                return pages.page(runs, sort)
+    except (DatabaseError, OverflowError, ValueError) as exc:
+        problems.append(f"This list cannot be shown: {exc}")
+        return pages.page(Run.objects.none(), sort)

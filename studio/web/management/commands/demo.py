@@ -25,8 +25,8 @@ from django.db import connection
 
 from studio.accounts import services as account_services
 from studio.accounts.models import Membership, Role
-from studio.tracking import selectors
 from studio.tracking import services as tracking_services
+from studio.tracking.models import Run
 
 EXAMPLES_DIR = Path(settings.BASE_DIR) / "examples"
 # Oldest first: the runs page lists the newest (the one left Running) on top.
@@ -92,7 +92,7 @@ class Command(BaseCommand):
         signin = self._signin_line(options["url"], username, password)
         if password is not None:
             self.stdout.write(signin)  # at once: the password is shown nowhere else
-        if selectors.run_list(workspace=workspace).exists():
+        if Run.objects.filter(workspace=workspace).exists():
             self.stdout.write(f"Workspace {workspace.name!r} already has runs; no demo runs added.")
         else:
             self.stdout.write(f"Filling workspace {workspace.name!r} by running examples/:")
