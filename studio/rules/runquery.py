@@ -122,7 +122,10 @@ def parse_sort(text: object) -> Sort:
     if not isinstance(text, str) or not text:
         raise ValidationError("A sort key must be a column key.", field="sort")
     descending = text.startswith("-")
-    column = parse_column(text[1:] if descending else text)
+    try:
+        column = parse_column(text[1:] if descending else text)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="sort") from None
     if not column.sortable:
         raise ValidationError(f"The {column.label} column cannot be sorted.", field="sort")
     return Sort(column, descending)

@@ -80,14 +80,16 @@ class Experiment:
         status: str | None = None,
         filter: str | None = None,
         view: str | None = None,
+        sort: str | None = None,
     ) -> Iterator[Run]:
         """Runs of this experiment, newest first. ``tags`` is a dict (key -> value) or a
         key (runs that have that tag); ``filter`` an expression of the filter language
         (``"status = Completed and metrics.loss < 0.2"``). ``view`` names a saved view
         of the studio: its filters and sort, on this experiment's runs (the view holds
-        the filters, so it takes none of the others)."""
+        the filters, so it takes none of the others). ``sort`` is a column key of the
+        studio's list (``"-metric:min:loss"``, ``"name"``; default ``"-created"``)."""
         if view is not None:
-            others = (type, tags, properties, status, filter)
+            others = (type, tags, properties, status, filter, sort)
             if any(x is not None for x in others) or include_children:
                 raise TypeError("get_runs(view=...) takes no other filter: the view holds them.")
             for row in self._store.list_view_runs(self.workspace.name, view, self.name):
@@ -101,6 +103,7 @@ class Experiment:
             status=status,
             include_children=include_children,
             filter=filter,
+            sort=sort,
         )
         for row in self._store.list_runs(self.workspace.name, query):
             yield Run(self, row["id"], _data=row)

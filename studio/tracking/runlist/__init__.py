@@ -1,12 +1,18 @@
 """The runs list's domain side: what a list of runs is, how it is filtered, sorted and
-paged. The studio, saved views, the API, the SDK's stores and the CLI all read runs
-lists through this package.
+paged. The studio, saved views, the API, the SDK's stores and the CLI all describe a
+list as one ``RunQuery`` and read it through ``query`` here.
 
 Where does X live?
 
 ========================================  ==============================================
-the state of a list (filters, columns,    ``state``: ``ListState``, ``Column``, ``Sort``,
-sort, charts); column and sort keys        ``parse_column``, ``parse_sort``, ``clean_state``
+which runs, in which order: the one       ``studio.rules.runquery`` (no Django):
+runs query; column and sort keys           ``RunQuery`` (``of``, ``to_params``,
+                                           ``from_params``, ``validate``), ``Column``,
+                                           ``Sort``, ``parse_column``, ``parse_sort``
+a RunQuery turned into runs (FilterSet     ``query``: ``runs``, ``page``, ``each``,
+queryset, keyset page, every page)         ``filterset``, ``reap``
+the state of a list (its query plus        ``state``: ``ListState`` (``.query``),
+columns and charts), what a view stores   ``clean_state``
 the filter panel's parameters              ``filters``: ``RunFilterSet`` (django-filter),
 (status, tag chips, dates ...)             ``clean_filter_params``
 the filter language (search bar,           ``language``: lark grammar -> Q objects,
