@@ -28,46 +28,46 @@ def names(response) -> list[str]:
     return [r["display_name"] for r in response.json()["runs"]]
 
 
-def test_the_run_list_sorts_by_a_studio_column_key(alice, runs):
-    assert names(alice.client.get(URL, {"sort": "metric:last:loss"})) == ["b", "c", "a"]
-    assert names(alice.client.get(URL, {"sort": "-metric:last:loss"})) == ["a", "c", "b"]
-    assert names(alice.client.get(URL, {"sort": "name"})) == ["a", "b", "c"]
+def test_the_run_list_sorts_by_a_studio_column_key(owner, runs):
+    assert names(owner.api.get(URL, {"sort": "metric:last:loss"})) == ["b", "c", "a"]
+    assert names(owner.api.get(URL, {"sort": "-metric:last:loss"})) == ["a", "c", "b"]
+    assert names(owner.api.get(URL, {"sort": "name"})) == ["a", "b", "c"]
 
 
-def test_the_run_list_filters_with_the_studios_parameters_and_the_older_ones(alice, runs):
-    assert names(alice.client.get(URL, {"tag": "lr=0.1", "sort": "name"})) == ["a", "c"]
-    assert names(alice.client.get(URL, {"tags": '{"lr": "0.1"}', "sort": "name"})) == ["a", "c"]
-    assert names(alice.client.get(URL, {"q": "metrics.loss < 0.25", "sort": "name"})) == [
+def test_the_run_list_filters_with_the_studios_parameters_and_the_older_ones(owner, runs):
+    assert names(owner.api.get(URL, {"tag": "lr=0.1", "sort": "name"})) == ["a", "c"]
+    assert names(owner.api.get(URL, {"tags": '{"lr": "0.1"}', "sort": "name"})) == ["a", "c"]
+    assert names(owner.api.get(URL, {"q": "metrics.loss < 0.25", "sort": "name"})) == [
         "b",
         "c",
     ]
-    assert names(alice.client.get(URL, {"filter": "metrics.loss < 0.25", "sort": "name"})) == [
+    assert names(owner.api.get(URL, {"filter": "metrics.loss < 0.25", "sort": "name"})) == [
         "b",
         "c",
     ]
 
 
-def test_pages_of_a_sorted_list_follow_each_other_with_the_lists_cursor(alice, runs):
-    first = alice.client.get(URL, {"sort": "metric:last:loss", "limit": 2}).json()
-    rest = alice.client.get(
+def test_pages_of_a_sorted_list_follow_each_other_with_the_lists_cursor(owner, runs):
+    first = owner.api.get(URL, {"sort": "metric:last:loss", "limit": 2}).json()
+    rest = owner.api.get(
         URL, {"sort": "metric:last:loss", "limit": 2, "cursor": first["next"]}
     ).json()
     assert [r["display_name"] for r in first["runs"] + rest["runs"]] == ["b", "c", "a"]
     assert rest["next"] is None
     # The cursor is the studio's: it names its sort, so it is refused for another.
-    other = alice.client.get(URL, {"sort": "name", "cursor": first["next"]})
+    other = owner.api.get(URL, {"sort": "name", "cursor": first["next"]})
     assert other.status_code == 400 and other.json()["error"]["field"] == "cursor"
 
 
 def test_a_page_costs_the_same_queries_whatever_its_size(
-    alice, experiment, django_assert_max_num_queries
+    owner, experiment, django_assert_max_num_queries
 ):
     for i in range(30):
         make_run(experiment, f"r{i}", loss=i / 10, tags={"lr": "0.1"}, props={"p": "x"})
-    alice.client.get(URL)  # warm: token, membership
+    owner.api.get(URL)  # warm: token, membership
     # token, workspace, membership, keys, rows, tags, properties (+ the token's last use)
     with django_assert_max_num_queries(9):
-        body = alice.client.get(URL, {"sort": "-metric:last:loss", "tag": "lr=0.1"}).json()
+        body = owner.api.get(URL, {"sort": "-metric:last:loss", "tag": "lr=0.1"}).json()
     assert len(body["runs"]) == 30
 
 
@@ -106,29 +106,29 @@ CRAFTED = [
 
 @pytest.mark.parametrize("params, field", CRAFTED)
 def test_attack_8_crafted_list_parameters_answer_400_naming_the_parameter(
-    alice, runs, params, field
+    owner, runs, params, field
 ):
-    response = alice.client.get(URL, params)
+    response = owner.api.get(URL, params)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["field"] == field
     assert Run.objects.count() == 3
 
 
-def test_attack_8_a_filter_error_points_at_the_value_with_a_caret(alice, runs):
-    message = alice.client.get(URL, {"q": "duration > 1e20"}).json()["error"]["message"]
+def test_attack_8_a_filter_error_points_at_the_value_with_a_caret(owner, runs):
+    message = owner.api.get(URL, {"q": "duration > 1e20"}).json()["error"]["message"]
     assert "(at column 12)" in message
     assert message.splitlines()[-1].index("^") - 2 == 11
 
 
-def test_children_of_a_run_are_listed_through_the_same_query(alice, experiment):
+def test_children_of_a_run_are_listed_through_the_same_query(owner, experiment):
     parent = services.run_create(experiment=experiment, submitted_by="alice")
     kids = services.run_create_children(
         parent=parent, submitted_by="alice", tag_key="lr", tag_values=["0.1", "0.2"]
     )
     grandchild = services.run_create(experiment=experiment, submitted_by="a", parent=kids[0])
-    body = alice.client.get(URL, {"parent": parent.run_id, "tag": "lr=0.2"}).json()
+    body = owner.api.get(URL, {"parent": parent.run_id, "tag": "lr=0.2"}).json()
     assert [r["id"] for r in body["runs"]] == [kids[1].run_id]
-    body = alice.client.get(URL, {"parent": parent.run_id, "recursive": "1"}).json()
+    body = owner.api.get(URL, {"parent": parent.run_id, "recursive": "1"}).json()
     assert {r["id"] for r in body["runs"]} == {k.run_id for k in kids} | {grandchild.run_id}
-    below = alice.client.get(URL, {"parent": kids[0].run_id, "recursive": "true"}).json()
+    below = owner.api.get(URL, {"parent": kids[0].run_id, "recursive": "true"}).json()
     assert [r["id"] for r in below["runs"]] == [grandchild.run_id]

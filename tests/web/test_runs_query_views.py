@@ -49,8 +49,6 @@ def test_attack_8_a_broken_default_view_shows_a_note_not_an_error_page(
 
 @pytest.mark.parametrize("default_view", BROKEN[:2], indirect=True)
 def test_attack_8_a_broken_view_over_the_api_answers_400_naming_the_view(member, default_view):
-    from tests.api.conftest import client_for
-
-    response = client_for(member).get("/api/v1/workspaces/default/views/broken/runs")
+    response = member.api.get("/api/v1/workspaces/default/views/broken/runs")
     assert response.status_code == 400
     assert "broken" in response.json()["error"]["message"]
