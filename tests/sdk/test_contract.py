@@ -12,13 +12,6 @@ from studio.errors import InvalidTransition, PropertyConflict, ValidationError
 from tests.conftest import PYTHON
 
 
-@pytest.fixture(params=["local", "rest"])
-def ws(request, sdk):
-    if request.param == "local":
-        return sdk.Workspace.from_config()
-    return request.getfixturevalue("rest_workspace")
-
-
 @pytest.fixture
 def exp(ws, sdk):
     return sdk.Experiment(workspace=ws, name="contract")

@@ -10,13 +10,6 @@ from studio.errors import NotFound
 from studio.tracking import saved_views, services
 
 
-@pytest.fixture(params=["local", "rest"])
-def ws(request, sdk):
-    if request.param == "local":
-        return sdk.Workspace.from_config()
-    return request.getfixturevalue("rest_workspace")
-
-
 def _owner():
     user = get_user_model().objects.filter(username="alice").first()
     if user is None:

@@ -185,7 +185,7 @@ def page(
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ValidationError(f"A page holds 1 to {MAX_PAGE_SIZE} runs.", field="size")
     ordered, nullable = sorted_runs(qs, sort)
-    start, total = 1, None
+    start, total, runs = 1, None, None
     if before:
         value, pk, position = decode_cursor(before, sort)
         beyond = _beyond(sort, value, pk, forward=False, nullable=nullable)
@@ -199,11 +199,19 @@ def page(
             value, pk, position = decode_cursor(after, sort)
             ordered = ordered.filter(_beyond(sort, value, pk, forward=True, nullable=nullable))
             start = position + 1
-        keys, remaining = _keys(ordered, size + 1, count=with_total)
-        has_prev, has_next = bool(after), len(keys) > size
-        keys = keys[:size]
-        total = start - 1 + remaining if with_total else None
-    runs = _rows(qs, keys)
+        has_prev = bool(after)
+        if with_total:
+            keys, remaining = _keys(ordered, size + 1, count=True)
+            has_next, keys = len(keys) > size, keys[:size]
+            total = start - 1 + remaining
+        else:
+            # No total (the API, the SDK, the CSV export): one query reads the rows
+            # themselves in order, a top-N sort, where keys then rows took two.
+            runs = list(ordered.with_related()[: size + 1])
+            has_next, runs = len(runs) > size, runs[:size]
+            keys = [(run.pk, run._sort) for run in runs]
+    if runs is None:
+        runs = _rows(qs, keys)
     if liveness.runs_reap_lost(runs=runs):  # shown as going, process gone: Failed, "lost"
         runs = _rows(qs, keys)
     if not runs:
