@@ -72,12 +72,15 @@ def run_list(args: argparse.Namespace) -> Result:
     if experiment is not None:
         validation.experiment_name(experiment)
     if args.view is not None:
-        if args.filter is not None or args.include_children:
+        if args.filter is not None or args.include_children or args.sort is not None:
             raise UsageError("--view holds the filters: give --view without --filter")
         rows = ws._store.list_view_runs(ws.name, args.view, experiment)
     else:
         query = RunQuery.of(
-            experiment=experiment, include_children=args.include_children, filter=args.filter
+            experiment=experiment,
+            include_children=args.include_children,
+            filter=args.filter,
+            sort=args.sort,
         )
         rows = ws._store.list_runs(ws.name, query)
     if args.last is not None:
@@ -337,6 +340,11 @@ def register(groups: argparse._SubParsersAction) -> None:
         help="filter language, evaluated by the store: \"status = Completed and tags.quality ~ 'great'\"",
     )
     p.add_argument("--include-children", action="store_true", help="child runs too")
+    p.add_argument(
+        "--sort",
+        metavar="KEY",
+        help="a column key of the studio's list, '-' for descending: name, -metric:min:loss",
+    )
     p.add_argument(
         "--view",
         metavar="NAME",

@@ -111,6 +111,19 @@ def test_last_keeps_the_newest_runs(cli, runs):
     assert [r["id"] for r in rows] == [runs["plain"].id, runs["stranger"].id]
 
 
+def test_sort_takes_a_column_key_of_the_studios_list(cli, runs):
+    rows = cli("run", "list", "-e", "experiment", "--sort", "name").json()
+    assert [r["display_name"] for r in rows][-1] == "plain run"
+    rows = cli("run", "list", "-e", "experiment", "--sort", "created").json()
+    assert [r["id"] for r in rows][0] == runs["fantastic"].id
+
+
+def test_an_unknown_sort_key_is_refused_with_the_allowed_ones(cli, runs):
+    result = cli("run", "list", "--sort", "password")
+    assert result.code != 0
+    assert "Unknown column 'password'" in result.err
+
+
 def test_children_are_listed_only_on_request(cli, runs):
     child = runs["plain"].child_run()
     assert child.id not in ids(cli("run", "list", "-e", "experiment").json())
