@@ -1,5 +1,7 @@
-"""The runs list's filters: one django-filter FilterSet that serves the studio's
-filter panel, saved views, the API and the SDK (``get_runs(view=...)``).
+"""The runs list's filters: one django-filter FilterSet that every runs query goes
+through (``runlist.query``): the studio's filter panel, saved views, the API, the
+SDK's ``get_runs``/``get_children`` and ``studio run list``. Its field names are the
+filter parameters of ``studio.rules.runquery.RunQuery.to_params``.
 
 Its field names are the allowlist of what a list state may filter on
 (docs/requirements.md C4): every lookup below is written here, no parameter name or
