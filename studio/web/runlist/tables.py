@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
@@ -211,16 +210,10 @@ def children_rows(request: HttpRequest, parent: Run) -> dict[str, Any]:
 
 
 def _page(runs: QuerySet[Run], sort, after, before, problems: list[str]) -> pages.Page:
-    """The page a link asks for. A stale or edited page link gives the first page; a
-    list the database cannot run (a saved view's filter) gives none: either way a
-    note above the table, never an error page."""
+    """The page a link asks for; a stale or edited page link gives the first page,
+    with a note above the table, never an error page."""
     try:
-        with transaction.atomic():  # a failed query must not spoil the request's
-            try:
-                return pages.page(runs, sort, after=after, before=before)
-            except StudioError as exc:
-                problems.append(exc.message)
-                return pages.page(runs, sort)
-    except (DatabaseError, OverflowError, ValueError) as exc:
-        problems.append(f"This list cannot be shown: {exc}")
-        return pages.page(Run.objects.none(), sort)
+        return pages.page(runs, sort, after=after, before=before)
+    except StudioError as exc:
+        problems.append(exc.message)
+        return pages.page(runs, sort)
