@@ -9,7 +9,10 @@ PORT ?= 8000
 # pytest-xdist workers: the suite has multi-process and browser tests that wait on I/O.
 TEST_WORKERS ?= 2
 
-.PHONY: install chromium migrate demo run test test-fast lint bench
+# MLflow, for bench/runs_query.py only: its own virtualenv, never in requirements.txt.
+MLFLOW_VENV ?= .venv-mlflow
+
+.PHONY: install chromium migrate demo run test test-fast lint bench bench-venv
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,9 +50,17 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check studio tests bench
 
-bench: install
+$(MLFLOW_VENV)/bin/.installed:
+	test -x $(MLFLOW_VENV)/bin/python || $(PY) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q "mlflow>=3,<4" psycopg2-binary
+	touch $@
+
+bench-venv: $(MLFLOW_VENV)/bin/.installed
+
+bench: install bench-venv
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cancel.py
 	$(BIN)/python bench/chart.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/runs_page.py
+	$(BIN)/python bench/runs_query.py --mlflow-python $(MLFLOW_VENV)/bin/python
