@@ -271,7 +271,8 @@ def _mlflow_uri(backend: str) -> tuple[str, str | None]:
     if backend == "sqlite":
         return f"sqlite:///{os.environ['STUDIO_HOME']}/mlflow.db", None
     url = harness._create_database(os.environ["DATABASE_URL"], MLFLOW_DATABASE)
-    return "postgresql://" + url.split("://", 1)[1], MLFLOW_DATABASE
+    # SQLAlchemy 2.1 reads postgresql:// as psycopg 3; the MLflow venv has psycopg2.
+    return "postgresql+psycopg2://" + url.split("://", 1)[1], MLFLOW_DATABASE
 
 
 def _studio_checks(exp, workspace, experiment, numbers: range) -> dict:

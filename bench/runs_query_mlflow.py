@@ -29,7 +29,7 @@ from time import perf_counter
 # --- the data set (shared with runs_query.py) -------------------------------------
 
 EXPERIMENT = "bench-runs"
-STEPS = 5  # points per metric per run
+STEPS = 4  # points per metric per run
 LR = ("0.1", "0.03", "0.01", "0.003")
 BATCH = ("32", "64", "128")
 TEAM = ("vision", "speech")
