@@ -198,13 +198,10 @@ def _analyze() -> None:
 def _order(case: str, accepts: set[str]) -> dict | None:
     """The ordering keyword for ``case`` if the caller takes one; ``None`` when the
     case orders and the caller cannot (the figure is then left out)."""
-    order = CASES[case].get("order")
-    if order is None:
+    sort = CASES[case].get("sort")
+    if sort is None:
         return {}
-    for name in ("order_by", "sort"):
-        if name in accepts:
-            return {name: order}
-    return None
+    return {"sort": sort} if "sort" in accepts else None
 
 
 def sdk_page(exp, case: str) -> list:

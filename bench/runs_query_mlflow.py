@@ -51,7 +51,7 @@ CASES: dict[str, dict] = {
     },
     "metric filter + order": {
         "sdk": {"filter": f"metrics.val_loss < {METRIC_BELOW}"},
-        "order": "metrics.val_loss",  # ascending
+        "sort": "metric:last:val_loss",  # Studio's sort key: last value, ascending
         "mlflow": {
             "filter_string": f"metrics.val_loss < {METRIC_BELOW}",
             "order_by": ["metrics.val_loss ASC"],
