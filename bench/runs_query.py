@@ -217,15 +217,14 @@ def sdk_page(exp, case: str) -> list:
 
 
 def query_page(*, workspace, experiment, case: str) -> list:
-    """The query beneath ``exp.get_runs()`` (what LocalStore.list_runs calls), first
-    page evaluated: the one place to change when that query changes."""
-    from studio.tracking import selectors
+    """The query beneath ``exp.get_runs()`` (the one runs query the local store
+    reads), first page evaluated: the one place to change when that query changes."""
+    from studio.rules.runquery import RunQuery
+    from studio.tracking.runlist import query as runlist
 
     kwargs = CASES[case]["sdk"] | _order(case, _QUERY_ACCEPTS)
-    qs = selectors.run_list(
-        workspace=workspace, experiment=experiment, include_children=False, **kwargs
-    )
-    return list(qs[:PAGE])
+    found = RunQuery.of(experiment=experiment.name, **kwargs)
+    return runlist.page(found, workspace=workspace, size=PAGE).runs
 
 
 def _accepts(function) -> set[str]:
@@ -309,12 +308,12 @@ def child(args) -> None:
     backend = harness.setup_child()
     from studio.sdk import Workspace
     from studio.sdk.experiment import Experiment
-    from studio.tracking import selectors
+    from studio.rules.runquery import RunQuery
     from studio.tracking.models import Experiment as ExperimentModel
 
     global _SDK_ACCEPTS, _QUERY_ACCEPTS
     _SDK_ACCEPTS = _accepts(Experiment.get_runs)
-    _QUERY_ACCEPTS = _accepts(selectors.run_list)
+    _QUERY_ACCEPTS = _accepts(RunQuery.of)
     results: dict = {"backend": backend, "version": harness.backend_version()}
     results["mlflow_timeout_s"] = TIMEOUT_S
     results["studio_seed"] = _seed(args.runs)
