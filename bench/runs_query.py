@@ -306,9 +306,9 @@ def _studio_checks(exp, workspace, experiment, numbers: range) -> dict:
 
 def child(args) -> None:
     backend = harness.setup_child()
+    from studio.rules.runquery import RunQuery
     from studio.sdk import Workspace
     from studio.sdk.experiment import Experiment
-    from studio.rules.runquery import RunQuery
     from studio.tracking.models import Experiment as ExperimentModel
 
     global _SDK_ACCEPTS, _QUERY_ACCEPTS
