@@ -16,7 +16,8 @@ from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run
 from studio.web import charts
 from studio.web.common import frame
-from studio.web.views.run_page import SMOOTHING_CHOICES, _run_for, chart_data
+from studio.web.run_tabs import SMOOTHING_CHOICES, chart_data
+from studio.web.views.run_page import _run_for
 
 MAX_COMPARE = 10
 COMPARE_CHARTS = 16
