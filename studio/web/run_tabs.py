@@ -11,8 +11,7 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from studio.accounts.access import role_in
-from studio.accounts.models import Role
+from studio.accounts.access import allows
 from studio.core.markdown import render_markdown
 from studio.errors import NotFound, ValidationError
 from studio.execution import services as execution
@@ -52,7 +51,7 @@ def section_context(request: HttpRequest, run: Run, **extra: Any) -> dict[str, A
         "run": run,
         "workspace_url": list_url,
         "experiment_url": list_url + "&" + urlencode({"experiment": run.experiment.name}),
-        "can_write": role_in(request.user, run.workspace) in (Role.CONTRIBUTOR, Role.OWNER),
+        "can_write": allows(request.user, run.workspace, "write"),
         "ancestors": selectors.run_ancestors(run=run),
         "cancellable": _cancellable(run),
         "active": run.status not in transitions.TERMINAL,

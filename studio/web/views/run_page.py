@@ -13,19 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST, require_safe
 
-from studio.accounts.access import access_run
+from studio.accounts.routes import route
 from studio.core.markdown import render_markdown
-from studio.core.policy import policy
-from studio.errors import NotFound, PermissionDenied, StudioError, ValidationError
-from studio.rules import filenames, transitions
+from studio.errors import NotFound, StudioError, ValidationError
+from studio.rules import transitions
 from studio.tracking import selectors, services
 from studio.tracking.models import Run
 from studio.web import charts, run_files
@@ -42,16 +39,6 @@ from studio.web.run_tabs import (
 )
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def _run_for(request: HttpRequest, run_id: str, *, write: bool = False) -> Run:
-    """The run through the access helper: invisible is 404, read-only is 403."""
-    try:
-        return access_run(request.user, run_id, write=write)
-    except NotFound:
-        raise Http404("No such run") from None
-    except PermissionDenied as exc:
-        raise Forbidden(exc.message) from None
 
 
 def _is_fragment(request: HttpRequest) -> bool:
@@ -88,13 +75,11 @@ def _write_failed(request: HttpRequest, run: Run, section: str, exc: StudioError
 # --- the page --------------------------------------------------------------------------
 
 
-@policy("member")
+@route("read", run="run_id")
 @require_safe
-@login_required
-def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+def run_detail(request: HttpRequest, run: Run) -> HttpResponse:
     """The run page; ``?tab=`` picks the tab, ``?section=`` (for the page's script)
     returns one section of it."""
-    run = _run_for(request, run_id)
     if request.GET.get("section") in SECTIONS:
         return _render_section(request, run, request.GET["section"])
     tab = request.GET.get("tab", "overview")
@@ -113,11 +98,9 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 # --- writes ----------------------------------------------------------------------------
 
 
-@policy("member")
+@route("write", run="run_id")
 @require_POST
-@login_required
-def run_rename(request: HttpRequest, run_id: str) -> HttpResponse:
-    run = _run_for(request, run_id, write=True)
+def run_rename(request: HttpRequest, run: Run) -> HttpResponse:
     try:
         services.run_update(run=run, display_name=request.POST.get("display_name", "").strip())
     except StudioError as exc:
@@ -125,14 +108,12 @@ def run_rename(request: HttpRequest, run_id: str) -> HttpResponse:
     return _after_write(request, run, "name")
 
 
-@policy("member")
+@route("write", run="run_id")
 @require_POST
-@login_required
-def run_describe(request: HttpRequest, run_id: str) -> HttpResponse:
+def run_describe(request: HttpRequest, run: Run) -> HttpResponse:
     """Save the description, or (``action=preview``) show the draft rendered. A save
     based on an older text than the current one is refused (409) with both shown,
     so two people editing at once never silently overwrite each other (F4)."""
-    run = _run_for(request, run_id, write=True)
     draft = request.POST.get("description", "")
     if request.POST.get("action") == "preview":
         preview = render_markdown(draft, run_id=run.run_id)
@@ -165,12 +146,10 @@ def _page_with_editor(request, run, draft, *, preview=None, error=None, conflict
     return render(request, "web/run_page.html", context, status=status)
 
 
-@policy("member")
+@route("write", run="run_id")
 @require_POST
-@login_required
-def run_tags(request: HttpRequest, run_id: str) -> HttpResponse:
+def run_tags(request: HttpRequest, run: Run) -> HttpResponse:
     """Add or change a tag (an empty value makes a key-only tag), or remove one."""
-    run = _run_for(request, run_id, write=True)
     key = request.POST.get("key", "").strip()
     try:
         if request.POST.get("action") == "remove":
@@ -183,13 +162,11 @@ def run_tags(request: HttpRequest, run_id: str) -> HttpResponse:
     return _after_write(request, run, "tags")
 
 
-@policy("member")
+@route("write", run="run_id")
 @require_POST
-@login_required
-def run_cancel(request: HttpRequest, run_id: str) -> HttpResponse:
+def run_cancel(request: HttpRequest, run: Run) -> HttpResponse:
     """Cancel as ``run.cancel()`` does: a started script gets CancelRequested and its
     supervisor stops the process group; a pipeline's driver cancels its steps."""
-    run = _run_for(request, run_id, write=True)
     try:
         run = services.run_cancel(run=run)
         messages.success(request, f"Cancel requested: the run is {run.status}.")
@@ -205,12 +182,10 @@ def _bad_request(exc: StudioError) -> JsonResponse:
     return JsonResponse({"code": exc.code, "field": exc.field, "message": exc.message}, status=400)
 
 
-@policy("member")
+@route("read", run="run_id")
 @require_safe
-@login_required
-def run_chart(request: HttpRequest, run_id: str) -> JsonResponse:
+def run_chart(request: HttpRequest, run: Run) -> JsonResponse:
     """One metric's figure; ``lo``/``hi`` refine it to a step range (zoom)."""
-    run = _run_for(request, run_id)
     name = request.GET.get("name", "")
     try:
         lo = run_files.parse_offset(request.GET.get("lo"), name="lo", allow_negative=True)
@@ -226,12 +201,10 @@ def run_chart(request: HttpRequest, run_id: str) -> JsonResponse:
     return JsonResponse(figure, json_dumps_params={"allow_nan": False})
 
 
-@policy("member")
+@route("read", run="run_id")
 @require_safe
-@login_required
-def run_children(request: HttpRequest, run_id: str) -> HttpResponse:
+def run_children(request: HttpRequest, run: Run) -> HttpResponse:
     """A page of a run's children: the tree's rows, one level at a time."""
-    run = _run_for(request, run_id)
     try:
         offset = run_files.parse_offset(request.GET.get("offset"), name="offset") or 0
     except ValidationError as exc:
@@ -242,7 +215,7 @@ def run_children(request: HttpRequest, run_id: str) -> HttpResponse:
 
 def _log_file(request: HttpRequest, run: Run):
     name = request.GET.get("name", "")
-    if not name.startswith(filenames.LOGS):
+    if not name.startswith("logs/"):
         raise Http404("No such log")
     try:
         return selectors.file_get(run=run, name=name)
@@ -250,13 +223,11 @@ def _log_file(request: HttpRequest, run: Run):
         raise Http404("No such log") from None
 
 
-@policy("member")
+@route("read", run="run_id")
 @require_safe
-@login_required
-def run_log(request: HttpRequest, run_id: str) -> JsonResponse:
+def run_log(request: HttpRequest, run: Run) -> JsonResponse:
     """A chunk of a log as text (``tail``, from ``offset`` or ``before`` an offset),
     with the run's status, so the viewer knows whether to keep following."""
-    run = _run_for(request, run_id)
     run_file = _log_file(request, run)
     live = run.status not in transitions.TERMINAL
     try:
@@ -275,13 +246,11 @@ def run_log(request: HttpRequest, run_id: str) -> JsonResponse:
     return JsonResponse({**chunk, "status": run.status, "active": live})
 
 
-@policy("member")
+@route("read", run="run_id")
 @require_safe
-@login_required
-def run_log_search(request: HttpRequest, run_id: str) -> JsonResponse:
+def run_log_search(request: HttpRequest, run: Run) -> JsonResponse:
     """Lines of a log holding ``q``: the whole log, 256 MB per call (``next_offset``
     continues), at most 200 lines."""
-    run = _run_for(request, run_id)
     run_file = _log_file(request, run)
     try:
         offset = run_files.parse_offset(request.GET.get("offset"), name="offset") or 0
@@ -295,13 +264,11 @@ def run_log_search(request: HttpRequest, run_id: str) -> JsonResponse:
     return JsonResponse(found)
 
 
-@policy("member")
+@route("read", run="run_id")
 @require_safe
-@login_required
-def run_file(request: HttpRequest, run_id: str, name: str) -> FileResponse:
+def run_file(request: HttpRequest, run: Run, name: str) -> FileResponse:
     """A run file: a download (attachment, ``nosniff``, sandboxed), or with
     ``?inline=1`` an allowlisted raster image whose bytes agree (RELIABILITY A8)."""
-    run = _run_for(request, run_id)
     try:
         run_file = selectors.file_get(run=run, name=name)
         head, _ = selectors.file_read(run_file=run_file, offset=0, limit=16)
