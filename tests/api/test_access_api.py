@@ -85,7 +85,9 @@ def test_a_reader_cannot_create_an_experiment_or_a_target_through_submissions(
         response = post(dave, "/api/v1/workspaces/default/submissions", {**body, **extra})
         assert response.status_code == 403, response.content
         assert response.json()["error"]["code"] == "permission_denied"
-    assert post(dave, "/api/v1/workspaces/default/compute-targets", {"name": "g"}).status_code == 403
+    assert (
+        post(dave, "/api/v1/workspaces/default/compute-targets", {"name": "g"}).status_code == 403
+    )
     assert _created() == before
 
 
