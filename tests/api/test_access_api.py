@@ -9,7 +9,8 @@ from studio.api import base
 from studio.execution.models import ComputeTarget
 from studio.tracking import saved_views, services
 from studio.tracking.models import Experiment
-from tests.api.conftest import client_for, post
+from tests.api.conftest import post
+from tests.factories import client_for
 
 
 @pytest.fixture
