@@ -307,15 +307,11 @@ def access_membership(user, membership_id: object, *, need: Need = "read") -> Me
 
 
 def _run_scope(token: ApiToken) -> Q:
-    """The token's run and every run below it (one indexed query for the tree)."""
-    from studio.tracking.selectors import _descendant_ids as descendant_ids
+    """The token's run and every run below it (the runs list's walk of its tree)."""
+    from studio.tracking.runlist.filters import _descendants
 
-    top = Run.objects.filter(pk=token.run_id).values("pk", "root_id").first()
-    if top is None:
-        return Q(pk__in=[])
-    root = top["root_id"] or top["pk"]
-    tree = dict(Run.objects.filter(root_id=root).values_list("pk", "parent_id"))
-    return Q(pk__in=[top["pk"], *descendant_ids(top["pk"], tree)])
+    run = token.run
+    return Q(pk=run.pk) | Q(pk__in=_descendants(run.workspace, run.run_id))
 
 
 def scoped_runs(runs: QuerySet[Run], token: ApiToken | None) -> QuerySet[Run]:

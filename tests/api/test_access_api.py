@@ -101,11 +101,11 @@ def test_a_submission_refused_for_its_target_creates_no_experiment(member, works
 
 
 def test_an_unexpected_error_in_an_api_operation_is_a_json_500(owner, run, monkeypatch):
-    def broken(**kwargs):
+    def broken(run):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("studio.tracking.selectors.run_children", broken)
-    response = client_for(owner).get(f"/api/v1/runs/{run.run_id}/children")
+    monkeypatch.setattr("studio.api.runs.run_to_dict", broken)
+    response = client_for(owner).get(f"/api/v1/runs/{run.run_id}")
     assert response.status_code == 500
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["error"]["code"] == "server_error"
