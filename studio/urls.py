@@ -1,13 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from studio.accounts.routes import route
 from studio.api import execution, files, runs, saved_views  # noqa: F401  (register the API's routes)
 from studio.api.base import api, unknown_route
-from studio.core.policy import policy
+
+handler500 = "studio.api.base.server_error"
 
 urlpatterns = [
-    path("accounts/login/", policy("public")(auth_views.LoginView.as_view()), name="login"),
-    path("accounts/logout/", policy("public")(auth_views.LogoutView.as_view()), name="logout"),
+    path("accounts/login/", route("public")(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", route("public")(auth_views.LogoutView.as_view()), name="logout"),
     path("api/v1/", api.urls),
     path("api/<path:rest>", unknown_route),
     path("", include("studio.web.urls")),

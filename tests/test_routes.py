@@ -1,10 +1,25 @@
-"""Route coverage (docs/requirements.md C2): every URL the project serves declares who may
-call it, so a new route cannot ship without an authorization decision."""
+"""Routes (docs/requirements.md C2): every URL the project serves declares who may call it, so a
+new route cannot ship without an authorization decision; and the declaration is
+enforced: every named page and every API operation is requested as an outsider, a
+reader writing and an anonymous caller, and must refuse them without changing anything.
+"""
 
-from django.urls import URLPattern, URLResolver, get_resolver
+import inspect
+import json
 
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from studio.accounts.models import ApiToken, Membership
+from studio.accounts.routes import CURRENT, POLICIES
+from studio.accounts.services import token_create
+from studio.api import schemas
 from studio.api.base import api
-from studio.core.policy import POLICIES
+from studio.execution.models import ComputeTarget
+from studio.tracking import saved_views, services
+from studio.tracking.models import Experiment, Run, RunTag, SavedView
+from tests.figures import report
 
 
 def _patterns(resolver, prefix=""):
@@ -44,3 +59,292 @@ def test_only_the_declared_routes_are_public():
         if getattr(view, "studio_policy", None) == "public"
     )
     assert public == ["", "accounts/login/", "accounts/logout/", "api/<path:rest>"]
+
+
+# --- what each route does for callers who may not use it --------------------------------
+
+# One form that would change something on every write page if it were let through.
+FORM = {
+    "display_name": "taken over",
+    "description": "taken over",
+    "action": "tag",
+    "key": "owned",
+    "value": "yes",
+    "tag_key": "owned",
+    "tag_value": "yes",
+    "name": "taken over",
+    "shared": "1",
+    "default": "1",
+    "role": "owner",
+    "username": "charlie",
+    "state": "",
+}
+
+
+@pytest.fixture
+def world(owner, member, reader, outsider, workspace):
+    """Everything of "default" a route can name: a run with a child and a file, a
+    shared view, dave's membership, alice's token."""
+    experiment = services.experiment_get_or_create(workspace=workspace, name="secret-exp")
+    run = services.run_create(experiment=experiment, submitted_by="alice")
+    services.run_create(experiment=run.experiment, submitted_by="alice", parent=run)
+    services.run_set_tags(run=run, tags={"lr": "0.1"})
+    services.run_file_upload(run=run, name="outputs/a.txt", content=_Body(b"secret"))
+    view = saved_views.view_create(
+        workspace=workspace, owner=member, name="team-view", state={}, shared=True
+    )
+    token, _ = token_create(user=owner, name="alice-laptop")
+    return {
+        "run": run,
+        "view": view,
+        "membership": Membership.objects.get(user=reader, workspace=workspace),
+        "token": token,
+    }
+
+
+class _Body:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
+def _state() -> tuple:
+    """What of "default" a refused request must leave as it was."""
+    return (
+        sorted(Run.objects.values_list("run_id", "display_name", "description", "status")),
+        sorted(RunTag.objects.values_list("run__run_id", "key", "value")),
+        sorted(SavedView.objects.values_list("workspace__name", "name", "shared", "is_default")),
+        sorted(Membership.objects.values_list("workspace__name", "user__username", "role")),
+        sorted(Experiment.objects.values_list("workspace__name", "name")),
+        sorted(ApiToken.objects.filter(revoked_at=None).values_list("user__username", "name")),
+        sorted(ComputeTarget.objects.values_list("workspace__name", "name")),
+    )
+
+
+def _web_routes(world) -> list[tuple[str, str, object]]:
+    """(name, url, view) of every named page, its URL built for objects of "default"."""
+    samples = {
+        "run_id": world["run"].run_id,
+        "view_id": world["view"].pk,
+        "membership_id": world["membership"].pk,
+        "token_id": world["token"].pk,
+        "name": "secret-exp",
+    }
+    found = []
+    for route, view in _patterns(get_resolver()):
+        if route.startswith("api/"):
+            continue
+        name = next(p.name for p in _named(get_resolver()) if p.callback is view)
+        kwargs = {k: samples[k] for k in _converters(get_resolver(), view)}
+        if name == "run-file":
+            kwargs["name"] = "outputs/a.txt"
+        found.append((name, reverse(name, kwargs=kwargs), view))
+    return found
+
+
+def _named(resolver):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _named(entry)
+        elif entry.name:
+            yield entry
+
+
+def _converters(resolver, view, seen=()):
+    for entry in resolver.url_patterns:
+        here = (*seen, *entry.pattern.converters)
+        if isinstance(entry, URLResolver):
+            if (found := _converters(entry, view, here)) is not None:
+                return found
+        elif entry.callback is view:
+            return here
+    return None
+
+
+def _content(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+SECRETS = ("secret-exp", "team-view", "alice-laptop", "lr=0.1", "dave")
+
+
+def _resolves_objects(view) -> bool:
+    return any(source is not CURRENT for source in view.studio_objects.values())
+
+
+def test_an_outsider_gets_404_for_every_object_and_never_sees_another_workspace(
+    client, world, outsider
+):
+    client.force_login(outsider)
+    before, checked = _state(), 0
+    for name, url, view in _web_routes(world):
+        if view.studio_policy == "public":
+            continue
+        for method in (client.get, client.post):
+            response = method(url, FORM) if method == client.post else method(url)
+            checked += 1
+            if _resolves_objects(view):
+                assert response.status_code == 404, (name, method)
+            body = _content(response)
+            leaks = [s for s in (*SECRETS, world["run"].run_id) if s in body]
+            assert leaks == [], (name, response.status_code)
+    assert _state() == before or _only_charlies_own_changes(before)
+    report(f"routes: {checked} web requests as an outsider, none saw another workspace")
+
+
+def _only_charlies_own_changes(before) -> bool:
+    """An outsider may save a view or a token in their own workspace; "default" stays."""
+    after = _state()
+    default_of = lambda state: [  # noqa: E731
+        [row for row in part if "default" in row or "alice" in row or "bob" in row]
+        for part in state
+    ]
+    return default_of(after) == default_of(before)
+
+
+def test_a_reader_is_refused_every_write_page_and_nothing_changes(client, world, reader):
+    client.force_login(reader)
+    before, checked = _state(), []
+    for name, url, view in _web_routes(world):
+        if view.studio_post in ("write", "owner") or name == "run-bulk":
+            response = client.post(url, {**FORM, "run": world["run"].run_id})
+            assert response.status_code == 403, name
+            checked.append(name)
+    assert _state() == before
+    assert len(checked) >= 10
+    report(f"routes: {len(checked)} web write routes refused to a reader (403)")
+
+
+def test_an_anonymous_caller_is_sent_to_sign_in_from_every_page(client, world):
+    before, checked = _state(), 0
+    for name, url, view in _web_routes(world):
+        if view.studio_policy == "public":
+            continue
+        for response in (client.get(url), client.post(url, FORM)):
+            assert response.status_code == 302, name
+            assert response["Location"].startswith("/accounts/login/?next="), name
+            checked += 1
+    assert _state() == before
+    report(f"routes: {checked} web requests as anonymous, all sent to sign in")
+
+
+# --- the API ---------------------------------------------------------------------------
+
+BODIES = {
+    schemas.EmptyIn: {},
+    schemas.HeartbeatIn: {"runs": []},  # the run is filled in per test
+    schemas.ExperimentIn: {"name": "taken-over"},
+    schemas.RunIn: {"experiment": "taken-over"},
+    schemas.RunPatchIn: {"display_name": "taken over"},
+    schemas.ChildrenIn: {"count": 1},
+    schemas.FailIn: {"error_details": "taken over"},
+    schemas.PropertiesIn: {"properties": {"owned": "yes"}},
+    schemas.TagsIn: {"tags": {"owned": "yes"}},
+    schemas.TagKeysIn: {"keys": ["lr"]},
+    schemas.MetricBatchIn: {
+        "batch_id": "b1",
+        "series": [{"name": "m", "steps": [0], "values": [1.0], "times": [0]}],
+    },
+    schemas.TargetIn: {"name": "gpu"},
+    schemas.SubmissionIn: {"experiment": "taken-over", "script": "t.py", "compute_target": "gpu"},
+    schemas.PipelineIn: {
+        "experiment": "taken-over",
+        "steps": [{"name": "a", "script": "a.py", "compute_target": "gpu"}],
+    },
+}
+
+
+def _api_operations(world):
+    """(method, url, body, content type, operation) of every API operation, its URL
+    and body naming objects of "default"."""
+    run_id = world["run"].run_id
+    for prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            url = (
+                "/api/v1"
+                + (prefix + path)
+                .replace("{name}", "default")
+                .replace("{run_id}", run_id)
+                .replace("{path:name}", "outputs/a.txt")
+                .replace("{view}", "team-view")
+            ).replace("//", "/")
+            for operation in path_view.operations:
+                payload = inspect.signature(operation.view_func).parameters.get("payload")
+                body = None if payload is None else dict(BODIES[payload.annotation])
+                if payload is not None and payload.annotation is schemas.HeartbeatIn:
+                    body = {"runs": [run_id]}
+                for method in operation.methods:
+                    if method == "PUT":
+                        yield method, url, b"taken over", "application/octet-stream", operation
+                    else:
+                        yield method, url, json.dumps(body or {}), "application/json", operation
+
+
+def _call(client, method, url, body, content_type):
+    if method == "GET":
+        return client.get(url)
+    return client.generic(method, url, body, content_type=content_type)
+
+
+def _api_client(user) -> Client:
+    _, secret = token_create(user=user, name="route-test")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+# Batch operations leave out the runs the caller may not touch instead of refusing.
+LEAVE_OUT = {"/api/v1/heartbeat"}
+
+
+def _left_out(url, response) -> bool:
+    assert response.status_code == 200, (url, response.content[:200])
+    return response.json()["runs"] == []
+
+
+def test_every_api_operation_answers_an_outsider_404_and_changes_nothing(world, outsider):
+    charlie = _api_client(outsider)
+    before, checked = _state(), 0
+    for method, url, body, content_type, _ in _api_operations(world):
+        response = _call(charlie, method, url, body, content_type)
+        if url in LEAVE_OUT:
+            assert _left_out(url, response)
+            continue
+        assert response.status_code == 404, (method, url, response.content[:200])
+        assert response.json()["error"]["code"] == "not_found"
+        checked += 1
+    assert _state() == before
+    assert checked >= 25
+    report(f"routes: {checked} API operations as an outsider, all 404 (heartbeat: left out)")
+
+
+def test_every_api_write_answers_a_reader_403_and_changes_nothing(world, reader):
+    dave = _api_client(reader)
+    before, writes, reads = _state(), 0, 0
+    for method, url, body, content_type, operation in _api_operations(world):
+        response = _call(dave, method, url, body, content_type)
+        if url in LEAVE_OUT:
+            assert _left_out(url, response)
+        elif operation.view_func.studio_policy == "write":
+            assert response.status_code == 403, (method, url, response.content[:200])
+            writes += 1
+        else:
+            assert response.status_code == 200, (method, url, response.content[:200])
+            reads += 1
+    assert _state() == before
+    report(f"routes: {writes} API writes refused to a reader (403), {reads} reads answered 200")
+
+
+def test_every_api_operation_answers_an_anonymous_caller_401(world):
+    anonymous = Client()
+    before, checked = _state(), 0
+    for method, url, body, content_type, _ in _api_operations(world):
+        response = _call(anonymous, method, url, body, content_type)
+        assert response.status_code == 401, (method, url)
+        assert response.json()["error"]["code"] == "not_authenticated"
+        checked += 1
+    assert _state() == before
+    report(f"routes: {checked} API operations as anonymous, all 401")

@@ -1,15 +1,40 @@
-"""Access helpers: every object reaches a view through one of these. A missing object
-and a forbidden one look the same from outside (404)."""
+"""The one access mechanism: every object reaches a web view or an API route through
+an ``access_*`` helper, called by the route declaration (``studio.accounts.routes``)
+or, for objects a route finds in its body, by the route itself.
+
+Each helper takes the user, the object's public key, ``need`` (``read``, ``write`` or
+``owner``) and, on the API, the caller's token, and returns the object or raises:
+
+- ``NotFound`` when the user may not see it: a missing object and a forbidden one
+  get the same message, so nothing outside a workspace learns what is in it;
+- ``PermissionDenied`` when the user sees it but their role (or their token's scope)
+  does not allow ``need``.
+
+A token narrowed to a workspace sees only that workspace; a token narrowed to a run
+(a submitted job's) sees only that run and the runs below it, and writes only there.
+List routes narrow what they list with ``scoped_runs`` and its siblings.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet, Subquery
+from typing import Literal
+
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from studio.accounts.models import ApiToken, Membership, Role
 from studio.errors import NotFound, PermissionDenied, ValidationError
 from studio.rules.transitions import TERMINAL
-from studio.tracking.models import Run, Workspace
+from studio.tracking.models import Experiment, Run, SavedView, Workspace
+
+Need = Literal["read", "write", "owner"]
+NEEDS: tuple[Need, ...] = ("read", "write", "owner")
+# What a role allows in its workspace.
+ROLES_FOR: dict[str, tuple[str, ...]] = {
+    "read": (Role.READER, Role.CONTRIBUTOR, Role.OWNER),
+    "write": (Role.CONTRIBUTOR, Role.OWNER),
+    "owner": (Role.OWNER,),
+}
 
 
 def workspaces_for_user(user) -> QuerySet[Workspace]:
@@ -28,13 +53,10 @@ def role_in(user, workspace: Workspace) -> str | None:
     )
 
 
-def get_workspace_for_user(user, name: str, *, write: bool = False) -> Workspace:
-    workspace = workspaces_for_user(user).filter(name=name).first()
-    if workspace is None:
-        raise Http404("No such workspace")
-    if write and role_in(user, workspace) not in (Role.CONTRIBUTOR, Role.OWNER):
-        raise Http404("No such workspace")
-    return workspace
+def allows(user, workspace: Workspace, need: Need) -> bool:
+    """Whether ``user``'s role in ``workspace`` allows ``need`` (for showing buttons;
+    the routes enforce it through the ``access_*`` helpers)."""
+    return role_in(user, workspace) in ROLES_FOR[need]
 
 
 def current_workspace(request: HttpRequest) -> Workspace | None:
@@ -49,9 +71,6 @@ def current_workspace(request: HttpRequest) -> Workspace | None:
         # Only when it changes: an unchanged session is not written back (3 queries).
         request.session["workspace"] = workspace.name
     return workspace
-
-
-# --- the API's access helpers (StudioError: the API answers JSON) ------------------
 
 
 def token_authenticate(secret: str) -> ApiToken | None:
@@ -80,8 +99,35 @@ def token_authenticate(secret: str) -> ApiToken | None:
     return token
 
 
-def _token_allows_workspace(token: ApiToken | None, workspace: Workspace) -> bool:
-    return token is None or token.workspace_id is None or token.workspace_id == workspace.pk
+# --- the checks every helper shares --------------------------------------------------
+
+
+def _check_need(need: str) -> None:
+    if need not in NEEDS:
+        raise ValueError(f"Unknown need {need!r}; one of {NEEDS}")
+
+
+def require_role(
+    user,
+    workspace: Workspace,
+    need: Need,
+    token: ApiToken | None = None,
+    field: str = "workspace",
+) -> None:
+    """For a workspace ``user`` sees: PermissionDenied unless ``user``'s role, and ``token``'s scope, allow ``need``
+    on ``workspace`` itself (not on one run of it)."""
+    if need == "read":
+        return
+    if token is not None and token.run_id is not None:
+        # A run-scoped token writes only through its run (children, metrics, files).
+        raise PermissionDenied("This token may only change its own run.", field="token")
+    if not allows(user, workspace, need):
+        what = "read-only" if need == "write" else "not an owner's"
+        raise PermissionDenied(f"Your role in {workspace.name!r} is {what}.", field=field)
+
+
+def _token_allows_workspace(token: ApiToken | None, workspace_id: int) -> bool:
+    return token is None or token.workspace_id is None or token.workspace_id == workspace_id
 
 
 def _token_allows_run(token: ApiToken | None, run: Run) -> bool:
@@ -99,106 +145,219 @@ def _is_ancestor(ancestor_pk: int, run: Run) -> bool:
     return False
 
 
+def _visible(user, workspace_id: int, token: ApiToken | None) -> bool:
+    return _token_allows_workspace(token, workspace_id) and (
+        workspaces_for_user(user).filter(pk=workspace_id).exists()
+    )
+
+
+# --- the helpers ------------------------------------------------------------------------
+
+
 def access_workspace(
-    user, name: str, *, write: bool = False, token: ApiToken | None = None
+    user, name: str, *, need: Need = "read", token: ApiToken | None = None
 ) -> Workspace:
-    """The workspace ``name`` if ``user`` (through ``token``) may see it, and change
-    things in it with ``write``. Invisible: NotFound; visible but read-only: PermissionDenied."""
+    """The workspace ``name`` if ``user`` (through ``token``) may see it and do ``need``
+    in it."""
+    _check_need(need)
     workspace = (
         workspaces_for_user(user).filter(name=name).first() if isinstance(name, str) else None
     )
-    if workspace is None:
+    if workspace is None or not _token_allows_workspace(token, workspace.pk):
         raise NotFound(f"Workspace {name!r} does not exist.", field="workspace")
-    if not _token_allows_workspace(token, workspace):
-        raise NotFound(f"Workspace {name!r} does not exist.", field="workspace")
-    if token is not None and token.run_id is not None and write:
-        # A run-scoped token writes only through its run (children, metrics, files).
-        raise PermissionDenied("This token may only change its own run.", field="token")
-    if write and role_in(user, workspace) not in (Role.CONTRIBUTOR, Role.OWNER):
-        raise PermissionDenied(f"Your role in {workspace.name!r} is read-only.", field="workspace")
+    require_role(user, workspace, need, token, "workspace")
     return workspace
 
 
-def access_run(user, run_id: str, *, write: bool = False, token: ApiToken | None = None) -> Run:
-    """The run ``run_id`` if ``user`` may see it (and change it with ``write``)."""
+def access_experiment(
+    user,
+    workspace_name: str,
+    name: str,
+    *,
+    need: Need = "read",
+    token: ApiToken | None = None,
+) -> Experiment:
+    """The experiment ``name`` of the workspace ``workspace_name``. A run-scoped token
+    sees only its run's experiment."""
+    workspace = access_workspace(user, workspace_name, token=token)
+    experiment = scoped_experiments(
+        Experiment.objects.filter(workspace=workspace, name=name), token
+    ).first()
+    if experiment is None:
+        raise NotFound(f"Experiment {name!r} does not exist.", field="experiment")
+    require_role(user, workspace, need, token, "experiment")
+    experiment.workspace = workspace
+    return experiment
+
+
+def access_run(user, run_id: str, *, need: Need = "read", token: ApiToken | None = None) -> Run:
+    """The run ``run_id`` if ``user`` may see it and do ``need`` with it. A run-scoped
+    token may change its run and the runs below it, nothing else."""
     from studio.tracking import selectors
 
+    _check_need(need)
     try:
         run = selectors.run_get(run_id=run_id)
     except (NotFound, ValidationError):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id") from None
-    visible = workspaces_for_user(user).filter(pk=run.workspace_id).exists()
-    if (
-        not visible
-        or not _token_allows_workspace(token, run.workspace)
-        or not _token_allows_run(token, run)
-    ):
+    if not _visible(user, run.workspace_id, token) or not _token_allows_run(token, run):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
-    if write and role_in(user, run.workspace) not in (Role.CONTRIBUTOR, Role.OWNER):
+    if need != "read" and not allows(user, run.workspace, need):
         raise PermissionDenied(f"Your role in {run.workspace.name!r} is read-only.", field="run_id")
     return run
 
 
 def access_runs(
-    user, run_ids: list[str], *, write: bool = False, token: ApiToken | None = None
+    user, run_ids: list[str], *, need: Need = "read", token: ApiToken | None = None
 ) -> QuerySet[Run]:
     """``access_run`` for a batch (heartbeats): the runs among ``run_ids`` that ``user``
-    (through ``token``) may see, and change with ``write``, as one query that loads
+    (through ``token``) may see and do ``need`` with, as one query that loads
     nothing; the others are left out, as if missing."""
+    _check_need(need)
     workspaces = workspaces_for_user(user)
-    if write and user.is_authenticated and not user.is_superuser:
+    if need != "read" and user.is_authenticated and not user.is_superuser:
         workspaces = Workspace.objects.filter(
-            memberships__user=user, memberships__role__in=(Role.CONTRIBUTOR, Role.OWNER)
+            memberships__user=user, memberships__role__in=ROLES_FOR[need]
         )
     runs = Run.objects.filter(run_id__in=run_ids, workspace__in=workspaces)
-    if token is not None and token.workspace_id is not None:
-        runs = runs.filter(workspace_id=token.workspace_id)
-    if token is not None and token.run_id is not None:
-        # A run-scoped token reaches its run and the runs below it, all in its tree.
-        root = Run.objects.filter(pk=token.run_id).values("root_id")
-        tree = Q(pk=token.run_id) | Q(root_id=token.run_id) | Q(root_id=Subquery(root[:1]))
-        below = runs.filter(tree).only("pk", "root_id", "parent_id")
-        runs = Run.objects.filter(pk__in=[r.pk for r in below if _token_allows_run(token, r)])
-    return runs
+    return scoped_runs(runs, token)
 
 
-# --- saved views ----------------------------------------------------------------------
+def access_new_run(
+    user, workspace_name: str, parent_id: str | None, *, token: ApiToken | None = None
+) -> tuple[Workspace, Run | None]:
+    """Where a new run of ``user`` goes: under the run ``parent_id`` (write on the
+    parent: how a job's run-scoped token adds children to its run), or at the top of
+    ``workspace_name`` (write on the workspace). A parent in another workspace is
+    refused like a write there would be, and, if that is allowed, as invalid."""
+    if not parent_id:
+        return access_workspace(user, workspace_name, need="write", token=token), None
+    parent = access_run(user, parent_id, need="write", token=token)
+    if parent.workspace.name != workspace_name:
+        access_workspace(user, workspace_name, need="write", token=token)
+        raise ValidationError("The parent run is in another workspace.", field="parent_id")
+    return parent.workspace, parent
 
 
-def view_permissions(user, view, role: str | None) -> dict[str, bool]:
+def view_permissions(user, view: SavedView, role: str | None) -> dict[str, bool]:
     """What ``user`` (with ``role`` in the view's workspace) may do with a view they
-    can see: contributors and owners edit shared views, only its owner edits a
-    private one; sharing, unsharing and deleting are for the view's owner (and, for a
-    shared view, the workspace's owners); the default is the workspace owners' call."""
-    writer = role in (Role.CONTRIBUTOR, Role.OWNER)
+    can see: ``write`` (edit: contributors and owners edit shared views, only its
+    owner a private one), ``owner`` (manage: share, unshare, delete; the view's owner
+    and, for a shared view, the workspace's owners) and ``default`` (make it what
+    /runs/ opens with: the workspace owners' call, shared views only)."""
+    writer = role in ROLES_FOR["write"]
     mine = view.owner_id == user.pk
     return {
-        "edit": writer and (view.shared or mine),
-        "manage": writer and (mine or (view.shared and role == Role.OWNER)),
+        "read": True,
+        "write": writer and (view.shared or mine),
+        "owner": writer and (mine or (view.shared and role == Role.OWNER)),
         "default": role == Role.OWNER and view.shared,
     }
 
 
-def access_view(user, view_id: object, *, need: str | None = None):
-    """The saved view ``view_id`` if ``user`` may open it, and do ``need`` with it
-    ("edit", "manage" or "default"). Another user's private view and any view of a
-    workspace one is not a member of are NotFound (docs/requirements.md C3); a visible view
-    one may not change is PermissionDenied (C6)."""
-    from studio.tracking.models import SavedView
-
+def access_view(
+    user,
+    view_id: object,
+    *,
+    need: Literal["read", "write", "owner", "default"] = "read",
+    token: ApiToken | None = None,
+) -> SavedView:
+    """The saved view ``view_id`` if ``user`` may open it and do ``need`` with it.
+    Another user's private view and any view of a workspace one is not a member of
+    are NotFound (docs/requirements.md C3); a visible view one may not change is
+    PermissionDenied (C6). A run-scoped token sees no views."""
+    if need not in (*NEEDS, "default"):
+        raise ValueError(f"Unknown need {need!r}")
     view = (
-        SavedView.objects.select_related("workspace", "owner").filter(pk=view_id).first()
+        scoped_views(SavedView.objects.visible_to(user), token)
+        .select_related("workspace", "owner")
+        .filter(pk=view_id)
+        .first()
         if isinstance(view_id, int)
         else None
     )
     if view is None:
         raise NotFound("No such view.", field="view")
-    if not workspaces_for_user(user).filter(pk=view.workspace_id).exists():
-        raise NotFound("No such view.", field="view")
-    if not view.shared and view.owner_id != user.pk:
-        raise NotFound("No such view.", field="view")
-    if need is not None:
-        allowed = view_permissions(user, view, role_in(user, view.workspace))
-        if not allowed[need]:
-            raise PermissionDenied(f"Your role does not let you {need} this view.", field="view")
+    if need != "read" and token is not None and token.run_id is not None:
+        raise PermissionDenied("This token may only change its own run.", field="token")
+    if not view_permissions(user, view, role_in(user, view.workspace))[need]:
+        raise PermissionDenied("Your role does not let you change this view.", field="view")
     return view
+
+
+def access_membership(user, membership_id: object, *, need: Need = "read") -> Membership:
+    """A membership of a workspace ``user`` belongs to; changing one (``write`` or
+    ``owner``) is for the workspace's owners."""
+    _check_need(need)
+    membership = (
+        Membership.objects.select_related("user", "workspace")
+        .filter(pk=membership_id, workspace__in=workspaces_for_user(user))
+        .first()
+        if isinstance(membership_id, int)
+        else None
+    )
+    if membership is None:
+        raise NotFound("No such member.", field="membership")
+    if need != "read" and not allows(user, membership.workspace, "owner"):
+        raise PermissionDenied("Only owners manage members.", field="membership")
+    return membership
+
+
+# --- what a token may list ------------------------------------------------------------
+
+
+def _run_scope(token: ApiToken) -> Q:
+    """The token's run and every run below it (the runs list's walk of its tree)."""
+    from studio.tracking.runlist.filters import _descendants
+
+    run = token.run
+    return Q(pk=run.pk) | Q(pk__in=_descendants(run.workspace, run.run_id))
+
+
+def scoped_runs(runs: QuerySet[Run], token: ApiToken | None) -> QuerySet[Run]:
+    """``runs`` narrowed to what ``token`` may see (workspace and run scopes)."""
+    if token is None:
+        return runs
+    if token.workspace_id is not None:
+        runs = runs.filter(workspace_id=token.workspace_id)
+    if token.run_id is not None:
+        runs = runs.filter(_run_scope(token))
+    return runs
+
+
+def scoped_experiments(
+    experiments: QuerySet[Experiment], token: ApiToken | None
+) -> QuerySet[Experiment]:
+    """``experiments`` narrowed to what ``token`` may see: a run-scoped token sees the
+    experiments of its runs only."""
+    if token is None:
+        return experiments
+    if token.workspace_id is not None:
+        experiments = experiments.filter(workspace_id=token.workspace_id)
+    if token.run_id is not None:
+        runs = Run.objects.filter(_run_scope(token)).values("experiment_id")
+        experiments = experiments.filter(pk__in=runs)
+    return experiments
+
+
+def scoped_views(views: QuerySet[SavedView], token: ApiToken | None) -> QuerySet[SavedView]:
+    """``views`` narrowed to what ``token`` may see: a run-scoped token sees none."""
+    if token is None:
+        return views
+    if token.run_id is not None:
+        return views.none()
+    if token.workspace_id is not None:
+        views = views.filter(workspace_id=token.workspace_id)
+    return views
+
+
+def access_token(user, token_id: object) -> ApiToken:
+    """One of ``user``'s own API tokens; anyone else's is NotFound."""
+    token = (
+        ApiToken.objects.filter(user=user, pk=token_id).first()
+        if isinstance(token_id, int) and user.is_authenticated
+        else None
+    )
+    if token is None:
+        raise NotFound("No such token.", field="token")
+    return token

@@ -3,14 +3,18 @@ token authentication and the permission declaration every route must carry.
 
 Errors are ``{"error": {"code", "message", "field"}}`` with the status that the
 exception class names (``StudioError.http_status``), in one place: ``_studio_error``.
+Anything unexpected is ``server_error`` with 500, also when it happens outside an
+operation (``server_error``, the project's ``handler500``).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views import defaults
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -19,7 +23,7 @@ from ninja.renderers import BaseRenderer
 from ninja.security import HttpBearer
 
 from studio.accounts.access import token_authenticate
-from studio.core.policy import policy
+from studio.accounts.routes import route
 from studio.errors import (
     NotAuthenticated,
     PayloadTooLarge,
@@ -28,6 +32,8 @@ from studio.errors import (
     ValidationError,
 )
 from studio.rules import jsoncodec
+
+logger = logging.getLogger("studio.api")
 
 
 class ContentTypeMiddleware:
@@ -156,6 +162,23 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     )
 
 
+SERVER_ERROR = "The server failed to answer this request; the error has been logged."
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.error("Unexpected error in %s %s", request.method, request.path, exc_info=exc)
+    return error_response(request, 500, "server_error", SERVER_ERROR)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The project's 500 page (``handler500``): JSON under /api/ for what fails
+    outside an API operation (a middleware, the URL resolver), HTML elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_response(request, 500, "server_error", SERVER_ERROR)
+    return defaults.server_error(request)
+
+
 def page_limit(limit: int | None, default: int = 100, maximum: int = 1000) -> int:
     if limit is None:
         return default
@@ -164,7 +187,7 @@ def page_limit(limit: int | None, default: int = 100, maximum: int = 1000) -> in
     return limit
 
 
-@policy("public")
+@route("public")
 def unknown_route(request: HttpRequest, rest: str) -> HttpResponse:
     """Any other path under /api/: a JSON 404, not an HTML page (mounted after the API)."""
     return error_response(request, 404, "not_found", f"No API route /api/{rest}.")

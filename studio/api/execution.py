@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from studio.accounts.access import access_run, access_workspace
+from studio.accounts.access import access_new_run
+from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.schemas import EmptyIn, PipelineIn, SubmissionIn, TargetIn
-from studio.core.policy import policy
 from studio.errors import ValidationError
 from studio.execution import services as execution
 from studio.tracking import selectors
 from studio.tracking import services as tracking
-from studio.tracking.models import RunStatus
+from studio.tracking.models import Run, RunStatus, Workspace
 from studio.tracking.schema import run_to_dict
 
 
@@ -29,29 +29,25 @@ def _remote_target(target: str, field: str = "compute_target") -> str:
 
 
 @api.post("/workspaces/{name}/compute-targets", tags=["execution"])
-@policy("write")
-def compute_target_get_or_create(request: HttpRequest, name: str, payload: TargetIn):
-    workspace = access_workspace(request.user, name, write=True, token=request.auth)
+@endpoint("write", workspace="name")
+def compute_target_get_or_create(request: HttpRequest, workspace: Workspace, payload: TargetIn):
     target = execution.compute_target_get_or_create(workspace=workspace, name=payload.name)
     return {"name": target.name, "workspace": workspace.name, "capacity": target.capacity}
 
 
 @api.post("/workspaces/{name}/submissions", tags=["execution"])
-@policy("write")
+@endpoint("write")
 def run_submit(request: HttpRequest, name: str, payload: SubmissionIn):
-    """Create a script run, NotStarted until ``/runs/{id}/enqueue``."""
-    parent = None
-    if payload.parent_id:
-        parent = access_run(request.user, payload.parent_id, write=True, token=request.auth)
-    workspace = access_workspace(request.user, name, token=request.auth)
-    if parent is None:
-        access_workspace(request.user, name, write=True, token=request.auth)
+    """Create a script run, NotStarted until ``/runs/{id}/enqueue``. Everything is
+    checked before anything (experiment, compute target, run) is created."""
+    workspace, parent = access_new_run(request.user, name, payload.parent_id, token=request.auth)
+    target = _remote_target(payload.compute_target)
     run = execution.run_submit(
         experiment=tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment),
         submitted_by=request.user.get_username(),
         script=payload.script,
         arguments=payload.arguments,
-        compute_target=_remote_target(payload.compute_target),
+        compute_target=target,
         parent=parent,
         tags=payload.tags,
     )
@@ -61,24 +57,22 @@ def run_submit(request: HttpRequest, name: str, payload: SubmissionIn):
 
 
 @api.post("/runs/{run_id}/enqueue", tags=["execution"])
-@policy("write")
-def run_enqueue(request: HttpRequest, run_id: str, payload: EmptyIn):
+@endpoint("write", run="run_id")
+def run_enqueue(request: HttpRequest, run: Run, payload: EmptyIn):
     """Hand a submitted run (snapshot uploaded) to its target's workers; a pipeline
     is driven by a worker of its first step's target, never by this process."""
-    run = access_run(request.user, run_id, write=True, token=request.auth)
     if run.status != RunStatus.NOT_STARTED:
-        raise ValidationError(f"Run {run_id} is {run.status}, not NotStarted.", field="status")
+        raise ValidationError(f"Run {run.run_id} is {run.status}, not NotStarted.", field="status")
     execution.run_enqueue(run=run)
-    return run_to_dict(selectors.run_get(run_id=run_id))
+    return run_to_dict(selectors.run_get(run_id=run.run_id))
 
 
 @api.post("/workspaces/{name}/pipelines", tags=["execution"])
-@policy("write")
-def pipeline_submit(request: HttpRequest, name: str, payload: PipelineIn):
+@endpoint("write", workspace="name")
+def pipeline_submit(request: HttpRequest, workspace: Workspace, payload: PipelineIn):
     """Create a pipeline run and its steps (NotStarted); upload each step's snapshot,
     then ``/runs/{pipeline id}/enqueue`` queues it for a worker of its first step's
     target, which drives it."""
-    workspace = access_workspace(request.user, name, write=True, token=request.auth)
     exp = tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment)
     for step in payload.steps:
         _remote_target(step.compute_target, f"steps.{step.name}")

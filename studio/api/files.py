@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 
-from studio.accounts.access import access_run
+from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.schemas import MetricBatchIn
-from studio.core.policy import policy
 from studio.errors import (
     LengthRequired,
     PayloadTooLarge,
@@ -16,14 +15,14 @@ from studio.errors import (
     ValidationError,
 )
 from studio.tracking import selectors, services
+from studio.tracking.models import Run
 
 
 @api.post("/runs/{run_id}/metrics", tags=["metrics"])
-@policy("write")
-def metric_log_batch(request: HttpRequest, run_id: str, payload: MetricBatchIn):
+@endpoint("write", run="run_id")
+def metric_log_batch(request: HttpRequest, run: Run, payload: MetricBatchIn):
     """Store a batch of points and records, all or nothing. Send the same
     ``batch_id`` again after an unknown outcome: it is stored once."""
-    run = access_run(request.user, run_id, write=True, token=request.auth)
     return services.metric_log_batch(
         run=run,
         batch_id=payload.batch_id,
@@ -36,16 +35,14 @@ def metric_log_batch(request: HttpRequest, run_id: str, payload: MetricBatchIn):
 
 
 @api.get("/runs/{run_id}/metrics", tags=["metrics"])
-@policy("read")
-def metrics_get(request: HttpRequest, run_id: str, name: str | None = None):
-    run = access_run(request.user, run_id, token=request.auth)
+@endpoint("read", run="run_id")
+def metrics_get(request: HttpRequest, run: Run, name: str | None = None):
     return {"metrics": selectors.metrics_get(run=run, name=name)}
 
 
 @api.get("/runs/{run_id}/files", tags=["files"])
-@policy("read")
-def file_list(request: HttpRequest, run_id: str):
-    run = access_run(request.user, run_id, token=request.auth)
+@endpoint("read", run="run_id")
+def file_list(request: HttpRequest, run: Run):
     return {"files": selectors.file_names(run=run)}
 
 
@@ -87,8 +84,8 @@ def _upload_body(request: HttpRequest, limit: int) -> _Limited:
 
 
 @api.put("/runs/{run_id}/files/{path:name}", tags=["files"])
-@policy("write")
-def file_upload(request: HttpRequest, run_id: str, name: str):
+@endpoint("write", run="run_id")
+def file_upload(request: HttpRequest, run: Run, name: str):
     """Upload a file as the raw body (``application/octet-stream``) under ``name``,
     e.g. ``outputs/model.pkl``."""
     if (request.content_type or "").lower() != "application/octet-stream":
@@ -96,16 +93,15 @@ def file_upload(request: HttpRequest, run_id: str, name: str):
             "Upload files as application/octet-stream.", field="Content-Type"
         )
     body = _upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
-    run = access_run(request.user, run_id, write=True, token=request.auth)
     run_file = services.run_file_upload(run=run, name=name, content=body)
     return api.create_response(request, {"name": run_file.name, "size": run_file.size}, status=201)
 
 
 @api.get("/runs/{run_id}/files/{path:name}", tags=["files"])
-@policy("read")
+@endpoint("read", run="run_id")
 def file_download(
     request: HttpRequest,
-    run_id: str,
+    run: Run,
     name: str,
     offset: int | None = None,
     limit: int | None = None,
@@ -113,7 +109,6 @@ def file_download(
     """The file as an attachment; never rendered by the browser. With ``offset``
     (negative: from the end) or ``limit``, at most 1 MB of it, and its current size
     in ``X-Studio-Size`` (a live log grows while it is read)."""
-    run = access_run(request.user, run_id, token=request.auth)
     run_file = selectors.file_get(run=run, name=name)
     if offset is not None or limit is not None:
         data, size = selectors.file_read(

@@ -7,7 +7,13 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from studio.accounts.access import access_run, access_runs, access_workspace
+from studio.accounts.access import (
+    access_new_run,
+    access_runs,
+    scoped_experiments,
+    scoped_runs,
+)
+from studio.accounts.routes import endpoint
 from studio.api.base import api, page_limit
 from studio.api.schemas import (
     ChildrenIn,
@@ -21,17 +27,13 @@ from studio.api.schemas import (
     TagKeysIn,
     TagsIn,
 )
-from studio.core.policy import policy
 from studio.errors import ValidationError
 from studio.rules import validation
 from studio.rules.runquery import RunQuery
 from studio.tracking import selectors, services
+from studio.tracking.models import Run, Workspace
 from studio.tracking.runlist import query as runlist
 from studio.tracking.schema import experiment_to_dict, run_to_dict
-
-
-def _token(request: HttpRequest):
-    return request.auth
 
 
 def _run_dict(run_id: str) -> dict[str, Any]:
@@ -42,27 +44,27 @@ def _run_dict(run_id: str) -> dict[str, Any]:
 
 
 @api.get("/workspaces/{name}", tags=["workspaces"])
-@policy("read")
-def workspace_get(request: HttpRequest, name: str):
-    workspace = access_workspace(request.user, name, token=_token(request))
+@endpoint("read", workspace="name")
+def workspace_get(request: HttpRequest, workspace: Workspace):
     return {"name": workspace.name}
 
 
 @api.get("/workspaces/{name}/experiments", tags=["experiments"])
-@policy("read")
-def experiment_list(request: HttpRequest, name: str):
-    workspace = access_workspace(request.user, name, token=_token(request))
+@endpoint("read", workspace="name")
+def experiment_list(request: HttpRequest, workspace: Workspace):
     return {
         "experiments": [
-            experiment_to_dict(e) for e in selectors.experiment_list(workspace=workspace)
+            experiment_to_dict(e)
+            for e in scoped_experiments(
+                selectors.experiment_list(workspace=workspace), request.auth
+            )
         ]
     }
 
 
 @api.post("/workspaces/{name}/experiments", tags=["experiments"])
-@policy("write")
-def experiment_get_or_create(request: HttpRequest, name: str, payload: ExperimentIn):
-    workspace = access_workspace(request.user, name, write=True, token=_token(request))
+@endpoint("write", workspace="name")
+def experiment_get_or_create(request: HttpRequest, workspace: Workspace, payload: ExperimentIn):
     experiment = services.experiment_get_or_create(workspace=workspace, name=payload.name)
     return experiment_to_dict(experiment)
 
@@ -71,17 +73,9 @@ def experiment_get_or_create(request: HttpRequest, name: str, payload: Experimen
 
 
 @api.post("/workspaces/{name}/runs", tags=["runs"])
-@policy("write")
+@endpoint("write")
 def run_create(request: HttpRequest, name: str, payload: RunIn):
-    token = _token(request)
-    if payload.parent_id:
-        parent = access_run(request.user, payload.parent_id, write=True, token=token)
-        workspace = parent.workspace
-        if workspace.name != name:
-            raise ValidationError("The parent run is in another workspace.", field="parent_id")
-    else:
-        parent = None
-        workspace = access_workspace(request.user, name, write=True, token=token)
+    workspace, parent = access_new_run(request.user, name, payload.parent_id, token=request.auth)
     experiment = services.experiment_get_or_create(workspace=workspace, name=payload.experiment)
     run = services.run_create(
         experiment=experiment,
@@ -96,41 +90,50 @@ def run_create(request: HttpRequest, name: str, payload: RunIn):
 
 
 @api.get("/workspaces/{name}/runs", tags=["runs"])
-@policy("read")
-def run_list(request: HttpRequest, name: str, limit: int | None = None, cursor: str | None = None):
+@endpoint("read", workspace="name")
+def run_list(
+    request: HttpRequest, workspace: Workspace, limit: int | None = None, cursor: str | None = None
+):
     """Runs of the workspace as the one runs query selects them
     (``studio.rules.runquery``: experiment, status, type, tag, prop, q, children,
     parent, recursive, sort ...; also ``tags``/``properties`` as JSON, ``filter`` and
     ``include_children``), newest first unless ``sort`` says otherwise (a column
     key: ``-metric:min:loss``), ``limit`` per page (at most 1000); ``next`` is the
-    cursor of the following page."""
-    workspace = access_workspace(request.user, name, token=_token(request))
+    cursor of the following page. A scoped token lists only what it may see."""
     params = {k: request.GET.getlist(k) for k in request.GET if k not in ("limit", "cursor")}
     query = RunQuery.from_params(params)
-    page = runlist.page(query, workspace=workspace, after=cursor, size=page_limit(limit))
+    page = runlist.page(
+        query,
+        workspace=workspace,
+        after=cursor,
+        size=page_limit(limit),
+        base=_scoped(request, workspace),
+    )
     return {"runs": [run_to_dict(r) for r in page.runs], "next": page.next_cursor}
 
 
+def _scoped(request: HttpRequest, workspace: Workspace):
+    return scoped_runs(Run.objects.filter(workspace=workspace), request.auth)
+
+
 @api.get("/runs/{run_id}", tags=["runs"])
-@policy("read")
-def run_get(request: HttpRequest, run_id: str):
-    return run_to_dict(access_run(request.user, run_id, token=_token(request)))
+@endpoint("read", run="run_id")
+def run_get(request: HttpRequest, run: Run):
+    return run_to_dict(run)
 
 
 @api.patch("/runs/{run_id}", tags=["runs"])
-@policy("write")
-def run_update(request: HttpRequest, run_id: str, payload: RunPatchIn):
-    run = access_run(request.user, run_id, write=True, token=_token(request))
+@endpoint("write", run="run_id")
+def run_update(request: HttpRequest, run: Run, payload: RunPatchIn):
     services.run_update(run=run, display_name=payload.display_name, description=payload.description)
-    return _run_dict(run_id)
+    return _run_dict(run.run_id)
 
 
 @api.post("/runs/{run_id}/children", tags=["runs"])
-@policy("write")
-def run_create_children(request: HttpRequest, run_id: str, payload: ChildrenIn):
-    parent = access_run(request.user, run_id, write=True, token=_token(request))
+@endpoint("write", run="run_id")
+def run_create_children(request: HttpRequest, run: Run, payload: ChildrenIn):
     runs = services.run_create_children(
-        parent=parent,
+        parent=run,
         submitted_by=request.user.get_username(),
         count=payload.count,
         tag_key=payload.tag_key,
@@ -143,19 +146,18 @@ def run_create_children(request: HttpRequest, run_id: str, payload: ChildrenIn):
 
 
 @api.get("/runs/{run_id}/children", tags=["runs"])
-@policy("read")
-def run_children(request: HttpRequest, run_id: str, recursive: bool = False):
+@endpoint("read", run="run_id")
+def run_children(request: HttpRequest, run: Run, recursive: bool = False):
     """The run's children, oldest first (every descendant with ``recursive``),
     filtered by the runs query's parameters (``tags``, ``status`` ...)."""
-    run = access_run(request.user, run_id, token=_token(request))
     query = RunQuery.from_params({k: request.GET.getlist(k) for k in request.GET})
     query = query.replace(parent=run.run_id, sort=request.GET.get("sort") or "created")
-    children = runlist.each(query, workspace=run.workspace)
+    children = runlist.each(query, workspace=run.workspace, base=_scoped(request, run.workspace))
     return {"runs": [run_to_dict(r) for r in children]}
 
 
 @api.post("/heartbeat", tags=["status"])
-@policy("write")
+@endpoint("write")
 def runs_heartbeat(request: HttpRequest, payload: HeartbeatIn):
     """The caller's process is alive: these runs are not lost. Answers the ids of the
     runs still alive (the caller's, not finished); others are left out."""
@@ -163,51 +165,47 @@ def runs_heartbeat(request: HttpRequest, payload: HeartbeatIn):
         raise ValidationError(
             f"Send at most {validation.MAX_HEARTBEAT_RUNS} runs per heartbeat.", field="runs"
         )
-    runs = access_runs(request.user, payload.runs, write=True, token=_token(request))
+    runs = access_runs(request.user, payload.runs, need="write", token=request.auth)
     alive = services.runs_heartbeat(runs=runs)
     return {"alive": len(alive), "runs": alive}
 
 
 @api.post("/runs/{run_id}/complete", tags=["status"])
-@policy("write")
-def run_complete(request: HttpRequest, run_id: str, payload: EmptyIn):
-    services.run_complete(run=access_run(request.user, run_id, write=True, token=_token(request)))
-    return _run_dict(run_id)
+@endpoint("write", run="run_id")
+def run_complete(request: HttpRequest, run: Run, payload: EmptyIn):
+    services.run_complete(run=run)
+    return _run_dict(run.run_id)
 
 
 @api.post("/runs/{run_id}/fail", tags=["status"])
-@policy("write")
-def run_fail(request: HttpRequest, run_id: str, payload: FailIn):
-    run = access_run(request.user, run_id, write=True, token=_token(request))
+@endpoint("write", run="run_id")
+def run_fail(request: HttpRequest, run: Run, payload: FailIn):
     services.run_fail(run=run, error_details=payload.error_details, error_code=payload.error_code)
-    return _run_dict(run_id)
+    return _run_dict(run.run_id)
 
 
 @api.post("/runs/{run_id}/cancel", tags=["status"])
-@policy("write")
-def run_cancel(request: HttpRequest, run_id: str, payload: EmptyIn):
-    services.run_cancel(run=access_run(request.user, run_id, write=True, token=_token(request)))
-    return _run_dict(run_id)
+@endpoint("write", run="run_id")
+def run_cancel(request: HttpRequest, run: Run, payload: EmptyIn):
+    services.run_cancel(run=run)
+    return _run_dict(run.run_id)
 
 
 @api.post("/runs/{run_id}/properties", tags=["properties and tags"])
-@policy("write")
-def run_add_properties(request: HttpRequest, run_id: str, payload: PropertiesIn):
-    run = access_run(request.user, run_id, write=True, token=_token(request))
+@endpoint("write", run="run_id")
+def run_add_properties(request: HttpRequest, run: Run, payload: PropertiesIn):
     return {"properties": services.run_add_properties(run=run, properties=payload.properties)}
 
 
 @api.post("/runs/{run_id}/tags", tags=["properties and tags"])
-@policy("write")
-def run_set_tags(request: HttpRequest, run_id: str, payload: TagsIn):
-    run = access_run(request.user, run_id, write=True, token=_token(request))
+@endpoint("write", run="run_id")
+def run_set_tags(request: HttpRequest, run: Run, payload: TagsIn):
     services.run_set_tags(run=run, tags=payload.tags)
-    return {"tags": _run_dict(run_id)["tags"]}
+    return {"tags": _run_dict(run.run_id)["tags"]}
 
 
 @api.post("/runs/{run_id}/tags/remove", tags=["properties and tags"])
-@policy("write")
-def run_remove_tags(request: HttpRequest, run_id: str, payload: TagKeysIn):
-    run = access_run(request.user, run_id, write=True, token=_token(request))
+@endpoint("write", run="run_id")
+def run_remove_tags(request: HttpRequest, run: Run, payload: TagKeysIn):
     services.run_remove_tags(run=run, keys=payload.keys)
-    return {"tags": _run_dict(run_id)["tags"]}
+    return {"tags": _run_dict(run.run_id)["tags"]}

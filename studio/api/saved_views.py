@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from studio.accounts.access import access_workspace
+from studio.accounts.access import access_view, scoped_views
+from studio.accounts.routes import endpoint
 from studio.api.base import api, page_limit
-from studio.core.policy import policy
 from studio.tracking import saved_views
+from studio.tracking.models import Workspace
 from studio.tracking.runlist import pages
 from studio.tracking.schema import iso, run_to_dict
 
@@ -28,18 +29,19 @@ def _view_dict(view) -> dict:
 
 
 @api.get("/workspaces/{name}/views", tags=["views"])
-@policy("read")
-def view_list(request: HttpRequest, name: str):
-    workspace = access_workspace(request.user, name, token=request.auth)
-    views = saved_views.views_visible(user=request.user, workspace=workspace)
+@endpoint("read", workspace="name")
+def view_list(request: HttpRequest, workspace: Workspace):
+    views = scoped_views(
+        saved_views.views_visible(user=request.user, workspace=workspace), request.auth
+    )
     return {"views": [_view_dict(v) for v in views]}
 
 
 @api.get("/workspaces/{name}/views/{view}/runs", tags=["views"])
-@policy("read")
+@endpoint("read", workspace="name")
 def view_runs(
     request: HttpRequest,
-    name: str,
+    workspace: Workspace,
     view: str,
     experiment: str | None = None,
     limit: int | None = None,
@@ -47,10 +49,10 @@ def view_runs(
 ):
     """Runs of the view ``view`` (by name), in its sort order, ``limit`` per page;
     ``next`` is the cursor of the following page. ``experiment`` narrows it further."""
-    workspace = access_workspace(request.user, name, token=request.auth)
-    found = saved_views.view_find(
+    named = saved_views.view_find(
         workspace=workspace, name=view, username=request.user.get_username()
     )
+    found = access_view(request.user, named.pk, token=request.auth)
     runs, state = saved_views.view_runs(view=found, experiment=experiment)
     page = pages.page(runs, state.sort, after=cursor, size=page_limit(limit), with_total=False)
     return {

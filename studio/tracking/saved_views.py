@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from studio.errors import Conflict, NotFound, ValidationError
 from studio.rules import validation
@@ -109,12 +109,10 @@ def view_set_default(*, workspace: Workspace, view: SavedView | None) -> None:
 
 
 def views_visible(*, user, workspace: Workspace) -> QuerySet[SavedView]:
-    """The views of ``workspace`` that ``user`` may open: shared ones, then their own.
-    The caller has checked that ``user`` is a member of ``workspace``."""
-    mine = Q(owner=user) if user.is_authenticated else Q(pk__in=[])
+    """The views of ``workspace`` that ``user`` may open: shared ones, then their own."""
     return (
-        SavedView.objects.filter(workspace=workspace)
-        .filter(Q(shared=True) | mine)
+        SavedView.objects.visible_to(user)
+        .filter(workspace=workspace)
         .select_related("owner")
         .order_by("-shared", "name", "pk")
     )

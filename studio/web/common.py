@@ -1,30 +1,16 @@
-"""What the studio's list pages share: the frame's context, the mapping of domain
-errors to HTTP answers, and safe redirects back to where a form was sent from."""
+"""What the studio's pages share: the frame's context and safe redirects back to
+where a form was sent from. (Domain errors become 404/403 in the route declaration,
+``studio.accounts.routes``.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as HttpForbidden
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from studio.accounts.access import workspaces_for_user
-from studio.errors import NotFound, PermissionDenied
 from studio.tracking.models import Workspace
-
-
-@contextmanager
-def http_errors() -> Iterator[None]:
-    """NotFound -> 404, PermissionDenied -> 403, for the access helpers' errors."""
-    try:
-        yield
-    except NotFound:
-        raise Http404("Not found") from None
-    except PermissionDenied as exc:
-        raise HttpForbidden(exc.message) from None
 
 
 def frame(request: HttpRequest, workspace: Workspace | None, nav: str) -> dict[str, Any]:

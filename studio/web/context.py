@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
-
-from studio.accounts.access import workspaces_for_user
 
 MAX_NAV_VIEWS = 30
 
@@ -19,9 +16,7 @@ def _nav_views(request: HttpRequest) -> list:
         return []
     # The session names the workspace last opened; membership is checked again here,
     # in the same query.
-    views = SavedView.objects.filter(
-        workspace__name=name, workspace__in=workspaces_for_user(request.user)
-    ).filter(Q(shared=True) | Q(owner=request.user))
+    views = SavedView.objects.visible_to(request.user).filter(workspace__name=name)
     return list(views.order_by("-shared", "name", "pk")[:MAX_NAV_VIEWS])
 
 

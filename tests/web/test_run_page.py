@@ -215,9 +215,9 @@ def test_a_too_long_name_is_refused_with_a_message_and_nothing_changes(client, m
 
 
 def _base(run) -> str:
-    from studio.web.views.run_page import _digest
+    from studio.web.run_tabs import digest
 
-    return _digest(run.description)
+    return digest(run.description)
 
 
 def test_the_description_is_saved_as_markdown_and_rendered(client, member, run):
@@ -540,7 +540,7 @@ def test_selectors_used_by_the_page_exist():
 def test_no_model_is_queried_from_the_web_views():
     from pathlib import Path
 
-    for name in ("views/run_page.py", "run_files.py", "charts.py"):
+    for name in ("views/run_page.py", "run_tabs.py", "run_files.py", "charts.py"):
         text = (Path(__file__).resolve().parents[2] / "studio/web" / name).read_text()
         assert ".objects." not in text, name
         assert ".save(" not in text, name

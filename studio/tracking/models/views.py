@@ -9,6 +9,17 @@ from django.db.models import Q
 from studio.tracking.models.runs import Workspace
 
 
+class SavedViewQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SavedViewQuerySet:
+        """The views ``user`` may open: shared ones and their own, in the workspaces
+        they are a member of."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(workspace__in=Workspace.objects.visible_to(user)).filter(
+            Q(shared=True) | Q(owner=user)
+        )
+
+
 class SavedView(models.Model):
     """A runs-list state saved under a name, private to its owner or shared with the
     workspace. ``state`` holds only what the list's allowlists accept
@@ -26,6 +37,8 @@ class SavedView(models.Model):
     state = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SavedViewQuerySet.as_manager()
 
     class Meta:
         ordering = ["-shared", "name", "id"]

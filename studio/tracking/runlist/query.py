@@ -30,12 +30,14 @@ def filterset(
     return RunFilterSet(data, workspace=workspace, queryset=base)
 
 
-def runs(query: RunQuery, *, workspace: Workspace) -> QuerySet[Run]:
-    """The runs of ``workspace`` that ``query`` selects, not yet sorted; or a
-    ValidationError naming the first parameter that is not allowed (a filter
-    expression's points at its position)."""
+def runs(
+    query: RunQuery, *, workspace: Workspace, base: QuerySet[Run] | None = None
+) -> QuerySet[Run]:
+    """The runs of ``workspace`` (of ``base``, e.g. what a scoped token may see) that
+    ``query`` selects, not yet sorted; or a ValidationError naming the first parameter
+    that is not allowed (a filter expression's points at its position)."""
     query.validate()
-    found = filterset(query, workspace=workspace)
+    found = filterset(query, workspace=workspace, base=base)
     if not found.is_valid():
         name, errors = next(iter(found.form.errors.items()))
         raise ValidationError(errors[0], field=_FIELD_NAMES.get(name, name))
@@ -49,20 +51,26 @@ def page(
     after: str | None = None,
     size: int = FIRST_PAGE,
     with_total: bool = False,
+    base: QuerySet[Run] | None = None,
 ) -> pages.Page:
     """One keyset page of ``query`` in its sort order: the first, or the one after
     ``after`` (a cursor a previous page handed out)."""
-    selected = runs(query, workspace=workspace)
+    selected = runs(query, workspace=workspace, base=base)
     return pages.page(selected, query.sort_order, after=after, size=size, with_total=with_total)
 
 
 def each(
-    query: RunQuery, *, workspace: Workspace, first: int = FIRST_PAGE, chunk: int = CHUNK
+    query: RunQuery,
+    *,
+    workspace: Workspace,
+    first: int = FIRST_PAGE,
+    chunk: int = CHUNK,
+    base: QuerySet[Run] | None = None,
 ) -> Iterator[Run]:
     """Every run ``query`` selects, in order: a first page of ``first`` runs (what a
     caller usually reads; read now, so a bad query fails at the call), then pages of
     ``chunk`` as the caller goes on, so memory stays flat."""
-    current = page(query, workspace=workspace, size=first)
+    current = page(query, workspace=workspace, size=first, base=base)
 
     def following() -> Iterator[Run]:
         nonlocal current
@@ -70,6 +78,8 @@ def each(
             yield from current.runs
             if current.next_cursor is None:
                 return
-            current = page(query, workspace=workspace, after=current.next_cursor, size=chunk)
+            current = page(
+                query, workspace=workspace, after=current.next_cursor, size=chunk, base=base
+            )
 
     return following()

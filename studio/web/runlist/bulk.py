@@ -6,17 +6,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from studio.accounts.access import require_role
 from studio.errors import InvalidTransition, StudioError, ValidationError
 from studio.tracking import services
 from studio.tracking.models import Run, Workspace
 from studio.web.common import back
-from studio.web.runlist.tables import can_write
 
 MAX_SELECTED = 200
 ACTIONS = ("compare", "tag", "cancel")
@@ -30,8 +29,8 @@ def act(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
     if action not in ACTIONS:
         messages.error(request, "Choose what to do with the selected runs.")
         return redirect(back(request, reverse("run-list")))
-    if action != "compare" and not can_write(request, workspace):
-        raise PermissionDenied("Your role in this workspace is read-only.")
+    if action != "compare":
+        require_role(request.user, workspace, "write")
     ids = list(dict.fromkeys(request.POST.getlist("run")))[:MAX_SELECTED]
     # Only runs of the workspace the user is in; others are silently not there.
     runs = list(Run.objects.filter(workspace=workspace, run_id__in=ids).order_by("-created_at"))

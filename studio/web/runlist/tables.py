@@ -11,8 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 
-from studio.accounts.access import role_in
-from studio.accounts.models import Role
+from studio.accounts.access import allows
 from studio.errors import StudioError
 from studio.rules.runquery import RunQuery
 from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
@@ -43,10 +42,6 @@ def filtered(workspace: Workspace, state: ListState, base: QuerySet[Run] | None 
     filterset = runlist.filterset(query, workspace=workspace, base=base)
     runs = filterset.qs if filterset.is_valid() else Run.objects.none()
     return filterset, runs
-
-
-def can_write(request: HttpRequest, workspace: Workspace) -> bool:
-    return role_in(request.user, workspace) in (Role.CONTRIBUTOR, Role.OWNER)
 
 
 def runs_table(
@@ -97,7 +92,7 @@ def runs_table(
         ),
         "hidden_filters": hidden,
         "experiment": experiment,
-        "can_write": can_write(request, workspace),
+        "can_write": allows(request.user, workspace, "write"),
         "filter_hint": language.describe(),
         "children_hidden": "children" not in state.filters and "parent" not in state.filters,
         # On an experiment's page the chart spans all its runs (experiments.py).

@@ -6,31 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from studio.core.policy import policy
+from studio.accounts.access import access_run
+from studio.accounts.routes import route
 from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run
 from studio.web import charts
 from studio.web.common import frame
-from studio.web.views.run_page import SMOOTHING_CHOICES, _run_for, chart_data
+from studio.web.run_tabs import SMOOTHING_CHOICES, chart_data
 
 MAX_COMPARE = 10
 COMPARE_CHARTS = 16
 
 
-@policy("member")
+@route("read")
 @require_safe
-@login_required
 def compare(request: HttpRequest) -> HttpResponse:
     """Every run through the access helper: one the user cannot see makes it a 404."""
     ids = list(
         dict.fromkeys(i.strip() for i in request.GET.get("runs", "").split(",") if i.strip())
     )
-    runs = [_run_for(request, run_id) for run_id in ids[:MAX_COMPARE]]
+    runs = [access_run(request.user, run_id) for run_id in ids[:MAX_COMPARE]]
     context = {
         **frame(request, runs[0].workspace if runs else None, "runs"),
         "runs": runs,

@@ -3,15 +3,13 @@ with its runs (the same table as /runs/) and a chart of a metric across them."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from studio.accounts.access import current_workspace
-from studio.core.policy import policy
-from studio.tracking.models import Experiment, Run
+from studio.accounts.routes import CURRENT, route
+from studio.tracking.models import Experiment, Run, Workspace
 from studio.tracking.runlist import pages
 from studio.tracking.runlist.state import ListState, metric_column
 from studio.web.common import frame
@@ -20,24 +18,18 @@ from studio.web.runlist.charts import Point, metric_across_runs
 from studio.web.runlist.links import ListLinks
 
 
-@policy("member")
+@route("read", workspace=CURRENT)
 @require_safe
-@login_required
-def experiment_list(request: HttpRequest) -> HttpResponse:
-    workspace = current_workspace(request)
+def experiment_list(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
     experiments = pages.experiments_with_counts(workspace=workspace) if workspace else []
     context = {"experiments": experiments, **frame(request, workspace, "experiments")}
     return render(request, "web/experiments.html", context)
 
 
-@policy("member")
+@route("read", experiment="name")
 @require_safe
-@login_required
-def experiment_detail(request: HttpRequest, name: str) -> HttpResponse:
-    workspace = current_workspace(request)
-    experiment = Experiment.objects.filter(workspace=workspace, name=name).first()
-    if workspace is None or experiment is None:
-        raise Http404("No such experiment")
+def experiment_detail(request: HttpRequest, experiment: Experiment) -> HttpResponse:
+    workspace = experiment.workspace
     path = reverse("experiment-detail", args=[experiment.name])
     if target := tables.normalized_url(request, path, workspace):
         return redirect(target)

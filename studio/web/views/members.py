@@ -4,35 +4,26 @@ existing user by username, change roles and remove members."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studio.accounts import services
-from studio.accounts.access import current_workspace, role_in, workspaces_for_user
+from studio.accounts.access import allows
 from studio.accounts.models import Membership, Role
-from studio.core.policy import policy
+from studio.accounts.routes import CURRENT, route
 from studio.errors import StudioError
+from studio.tracking.models import Workspace
 from studio.web.common import frame
 
 
-def _owner_only(request: HttpRequest, workspace) -> None:
-    if role_in(request.user, workspace) != Role.OWNER:
-        raise PermissionDenied("Only owners manage members.")
-
-
-@policy("member")
+@route("read", post="owner", workspace=CURRENT)
 @require_http_methods(["GET", "POST"])
-@login_required
-def member_list(request: HttpRequest) -> HttpResponse:
-    """GET: the members of the current workspace. POST: add a user by username."""
-    workspace = current_workspace(request)
+def member_list(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
+    """GET: the members of the current workspace. POST: add a user by username (owners)."""
     if workspace is None:
         raise Http404("No workspace")
     if request.method == "POST":
-        _owner_only(request, workspace)
         try:
             membership = services.membership_add_by_username(
                 username=request.POST.get("username", ""),
@@ -48,23 +39,16 @@ def member_list(request: HttpRequest) -> HttpResponse:
     context = {
         "members": members.order_by("user__username"),
         "roles": Role.choices,
-        "is_owner": role_in(request.user, workspace) == Role.OWNER,
+        "is_owner": allows(request.user, workspace, "owner"),
         **frame(request, workspace, "members"),
     }
     return render(request, "web/members.html", context)
 
 
-@policy("member")
+@route("owner", membership="membership_id")
 @require_POST
-@login_required
-def member_change(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_change(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Change a member's role (``role``) or remove them (``remove``); owners only."""
-    membership = get_object_or_404(
-        Membership.objects.select_related("user", "workspace"),
-        pk=membership_id,
-        workspace__in=workspaces_for_user(request.user),
-    )
-    _owner_only(request, membership.workspace)
     try:
         if request.POST.get("action") == "remove":
             services.membership_remove(membership=membership)

@@ -4,17 +4,15 @@ views, experiments and members in their own modules."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from studio.accounts.access import current_workspace, workspaces_for_user
-from studio.core.policy import policy
+from studio.accounts.routes import CURRENT, route
 from studio.core.templatetags.studio_tags import run_duration
 from studio.tracking import saved_views
-from studio.tracking.models import Run
+from studio.tracking.models import Run, Workspace
 from studio.tracking.runlist.state import ListState
 from studio.tracking.services import liveness
 from studio.web.common import frame
@@ -24,20 +22,18 @@ from studio.web.runlist.links import ListLinks
 MAX_LIVE = 200  # runs whose status one refresh asks for
 
 
-@policy("public")
+@route("public")
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("run-list")
 
 
-@policy("member")
+@route("read", workspace=CURRENT)
 @require_safe
-@login_required
-def run_list(request: HttpRequest) -> HttpResponse:
+def run_list(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
     """Every run of the current workspace: filters, search, columns, sort and a
     keyset page, all in the URL; the workspace's default view when the URL says
     nothing (``?all=1`` for everything)."""
-    workspace = current_workspace(request)
     if workspace is None:
         return render(request, "web/runs.html", frame(request, None, "runs"))
     path = reverse("run-list")
@@ -53,13 +49,11 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/runs.html", context)
 
 
-@policy("member")
+@route("read", workspace=CURRENT)
 @require_safe
-@login_required
-def run_export(request: HttpRequest) -> StreamingHttpResponse:
+def run_export(request: HttpRequest, workspace: Workspace | None) -> StreamingHttpResponse:
     """The filtered, sorted list as CSV with the chosen columns, streamed a keyset
     page at a time (memory stays flat on 100,000 runs)."""
-    workspace = current_workspace(request)
     state = ListState.from_query(request.GET)
     _, runs = tables.filtered(workspace, state) if workspace else (None, Run.objects.none())
     response = StreamingHttpResponse(
@@ -70,29 +64,22 @@ def run_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-@policy("member")
+@route("read", run="run_id")
 @require_safe
-@login_required
-def run_children_rows(request: HttpRequest, run_id: str) -> HttpResponse:
+def run_children_rows(request: HttpRequest, run: Run) -> HttpResponse:
     """Rows of a run's children, for expanding it in place (the same partial as the
     table's rows), 50 at a time, oldest first."""
-    parent = get_object_or_404(
-        Run.objects.select_related("workspace"),
-        run_id=run_id,
-        workspace__in=workspaces_for_user(request.user),
-    )
-    context = tables.children_rows(request, parent)
+    context = tables.children_rows(request, run)
     return render(request, "web/_run_rows_fragment.html", context)
 
 
-@policy("member")
+@route("read")
 @require_safe
-@login_required
 def run_statuses(request: HttpRequest) -> HttpResponse:
     """Status badges and durations of the listed runs still going: what the list's
     refresh replaces every few seconds (the same partial the rows use)."""
     ids = request.GET.getlist("run")[:MAX_LIVE]
-    visible = Run.objects.filter(run_id__in=ids, workspace__in=workspaces_for_user(request.user))
+    visible = Run.objects.visible_to(request.user).filter(run_id__in=ids)
     runs = list(visible)
     if liveness.runs_reap_lost(runs=runs):  # gone quiet: Failed, "lost"
         runs = list(visible.all())
@@ -100,10 +87,8 @@ def run_statuses(request: HttpRequest) -> HttpResponse:
     return render(request, "web/_run_statuses.html", {"cells": cells})
 
 
-@policy("member")
+@route("read", workspace=CURRENT)
 @require_POST
-@login_required
-def run_bulk(request: HttpRequest) -> HttpResponse:
+def run_bulk(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
     """Selected runs: compare them, tag them or cancel them (contributors and owners)."""
-    workspace = current_workspace(request)
     return bulk.act(request, workspace)

@@ -5,19 +5,18 @@ it the workspace's default. Access: ``accounts.access.access_view``."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from studio.accounts.access import access_view, current_workspace, role_in, view_permissions
-from studio.core.policy import policy
+from studio.accounts.access import access_view, allows, role_in, view_permissions
+from studio.accounts.routes import CURRENT, route
 from studio.errors import StudioError
 from studio.tracking import saved_views
+from studio.tracking.models import SavedView, Workspace
 from studio.tracking.runlist.state import ListState
-from studio.web.common import back, frame, http_errors
+from studio.web.common import back, frame
 from studio.web.runlist import tables
 from studio.web.runlist.links import ListLinks
 
@@ -31,16 +30,12 @@ def _posted_state(request: HttpRequest) -> dict:
     return ListState.from_query(QueryDict(raw)).to_stored()
 
 
-@policy("member")
+@route("read", post="write", workspace=CURRENT)
 @require_http_methods(["GET", "POST"])
-@login_required
-def view_list(request: HttpRequest) -> HttpResponse:
+def view_list(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
     """GET: the workspace's views, shared first. POST: save the current list state as
     a new view (contributors and owners)."""
-    workspace = current_workspace(request)
-    if request.method == "POST" and workspace is not None:
-        if not tables.can_write(request, workspace):
-            raise PermissionDenied("Readers cannot save views.")
+    if request.method == "POST":
         try:
             view = saved_views.view_create(
                 workspace=workspace,
@@ -55,18 +50,15 @@ def view_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Saved the view {view.name}.")
         return redirect("view-detail", view.pk)
     views = saved_views.views_visible(user=request.user, workspace=workspace) if workspace else []
-    context = {"views": views, "can_write": workspace and tables.can_write(request, workspace)}
+    context = {"views": views, "can_write": workspace and allows(request.user, workspace, "write")}
     return render(request, "web/views.html", {**context, **frame(request, workspace, "views")})
 
 
-@policy("member")
+@route("read", view="view_id")
 @require_safe
-@login_required
-def view_detail(request: HttpRequest, view_id: int) -> HttpResponse:
+def view_detail(request: HttpRequest, view: SavedView) -> HttpResponse:
     """A view at its stable link: its saved state, or, with a query string, that
     state changed (the page then offers to save the change)."""
-    with http_errors():
-        view = access_view(request.user, view_id)
     workspace = view.workspace
     if request.session.get("workspace") != workspace.name:
         request.session["workspace"] = workspace.name  # the frame shows the view's workspace
@@ -87,15 +79,14 @@ def view_detail(request: HttpRequest, view_id: int) -> HttpResponse:
     return render(request, "web/runs.html", context)
 
 
-@policy("member")
+@route("write", view="view_id")
 @require_POST
-@login_required
-def view_edit(request: HttpRequest, view_id: int) -> HttpResponse:
-    """Rename a view, save a changed state into it (``edit``), or share or unshare it
-    (``manage``)."""
+def view_edit(request: HttpRequest, view: SavedView) -> HttpResponse:
+    """Rename a view, save a changed state into it (``write``), or share or unshare it
+    (``owner``: the view's owner, or a workspace owner for a shared view)."""
     sharing = "shared" in request.POST
-    with http_errors():
-        view = access_view(request.user, view_id, need="manage" if sharing else "edit")
+    if sharing:
+        access_view(request.user, view.pk, need="owner")
     try:
         saved_views.view_update(
             view=view,
@@ -110,24 +101,19 @@ def view_edit(request: HttpRequest, view_id: int) -> HttpResponse:
     return redirect("view-detail", view.pk)
 
 
-@policy("member")
+@route("owner", view="view_id")
 @require_POST
-@login_required
-def view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
-    with http_errors():
-        view = access_view(request.user, view_id, need="manage")
+def view_delete(request: HttpRequest, view: SavedView) -> HttpResponse:
     saved_views.view_delete(view=view)
     messages.success(request, f"Deleted the view {view.name}.")
     return redirect("view-list")
 
 
-@policy("member")
+@route("owner", view="view_id")
 @require_POST
-@login_required
-def view_default(request: HttpRequest, view_id: int) -> HttpResponse:
+def view_default(request: HttpRequest, view: SavedView) -> HttpResponse:
     """Make a shared view what /runs/ opens with in its workspace (owners), or stop."""
-    with http_errors():
-        view = access_view(request.user, view_id, need="default")
+    access_view(request.user, view.pk, need="default")
     make = request.POST.get("default") == "1"
     saved_views.view_set_default(workspace=view.workspace, view=view if make else None)
     text = "is now" if make else "is no longer"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studio.accounts.access import current_workspace
+from studio.accounts.models import ApiToken
+from studio.accounts.routes import route
 from studio.accounts.services import token_create, token_revoke
-from studio.core.policy import policy
 from studio.errors import StudioError
 from studio.web.common import frame
 
@@ -20,9 +20,8 @@ class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. laptop or CI.")
 
 
-@policy("member")
+@route("read")
 @require_http_methods(["GET", "POST"])
-@login_required
 def token_list(request: HttpRequest) -> HttpResponse:
     """The user's API tokens. A new token's secret is shown in this response only."""
     form = TokenForm(request.POST or None)
@@ -46,11 +45,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@policy("member")
+@route("read", token="token_id")
 @require_POST
-@login_required
-def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = get_object_or_404(request.user.api_tokens, pk=token_id)
+def token_revoke_view(request: HttpRequest, token: ApiToken) -> HttpResponse:
+    """Revoke one of the user's own tokens (anyone else's is a 404)."""
     token_revoke(token=token)
     messages.success(request, f"Token {token.name} ({token.prefix}…) was revoked.")
     return redirect("token-list")

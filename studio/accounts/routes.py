@@ -1,0 +1,159 @@
+"""The route declaration (docs/requirements.md C2), which also enforces what it declares.
+
+Every web view carries ``@route(need, ...)`` and every API operation
+``@endpoint(need, ...)``; ``tests/test_routes.py`` fails for a URL without one and
+requests every URL as an outsider, a reader and an anonymous caller.
+
+``need`` is ``public`` (anyone) or what the caller must be allowed in the workspace
+of the objects the route touches: ``read``, ``write`` or ``owner``. The keyword
+arguments name objects to fetch before the view runs: ``run="run_id"`` calls
+``access_run`` with the URL's ``run_id`` and the declared need, and passes the run
+to the view as ``run``. So a view never sees an object its caller may not use:
+
+- web views: anonymous callers are sent to the login page; an invisible object is a
+  404, a visible one the caller's role may not change a 403 (also for the
+  ``NotFound`` and ``PermissionDenied`` a view raises itself); ``post=`` declares
+  a stricter need for POST on a page that also answers GET;
+- API operations: django-ninja has authenticated the token; the objects are fetched
+  within the token's scope, and errors are the API's JSON errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.http import Http404, HttpRequest
+
+from studio.accounts import access
+from studio.errors import NotFound, PermissionDenied
+
+POLICIES = ("public", *access.NEEDS)
+CURRENT = "current workspace"  # workspace=CURRENT: the page's workspace (?ws= or session)
+
+
+def _current(request: HttpRequest, value: Any, need: str, token) -> Any:
+    workspace = access.current_workspace(request)
+    if workspace is None:
+        if need == "read":
+            return None  # a user in no workspace yet sees empty pages
+        raise NotFound("No workspace.", field="workspace")
+    # current_workspace found it among the user's workspaces: only the role is left.
+    access.require_role(request.user, workspace, need, token)
+    return workspace
+
+
+def _workspace(request: HttpRequest, value: Any, need: str, token) -> Any:
+    if value is CURRENT:
+        return _current(request, value, need, token)
+    return access.access_workspace(request.user, value, need=need, token=token)
+
+
+def _experiment(request: HttpRequest, value: Any, need: str, token) -> Any:
+    workspace = access.current_workspace(request)
+    if workspace is None:
+        raise NotFound(f"Experiment {value!r} does not exist.", field="experiment")
+    return access.access_experiment(request.user, workspace.name, value, need=need, token=token)
+
+
+def _run(request: HttpRequest, value: Any, need: str, token) -> Any:
+    return access.access_run(request.user, value, need=need, token=token)
+
+
+def _view(request: HttpRequest, value: Any, need: str, token) -> Any:
+    return access.access_view(request.user, value, need=need, token=token)
+
+
+def _membership(request: HttpRequest, value: Any, need: str, token) -> Any:
+    return access.access_membership(request.user, value, need=need)
+
+
+def _token(request: HttpRequest, value: Any, need: str, token) -> Any:
+    return access.access_token(request.user, value)
+
+
+RESOLVERS: dict[str, Callable[..., Any]] = {
+    "workspace": _workspace,
+    "experiment": _experiment,
+    "run": _run,
+    "view": _view,
+    "membership": _membership,
+    "token": _token,
+}
+
+
+def _declared(need: str, objects: dict[str, str]) -> None:
+    if need not in POLICIES:
+        raise ValueError(f"Unknown route policy {need!r}")
+    if unknown := set(objects) - set(RESOLVERS):
+        raise ValueError(f"No access helper for {sorted(unknown)}")
+    if need == "public" and objects:
+        raise ValueError("A public route fetches no objects.")
+
+
+def _fetch(request: HttpRequest, objects: dict[str, str], kwargs: dict, need: str, token) -> None:
+    for param, source in objects.items():
+        value = CURRENT if source is CURRENT else kwargs.pop(source)
+        kwargs[param] = RESOLVERS[param](request, value, need, token)
+
+
+def route(need: str, *, post: str | None = None, **objects: str) -> Callable:
+    """Declare and enforce who may call a web view (see the module docstring)."""
+    _declared(need, objects)
+    if post is not None and post not in access.NEEDS:
+        raise ValueError(f"Unknown need {post!r} for POST")
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def enforced(request: HttpRequest, *args: Any, **kwargs: Any):
+            if need == "public":
+                return view(request, *args, **kwargs)
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            method_need = post if post and request.method == "POST" else need
+            try:
+                _fetch(request, objects, kwargs, method_need, None)
+                return view(request, *args, **kwargs)
+            except NotFound:
+                raise Http404("Not found") from None
+            except PermissionDenied as exc:
+                raise HttpForbidden(exc.message) from None
+
+        _label(enforced, need, post or need, objects)
+        return enforced
+
+    return decorate
+
+
+def endpoint(need: str, **objects: str) -> Callable:
+    """Declare and enforce who may call an API operation. The operation's signature,
+    as django-ninja reads it, takes the URL's parameters in place of the objects."""
+    _declared(need, objects)
+
+    def decorate(view: Callable) -> Callable:
+        signature = inspect.signature(view, eval_str=True)
+        parameters = [
+            p.replace(name=objects[p.name], annotation=str) if p.name in objects else p
+            for p in signature.parameters.values()
+        ]
+
+        @functools.wraps(view)
+        def enforced(request: HttpRequest, **kwargs: Any):
+            _fetch(request, objects, kwargs, need, getattr(request, "auth", None))
+            return view(request, **kwargs)
+
+        enforced.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        _label(enforced, need, need, objects)
+        return enforced
+
+    return decorate
+
+
+def _label(view: Callable, need: str, post: str, objects: dict[str, str]) -> None:
+    view.studio_policy = need  # type: ignore[attr-defined]
+    view.studio_post = post  # type: ignore[attr-defined]
+    view.studio_objects = dict(objects)  # type: ignore[attr-defined]
