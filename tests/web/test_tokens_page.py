@@ -22,7 +22,10 @@ def test_revoking_a_token_takes_effect_on_the_next_request(client, owner):
     secret = client.post("/settings/tokens/", {"name": "ci"}).context["secret"]
     token = ApiToken.objects.get(user=owner)
     assert client.post(f"/settings/tokens/{token.pk}/revoke/").status_code == 302
-    assert Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/workspaces/default").status_code == 401
+    assert (
+        Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/workspaces/default").status_code
+        == 401
+    )
 
 
 def test_nobody_revokes_another_users_token(client, owner, member):
