@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from studio.errors import ValidationError
 
@@ -137,3 +138,16 @@ def timestamp(value: object, field: str = "time") -> float:
             field=field,
         )
     return t
+
+
+def known_keys(value: object, allowed: tuple[str, ...], what: str, field: str) -> None:
+    """``value`` is a mapping whose keys are all in ``allowed``, else a ValidationError
+    naming the first unknown one and what is allowed (nothing outside an allowlist is
+    ever stored or queried)."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{field} must be an object.", field=field)
+    unknown = sorted(str(k) for k in value if k not in allowed)
+    if unknown:
+        raise ValidationError(
+            f"Unknown {what} {unknown[0]!r}; allowed: {', '.join(allowed)}.", field=field
+        )

@@ -259,14 +259,7 @@ def clean_filter_params(params: Mapping[str, object], *, workspace: Workspace) -
     parameter -> list of strings, in FILTER_FIELDS order, with empty values dropped.
     Unknown parameters and invalid values raise a ValidationError naming them and the
     allowed ones (docs/requirements.md C4)."""
-    if not isinstance(params, Mapping):
-        raise StudioValidationError("filters must be an object.", field="filters")
-    unknown = sorted(str(k) for k in params if k not in FILTER_FIELDS)
-    if unknown:
-        raise StudioValidationError(
-            f"Unknown filter {unknown[0]!r}; allowed: {', '.join(FILTER_FIELDS)}.",
-            field="filters",
-        )
+    validation.known_keys(params, FILTER_FIELDS, "filter", "filters")
     data = MultiValueDict()
     for key, raw in params.items():
         values = raw if isinstance(raw, list) else [raw]

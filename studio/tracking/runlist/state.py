@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from studio.errors import StudioError, ValidationError
+from studio.rules import validation
 from studio.rules.runquery import (
     BUILTIN,
     DEFAULT_SORT,
@@ -146,14 +147,7 @@ def clean_state(state: object, *, workspace: Workspace) -> dict:
     """The stored form of a list state, or a ValidationError naming the first thing
     that is not allowed: unknown top-level keys, filters, columns, sort keys or charts
     (docs/requirements.md C4). Nothing outside the allowlists is ever stored."""
-    if not isinstance(state, Mapping):
-        raise ValidationError("A view's state must be an object.", field="state")
-    unknown = sorted(str(k) for k in state if k not in STATE_KEYS)
-    if unknown:
-        raise ValidationError(
-            f"Unknown state field {unknown[0]!r}; allowed: {', '.join(STATE_KEYS)}.",
-            field="state",
-        )
+    validation.known_keys(state, STATE_KEYS, "state field", "state")
     filters = clean_filter_params(state.get("filters") or {}, workspace=workspace)
     columns = state.get("columns") or list(DEFAULT_COLUMNS)
     charts = state.get("charts") or []
