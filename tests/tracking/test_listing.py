@@ -3,10 +3,10 @@ with missing sort values last in both directions."""
 
 import pytest
 
+from studio.rules.runquery import parse_sort
 from studio.tracking import services
 from studio.tracking.models import Run
 from studio.tracking.runlist import pages as listing
-from studio.tracking.runlist.state import parse_sort
 from tests.web.listing_helpers import log_metric
 
 

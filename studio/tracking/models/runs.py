@@ -10,6 +10,7 @@ from django.db.models import DurationField, ExpressionWrapper, F, Prefetch
 from django.db.models.functions import Coalesce, Now
 
 from studio.rules import transitions
+from studio.rules.runquery import TYPES
 
 
 class WorkspaceQuerySet(models.QuerySet):
@@ -66,11 +67,8 @@ RunStatus = models.TextChoices(
 )
 
 
-class RunType(models.TextChoices):
-    INTERACTIVE = "interactive"
-    SCRIPT = "script"
-    PIPELINE = "pipeline"
-    STEP = "step"
+# Run types, like statuses, are spelled once where the SDK can read them too.
+RunType = models.TextChoices("RunType", [(t.upper(), t) for t in TYPES])
 
 
 class RunQuerySet(models.QuerySet):

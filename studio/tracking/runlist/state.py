@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from studio.errors import StudioError, ValidationError
 from studio.rules import validation
 from studio.rules.runquery import (
-    BUILTIN,
     DEFAULT_SORT,
     MAX_COLUMNS,
-    STATS,
     Column,
     RunQuery,
     Sort,
@@ -30,19 +28,6 @@ from studio.rules.runquery import (
     parse_sort,
 )
 from studio.tracking.models import Workspace
-
-__all__ = [
-    "BUILTIN",
-    "DEFAULT_COLUMNS",
-    "STATS",
-    "Column",
-    "ListState",
-    "Sort",
-    "clean_state",
-    "metric_column",
-    "parse_column",
-    "parse_sort",
-]
 from studio.tracking.runlist.filters import FILTER_FIELDS, clean_filter_params
 
 DEFAULT_COLUMNS = ("name", "id", "experiment", "status", "created", "duration", "tags")

@@ -14,7 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from studio.core.templatetags.studio_tags import reltime, run_duration
-from studio.tracking.runlist.state import BUILTIN, Column, ListState, Sort, parse_column
+from studio.rules.runquery import BUILTIN, Column, Sort, parse_column
+from studio.tracking.runlist.state import ListState
 from studio.web.runlist.links import ListLinks
 from studio.web.templatetags.run_tags import num
 

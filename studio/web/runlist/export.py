@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from studio.rules.runquery import Column
 from studio.tracking.models import Run
 from studio.tracking.runlist import pages
-from studio.tracking.runlist.state import Column, ListState
+from studio.tracking.runlist.state import ListState
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -13,12 +13,12 @@ from django.urls import reverse
 
 from studio.accounts.access import allows
 from studio.errors import StudioError
-from studio.rules.runquery import RunQuery
+from studio.rules.runquery import STATS, RunQuery, parse_sort
 from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
 from studio.tracking.runlist import language, pages
 from studio.tracking.runlist import query as runlist
 from studio.tracking.runlist.filters import FILTER_FIELDS
-from studio.tracking.runlist.state import STATS, ListState, parse_sort
+from studio.tracking.runlist.state import ListState
 from studio.web.runlist import columns, filters
 from studio.web.runlist.links import ListLinks
 
