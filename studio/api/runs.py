@@ -33,7 +33,7 @@ from studio.rules.runquery import RunQuery
 from studio.tracking import selectors, services
 from studio.tracking.models import Run, Workspace
 from studio.tracking.runlist import query as runlist
-from studio.tracking.schema import experiment_to_dict, run_to_dict
+from studio.tracking.schema import experiment_to_dict, run_rows, run_to_dict
 
 
 def _run_dict(run_id: str) -> dict[str, Any]:
@@ -108,8 +108,9 @@ def run_list(
         after=cursor,
         size=page_limit(limit),
         base=_scoped(request, workspace),
+        load=run_rows,
     )
-    return {"runs": [run_to_dict(r) for r in page.runs], "next": page.next_cursor}
+    return {"runs": [r.data for r in page.runs], "next": page.next_cursor}
 
 
 def _scoped(request: HttpRequest, workspace: Workspace):
@@ -152,8 +153,10 @@ def run_children(request: HttpRequest, run: Run, recursive: bool = False):
     filtered by the runs query's parameters (``tags``, ``status`` ...)."""
     query = RunQuery.from_params({k: request.GET.getlist(k) for k in request.GET})
     query = query.replace(parent=run.run_id, sort=request.GET.get("sort") or "created")
-    children = runlist.each(query, workspace=run.workspace, base=_scoped(request, run.workspace))
-    return {"runs": [run_to_dict(r) for r in children]}
+    children = runlist.each(
+        query, workspace=run.workspace, base=_scoped(request, run.workspace), load=run_rows
+    )
+    return {"runs": [r.data for r in children]}
 
 
 @api.post("/heartbeat", tags=["status"])

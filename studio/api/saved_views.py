@@ -13,7 +13,7 @@ from studio.api.base import api, page_limit
 from studio.tracking import saved_views
 from studio.tracking.models import Workspace
 from studio.tracking.runlist import pages
-from studio.tracking.schema import iso, run_to_dict
+from studio.tracking.schema import iso, run_rows
 
 
 def _view_dict(view) -> dict:
@@ -54,9 +54,11 @@ def view_runs(
     )
     found = access_view(request.user, named.pk, token=request.auth)
     runs, state = saved_views.view_runs(view=found, experiment=experiment)
-    page = pages.page(runs, state.sort, after=cursor, size=page_limit(limit), with_total=False)
+    page = pages.page(
+        runs, state.sort, after=cursor, size=page_limit(limit), with_total=False, load=run_rows
+    )
     return {
-        "runs": [run_to_dict(r) for r in page.runs],
+        "runs": [r.data for r in page.runs],
         "next": page.next_cursor,
         "view": _view_dict(found),
     }

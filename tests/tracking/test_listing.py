@@ -1,10 +1,12 @@
 """Keyset pages of a runs list: every run exactly once, in order, forwards and back,
 with missing sort values last in both directions."""
 
+import time
+
 import pytest
 
 from studio.rules.runquery import parse_sort
-from studio.tracking import services
+from studio.tracking import schema, services
 from studio.tracking.models import Run
 from studio.tracking.runlist import pages as listing
 from tests.web.listing_helpers import log_metric
@@ -61,3 +63,84 @@ def test_a_cursor_of_another_sort_is_refused(runs):
 
     with pytest.raises(ValidationError):
         listing.page(Run.objects.all(), parse_sort("name"), after=page.next_cursor)
+
+
+@pytest.fixture
+def mixed(experiment):
+    """Runs with ties, a NaN and a text value of the metric, runs without it, tags
+    with and without a value and properties on some: every kind of missing value."""
+    made = []
+    for i in range(17):
+        tags = {"lr": str(i % 3)} if i % 5 else ({"lr": None} if i % 2 else {})
+        props = {"seed": str(i % 4)} if i % 3 else {}
+        run = services.run_create(
+            experiment=experiment, submitted_by="bob", tags=tags, properties=props
+        )
+        if i % 6 == 1:
+            log_metric(run, "loss", float("nan"))
+        elif i % 6 != 0:
+            log_metric(run, "loss", float(i % 4))
+        made.append(run)
+    run = services.run_create(experiment=experiment, submitted_by="bob")
+    services.metric_log_batch(
+        run=run,
+        batch_id=services.new_batch_id(),
+        series=[{"name": "loss", "steps": [0], "values": ["high"], "times": [time.time()]}],
+    )
+    return [*made, run]
+
+
+def _pages_without_total(sort_key: str, size: int, load) -> list[list[int]]:
+    pages, cursor = [], None
+    while True:
+        page = listing.page(
+            Run.objects.all(),
+            parse_sort(sort_key),
+            after=cursor,
+            size=size,
+            with_total=False,
+            load=load,
+        )
+        pages.append([r.pk for r in page.runs])
+        if not page.next_cursor:
+            return pages
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("load", [listing.models, schema.run_rows], ids=["models", "rows"])
+@pytest.mark.parametrize(
+    "sort_key",
+    [
+        "metric:last:loss",
+        "-metric:last:loss",
+        "metric:max:loss",
+        "tag:lr",
+        "-tag:lr",
+        "prop:seed",
+        "-prop:seed",
+        "-created",
+    ],
+)
+def test_pages_without_a_total_read_the_valued_runs_then_the_others_in_the_same_order(
+    mixed, sort_key, load
+):
+    """The API's and the SDK's pages (no total) read the runs that have the sort
+    value, then those without: the same runs in the same order as the studio's list,
+    whatever the page size, across the boundary between the two."""
+    whole = [r.pk for r in listing.page(Run.objects.all(), parse_sort(sort_key), size=100).runs]
+    assert sorted(whole) == sorted(r.pk for r in mixed)
+    for size in (1, 2, 3, 7, 100):
+        pages = _pages_without_total(sort_key, size, load)
+        assert [pk for page in pages for pk in page] == whole, size
+        assert all(len(page) == size for page in pages[:-1])
+
+
+def test_rows_say_what_run_to_dict_says(mixed):
+    """``schema.run_rows`` reads a page straight from the database: the same
+    dictionaries as ``run_to_dict`` on each run, children and their parent included."""
+    parent = mixed[0]
+    services.run_create_children(parent=parent, submitted_by="bob", count=2)
+    runs = Run.objects.order_by("pk")
+    rows = schema.run_rows(runs)
+    assert [r.data for r in rows] == [schema.run_to_dict(r) for r in runs.with_related()]
+    assert [r.pk for r in rows] == [r.pk for r in runs] and rows[-1].data["parent_id"]

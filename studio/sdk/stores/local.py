@@ -126,23 +126,24 @@ class LocalStore(Store):
 
     def list_runs(self, workspace: str, query: RunQuery) -> Iterator[dict[str, Any]]:
         from studio.tracking.runlist import query as runlist
-        from studio.tracking.schema import run_to_dict
+        from studio.tracking.schema import run_rows
 
-        found = runlist.each(query, workspace=self._workspace(workspace))
-        return (run_to_dict(run) for run in found)
+        found = runlist.each(query, workspace=self._workspace(workspace), load=run_rows)
+        return (row.data for row in found)
 
     def list_view_runs(
         self, workspace: str, view: str, experiment: str | None = None
     ) -> Iterator[dict[str, Any]]:
         from studio.tracking import saved_views
         from studio.tracking.runlist import pages
-        from studio.tracking.schema import run_to_dict
+        from studio.tracking.schema import run_rows
 
         ws = self._workspace(workspace)
         # The local store acts as its user (STUDIO_USER): their views, then shared ones.
         found = saved_views.view_find(workspace=ws, name=view, username=self.user)
         runs, state = saved_views.view_runs(view=found, experiment=experiment)
-        return (run_to_dict(run) for chunk in pages.iterate(runs, state.sort) for run in chunk)
+        chunks = pages.iterate(runs, state.sort, load=run_rows)
+        return (row.data for chunk in chunks for row in chunk)
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         from studio.tracking import selectors, services

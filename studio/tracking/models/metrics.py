@@ -46,7 +46,9 @@ class MetricSummary(models.Model):
             models.UniqueConstraint(fields=["run", "name"], name="metric_summary_unique")
         ]
         indexes = [
-            models.Index(fields=["name", "last_value"], name="metric_summary_last"),
+            # The runs list sorts by a metric in index order (name, value, run): see
+            # runlist.pages._following.
+            models.Index(fields=["name", "last_value", "run"], name="metric_summary_last_run"),
         ]
 
     def __str__(self) -> str:

@@ -16,8 +16,9 @@ import base64
 import datetime as dt
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -61,10 +62,27 @@ def _with_sort_value(qs: QuerySet[Run], column: Column) -> tuple[QuerySet[Run], 
         return qs.annotate(_sort=Run.duration_expression()), True
     if column.kind == "metric":
         rel = FilteredRelation("metric_summaries", condition=Q(metric_summaries__name=column.arg))
-        return qs.alias(_sr=rel).annotate(_sort=F(f"_sr__{_STAT_FIELDS[column.stat]}")), True
-    relation = "properties" if column.kind == "prop" else "tags"
-    rel = FilteredRelation(relation, condition=Q(**{f"{relation}__key": column.arg}))
-    return qs.alias(_sr=rel).annotate(_sort=F("_sr__value")), True
+    else:
+        relation = "properties" if column.kind == "prop" else "tags"
+        rel = FilteredRelation(relation, condition=Q(**{f"{relation}__key": column.arg}))
+    return qs.alias(_sr=rel).annotate(_sort=F(f"_sr__{_related_value(column)}")), True
+
+
+def _related_value(column: Column) -> str:
+    """The field of a metric summary, property or tag row the sort value is."""
+    return _STAT_FIELDS[column.stat] if column.kind == "metric" else "value"
+
+
+def _with_present_value(qs: QuerySet[Run], column: Column) -> QuerySet[Run]:
+    """``qs``'s runs that have a (non-null) value of a metric, property or tag sort
+    column, with it as ``_sort``: an INNER JOIN, which the database may drive from
+    the value's index."""
+    relation, name = {"metric": ("metric_summaries", "name"), "prop": ("properties", "key")}.get(
+        column.kind, ("tags", "key")
+    )
+    value = f"{relation}__{_related_value(column)}"
+    found = qs.filter(**{f"{relation}__{name}": column.arg, f"{value}__isnull": False})
+    return found.annotate(_sort=F(value))
 
 
 def sorted_runs(qs: QuerySet[Run], sort: Sort) -> tuple[QuerySet[Run], bool]:
@@ -158,9 +176,20 @@ def decode_cursor(cursor: str, sort: Sort) -> tuple[object, int, int]:
 # --- pages ------------------------------------------------------------------------
 
 
+def models(qs: QuerySet[Run]) -> list[Run]:
+    """A page's runs as model instances, related rows joined or prefetched (what
+    the studio's templates read); ``schema.run_rows`` reads them as dictionaries."""
+    return list(qs.with_related())
+
+
+# Reads the runs of a queryset, in its order; each has ``pk``, ``status`` and a
+# settable ``_sort``.
+Loader = Callable[[QuerySet[Run]], list[Any]]
+
+
 @dataclass
 class Page:
-    runs: list[Run]
+    runs: list[Any]  # what the loader made: Run instances unless told otherwise
     start: int  # 1-based position of the first run
     next_cursor: str | None
     prev_cursor: str | None
@@ -179,9 +208,10 @@ def page(
     before: str | None = None,
     size: int = PAGE_SIZE,
     with_total: bool = True,
+    load: Loader = models,
 ) -> Page:
     """One page of ``qs`` in ``sort`` order: the first, or the one after or before
-    a cursor, and the number of runs in the whole list."""
+    a cursor, and the number of runs in the whole list; ``load`` reads the runs."""
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ValidationError(f"A page holds 1 to {MAX_PAGE_SIZE} runs.", field="size")
     ordered, nullable = sorted_runs(qs, sort)
@@ -195,25 +225,28 @@ def page(
         start = max(position - len(keys), 1)
         total = qs.count() if with_total else None
     else:
+        cursor = None
         if after:
             value, pk, position = decode_cursor(after, sort)
-            ordered = ordered.filter(_beyond(sort, value, pk, forward=True, nullable=nullable))
+            cursor = (value, pk)
             start = position + 1
         has_prev = bool(after)
         if with_total:
+            if cursor:
+                ordered = ordered.filter(_beyond(sort, *cursor, forward=True, nullable=nullable))
             keys, remaining = _keys(ordered, size + 1, count=True)
             has_next, keys = len(keys) > size, keys[:size]
             total = start - 1 + remaining
         else:
-            # No total (the API, the SDK, the CSV export): one query reads the rows
-            # themselves in order, a top-N sort, where keys then rows took two.
-            runs = list(ordered.with_related()[: size + 1])
+            # No total (the API, the SDK, the CSV export): the rows themselves are read
+            # in order, where keys then rows took two queries.
+            runs = _following(qs, sort, cursor, size + 1, load)
             has_next, runs = len(runs) > size, runs[:size]
             keys = [(run.pk, run._sort) for run in runs]
     if runs is None:
-        runs = _rows(qs, keys)
+        runs = _rows(qs, keys, load)
     if liveness.runs_reap_lost(runs=runs):  # shown as going, process gone: Failed, "lost"
-        runs = _rows(qs, keys)
+        runs = _rows(qs, keys, load)
     if not runs:
         return Page([], start, None, None, total)
     first, last = runs[0], runs[-1]
@@ -224,6 +257,42 @@ def page(
         encode_cursor(sort, first._sort, first.pk, start) if has_prev else None,
         total,
     )
+
+
+def _following(
+    qs: QuerySet[Run], sort: Sort, cursor: tuple | None, limit: int, load: Loader
+) -> list:
+    """The first ``limit`` runs of ``qs`` in ``sort`` order after ``cursor`` (value,
+    pk), read by ``load``. A sort value that may be missing (a metric, property or tag)
+    is read in two parts, each in an order an index gives, so the database stops at
+    ``limit`` rows instead of sorting every run: the runs that have a value (a metric's
+    summaries are indexed by name, value and run), then, if the page is not full, the
+    runs without one, by primary key: the order ``sorted_runs`` spells."""
+    ordered, nullable = sorted_runs(qs, sort)
+    if not nullable:
+        if cursor:
+            ordered = ordered.filter(_beyond(sort, *cursor, forward=True, nullable=False))
+        return load(ordered[:limit])
+    valued, _ = _with_sort_value(qs, sort.column)
+    later = "lt" if sort.descending else "gt"
+    pk_order = "-pk" if sort.descending else "pk"
+    runs = []
+    if cursor is None or cursor[0] is not None:
+        present = _with_present_value(qs, sort.column)
+        if cursor:
+            value, pk = cursor
+            # The redundant bound lets the index scan start at the cursor's value.
+            present = present.filter(**{f"_sort__{later}e": value}).filter(
+                _beyond(sort, value, pk, forward=True, nullable=False)
+            )
+        value_order = F("_sort").desc() if sort.descending else F("_sort").asc()
+        runs = load(present.order_by(value_order, pk_order)[:limit])
+    if len(runs) < limit:
+        missing = valued.filter(_sort__isnull=True)
+        if cursor and cursor[0] is None:
+            missing = missing.filter(**{f"pk__{later}": cursor[1]})
+        runs += load(missing.order_by(pk_order)[: limit - len(runs)])
+    return runs
 
 
 def _keys(ordered: QuerySet[Run], limit: int, *, count: bool = False) -> tuple[list, int]:
@@ -238,10 +307,10 @@ def _keys(ordered: QuerySet[Run], limit: int, *, count: bool = False) -> tuple[l
     return [(pk, value) for pk, value, _ in rows], (rows[0][2] if rows else 0)
 
 
-def _rows(qs: QuerySet[Run], keys: list[tuple[int, object]]) -> list[Run]:
+def _rows(qs: QuerySet[Run], keys: list[tuple[int, object]], load: Loader) -> list:
     if not keys:
         return []
-    found = {r.pk: r for r in qs.model.objects.filter(pk__in=[k for k, _ in keys]).with_related()}
+    found = {r.pk: r for r in load(qs.model.objects.filter(pk__in=[k for k, _ in keys]))}
     runs = []
     for pk, value in keys:
         run = found.get(pk)
@@ -251,12 +320,14 @@ def _rows(qs: QuerySet[Run], keys: list[tuple[int, object]]) -> list[Run]:
     return runs
 
 
-def iterate(qs: QuerySet[Run], sort: Sort, *, chunk: int = 500) -> Iterator[list[Run]]:
+def iterate(
+    qs: QuerySet[Run], sort: Sort, *, chunk: int = 500, load: Loader = models
+) -> Iterator[list]:
     """Every run of ``qs`` in ``sort`` order, a keyset page at a time (CSV export,
     the SDK): memory stays flat however long the list."""
     cursor = None
     while True:
-        current = page(qs, sort, after=cursor, size=chunk, with_total=False)
+        current = page(qs, sort, after=cursor, size=chunk, with_total=False, load=load)
         if current.runs:
             yield current.runs
         if current.next_cursor is None:

@@ -52,11 +52,14 @@ def page(
     size: int = FIRST_PAGE,
     with_total: bool = False,
     base: QuerySet[Run] | None = None,
+    load: pages.Loader = pages.models,
 ) -> pages.Page:
     """One keyset page of ``query`` in its sort order: the first, or the one after
-    ``after`` (a cursor a previous page handed out)."""
+    ``after`` (a cursor a previous page handed out), its runs read by ``load``."""
     selected = runs(query, workspace=workspace, base=base)
-    return pages.page(selected, query.sort_order, after=after, size=size, with_total=with_total)
+    return pages.page(
+        selected, query.sort_order, after=after, size=size, with_total=with_total, load=load
+    )
 
 
 def each(
@@ -66,11 +69,12 @@ def each(
     first: int = FIRST_PAGE,
     chunk: int = CHUNK,
     base: QuerySet[Run] | None = None,
-) -> Iterator[Run]:
+    load: pages.Loader = pages.models,
+) -> Iterator:
     """Every run ``query`` selects, in order: a first page of ``first`` runs (what a
     caller usually reads; read now, so a bad query fails at the call), then pages of
     ``chunk`` as the caller goes on, so memory stays flat."""
-    current = page(query, workspace=workspace, size=first, base=base)
+    current = page(query, workspace=workspace, size=first, base=base, load=load)
 
     def following() -> Iterator[Run]:
         nonlocal current
@@ -79,7 +83,12 @@ def each(
             if current.next_cursor is None:
                 return
             current = page(
-                query, workspace=workspace, after=current.next_cursor, size=chunk, base=base
+                query,
+                workspace=workspace,
+                after=current.next_cursor,
+                size=chunk,
+                base=base,
+                load=load,
             )
 
     return following()
