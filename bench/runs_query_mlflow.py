@@ -201,10 +201,11 @@ def load(uri: str, artifacts: str, first: int, last: int) -> dict:
             ("latest_metrics", latest),
         ):
             _insert(conn, t[table], rows)
-        if store.engine.dialect.name == "postgresql":
-            # Statistics after the bulk load, as Studio's side gets them (autovacuum
-            # would within a minute).
-            conn.exec_driver_sql("ANALYZE")
+    if store.engine.dialect.name == "postgresql":
+        # Statistics and visibility map after the bulk load, as Studio's side gets
+        # them (autovacuum would within a minute: it vacuums tables after inserts too).
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     return {
         "schema_s": schema_s,
         "insert_s": perf_counter() - started,

@@ -4,16 +4,19 @@ both stores hand the SDK the same dictionaries.
 A run's dictionary is made from one table (``RUN_FIELDS``) two ways: from a model
 instance (``run_to_dict``: one run, tags and properties prefetched) or straight from
 the database's rows (``run_rows``: a page of runs in two queries and no model
-instances, what lists of runs read: the API, the SDK's local store, the CLI)."""
+instance, what lists of runs read: the API, the SDK's local store, the CLI)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from django.db.models import QuerySet, Value
+from django.db.models.sql.constants import MULTI
 
 from studio.tracking.models import Experiment, Run, RunProperty, RunTag
 
@@ -24,40 +27,58 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
-# key in the dictionary -> (path from a run, how the value is shown)
-_SAME = None
-RUN_FIELDS: dict[str, tuple[str, object]] = {
-    "id": ("run_id", _SAME),
-    "number": ("number", _SAME),
-    "workspace": ("workspace__name", _SAME),
-    "experiment": ("experiment__name", _SAME),
-    "display_name": ("display_name", _SAME),
-    "description": ("description", _SAME),
-    "type": ("type", _SAME),
-    "status": ("status", _SAME),
-    "status_reason": ("status_reason", _SAME),
-    "error": ("error", _SAME),
-    "created": ("created_at", iso),
-    "started": ("started_at", iso),
-    "ended": ("ended_at", iso),
-    "status_changed": ("status_changed_at", iso),
-    "heartbeat": ("heartbeat_at", iso),
-    "submitted_by": ("submitted_by", _SAME),
-    "compute_target": ("compute_target", _SAME),
-    "script": ("script", _SAME),
-    "arguments": ("arguments", lambda value: list(value or [])),
-    "parent_id": ("parent__run_id", _SAME),
-    "child_count": ("child_count", _SAME),
+def _iso_text(value: datetime | None) -> str | None:
+    """``iso`` of a time as the database driver hands it over: aware (PostgreSQL),
+    or naive UTC (SQLite's driver parses the text Django stored in UTC)."""
+    if value is None or value.tzinfo is not None:
+        return iso(value)
+    return value.isoformat() + "Z"
+
+
+def _json(value: str | None):
+    return None if value is None else json.loads(value)
+
+
+# How a value is shown: (from a model instance, from the database driver).
+_AS_IS = (None, None)
+_TIME = (iso, _iso_text)
+_LIST = (lambda value: list(value or []), lambda value: list(_json(value) or []))
+_JSON = (None, _json)
+
+# key in the dictionary -> (path from a run, how its value is shown)
+RUN_FIELDS: dict[str, tuple[str, tuple]] = {
+    "id": ("run_id", _AS_IS),
+    "number": ("number", _AS_IS),
+    "workspace": ("workspace__name", _AS_IS),
+    "experiment": ("experiment__name", _AS_IS),
+    "display_name": ("display_name", _AS_IS),
+    "description": ("description", _AS_IS),
+    "type": ("type", _AS_IS),
+    "status": ("status", _AS_IS),
+    "status_reason": ("status_reason", _AS_IS),
+    "error": ("error", _JSON),
+    "created": ("created_at", _TIME),
+    "started": ("started_at", _TIME),
+    "ended": ("ended_at", _TIME),
+    "status_changed": ("status_changed_at", _TIME),
+    "heartbeat": ("heartbeat_at", _TIME),
+    "submitted_by": ("submitted_by", _AS_IS),
+    "compute_target": ("compute_target", _AS_IS),
+    "script": ("script", _AS_IS),
+    "arguments": ("arguments", _LIST),
+    "parent_id": ("parent__run_id", _AS_IS),
+    "child_count": ("child_count", _AS_IS),
 }
 _PATHS = tuple(path for path, _ in RUN_FIELDS.values())
 
 
-def _run_dict(values: Iterable, properties: dict, tags: dict) -> dict[str, Any]:
-    """The dictionary of one run from its values in ``RUN_FIELDS`` order."""
-    data = {
-        key: value if show is None else show(value)
-        for (key, (_, show)), value in zip(RUN_FIELDS.items(), values, strict=True)
-    }
+def _run_dict(values: Iterable, properties: dict, tags: dict, *, raw: bool) -> dict[str, Any]:
+    """The dictionary of one run from its values in ``RUN_FIELDS`` order, read off a
+    model instance or (``raw``) as the database driver handed them over."""
+    data = {}
+    for (key, (_, shows)), value in zip(RUN_FIELDS.items(), values, strict=True):
+        show = shows[raw]
+        data[key] = value if show is None else show(value)
     data["properties"] = properties
     data["tags"] = tags
     return data
@@ -78,6 +99,7 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         (_follow(run, path) for path in _PATHS),
         {p.key: p.value for p in run.properties.all()},
         {t.key: t.value for t in run.tags.all()},
+        raw=False,
     )
 
 
@@ -92,34 +114,109 @@ class RunRow:
     data: dict[str, Any]
 
 
+# A related object's name is read by its key (``_Referred``): the page's query joins
+# nothing (on PostgreSQL, planning three joins took longer than running the query).
+_BY_KEY = {
+    "workspace__name": "workspace_id",
+    "experiment__name": "experiment_id",
+    "parent__run_id": "parent_id",
+}
+_ROW_PATHS = tuple(_BY_KEY.get(path, path) for path in _PATHS)
+# Shown by ``_run_dict`` from what the driver hands over, not by Django's converters
+# (which took most of a page's time on SQLite: a datetime parsed, made aware and
+# formatted back, per time, per run).
+_RAW = {path for path, shows in RUN_FIELDS.values() if shows[1]}
+
+
 def run_rows(qs: QuerySet[Run]) -> list[RunRow]:
     """The runs of ``qs`` (in its order, with its ``_sort`` if it has one) as
-    ``RunRow``s: one query for the runs, one for their tags and properties."""
+    ``RunRow``s, in two queries: the runs, then everything they refer to (tags,
+    properties, their experiments' and workspaces' names, their parents' ids)."""
     sort = ("_sort",) if "_sort" in qs.query.annotations else ()
-    rows = list(qs.values_list("pk", *sort, *_PATHS))
+    rows = _values(qs, ("pk", *sort, *_ROW_PATHS))
     if not rows:
         return []
-    pks = [row[0] for row in rows]
-    keyed = {pk: ({}, {}) for pk in pks}  # pk -> (properties, tags)
-    for run_pk, key, value, is_tag in sorted(_tags_and_properties(pks), key=lambda r: r[1]):
-        keyed[run_pk][is_tag][key] = value
     start = 1 + len(sort)
-    status = start + _PATHS.index("status")
-    return [
-        RunRow(
-            row[0], row[status], row[1] if sort else None, _run_dict(row[start:], *keyed[row[0]])
-        )
-        for row in rows
-    ]
-
-
-def _tags_and_properties(pks: list[int]) -> QuerySet:
-    """(run pk, key, value, 1 for a tag / 0 for a property) of the runs: one query."""
-    tags = RunTag.objects.filter(run_id__in=pks).values_list("run_id", "key", "value", Value(1))
-    properties = RunProperty.objects.filter(run_id__in=pks).values_list(
-        "run_id", "key", "value", Value(0)
+    workspace, experiment, parent = (
+        _ROW_PATHS.index(key) for key in ("workspace_id", "experiment_id", "parent_id")
     )
-    return tags.order_by().union(properties.order_by(), all=True)
+    referred = _Referred.of(
+        runs=[row[0] for row in rows],
+        experiments={row[start + experiment] for row in rows},
+        parents={row[start + parent] for row in rows} - {None},
+    )
+    status = _PATHS.index("status")
+    made = []
+    for row in rows:
+        values = list(row[start:])
+        values[workspace] = referred.workspaces.get(values[experiment])
+        values[experiment] = referred.experiments.get(values[experiment])
+        values[parent] = referred.parents.get(values[parent])
+        pk = row[0]
+        data = _run_dict(values, referred.properties[pk], referred.tags[pk], raw=True)
+        made.append(RunRow(pk, values[status], row[1] if sort else None, data))
+    return made
+
+
+@dataclass
+class _Referred:
+    """What a page's runs refer to, read in one query (a UNION ALL of
+    (pk, key, value, what) rows)."""
+
+    properties: dict[int, dict]  # run pk -> {key: value}, in key order
+    tags: dict[int, dict]
+    experiments: dict[int, str]  # experiment pk -> its name
+    workspaces: dict[int, str]  # experiment pk -> its workspace's name
+    parents: dict[int, str]  # run pk -> run id
+
+    PROPERTY, TAG, EXPERIMENT, PARENT = range(4)
+
+    @classmethod
+    def of(cls, *, runs: list[int], experiments: set[int], parents: set[int]) -> _Referred:
+        parts = [
+            RunProperty.objects.filter(run_id__in=runs).values_list(
+                "run_id", "key", "value", Value(cls.PROPERTY)
+            ),
+            RunTag.objects.filter(run_id__in=runs).values_list(
+                "run_id", "key", "value", Value(cls.TAG)
+            ),
+            Experiment.objects.filter(pk__in=experiments).values_list(
+                "pk", "name", "workspace__name", Value(cls.EXPERIMENT)
+            ),
+        ]
+        if parents:
+            parts.append(
+                Run.objects.filter(pk__in=parents).values_list(
+                    "pk", "run_id", "run_id", Value(cls.PARENT)
+                )
+            )
+        first, *rest = (part.order_by() for part in parts)
+        found = cls({pk: {} for pk in runs}, {pk: {} for pk in runs}, {}, {}, {})
+        for pk, key, value, what in sorted(first.union(*rest, all=True), key=lambda r: r[1]):
+            if what == cls.PROPERTY:
+                found.properties[pk][key] = value
+            elif what == cls.TAG:
+                found.tags[pk][key] = value
+            elif what == cls.EXPERIMENT:
+                found.experiments[pk], found.workspaces[pk] = key, value
+            else:
+                found.parents[pk] = key
+        return found
+
+
+def _values(qs: QuerySet, names: tuple[str, ...]) -> list[tuple]:
+    """``qs.values_list(*names)`` (what ``ValuesListIterable`` does), the columns in
+    ``_RAW`` as the driver hands them over."""
+    compiler = qs.values_list(*names).query.get_compiler(using=qs.db)
+    results = compiler.execute_sql(MULTI)  # sets up compiler.select, in names' order
+    fields = [s[0] for s in compiler.select[: compiler.col_count]]
+    converters = {
+        i: found for i, found in compiler.get_converters(fields).items() if names[i] not in _RAW
+    }
+    rows = chain.from_iterable(results)
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    return [tuple(row) for row in rows]
 
 
 def experiment_to_dict(experiment: Experiment) -> dict[str, Any]:

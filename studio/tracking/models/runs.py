@@ -177,7 +177,8 @@ class RunProperty(models.Model):
     class Meta:
         ordering = ["key"]
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="property_unique_key")]
-        indexes = [models.Index(fields=["key", "value"], name="property_key_value")]
+        # Covering: a filter on a property reads its runs from the index alone.
+        indexes = [models.Index(fields=["key", "value", "run"], name="property_key_value_run")]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
@@ -194,7 +195,8 @@ class RunTag(models.Model):
     class Meta:
         ordering = ["key"]
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="tag_unique_key")]
-        indexes = [models.Index(fields=["key", "value"], name="tag_key_value")]
+        # Covering: a filter on a tag reads its runs from the index alone.
+        indexes = [models.Index(fields=["key", "value", "run"], name="tag_key_value_run")]
 
     def __str__(self) -> str:
         return self.key if self.value is None else f"{self.key}={self.value}"
