@@ -94,7 +94,7 @@ AZURE_PIP = (
     "import line now names studio.sdk)"
 )
 
-DIGITS_TO_IDX = '''import gzip
+DIGITS_TO_IDX = """import gzip
 import struct
 
 from sklearn.datasets import load_digits
@@ -121,7 +121,7 @@ write_idx('train-images-idx3-ubyte.gz', images[:1500], False)
 write_idx('train-labels-idx1-ubyte.gz', labels[:1500], True)
 write_idx('t10k-images-idx3-ubyte.gz', images[1500:], False)
 write_idx('t10k-labels-idx1-ubyte.gz', labels[1500:], True)
-'''
+"""
 
 DIGITS_REASON = (
     "the MNIST open dataset is downloaded from Azure: scikit-learn's digits are written "
@@ -150,7 +150,10 @@ CORPUS = [
     Item(
         "train-on-local",
         f"{LOCAL}/train-on-local.ipynb",
-        files={"scripts/train.py": f"{LOCAL}/scripts/train.py", "scripts/mylib.py": f"{LOCAL}/scripts/mylib.py"},
+        files={
+            "scripts/train.py": f"{LOCAL}/scripts/train.py",
+            "scripts/mylib.py": f"{LOCAL}/scripts/mylib.py",
+        },
         summary="user-managed and system-managed Environment, CondaDependencies, docker "
         "(recorded), get_metrics, register_model",
     ),
@@ -218,12 +221,19 @@ CORPUS = [
                 'cluster_name = "hd-cluster"\n'
                 "compute_target = ComputeTarget(workspace=ws, name=cluster_name)",
             ),
-            Edit(29, CURATED, "sklearn_env = Environment(name='azureml-sklearn-1.5')\n"
-                 "sklearn_env.python.user_managed_dependencies = True"),
+            Edit(
+                29,
+                CURATED,
+                "sklearn_env = Environment(name='azureml-sklearn-1.5')\n"
+                "sklearn_env.python.user_managed_dependencies = True",
+            ),
         ]
         + [
-            Edit(c, "HyperDrive (an Azure tuning service, not part of issue 10): the "
-                 "notebook is kept up to the first training run")
+            Edit(
+                c,
+                "HyperDrive (an Azure tuning service, not part of issue 10): the "
+                "notebook is kept up to the first training run",
+            )
             for c in (43, 45, 48, 49, 50, 52, 54, 56)
         ],
         file_edits={
@@ -304,13 +314,24 @@ CORPUS = [
             Edit(11, DIGITS_REASON, DIGITS_TO_IDX),
             Edit(17, NUMPY2, replace=("np.float(args.reg)", "float(args.reg)")),
             Edit(17, NUMPY2, replace=("np.float(acc)", "float(acc)")),
-            Edit(23, AZURE_PIP, replace=(
-                "pip_packages=['azureml-dataset-runtime[pandas,fuse]', 'azureml-defaults'], ",
-                "")),
-            Edit(23, "numpy==1.23.5 has no build for Python 3.12: unpinned",
-                 replace=("'numpy==1.23.5'", "'numpy'")),
-            Edit(25, "the Azure dataset mount is the local data folder written in cell 11",
-                 replace=("mnist_file_dataset.as_mount()", "data_folder")),
+            Edit(
+                23,
+                AZURE_PIP,
+                replace=(
+                    "pip_packages=['azureml-dataset-runtime[pandas,fuse]', 'azureml-defaults'], ",
+                    "",
+                ),
+            ),
+            Edit(
+                23,
+                "numpy==1.23.5 has no build for Python 3.12: unpinned",
+                replace=("'numpy==1.23.5'", "'numpy'"),
+            ),
+            Edit(
+                25,
+                "the Azure dataset mount is the local data folder written in cell 11",
+                replace=("mnist_file_dataset.as_mount()", "data_folder"),
+            ),
         ],
         summary="%%writefile train.py, Environment + CondaDependencies + register, "
         "submit to a cluster, RunDetails, get_metrics, register_model",
@@ -338,12 +359,26 @@ CORPUS = [
                 "compute_target_name = 'cpudsvm'\n"
                 "attached_dsvm_compute = ComputeTarget(workspace=ws, name=compute_target_name)",
             ),
-            Edit(26, AZURE_PIP, replace=(
-                ",\n" + " " * 77 + "'azureml-sdk',\n" + " " * 77
-                + "'azureml-dataset-runtime[pandas,fuse]'", "")),
-            Edit(27, "the dataset mount is the local data folder (cell 18)", replace=(
-                "dataset.as_named_input('diabetes').as_mount('/tmp/{}'.format(uuid4()))",
-                "data_folder")),
+            Edit(
+                26,
+                AZURE_PIP,
+                replace=(
+                    ",\n"
+                    + " " * 77
+                    + "'azureml-sdk',\n"
+                    + " " * 77
+                    + "'azureml-dataset-runtime[pandas,fuse]'",
+                    "",
+                ),
+            ),
+            Edit(
+                27,
+                "the dataset mount is the local data folder (cell 18)",
+                replace=(
+                    "dataset.as_named_input('diabetes').as_mount('/tmp/{}'.format(uuid4()))",
+                    "data_folder",
+                ),
+            ),
         ],
         summary="submit to an attached machine (a Studio queue target), user-managed vs "
         "conda environment, ActivityFailedException, docker (recorded), get_metrics",
@@ -365,8 +400,7 @@ CORPUS = [
                 ("np.float(accuracy)", "float(accuracy)", NUMPY2),
             ]
         },
-        summary="train_iris.py run as a plain `python train_iris.py --kernel rbf`: "
-        "the offline run",
+        summary="train_iris.py run as a plain `python train_iris.py --kernel rbf`: the offline run",
     ),
 ]
 
@@ -378,7 +412,9 @@ def one_line(text: str) -> str:
 def show(git_dir: str, path: str) -> str:
     return subprocess.run(
         ["git", f"--git-dir={git_dir}", "show", f"HEAD:{path}"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 
@@ -399,23 +435,38 @@ def convert(item: Item, git_dir: str, commit: str) -> None:
                 if edit.replace:
                     assert edit.replace[0] in source, (item.name, index, edit.replace[0])
                     source = source.replace(*edit.replace)
-                    log.append(f"cell {index}: `{one_line(edit.replace[0])}` -> "
-                               f"`{one_line(edit.replace[1])}`: {edit.reason}")
+                    log.append(
+                        f"cell {index}: `{one_line(edit.replace[0])}` -> "
+                        f"`{one_line(edit.replace[1])}`: {edit.reason}"
+                    )
                 elif edit.source is None:
                     dropped = True
                     log.append(f"cell {index}: dropped: {edit.reason}")
                 else:
                     source = edit.source
-                    log.append(f"cell {index}: replaced by `{edit.source.splitlines()[0]} ...`: "
-                               f"{edit.reason}")
+                    log.append(
+                        f"cell {index}: replaced by `{edit.source.splitlines()[0]} ...`: "
+                        f"{edit.reason}"
+                    )
             if dropped:
                 continue
             source, changes = change_imports(source)
             log += [f"cell {index}: import: {c}" for c in changes]
-            cells.append({"cell_type": "code", "execution_count": None, "metadata": {
-                "source_cell": index}, "outputs": [], "source": source.splitlines(True)})
-        out = {"cells": cells, "metadata": notebook.get("metadata", {}),
-               "nbformat": 4, "nbformat_minor": 2}
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "metadata": {"source_cell": index},
+                    "outputs": [],
+                    "source": source.splitlines(True),
+                }
+            )
+        out = {
+            "cells": cells,
+            "metadata": notebook.get("metadata", {}),
+            "nbformat": 4,
+            "nbformat_minor": 2,
+        }
         (folder / "notebook.ipynb").write_text(json.dumps(out, indent=1) + "\n")
     else:
         item.files = {Path(item.path).name: item.path, **item.files}
@@ -452,8 +503,12 @@ def convert(item: Item, git_dir: str, commit: str) -> None:
 
 def main() -> None:
     git_dir = sys.argv[1]
-    commit = subprocess.run(["git", f"--git-dir={git_dir}", "rev-parse", "HEAD"],
-                            check=True, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "rev-parse", "HEAD"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     for item in CORPUS:
         convert(item, git_dir, commit)
 
