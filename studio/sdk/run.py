@@ -57,6 +57,9 @@ class Run:
         self._buffer: MetricBuffer | None = None
         self._names: dict[str, tuple[str, str]] = {}
         self._parent: Run | None | bool = False  # False: not looked up yet
+        # The run this process executes as, inside a job Studio submitted: its
+        # supervisor owns the final status (from the exit code), as in v1.
+        self._job_context = False
 
     # --- identity ------------------------------------------------------------------
 
@@ -136,7 +139,9 @@ class Run:
             name=os.environ.get("STUDIO_WORKSPACE") or "default",
             tracking_uri=os.environ.get("STUDIO_TRACKING_URI") or None,
         )
-        return ws._bind(ws._store.get_run(run_id))
+        run = ws._bind(ws._store.get_run(run_id))
+        run._job_context = True
+        return run
 
     # --- status --------------------------------------------------------------------
 
@@ -197,11 +202,27 @@ class Run:
         _flusher.keep_alive(self._store, self.id)
         return self
 
-    def complete(self) -> None:
+    def complete(self, _set_status: bool = True) -> None:
+        """Send what is buffered and mark the run Completed. Inside a submitted job
+        (v1 semantics) only send: the exit code decides, after ./outputs are taken."""
         self.flush()
+        if self._job_context or not _set_status:
+            return
         self._finish(lambda: self._store.complete_run(self.id))
 
-    def fail(self, error_details: str | None = None, error_code: str | None = None) -> None:
+    def fail(
+        self,
+        error_details: str | None = None,
+        error_code: str | None = None,
+        _set_status: bool = True,
+    ) -> None:
+        """Mark the run Failed. Inside a submitted job (v1 semantics) only send what
+        is buffered and write the details to the log: the exit code decides."""
+        if self._job_context or not _set_status:
+            self.flush(raise_errors=False)
+            if error_details:
+                print(f"run.fail(): {error_details}", file=sys.stderr, flush=True)
+            return
         self._finish(
             lambda: self._store.fail_run(
                 self.id, error_details=error_details, error_code=error_code
@@ -215,6 +236,9 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        if self._job_context:  # the job's own run: its exit code decides
+            self.flush(raise_errors=exc_type is None)
+            return False
         if exc_type is None:
             self.flush()
             if self.get_status() not in TERMINAL:
