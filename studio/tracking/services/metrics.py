@@ -157,6 +157,7 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
             tail.save(
                 update_fields=[
                     "count",
+                    "encoding",
                     "first_step",
                     "last_step",
                     "steps",
