@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from studio.errors import RunFailed
 from tests.jobs import wait_terminal
 
 AFTER_COMPLETE = """
@@ -79,3 +80,17 @@ def test_fail_inside_a_job_only_flushes_and_the_exit_code_decides(run_script):
     assert wait_terminal(run) == "Completed"
     assert run.get_metrics() == {"after_fail": 3.0, "in_with": 4.0}
     assert "bad data" in _log(run)
+
+
+@pytest.mark.slow
+def test_wait_for_completion_with_output_prints_as_v1(run_script, capsys):
+    run = run_script("print('training epoch 1', flush=True)\nraise SystemExit(2)\n")
+    with pytest.raises(RunFailed):
+        run.wait_for_completion(show_output=True, timeout=60)
+    out = capsys.readouterr().out
+    url = run.get_portal_url()
+    assert out.startswith(f"RunId: {run.id}\nWeb View: {url}\n")
+    assert "Streaming logs/std_log.txt\n" in out and "training epoch 1\n" in out
+    summary = out[out.index("Execution Summary") :]
+    assert summary.startswith(f"Execution Summary\n=================\nRunId: {run.id}\n")
+    assert '"exit_code": 2' in summary
