@@ -81,6 +81,13 @@ class RunFailed(StudioError):
     http_status = 409
 
 
+class RunEnvironmentException(StudioError):
+    """``Run.get_context(allow_offline=False)`` outside a run Studio submitted."""
+
+    code = "run_environment"
+    http_status = 400
+
+
 class NotAuthenticated(StudioError):
     """No valid API token (the API never authenticates by cookie)."""
 
@@ -127,6 +134,7 @@ _CLASSES = {
         InvalidTransition,
         RunTerminal,
         RunFailed,
+        RunEnvironmentException,
         NotAuthenticated,
         UnsupportedMediaType,
         PayloadTooLarge,
@@ -155,3 +163,47 @@ def error_from_code(
     if status is not None and cls is StudioError:
         err.http_status = status
     return err
+
+
+# --- azureml.exceptions: v1's names for the same errors ------------------------------
+# ``from azureml.exceptions import X`` becomes ``from studio.sdk import X``; each name
+# is the Studio error raised in the situation v1 raised it in, so ``except X`` catches
+# what it caught there.
+AzureMLException = StudioError
+UserErrorException = ValidationError
+ActivityFailedException = RunFailed  # wait_for_completion of a failed run
+ExperimentExecutionException = ValidationError  # a submission Studio refuses
+SnapshotException = ValidationError  # a source folder over the snapshot limits
+ProjectSystemException = ValidationError  # an unreadable workspace config
+RunConfigurationException = ValidationError
+TrainingException = ValidationError
+DatasetTimestampMissingError = ValidationError
+WorkspaceException = NotFound  # a workspace that does not exist
+ComputeTargetException = NotFound
+ModelNotFoundException = NotFound
+ModelPathNotFoundException = NotFound
+DiscoveryUrlNotFoundException = NotFound
+AuthenticationException = NotAuthenticated
+ServiceException = Unavailable  # the studio could not be reached or answered 5xx
+WebserviceException = StudioError  # no web services in Studio: nothing more specific
+
+V1_EXCEPTIONS = (
+    "AzureMLException",
+    "UserErrorException",
+    "ActivityFailedException",
+    "ExperimentExecutionException",
+    "SnapshotException",
+    "ProjectSystemException",
+    "RunConfigurationException",
+    "TrainingException",
+    "DatasetTimestampMissingError",
+    "WorkspaceException",
+    "ComputeTargetException",
+    "ModelNotFoundException",
+    "ModelPathNotFoundException",
+    "DiscoveryUrlNotFoundException",
+    "AuthenticationException",
+    "ServiceException",
+    "WebserviceException",
+    "RunEnvironmentException",
+)

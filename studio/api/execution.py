@@ -35,6 +35,17 @@ def compute_target_get_or_create(request: HttpRequest, workspace: Workspace, pay
     return {"name": target.name, "workspace": workspace.name, "capacity": target.capacity}
 
 
+@api.get("/workspaces/{name}/compute-targets", tags=["execution"])
+@endpoint("read", workspace="name")
+def compute_target_list(request: HttpRequest, workspace: Workspace):
+    targets = execution.compute_target_list(workspace=workspace)
+    return {
+        "targets": [
+            {"name": t.name, "workspace": workspace.name, "capacity": t.capacity} for t in targets
+        ]
+    }
+
+
 @api.post("/workspaces/{name}/submissions", tags=["execution"])
 @endpoint("write")
 def run_submit(request: HttpRequest, name: str, payload: SubmissionIn):

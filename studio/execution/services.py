@@ -32,6 +32,11 @@ def compute_target_get_or_create(*, workspace: Workspace, name: str) -> ComputeT
     return target
 
 
+def compute_target_list(*, workspace: Workspace) -> list[ComputeTarget]:
+    """The workspace's named targets (``local`` needs none), by name."""
+    return list(ComputeTarget.objects.filter(workspace=workspace).order_by("name"))
+
+
 def run_submit(
     *,
     experiment: Experiment,

@@ -37,6 +37,8 @@ class Series:
     steps: np.ndarray
     values: np.ndarray | list
     times: np.ndarray
+    # Every value was logged as an integer: read back as ints (v1 keeps int).
+    integral: bool = False
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -114,11 +116,20 @@ def parse_series(name: object, steps, values, times) -> Series:
             f"Times of metric {name!r} must be epoch seconds between 2000 and 2100.",
             field="times",
         )
-    if not isinstance(values, np.ndarray) and set(map(type, values)) == {str}:
+    if isinstance(values, np.ndarray):
+        integral = values.dtype.kind in "iu"
+        return Series(name, "scalar", step_arr, _numbers(values, "values"), time_arr, integral)
+    types = set(map(type, values))
+    if types <= TEXT_TYPES:
+        # Strings, and v1's booleans and None: kept as they were logged (JSON).
         for i, v in enumerate(values):
-            validation.text(v, f"values[{i}]", max_length=validation.MAX_TEXT_VALUE)
+            if type(v) is str:
+                validation.text(v, f"values[{i}]", max_length=validation.MAX_TEXT_VALUE)
         return Series(name, "text", step_arr, list(values), time_arr)
-    return Series(name, "scalar", step_arr, _numbers(values, "values"), time_arr)
+    return Series(name, "scalar", step_arr, _numbers(values, "values"), time_arr, types == {int})
+
+
+TEXT_TYPES = {str, bool, type(None)}
 
 
 def number_auto_steps(steps: np.ndarray, already_stored: int) -> np.ndarray:
@@ -131,10 +142,15 @@ def number_auto_steps(steps: np.ndarray, already_stored: int) -> np.ndarray:
     return steps
 
 
-def encode_values(kind: str, values) -> tuple[str, bytes]:
+# Numbers are float64 either way; "f8i" marks a chunk whose every value was an int.
+NUMERIC_ENCODINGS = ("f8", "f8i")
+
+
+def encode_values(kind: str, values, integral: bool = False) -> tuple[str, bytes]:
     if kind == "text":
         return "json", json.dumps(list(values), ensure_ascii=False).encode()
-    return "f8", np.ascontiguousarray(values, dtype=np.float64).tobytes()
+    encoding = "f8i" if integral else "f8"
+    return encoding, np.ascontiguousarray(values, dtype=np.float64).tobytes()
 
 
 def decode_values(encoding: str, data: bytes):

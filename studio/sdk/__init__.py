@@ -8,17 +8,38 @@ first use.
 """
 
 from studio.errors import (
+    ActivityFailedException,
+    AuthenticationException,
+    AzureMLException,
+    ComputeTargetException,
     Conflict,
+    DatasetTimestampMissingError,
+    DiscoveryUrlNotFoundException,
+    ExperimentExecutionException,
     InvalidTransition,
+    ModelNotFoundException,
+    ModelPathNotFoundException,
     NotFound,
+    ProjectSystemException,
     PropertyConflict,
+    RunConfigurationException,
+    RunEnvironmentException,
     RunFailed,
+    ServiceException,
+    SnapshotException,
     StudioError,
+    TrainingException,
+    UserErrorException,
     ValidationError,
+    WebserviceException,
+    WorkspaceException,
 )
 from studio.sdk.config import ComputeTarget, Pipeline, ScriptRunConfig, ScriptStep
 from studio.sdk.experiment import Experiment
+from studio.sdk.notice import V1CompatibilityWarning
+from studio.sdk.offline import OfflineRun
 from studio.sdk.run import Run
+from studio.sdk.widgets import RunDetails, set_diagnostics_collection
 from studio.sdk.workspace import Workspace
 
 VERSION = "0.1.0"
@@ -39,4 +60,28 @@ __all__ = [
     "StudioError",
     "ValidationError",
     "Workspace",
+    # v1 run surface and azureml.widgets / azureml.telemetry
+    "OfflineRun",
+    "RunDetails",
+    "set_diagnostics_collection",
+    "V1CompatibilityWarning",
+    # azureml.exceptions
+    "ActivityFailedException",
+    "AuthenticationException",
+    "AzureMLException",
+    "ComputeTargetException",
+    "DatasetTimestampMissingError",
+    "DiscoveryUrlNotFoundException",
+    "ExperimentExecutionException",
+    "ModelNotFoundException",
+    "ModelPathNotFoundException",
+    "ProjectSystemException",
+    "RunConfigurationException",
+    "RunEnvironmentException",
+    "ServiceException",
+    "SnapshotException",
+    "TrainingException",
+    "UserErrorException",
+    "WebserviceException",
+    "WorkspaceException",
 ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 from studio.rules import validation
 from studio.rules.runquery import RunQuery
@@ -26,6 +28,33 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment(Name: {self.name},\nWorkspace: {self.workspace.name})"
+
+    @property
+    def id(self) -> str:
+        """A stable id, as v1's experiments have: the same for the same workspace
+        and name on the same studio."""
+        key = f"{self.workspace._studio_url()}/{self.workspace.name}/{self.name}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+
+    def get_portal_url(self) -> str:
+        """The experiment's page in the studio."""
+        query = urlencode({"ws": self.workspace.name})
+        return f"{self.workspace._studio_url()}/experiments/{quote(self.name, safe='')}/?{query}"
+
+    @staticmethod
+    def list(
+        workspace: Workspace,
+        experiment_name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: Any = None,
+    ) -> list[Experiment]:
+        """The workspace's experiments (``experiment_name``: just that one, if it exists)."""
+        rows = workspace._store.list_experiments(workspace.name)
+        return [
+            Experiment(workspace, row["name"], _data=row)
+            for row in rows
+            if experiment_name is None or row["name"] == experiment_name
+        ]
 
     def start_logging(self, display_name: str | None = None, **kwargs: Any) -> Run:
         """Start an interactive run (status Running); use it as a ``with`` block to

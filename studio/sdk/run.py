@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import time
@@ -17,6 +18,9 @@ from studio.rules.metricdata import check_record
 from studio.rules.runquery import RunQuery
 from studio.rules.transitions import TERMINAL
 from studio.sdk.buffer import MetricBuffer, _flusher
+from studio.sdk.notice import as_text, warn_once
+from studio.sdk.offline import OfflineRun
+from studio.sdk.runfiles import RunFiles
 from studio.sdk.snapshot import collect
 
 if TYPE_CHECKING:
@@ -25,6 +29,17 @@ if TYPE_CHECKING:
 
 _now = time.time
 _NUMBER = (float, int)
+
+
+def _v1_scalar(value: Any) -> Any:
+    """numpy's booleans and integers as v1 converts them (bool, int); other
+    numbers as floats."""
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind == "b":
+        return bool(value)
+    if kind in ("i", "u"):
+        return int(value)
+    return validation.number(value, "value")
 
 
 class _ReadOnUse(dict):
@@ -45,7 +60,7 @@ class _ReadOnUse(dict):
         return self[key]
 
 
-class Run:
+class Run(RunFiles):
     """A run bound to a store. ``Run(experiment, run_id)`` rebinds to an existing run."""
 
     _workspace_class: ClassVar[type[Workspace]]  # set by studio.sdk.workspace
@@ -57,6 +72,9 @@ class Run:
         self._buffer: MetricBuffer | None = None
         self._names: dict[str, tuple[str, str]] = {}
         self._parent: Run | None | bool = False  # False: not looked up yet
+        # The run this process executes as, inside a job Studio submitted: its
+        # supervisor owns the final status (from the exit code), as in v1.
+        self._job_context = False
 
     # --- identity ------------------------------------------------------------------
 
@@ -83,6 +101,15 @@ class Run:
     @display_name.setter
     def display_name(self, value: str) -> None:
         self._data = self._store.update_run(self.id, display_name=value)
+
+    @property
+    def name(self) -> str:
+        """v1's name of the run: its display name."""
+        return self.display_name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self.display_name = value
 
     @property
     def description(self) -> str:
@@ -124,19 +151,57 @@ class Run:
         return hash(self.id)
 
     @classmethod
-    def get_context(cls) -> Run:
+    def get_context(cls, allow_offline: bool = True, **kwargs: Any) -> Run:
         """Inside a submitted script, the run it executes as (``STUDIO_RUN_ID``);
-        anywhere else an offline run that prints what is logged."""
+        anywhere else an offline run that prints what is logged (or, without
+        ``allow_offline``, ``RunEnvironmentException``)."""
         run_id = os.environ.get("STUDIO_RUN_ID")
         if not run_id:
-            return _OfflineRun()
+            if not allow_offline:
+                from studio.errors import RunEnvironmentException
+
+                raise RunEnvironmentException(
+                    "Not inside a run Studio submitted (STUDIO_RUN_ID is not set).",
+                    field="allow_offline",
+                )
+            return OfflineRun()  # type: ignore[return-value]
         # The job's environment names its store; a .studio/config.json copied in with
         # the snapshot must not send the run's metrics elsewhere.
         ws = cls._workspace_class(
             name=os.environ.get("STUDIO_WORKSPACE") or "default",
             tracking_uri=os.environ.get("STUDIO_TRACKING_URI") or None,
         )
-        return ws._bind(ws._store.get_run(run_id))
+        run = ws._bind(ws._store.get_run(run_id))
+        run._job_context = True
+        return run
+
+    @classmethod
+    def get(cls, workspace: Workspace, run_id: str) -> Run:
+        """The run ``run_id`` of ``workspace``, whatever its experiment."""
+        return workspace.get_run(run_id)
+
+    @staticmethod
+    def list(
+        experiment: Experiment,
+        type: str | None = None,
+        tags: Any = None,
+        properties: Mapping[str, str] | None = None,
+        status: str | None = None,
+        include_children: bool = False,
+        _rehydrate_runs: bool = True,
+    ) -> Iterable[Run]:
+        """v1's ``Run.list(experiment, ...)``: ``experiment.get_runs(...)``."""
+        return experiment.get_runs(
+            type=type,
+            tags=tags,
+            properties=properties,
+            status=status,
+            include_children=include_children,
+        )
+
+    def get_portal_url(self) -> str:
+        """The run's page in the studio."""
+        return f"{self.experiment.workspace._studio_url()}/runs/{self.id}/"
 
     # --- status --------------------------------------------------------------------
 
@@ -166,6 +231,12 @@ class Run:
             "parentRunId": d["parent_id"],
             "script": d["script"] or None,
             "arguments": d["arguments"],
+            "runDefinition": {
+                "script": d["script"] or None,
+                "arguments": d["arguments"],
+                "target": d["compute_target"],
+                "environment": d.get("environment"),
+            },
             "inputDatasets": [],
             "outputDatasets": [],
             "logFiles": {
@@ -197,11 +268,27 @@ class Run:
         _flusher.keep_alive(self._store, self.id)
         return self
 
-    def complete(self) -> None:
+    def complete(self, _set_status: bool = True) -> None:
+        """Send what is buffered and mark the run Completed. Inside a submitted job
+        (v1 semantics) only send: the exit code decides, after ./outputs are taken."""
         self.flush()
+        if self._job_context or not _set_status:
+            return
         self._finish(lambda: self._store.complete_run(self.id))
 
-    def fail(self, error_details: str | None = None, error_code: str | None = None) -> None:
+    def fail(
+        self,
+        error_details: str | None = None,
+        error_code: str | None = None,
+        _set_status: bool = True,
+    ) -> None:
+        """Mark the run Failed. Inside a submitted job (v1 semantics) only send what
+        is buffered and write the details to the log: the exit code decides."""
+        if self._job_context or not _set_status:
+            self.flush(raise_errors=False)
+            if error_details:
+                print(f"run.fail(): {error_details}", file=sys.stderr, flush=True)
+            return
         self._finish(
             lambda: self._store.fail_run(
                 self.id, error_details=error_details, error_code=error_code
@@ -209,12 +296,18 @@ class Run:
         )
 
     def cancel(self) -> None:
+        if self._job_context:  # v1: a submitted run does not cancel itself
+            warn_once("cancel-in-job", "cancel() is not supported for the run of a job.")
+            return
         self._finish(lambda: self._store.cancel_run(self.id))
 
     def __enter__(self) -> Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        if self._job_context:  # the job's own run: its exit code decides
+            self.flush(raise_errors=exc_type is None)
+            return False
         if exc_type is None:
             self.flush()
             if self.get_status() not in TERMINAL:
@@ -253,9 +346,11 @@ class Run:
         elif type(value) is str:
             validation.text(value, "value", max_length=validation.MAX_TEXT_VALUE)
             kind = "text"
-        else:  # numpy scalars and other numbers; refuses bool, None, containers
-            value = validation.number(value, "value")
-            kind = "scalar"
+        elif value is None or type(value) is bool:  # v1 keeps them as they are
+            kind = "text"
+        else:  # numpy scalars and other numbers; refuses containers
+            value = _v1_scalar(value)
+            kind = "text" if type(value) is bool else "scalar"
         known = self._names.get(name)
         clean = known[0] if known is not None and known[1] == kind else self._name(name, kind)
         if step is not None:
@@ -316,18 +411,20 @@ class Run:
 
     def add_properties(self, properties: Mapping[str, str]) -> None:
         """Add immutable properties. Another value for an existing key raises."""
+        properties = as_text(properties, "Property")
         self._data["properties"] = self._store.add_properties(self.id, properties)
 
     def get_properties(self) -> dict[str, str]:
         return dict(self._refresh()["properties"])
 
     def tag(self, key: str, value: str | None = None) -> None:
-        self._data["tags"] = self._store.set_tags(self.id, {key: value})
+        tags = as_text({key: value}, "Tag", keep_none=True)
+        self._data["tags"] = self._store.set_tags(self.id, tags)
 
     def set_tags(self, tags: Mapping[str, str | None] | Iterable[str]) -> None:
         if not isinstance(tags, Mapping):
             tags = {k: None for k in tags}
-        self._data["tags"] = self._store.set_tags(self.id, tags)
+        self._data["tags"] = self._store.set_tags(self.id, as_text(tags, "Tag", keep_none=True))
 
     def remove_tags(self, tags: Iterable[str]) -> None:
         self._data["tags"] = self._store.remove_tags(self.id, list(tags))
@@ -406,117 +503,54 @@ class Run:
         timeout: float | None = None,
         poll: float = 0.5,
     ) -> dict[str, Any]:
-        """Block until the run ends, streaming its log to stdout with ``show_output``.
-        A failed run raises ``RunFailed`` (``raise_on_error``)."""
+        """Block until the run ends and return its details. With ``show_output``, as
+        v1: its RunId and studio URL, its log as it grows, and an execution summary.
+        A failed run raises ``RunFailed`` (v1's ``ActivityFailedException``)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        offset = 0
+        out = sys.stdout
+        if show_output:
+            out.write(f"RunId: {self.id}\nWeb View: {self.get_portal_url()}\n")
+        offset = -1  # -1: the log's header not written yet
         while True:
             status = self.get_status()
             if show_output:
-                try:
-                    while True:
-                        chunk, size = self._store.read_file(self.id, filenames.LIVE_LOG, offset)
-                        if chunk:
-                            sys.stdout.write(chunk.decode("utf-8", "replace"))
-                            sys.stdout.flush()
-                            offset += len(chunk)
-                        if offset >= size or not chunk:
-                            break
-                except NotFound:
-                    pass  # no log yet
+                offset = self._stream_log(out, offset)
             if status in TERMINAL:
                 break
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"Run {self.id} is still {status} after {timeout} s.")
             time.sleep(poll)
         details = self.get_details()
+        error = details.get("error")
+        if show_output:
+            out.write("\nExecution Summary\n=================\n")
+            out.write(f"RunId: {self.id}\nWeb View: {self.get_portal_url()}\n")
+            if error:
+                out.write(f"\nError:\n{json.dumps(error, indent=4)}\n")
+            out.write("\n")
+            out.flush()
         if raise_on_error and status == "Failed":
-            error = details.get("error") or {}
             raise RunFailed(
-                f"Run {self.id} failed: {error.get('message', 'no reason given')}",
+                f"Run {self.id} failed: {(error or {}).get('message', 'no reason given')}",
                 field="status",
             )
         return details
 
-    # --- files -----------------------------------------------------------------------
-
-    def upload_file(self, name: str, path_or_stream: str | os.PathLike | IO[bytes]) -> None:
-        if isinstance(path_or_stream, (str, os.PathLike)):
-            source = Path(path_or_stream)
-            if not source.is_file():
-                raise ValidationError(f"No file at {str(source)!r}.", field="path_or_stream")
-            with source.open("rb") as stream:
-                self._store.upload_file(self.id, name, stream)
-        else:
-            self._store.upload_file(self.id, name, path_or_stream)
-
-    def get_file_names(self) -> list[str]:
-        return self._store.file_names(self.id)
-
-    def download_file(self, name: str, output_file_path: str | os.PathLike | None = None) -> str:
-        target = Path(output_file_path or Path(name).name)
-        if target.is_dir():
-            target = target / Path(name).name
-        tmp = target.with_name(f".{target.name}.part")
-        with tmp.open("wb") as out:
-            self._store.download_file(self.id, name, out)
-        tmp.replace(target)
-        return str(target)
-
-
-class _OfflineRun:
-    """What ``Run.get_context()`` returns outside a submitted run: logs are printed."""
-
-    id = "OfflineRun"
-    number = 0
-    parent = None
-    display_name = "OfflineRun"
-    description = ""
-
-    def __init__(self) -> None:
-        self._tags: dict[str, str | None] = {}
-        self._properties: dict[str, str] = {}
-
-    def _print(self, what: str) -> None:
-        print(f"Attempted to log {what} to an offline run", file=sys.stdout)
-
-    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        self._print(f"scalar metric {name}: {value}")
-
-    def log_list(self, name: str, value: Any, description: str = "") -> None:
-        self._print(f"list metric {name}: {value}")
-
-    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
-        self._print(f"row metric {name}: {kwargs}")
-
-    def log_table(self, name: str, value: Any, description: str = "") -> None:
-        self._print(f"table metric {name}: {value}")
-
-    def log_image(
-        self, name: str, path: Any = None, plot: Any = None, description: str = ""
-    ) -> None:
-        self._print(f"image metric {name}")
-
-    def tag(self, key: str, value: str | None = None) -> None:
-        self._tags[key] = value
-
-    def get_tags(self) -> dict[str, str | None]:
-        return dict(self._tags)
-
-    def add_properties(self, properties: Mapping[str, str]) -> None:
-        self._properties.update(properties)
-
-    def get_properties(self) -> dict[str, str]:
-        return dict(self._properties)
-
-    def get_status(self) -> str:
-        return "Running"
-
-    def complete(self) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
-
-    def get_children(self, *args: Any, **kwargs: Any) -> list:
-        return []
+    def _stream_log(self, out: IO[str], offset: int) -> int:
+        """Write what the live log gained since ``offset``; returns the new offset."""
+        try:
+            while True:
+                chunk, size = self._store.read_file(self.id, filenames.LIVE_LOG, max(offset, 0))
+                if offset < 0:
+                    bar = "=" * (len(filenames.LIVE_LOG) + 10)
+                    out.write(f"\nStreaming {filenames.LIVE_LOG}\n{bar}\n\n")
+                    offset = 0
+                if chunk:
+                    out.write(chunk.decode("utf-8", "replace"))
+                    offset += len(chunk)
+                if offset >= size or not chunk:
+                    break
+        except NotFound:
+            pass  # no log yet
+        out.flush()
+        return offset

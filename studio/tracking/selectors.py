@@ -78,6 +78,8 @@ def metric_series(*, run: Run, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
         values: Any = [v for c in chunks for v in metricdata.decode_values("json", c[2])]
     else:
         values = np.concatenate([metricdata.decode_values("f8", c[2]) for c in chunks])
+        if all(c[0] == "f8i" for c in chunks):  # every point was logged as an int
+            values = values.astype(np.int64)
     return steps, values, times
 
 
@@ -103,8 +105,12 @@ def metrics_get(*, run: Run, name: str | None = None) -> dict[str, Any]:
             values = values.tolist() if isinstance(values, np.ndarray) else values
             out[summary.name] = values[0] if len(values) == 1 else values
         elif summary.kind == MetricKind.ROW:
+            rows = records.get(summary.name, [])
+            if len(rows) == 1:  # as v1: one row reads back as its values
+                out[summary.name] = dict(rows[0])
+                continue
             columns: dict[str, list] = {}
-            for row in records.get(summary.name, []):
+            for row in rows:
                 for col, value in row.items():
                     columns.setdefault(col, []).append(value)
             out[summary.name] = columns
@@ -128,7 +134,9 @@ def metric_chart_data(
     """A scalar series reduced for a chart: raw points when few, else min/max per
     bucket so no peak or dip is lost. An overview reads the chunks' bucket summaries,
     not their points; a zoomed ``step_range`` reads only the chunks that overlap it."""
-    qs = MetricChunk.objects.filter(run=run, name=name, encoding="f8").order_by("seq")
+    qs = MetricChunk.objects.filter(
+        run=run, name=name, encoding__in=metricdata.NUMERIC_ENCODINGS
+    ).order_by("seq")
     if step_range is not None:
         qs = qs.filter(last_step__gte=step_range[0], first_step__lte=step_range[1])
     counts = list(qs.values_list("count", flat=True))
@@ -294,7 +302,7 @@ def metric_times_at(*, run: Run, name: str, steps: np.ndarray) -> np.ndarray:
     between logged points): a reduced chart drawn against time. Reads the steps and
     times of the series, never its values."""
     parts = list(
-        MetricChunk.objects.filter(run=run, name=name, encoding="f8")
+        MetricChunk.objects.filter(run=run, name=name, encoding__in=metricdata.NUMERIC_ENCODINGS)
         .order_by("seq")
         .values_list("steps", "times")
     )

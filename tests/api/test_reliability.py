@@ -85,8 +85,8 @@ def test_E1_a_nan_string_among_numbers_is_refused(owner, run):
 @pytest.mark.parametrize(
     "kwargs, field",
     [
-        ({"values": [True]}, "values[0]"),
-        ({"values": [None]}, "values[0]"),
+        ({"values": [1.0, True]}, "values[1]"),  # booleans are kept, not mixed with numbers
+        ({"values": [2, None]}, "values[1]"),
         ({"values": [[]]}, "values[0]"),
         ({"values": [1.0, "0.5"]}, "values[1]"),
         ({"values": [1.0], "steps": [-1]}, "steps"),

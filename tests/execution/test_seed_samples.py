@@ -178,7 +178,12 @@ def test_sample_hello_with_children(exp, here, capsys):
                 child.log(name="Hello from child run", value=c)
 
     out = capsys.readouterr().out.splitlines()
-    assert out == ["Hello from the parent run", "Five children done", "Completed"]
+    # v1's show_output: RunId and the run's URL, the log, an execution summary.
+    assert out[0] == f"RunId: {local_run.id}"
+    logged = out.index("Hello from the parent run")
+    assert out[logged + 1] == "Five children done"
+    assert out[out.index("Execution Summary") + 2] == f"RunId: {local_run.id}"
+    assert out[-1] == "Completed"
     for parent in (local_run, parent_run):
         children = sorted(parent.get_children(), key=lambda r: r.number)
         assert [c.get_status() for c in children] == ["Completed"] * 5

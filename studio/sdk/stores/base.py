@@ -119,6 +119,10 @@ class Store(ABC):
     def get_compute_target(self, workspace: str, name: str) -> dict[str, Any]: ...
 
     @abstractmethod
+    def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's named compute targets, by name."""
+
+    @abstractmethod
     def submit_run(
         self,
         workspace: str,

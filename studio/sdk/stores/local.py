@@ -225,6 +225,12 @@ class LocalStore(Store):
         )
         return {"name": target.name, "workspace": workspace, "capacity": target.capacity}
 
+    def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
+        from studio.execution import services as execution
+
+        targets = execution.compute_target_list(workspace=self._workspace(workspace))
+        return [{"name": t.name, "workspace": workspace, "capacity": t.capacity} for t in targets]
+
     def _upload_snapshot(self, run, files) -> None:
         from studio.rules.filenames import SNAPSHOT
         from studio.tracking import services

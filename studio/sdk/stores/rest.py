@@ -357,6 +357,9 @@ class RestStore(Store):
             "POST", f"/workspaces/{_q(workspace)}/compute-targets", json_body={"name": name}
         )
 
+    def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/workspaces/{_q(workspace)}/compute-targets")["targets"]
+
     def _upload_snapshot(self, run_id: str, files) -> None:
         for name, path in files:
             with open(path, "rb") as f:

@@ -81,6 +81,7 @@ def metric_log_batch(
                 _concat_arrays(prev.steps, s.steps),
                 metricdata.concat(s.kind, prev.values, s.values),
                 _concat_arrays(prev.times, s.times),
+                prev.integral and s.integral,
             )
         parsed[s.name] = s
     clean_records = _check_records(record_items)
@@ -151,10 +152,12 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
                 s.kind, metricdata.decode_values(tail.encoding, tail.values), head_values
             )
             merged_times = _concat_arrays(metricdata.decode_times(tail.times), head_times)
-            _fill_chunk(tail, s.kind, merged_steps, merged_values, merged_times)
+            integral = s.integral and tail.encoding == "f8i"
+            _fill_chunk(tail, s.kind, merged_steps, merged_values, merged_times, integral)
             tail.save(
                 update_fields=[
                     "count",
+                    "encoding",
                     "first_step",
                     "last_step",
                     "steps",
@@ -165,7 +168,7 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
             )
         for c_steps, c_values, c_times in metricdata.split_chunks(steps, values, times):
             chunk = MetricChunk(run=run, name=name, seq=summary.chunk_count)
-            _fill_chunk(chunk, s.kind, c_steps, c_values, c_times)
+            _fill_chunk(chunk, s.kind, c_steps, c_values, c_times, s.integral)
             new_chunks.append(chunk)
             summary.chunk_count += 1
         _update_summary(summary, s)
@@ -193,11 +196,13 @@ _SUMMARY_FIELDS = (
 )
 
 
-def _fill_chunk(chunk: MetricChunk, kind: str, steps, values, times) -> None:
+def _fill_chunk(
+    chunk: MetricChunk, kind: str, steps, values, times, integral: bool = False
+) -> None:
     chunk.count = len(steps)
     chunk.first_step = int(steps.min())
     chunk.last_step = int(steps.max())
-    chunk.encoding, chunk.values = metricdata.encode_values(kind, values)
+    chunk.encoding, chunk.values = metricdata.encode_values(kind, values, integral)
     chunk.steps = steps.astype("int64").tobytes()
     chunk.times = times.astype("float64").tobytes()
     chunk.buckets = metricdata.compute_buckets(steps, values)
@@ -210,7 +215,8 @@ def _update_summary(summary: MetricSummary, s: metricdata.Series) -> None:
     summary.last_step = int(s.steps[-1])
     summary.last_time = float(s.times[-1])
     if s.kind == "text":
-        summary.last_text = s.values[-1]
+        last = s.values[-1]
+        summary.last_text = last if last is None or type(last) is str else str(last)
         return
     last = float(s.values[-1])
     summary.last_is_nan = last != last
