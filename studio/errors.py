@@ -35,6 +35,19 @@ class NotFound(StudioError):
     http_status = 404
 
 
+class ModelNotFound(NotFound):
+    """No registered model (version) by that name; v1's ``ModelNotFoundException``.
+    The message starts with ``ModelNotFound`` as v1's does (code checks for it)."""
+
+    code = "model_not_found"
+
+
+class ModelPathNotFound(NotFound):
+    """A model path that matches no file of the run; v1's ``ModelPathNotFoundException``."""
+
+    code = "model_path_not_found"
+
+
 class PermissionDenied(StudioError):
     code = "permission_denied"
     http_status = 403
@@ -121,6 +134,8 @@ _CLASSES = {
         StudioError,
         ValidationError,
         NotFound,
+        ModelNotFound,
+        ModelPathNotFound,
         PermissionDenied,
         Conflict,
         PropertyConflict,
