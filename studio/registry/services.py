@@ -217,3 +217,12 @@ def model_version_update(
     version.tags, version.properties = current.tags, current.properties
     version.description = current.description
     return version
+
+
+def model_upload_discard(*, workspace: Workspace, upload: uuid.UUID) -> int:
+    """Drop the files of an upload that will not be registered (and their bytes)."""
+    staged = ModelFile.objects.filter(workspace=workspace, upload=upload, version__isnull=True)
+    keys = list(staged.values_list("storage_key", flat=True))
+    deleted, _ = staged.delete()
+    _delete(keys)
+    return deleted

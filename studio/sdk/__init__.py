@@ -18,6 +18,12 @@ from studio.errors import (
 )
 from studio.sdk.config import ComputeTarget, Pipeline, ScriptRunConfig, ScriptStep
 from studio.sdk.experiment import Experiment
+from studio.sdk.model import (
+    Model,
+    ModelNotFoundException,
+    ModelPathNotFoundException,
+    WebserviceException,
+)
 from studio.sdk.run import Run
 from studio.sdk.workspace import Workspace
 
@@ -32,11 +38,15 @@ __all__ = [
     "Conflict",
     "Experiment",
     "InvalidTransition",
+    "Model",
+    "ModelNotFoundException",
+    "ModelPathNotFoundException",
     "NotFound",
     "PropertyConflict",
     "RunFailed",
     "Run",
     "StudioError",
     "ValidationError",
+    "WebserviceException",
     "Workspace",
 ]

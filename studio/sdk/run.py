@@ -463,6 +463,12 @@ class Run:
         tmp.replace(target)
         return str(target)
 
+    def register_model(self, model_name: str, model_path: str | None = None, *args, **kwargs):
+        """v1's ``run.register_model``: see ``studio.sdk.model.register_from_run``."""
+        from studio.sdk.model import register_from_run
+
+        return register_from_run(self, model_name, model_path, *args, **kwargs)
+
 
 class _OfflineRun:
     """What ``Run.get_context()`` returns outside a submitted run: logs are printed."""

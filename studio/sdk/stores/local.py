@@ -13,6 +13,7 @@ from typing import IO, Any
 from studio.bootstrap import setup_django
 from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
+from studio.sdk.stores.registry import LocalRegistry
 
 
 def _who() -> str:
@@ -22,7 +23,7 @@ def _who() -> str:
         return f"uid-{os.getuid()}"
 
 
-class LocalStore(Store):
+class LocalStore(LocalRegistry, Store):
     def __init__(self) -> None:
         setup_django()
         from django.conf import settings

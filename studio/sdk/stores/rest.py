@@ -34,6 +34,7 @@ from studio.rules import jsoncodec, validation
 from studio.rules.filenames import SNAPSHOT, check_file_name
 from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
+from studio.sdk.stores.registry import RestRegistry
 
 API = "/api/v1"
 # Reconnect attempts are spaced out so a dead server costs the flusher little.
@@ -62,7 +63,7 @@ def _file_path(name: str) -> str:
     return _q(name).replace(".", "%2E")
 
 
-class RestStore(Store):
+class RestStore(RestRegistry, Store):
     def __init__(self, uri: str, token: str | None = None) -> None:
         self.uri = uri.rstrip("/")
         token = token or os.environ.get("STUDIO_TOKEN")
@@ -431,7 +432,9 @@ class RestStore(Store):
         return self._call("GET", f"/runs/{_q(run_id)}/files")["files"]
 
     def download_file(self, run_id: str, name: str, out: IO[bytes]) -> None:
-        url = f"/runs/{_q(run_id)}/files/{_file_path(name)}"
+        self._stream_to(f"/runs/{_q(run_id)}/files/{_file_path(name)}", out)
+
+    def _stream_to(self, url: str, out: IO[bytes]) -> None:
         try:
             with self.client.stream("GET", url) as response:
                 if response.status_code >= 400:
