@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import IO
 
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from studio.errors import ModelNotFound, NotFound
 from studio.registry.models import ModelFile, ModelVersion, RegisteredModel
@@ -70,7 +71,10 @@ def version_list(
             qs = qs.filter(**{f"{field}__has_key": key})
             if value is not None:
                 alias = f"_{field}_{i}"
-                qs = qs.alias(**{alias: KeyTextTransform(key, field)}).filter(**{alias: value})
+                # Cast: a plain text comparison (KeyTextTransform's own lookup
+                # reads the value as JSON on SQLite).
+                text = Cast(KeyTextTransform(key, field), TextField())
+                qs = qs.alias(**{alias: text}).filter(**{alias: value})
     if latest:
         newest = ModelVersion.objects.filter(model=OuterRef("model")).order_by("-version")
         qs = qs.filter(version=Subquery(newest.values("version")[:1]))
