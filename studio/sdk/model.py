@@ -29,9 +29,9 @@ from studio.errors import (
 )
 from studio.rules import registry as rules
 from studio.rules.filenames import check_file_name
+from studio.sdk.run import Run
 
 if TYPE_CHECKING:
-    from studio.sdk.run import Run
     from studio.sdk.workspace import Workspace
 
 # v1's exception names for what the registry raises.
@@ -411,8 +411,6 @@ class Model:
         found there (latest version) or as ``./<name>``."""
         workspace = _workspace
         if os.environ.get("STUDIO_RUN_ID"):
-            from studio.sdk.run import Run
-
             workspace = Run.get_context().experiment.workspace
         if workspace is not None:
             model = Model(workspace, model_name, version=version)
@@ -514,3 +512,8 @@ def register_from_run(
         description=description,
     )
     return Model(run.experiment.workspace, _data=data)
+
+
+# run.py sits below this module: Run.register_model reaches register_from_run
+# through the class instead of importing it (no import cycle).
+Run._register_model = register_from_run

@@ -463,11 +463,11 @@ class Run:
         tmp.replace(target)
         return str(target)
 
+    _register_model: ClassVar[Any]  # studio.sdk.model.register_from_run, set there
+
     def register_model(self, model_name: str, model_path: str | None = None, *args, **kwargs):
         """v1's ``run.register_model``: see ``studio.sdk.model.register_from_run``."""
-        from studio.sdk.model import register_from_run
-
-        return register_from_run(self, model_name, model_path, *args, **kwargs)
+        return self._register_model(model_name, model_path, *args, **kwargs)
 
 
 class _OfflineRun:
