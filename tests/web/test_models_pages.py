@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from studio.registry import services as registry
 from studio.tracking import services
+from tests.figures import report
 from tests.web.listing_helpers import make_run
 
 XSS = "<script>alert(1)</script>"
@@ -114,3 +115,4 @@ def test_models_pages_cost_the_same_for_2_or_20_models_and_versions(
         _register(run, "m0", path="outputs/net")
     with django_assert_num_queries(baseline):
         client.get(url)
+    report(f"models pages: {url} in {baseline} queries for 2 or 20 models and versions")
