@@ -35,6 +35,19 @@ class NotFound(StudioError):
     http_status = 404
 
 
+class ModelNotFound(NotFound):
+    """No registered model (version) by that name; v1's ``ModelNotFoundException``.
+    The message starts with ``ModelNotFound`` as v1's does (code checks for it)."""
+
+    code = "model_not_found"
+
+
+class ModelPathNotFound(NotFound):
+    """A model path that matches no file of the run; v1's ``ModelPathNotFoundException``."""
+
+    code = "model_path_not_found"
+
+
 class PermissionDenied(StudioError):
     code = "permission_denied"
     http_status = 403
@@ -128,6 +141,8 @@ _CLASSES = {
         StudioError,
         ValidationError,
         NotFound,
+        ModelNotFound,
+        ModelPathNotFound,
         PermissionDenied,
         Conflict,
         PropertyConflict,
@@ -180,8 +195,8 @@ TrainingException = ValidationError
 DatasetTimestampMissingError = ValidationError
 WorkspaceException = NotFound  # a workspace that does not exist
 ComputeTargetException = NotFound
-ModelNotFoundException = NotFound
-ModelPathNotFoundException = NotFound
+ModelNotFoundException = ModelNotFound
+ModelPathNotFoundException = ModelPathNotFound
 DiscoveryUrlNotFoundException = NotFound
 AuthenticationException = NotAuthenticated
 ServiceException = Unavailable  # the studio could not be reached or answered 5xx

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "studio.tracking",
     "studio.web",
     "studio.execution",
+    "studio.registry",
     "studio.api",
 ]
 

@@ -33,11 +33,12 @@ ALLOWED: dict[str, set[str]] = {
     "bootstrap": set(),
     "core": {"errors", "rules"},
     "tracking": {"errors", "rules", "core"},
-    "accounts": {"errors", "rules", "core", "tracking"},
+    "registry": {"errors", "rules", "core", "tracking"},
+    "accounts": {"errors", "rules", "core", "tracking", "registry"},
     "execution": {"errors", "rules", "core", "bootstrap", "tracking", "accounts"},
-    "api": {"errors", "rules", "core", "tracking", "accounts", "execution"},
-    "web": {"errors", "rules", "core", "tracking", "accounts", "execution"},
-    "sdk": {"errors", "rules", "core", "bootstrap", "tracking", "execution"},
+    "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry"},
+    "web": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry"},
+    "sdk": {"errors", "rules", "core", "bootstrap", "tracking", "execution", "registry"},
     # `studio worker` runs the execution worker in-process; everything else goes
     # through the SDK.
     "cli": {"errors", "rules", "core", "bootstrap", "sdk", "execution"},
@@ -49,7 +50,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 SDK_MODULE_LEVEL = {"studio.errors", "studio.rules", "studio.core.env", "studio.bootstrap"}
 LOCAL_STORE = "studio.sdk.stores.local"
-SERVER_SIDE = ("tracking", "web", "api", "accounts", "execution")
+SERVER_SIDE = ("tracking", "web", "api", "accounts", "execution", "registry")
 
 
 def _module_name(path: Path) -> str:

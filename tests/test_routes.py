@@ -14,9 +14,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from studio.accounts.models import ApiToken, Membership
 from studio.accounts.routes import CURRENT, POLICIES
 from studio.accounts.services import token_create
+from studio.api import registry as registry_api
 from studio.api import schemas
 from studio.api.base import api
 from studio.execution.models import ComputeTarget
+from studio.registry import services as registry
+from studio.registry.models import ModelFile, ModelVersion
 from studio.tracking import saved_views, services
 from studio.tracking.models import Experiment, Run, RunTag, SavedView
 from tests.figures import report
@@ -94,6 +97,9 @@ def world(owner, member, reader, outsider, workspace):
         workspace=workspace, owner=member, name="team-view", state={}, shared=True
     )
     token, _ = token_create(user=owner, name="alice-laptop")
+    registry.model_register(
+        workspace=workspace, name="secret-model", created_by="alice", run=run, path="outputs/a.txt"
+    )
     return {
         "run": run,
         "view": view,
@@ -121,6 +127,8 @@ def _state() -> tuple:
         sorted(Experiment.objects.values_list("workspace__name", "name")),
         sorted(ApiToken.objects.filter(revoked_at=None).values_list("user__username", "name")),
         sorted(ComputeTarget.objects.values_list("workspace__name", "name")),
+        sorted(ModelVersion.objects.values_list("model__name", "version", "tags", "description")),
+        sorted(ModelFile.objects.values_list("name", "version__version")),
     )
 
 
@@ -132,6 +140,9 @@ def _web_routes(world) -> list[tuple[str, str, object]]:
         "membership_id": world["membership"].pk,
         "token_id": world["token"].pk,
         "name": "secret-exp",
+        "model": "secret-model",
+        "version": 1,
+        "file": "a.txt",
     }
     found = []
     for route, view in _patterns(get_resolver()):
@@ -170,7 +181,7 @@ def _content(response) -> str:
     return response.content.decode(errors="replace")
 
 
-SECRETS = ("secret-exp", "team-view", "alice-laptop", "lr=0.1", "dave")
+SECRETS = ("secret-exp", "team-view", "alice-laptop", "lr=0.1", "dave", "secret-model")
 
 
 def _resolves_objects(view) -> bool:
@@ -256,6 +267,9 @@ BODIES = {
         "experiment": "taken-over",
         "steps": [{"name": "a", "script": "a.py", "compute_target": "gpu"}],
     },
+    registry_api.ModelFromRunIn: {"name": "taken-over", "path": "outputs/a.txt"},
+    registry_api.ModelFromUploadIn: {"name": "taken-over", "upload": "0" * 32},
+    registry_api.ModelPatchIn: {"tags": {"owned": "yes"}, "description": "taken over"},
 }
 
 
@@ -272,6 +286,10 @@ def _api_operations(world):
                 .replace("{run_id}", run_id)
                 .replace("{path:name}", "outputs/a.txt")
                 .replace("{view}", "team-view")
+                .replace("{model}", "secret-model")
+                .replace("{version}", "1")
+                .replace("{upload}", "0" * 32)
+                .replace("{path:file}", "a.txt")
             ).replace("//", "/")
             for operation in path_view.operations:
                 payload = inspect.signature(operation.view_func).parameters.get("payload")

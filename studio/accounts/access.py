@@ -190,6 +190,28 @@ def access_experiment(
     return experiment
 
 
+def access_model(
+    user, workspace_name: str, name: str, *, need: Need = "read", token: ApiToken | None = None
+):
+    """The registered model ``name`` of the workspace ``workspace_name`` (models are
+    the workspace's: its role decides, and a run-scoped token reads them)."""
+    from studio.registry.models import RegisteredModel
+
+    workspace = access_workspace(user, workspace_name, token=token)
+    model = (
+        RegisteredModel.objects.filter(
+            workspace=workspace, name=name, version_counter__gt=0
+        ).first()
+        if isinstance(name, str)
+        else None
+    )
+    if model is None:
+        raise NotFound(f"Model {name!r} does not exist.", field="model")
+    require_role(user, workspace, need, token, "model")
+    model.workspace = workspace
+    return model
+
+
 def access_run(user, run_id: str, *, need: Need = "read", token: ApiToken | None = None) -> Run:
     """The run ``run_id`` if ``user`` may see it and do ``need`` with it. A run-scoped
     token may change its run and the runs below it, nothing else."""

@@ -60,6 +60,13 @@ def _experiment(request: HttpRequest, value: Any, need: str, token) -> Any:
     return access.access_experiment(request.user, workspace.name, value, need=need, token=token)
 
 
+def _model(request: HttpRequest, value: Any, need: str, token) -> Any:
+    workspace = access.current_workspace(request)
+    if workspace is None:
+        raise NotFound(f"Model {value!r} does not exist.", field="model")
+    return access.access_model(request.user, workspace.name, value, need=need, token=token)
+
+
 def _run(request: HttpRequest, value: Any, need: str, token) -> Any:
     return access.access_run(request.user, value, need=need, token=token)
 
@@ -79,6 +86,7 @@ def _token(request: HttpRequest, value: Any, need: str, token) -> Any:
 RESOLVERS: dict[str, Callable[..., Any]] = {
     "workspace": _workspace,
     "experiment": _experiment,
+    "model": _model,
     "run": _run,
     "view": _view,
     "membership": _membership,

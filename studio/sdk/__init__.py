@@ -36,6 +36,7 @@ from studio.errors import (
 )
 from studio.sdk.config import ComputeTarget, Pipeline, ScriptRunConfig, ScriptStep
 from studio.sdk.experiment import Experiment
+from studio.sdk.model import Model
 from studio.sdk.notice import V1CompatibilityWarning
 from studio.sdk.offline import OfflineRun
 from studio.sdk.run import Run
@@ -53,6 +54,9 @@ __all__ = [
     "Conflict",
     "Experiment",
     "InvalidTransition",
+    "Model",
+    "ModelNotFoundException",
+    "ModelPathNotFoundException",
     "NotFound",
     "PropertyConflict",
     "RunFailed",

@@ -554,3 +554,67 @@ class Run(RunFiles):
             pass  # no log yet
         out.flush()
         return offset
+
+    _register_model: ClassVar[Any]  # studio.sdk.model.register_from_run, set there
+
+    def register_model(self, model_name: str, model_path: str | None = None, *args, **kwargs):
+        """v1's ``run.register_model``: see ``studio.sdk.model.register_from_run``."""
+        return self._register_model(model_name, model_path, *args, **kwargs)
+
+
+class _OfflineRun:
+    """What ``Run.get_context()`` returns outside a submitted run: logs are printed."""
+
+    id = "OfflineRun"
+    number = 0
+    parent = None
+    display_name = "OfflineRun"
+    description = ""
+
+    def __init__(self) -> None:
+        self._tags: dict[str, str | None] = {}
+        self._properties: dict[str, str] = {}
+
+    def _print(self, what: str) -> None:
+        print(f"Attempted to log {what} to an offline run", file=sys.stdout)
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        self._print(f"scalar metric {name}: {value}")
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        self._print(f"list metric {name}: {value}")
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        self._print(f"row metric {name}: {kwargs}")
+
+    def log_table(self, name: str, value: Any, description: str = "") -> None:
+        self._print(f"table metric {name}: {value}")
+
+    def log_image(
+        self, name: str, path: Any = None, plot: Any = None, description: str = ""
+    ) -> None:
+        self._print(f"image metric {name}")
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        self._tags[key] = value
+
+    def get_tags(self) -> dict[str, str | None]:
+        return dict(self._tags)
+
+    def add_properties(self, properties: Mapping[str, str]) -> None:
+        self._properties.update(properties)
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._properties)
+
+    def get_status(self) -> str:
+        return "Running"
+
+    def complete(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def get_children(self, *args: Any, **kwargs: Any) -> list:
+        return []

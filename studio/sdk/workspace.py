@@ -205,6 +205,13 @@ class Workspace:
             e["name"]: Experiment(self, e["name"]) for e in self._store.list_experiments(self.name)
         }
 
+    @property
+    def models(self) -> dict:
+        """v1's ``ws.models``: each registered model's latest version, by name."""
+        from studio.sdk.model import Model
+
+        return Model._latest_by_name(self)
+
     def get_run(self, run_id: str) -> Run:
         """Bind an existing run of this workspace by id, whatever its experiment. A run
         of another workspace is reported exactly like a missing one."""

@@ -4,6 +4,7 @@ one module per group."""
 from django.urls import include, path
 
 from studio.web.views import compare, experiments, members, run_page, runs, saved_views, tokens
+from studio.web.views import models as model_views
 
 runs_list = [
     path("runs/", runs.run_list, name="run-list"),
@@ -31,6 +32,13 @@ experiment_pages = [
     path("<str:name>/", experiments.experiment_detail, name="experiment-detail"),
 ]
 
+model_pages = [
+    path("", model_views.model_list, name="model-list"),
+    path("<str:model>/", model_views.model_detail, name="model-detail"),
+    path("<str:model>/<int:version>/", model_views.model_version, name="model-version"),
+    path("<str:model>/<int:version>/files/<path:file>", model_views.model_file, name="model-file"),
+]
+
 view_pages = [
     path("", saved_views.view_list, name="view-list"),
     path("<int:view_id>/", saved_views.view_detail, name="view-detail"),
@@ -52,6 +60,7 @@ urlpatterns = [
     path("runs/<str:run_id>/", include(one_run)),
     path("compare/", compare.compare, name="compare"),
     path("experiments/", include(experiment_pages)),
+    path("models/", include(model_pages)),
     path("views/", include(view_pages)),
     path("settings/", include(settings_pages)),
 ]

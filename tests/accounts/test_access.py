@@ -2,6 +2,8 @@
 raises exactly NotFound (invisible: the same for a missing and a forbidden object) or
 PermissionDenied (visible, but the role or the token's scope does not allow it)."""
 
+import io
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
@@ -104,6 +106,43 @@ def test_access_run_answers_each_persona_by_role(people, run, need):
     )
 
 
+@pytest.fixture
+def registered(run):
+    from studio.registry import services as registry
+
+    services.run_file_upload(run=run, name="outputs/m.pkl", content=io.BytesIO(b"m"))
+    version = registry.model_register(
+        workspace=run.workspace, name="m", created_by="alice", run=run, path="outputs/m.pkl"
+    )
+    return version.model
+
+
+@pytest.mark.parametrize("need", ["read", "write", "owner"])
+def test_access_model_answers_each_persona_by_role(people, registered, need):
+    _check(
+        WORKSPACE_TABLE[need],
+        lambda p: access.access_model(people[p], "default", "m", need=need),
+        registered,
+    )
+
+
+def test_a_model_of_another_workspace_is_not_found_for_its_outsiders(
+    registered, owner, outsider, other_workspace
+):
+    with pytest.raises(NotFound):
+        access.access_model(outsider, "other-team", "m")
+    with pytest.raises(NotFound):
+        access.access_model(owner, "other-team", "m")
+    assert access.access_model(owner, "default", "m") == registered
+
+
+def test_a_run_token_reads_its_workspaces_models_and_changes_none(member, run, registered):
+    token = _token(member, run=run)
+    assert access.access_model(member, "default", "m", token=token) == registered
+    with pytest.raises(PermissionDenied):
+        access.access_model(member, "default", "m", need="write", token=token)
+
+
 @pytest.mark.parametrize("need", ["read", "write", "owner"])
 def test_access_membership_lets_members_see_and_only_owners_change(people, reader, need):
     membership = Membership.objects.get(user=reader)
@@ -162,6 +201,7 @@ def test_a_private_view_is_invisible_to_everyone_but_its_owner(people, workspace
         lambda u: access.access_workspace(u, "no-such"),
         lambda u: access.access_experiment(u, "default", "no-such"),
         lambda u: access.access_run(u, "no-such-run"),
+        lambda u: access.access_model(u, "default", "no-such-model"),
         lambda u: access.access_view(u, 999_999),
         lambda u: access.access_membership(u, 999_999),
         lambda u: access.access_token(u, 999_999),

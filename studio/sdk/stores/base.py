@@ -12,9 +12,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from studio.rules.runquery import RunQuery
+from studio.sdk.stores.registry import RegistryContract
 
 
-class Store(ABC):
+class Store(RegistryContract, ABC):
     """One implementation per way of reaching the domain."""
 
     uri: str

@@ -7,12 +7,14 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from studio.bootstrap import setup_django
 from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
+from studio.sdk.stores.registry import RegistryContract
 
 
 def _who() -> str:
@@ -22,7 +24,157 @@ def _who() -> str:
         return f"uid-{os.getuid()}"
 
 
-class LocalStore(Store):
+class LocalRegistry(RegistryContract):
+    """The model registry in-process (uses LocalStore's ``_workspace`` and ``_run``)."""
+
+    user: str
+
+    def list_models(
+        self,
+        workspace: str,
+        *,
+        name: str | None = None,
+        tags: Sequence[tuple[str, str | None]] = (),
+        properties: Sequence[tuple[str, str | None]] = (),
+        run_id: str | None = None,
+        latest: bool = False,
+    ) -> list[dict[str, Any]]:
+        from studio.registry import selectors
+        from studio.registry.schema import version_to_dict
+
+        versions = selectors.version_list(
+            workspace=self._workspace(workspace),
+            name=name,
+            tags=list(tags),
+            properties=list(properties),
+            run_id=run_id,
+            latest=latest,
+        )
+        return [version_to_dict(v) for v in versions]
+
+    def get_model(self, workspace: str, name: str, version: int | None = None) -> dict[str, Any]:
+        from studio.registry import selectors
+        from studio.registry.schema import version_to_dict
+
+        found = selectors.version_get(
+            workspace=self._workspace(workspace), name=name, version=version
+        )
+        return version_to_dict(found)
+
+    def _model_dict(self, version) -> dict[str, Any]:
+        from studio.registry import selectors
+        from studio.registry.schema import version_to_dict
+
+        return version_to_dict(
+            selectors.version_get(
+                workspace=version.model.workspace, name=version.model.name, version=version.version
+            )
+        )
+
+    def register_model_from_run(
+        self,
+        run_id: str,
+        name: str,
+        *,
+        path: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        from studio.registry import services
+
+        run = self._run(run_id)
+        version = services.model_register(
+            workspace=run.workspace,
+            name=name,
+            created_by=self.user,
+            run=run,
+            path=path,
+            tags=tags,
+            properties=properties,
+            description=description,
+        )
+        return self._model_dict(version)
+
+    def register_model_files(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        files: Sequence[tuple[str, Any]],
+        path: str = "",
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        from studio.registry import services
+
+        ws = self._workspace(workspace)
+        upload = uuid.uuid4()
+        try:
+            for file_name, file_path in files:
+                with open(file_path, "rb") as f:
+                    services.model_file_stage(
+                        workspace=ws,
+                        upload=upload,
+                        name=file_name,
+                        content=f,
+                        uploaded_by=self.user,
+                    )
+            version = services.model_register(
+                workspace=ws,
+                name=name,
+                created_by=self.user,
+                upload=upload,
+                path=path,
+                tags=tags,
+                properties=properties,
+                description=description,
+            )
+        except BaseException:
+            services.model_upload_discard(workspace=ws, upload=upload)
+            raise
+        return self._model_dict(version)
+
+    def update_model(
+        self,
+        workspace: str,
+        name: str,
+        version: int,
+        *,
+        tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] | None = None,
+        properties: Mapping[str, str] | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        from studio.registry import selectors, services
+
+        found = selectors.version_get(
+            workspace=self._workspace(workspace), name=name, version=version
+        )
+        services.model_version_update(
+            version=found,
+            tags=tags,
+            remove_tags=list(remove_tags or ()),
+            properties=properties,
+            description=description,
+        )
+        return self._model_dict(found)
+
+    def download_model_file(
+        self, workspace: str, name: str, version: int, file: str, out: IO[bytes]
+    ) -> None:
+        from studio.registry import selectors
+
+        found = selectors.version_get(
+            workspace=self._workspace(workspace), name=name, version=version
+        )
+        model_file = selectors.file_get(version=found, name=file)
+        with selectors.file_open(model_file=model_file) as src:
+            shutil.copyfileobj(src, out, 1024 * 1024)
+
+
+class LocalStore(LocalRegistry, Store):
     def __init__(self) -> None:
         setup_django()
         from django.conf import settings

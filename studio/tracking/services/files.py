@@ -25,9 +25,6 @@ from studio.tracking.models import (
 def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
     """Store a file of the run under ``name``. The bytes are written under a key made
     of server ids before the row is committed, and removed again if it is not."""
-    from django.conf import settings
-    from django.core.files import File
-
     name = storage.check_file_name(name)
     if run.status in transitions.TERMINAL and not name.startswith(filenames.LOGS):
         # Outputs of a finished run are its record; they do not change afterwards.
@@ -36,8 +33,25 @@ def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
         raise ValidationError(
             f"The run already has a file named {name!r}.", field="name", code="file_exists"
         )
+    saved, size = file_bytes_save(key=storage.new_storage_key(run.uuid), content=content)
+    try:
+        with transaction.atomic():
+            return RunFile.objects.create(run=run, name=name, storage_key=saved, size=size)
+    except IntegrityError:
+        storage.files_storage().delete(saved)
+        raise ValidationError(
+            f"The run already has a file named {name!r}.", field="name", code="file_exists"
+        ) from None
+
+
+def file_bytes_save(*, key: str, content: IO[bytes]) -> tuple[str, int]:
+    """Write ``content`` to the files storage under ``key`` (made of server ids) and
+    return the key it was saved under and its size. An aborted or oversized upload
+    leaves nothing behind. Run files and registered models' files both go here."""
+    from django.conf import settings
+    from django.core.files import File
+
     store = storage.files_storage()
-    key = storage.new_storage_key(run.uuid)
     try:
         saved = store.save(key, File(content))
     except BaseException:
@@ -52,14 +66,7 @@ def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
             f"The file is {size} bytes; the limit is {settings.STUDIO_MAX_UPLOAD_BYTES}.",
             field="content",
         )
-    try:
-        with transaction.atomic():
-            return RunFile.objects.create(run=run, name=name, storage_key=saved, size=size)
-    except IntegrityError:
-        store.delete(saved)
-        raise ValidationError(
-            f"The run already has a file named {name!r}.", field="name", code="file_exists"
-        ) from None
+    return saved, size
 
 
 def run_live_log_open(*, run: Run) -> Path:
