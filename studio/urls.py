@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from studio.accounts.routes import route
-from studio.api import execution, files, runs, saved_views  # noqa: F401  (register the API's routes)
+from studio.api import environments, execution, files, runs, saved_views  # noqa: F401  (register the API's routes)
 from studio.api.base import api, unknown_route
 
 handler500 = "studio.api.base.server_error"

@@ -16,7 +16,7 @@ from studio.accounts.routes import CURRENT, POLICIES
 from studio.accounts.services import token_create
 from studio.api import schemas
 from studio.api.base import api
-from studio.execution.models import ComputeTarget
+from studio.execution.models import ComputeTarget, Environment
 from studio.tracking import saved_views, services
 from studio.tracking.models import Experiment, Run, RunTag, SavedView
 from tests.figures import report
@@ -121,6 +121,7 @@ def _state() -> tuple:
         sorted(Experiment.objects.values_list("workspace__name", "name")),
         sorted(ApiToken.objects.filter(revoked_at=None).values_list("user__username", "name")),
         sorted(ComputeTarget.objects.values_list("workspace__name", "name")),
+        sorted(Environment.objects.values_list("workspace__name", "name", "version")),
     )
 
 
@@ -251,6 +252,7 @@ BODIES = {
         "series": [{"name": "m", "steps": [0], "values": [1.0], "times": [0]}],
     },
     schemas.TargetIn: {"name": "gpu"},
+    schemas.EnvironmentIn: {"definition": {"name": "taken-over"}},
     schemas.SubmissionIn: {"experiment": "taken-over", "script": "t.py", "compute_target": "gpu"},
     schemas.PipelineIn: {
         "experiment": "taken-over",

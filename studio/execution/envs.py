@@ -252,7 +252,9 @@ def _studio_requirements() -> list[str]:
 def _closure() -> list[importlib.metadata.Distribution]:
     """The distributions Studio needs, with their dependencies (markers evaluated)."""
     Requirement, canonical = _requirement_tools()
-    todo = [(Requirement(line), frozenset(Requirement(line).extras)) for line in _studio_requirements()]
+    todo = [
+        (Requirement(line), frozenset(Requirement(line).extras)) for line in _studio_requirements()
+    ]
     seen: dict[str, tuple[importlib.metadata.Distribution, frozenset]] = {}
     while todo:
         req, extras = todo.pop()
@@ -453,7 +455,9 @@ def _build(
     if resolved.requirements:
         listed = folder / "requirements.txt"
         listed.write_text(resolved.requirements_text())
-        pip = [sys.executable, "-m", "pip", "--python", python] if host_pip else [python, "-m", "pip"]
+        pip = (
+            [sys.executable, "-m", "pip", "--python", python] if host_pip else [python, "-m", "pip"]
+        )
         code = _run_logged([*pip, "install", "-r", listed], log, tick, env)
         if code != 0:
             raise BuildError(

@@ -1,0 +1,628 @@
+"""v1's environments (``azureml.core.Environment``, ``azureml.core.conda_dependencies``)
+with their signatures and serialized shape.
+
+Studio does what v1 did where it can: an environment that is not user-managed runs
+its script in a virtual environment built from its packages (``studio.execution.envs``),
+``register`` / ``get`` / ``list`` keep versions per name in the workspace, and
+``environment_variables`` are set in the job. Docker settings need Azure's cloud:
+they are recorded on the run (``azureml.docker.*`` properties) and warned about once.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from studio.errors import ValidationError
+
+if TYPE_CHECKING:
+    from studio.sdk.workspace import Workspace
+
+# v1 defaults to Python 3.8.13; Studio's jobs run on the interpreter its SDK runs on.
+PYTHON_DEFAULT_VERSION = (
+    f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
+)
+DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"
+DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.3-cudnn8-ubuntu20.04"
+DEFAULT_SDK_ORIGIN = "https://pypi.python.org/simple"
+_DEFAULT_SHM_SIZE = "2g"
+_VALID_YML_KEYS = ("name", "channels", "dependencies", "prefix", "variables")
+PIP = "pip"
+PACKAGES = "dependencies"
+CHANNELS = "channels"
+
+
+def _yaml():
+    import yaml
+
+    return yaml
+
+
+def _package_name(value: str) -> str:
+    if value.endswith(".whl"):
+        return re.split("-", re.split("/", value)[-1])[0]
+    return re.split(r"[\[=|<>~!\s]", value.strip(), maxsplit=1)[0]
+
+
+def _is_python(spec: str) -> bool:
+    return isinstance(spec, str) and _package_name(spec) == "python"
+
+
+class CondaDependencies:
+    """A conda environment specification: conda packages, a ``pip`` section, channels."""
+
+    def __init__(self, conda_dependencies_file_path=None, _underlying_structure=None):
+        if conda_dependencies_file_path:
+            with open(conda_dependencies_file_path) as f:
+                loaded = _yaml().safe_load(f)
+        elif _underlying_structure is not None:
+            loaded = copy.deepcopy(_underlying_structure)
+        else:
+            loaded = {
+                "name": "project_environment",
+                PACKAGES: [f"python={PYTHON_DEFAULT_VERSION}", {PIP: ["azureml-defaults"]}],
+                CHANNELS: ["anaconda", "conda-forge"],
+            }
+        if not isinstance(loaded, dict):
+            raise ValidationError("Environment error: not a valid YAML structure", field="conda")
+        for key in loaded:
+            if str(key) not in _VALID_YML_KEYS:
+                raise ValidationError(
+                    f"Environment error: unknown {key} key in environment specification",
+                    field="conda",
+                )
+        loaded.setdefault(PACKAGES, [])
+        self._conda_dependencies: dict[str, Any] = loaded
+        self._python_version = self.get_python_version()
+
+    @staticmethod
+    def create(
+        pip_indexurl=None,
+        pip_packages=None,
+        conda_packages=None,
+        python_version=PYTHON_DEFAULT_VERSION,
+        pin_sdk_version=True,
+    ) -> CondaDependencies:
+        cd = CondaDependencies()
+        if pip_indexurl:
+            cd.set_pip_index_url(f"--index-url {pip_indexurl}")
+            cd.set_pip_option(f"--extra-index-url {DEFAULT_SDK_ORIGIN}")
+        cd.set_python_version(python_version)
+        if pip_packages is None:
+            pip_packages = ["azureml-defaults"]
+        else:
+            for package in list(cd.pip_packages):
+                cd.remove_pip_package(package)
+        for package in pip_packages:
+            cd.add_pip_package(package)
+        for package in conda_packages or ():
+            cd.add_conda_package(package)
+        return cd
+
+    @staticmethod
+    def merge_requirements(requirements) -> list[str]:
+        packages: dict[str, list[str]] = {}
+        for req in requirements:
+            name = _package_name(req)
+            packages.setdefault(name, []).append(req[len(name) :].strip())
+        return [f"{name}{','.join(x for x in reqs if x)}" for name, reqs in packages.items()]
+
+    @staticmethod
+    def sdk_origin_url() -> str:
+        return DEFAULT_SDK_ORIGIN
+
+    # --- reading ---------------------------------------------------------------------
+
+    def _deps(self) -> list:
+        return self._conda_dependencies.setdefault(PACKAGES, [])
+
+    def _pip_section(self) -> list | None:
+        for item in self._deps():
+            if isinstance(item, dict) and PIP in item:
+                if item[PIP] is None:
+                    item[PIP] = []
+                return item[PIP]
+        return None
+
+    @property
+    def conda_channels(self) -> Iterator[str]:
+        return iter(list(self._conda_dependencies.get(CHANNELS) or []))
+
+    @property
+    def conda_packages(self) -> Iterator[str]:
+        return iter([d for d in self._deps() if isinstance(d, str)])
+
+    @property
+    def pip_packages(self) -> Iterator[str]:
+        return iter([p for p in self._pip_section() or [] if not str(p).startswith("-")])
+
+    @property
+    def pip_options(self) -> Iterator[str]:
+        return iter([p for p in self._pip_section() or [] if str(p).startswith("-")])
+
+    def get_python_version(self) -> str | None:
+        for item in self._deps():
+            if _is_python(item):
+                version = re.split(r"[=<>~!\s]+", item.strip(), maxsplit=1)
+                return version[1] if len(version) > 1 and version[1] else None
+        return None
+
+    # --- changing --------------------------------------------------------------------
+
+    def set_python_version(self, version: str) -> None:
+        deps = self._deps()
+        for i, item in enumerate(deps):
+            if _is_python(item):
+                deps[i] = f"python={version}"
+                break
+        else:
+            deps.insert(0, f"python={version}")
+        self._python_version = version
+
+    def add_channel(self, channel: str) -> None:
+        channels = self._conda_dependencies.setdefault(CHANNELS, [])
+        if channel not in channels:
+            channels.append(channel)
+
+    def remove_channel(self, channel: str) -> None:
+        channels = self._conda_dependencies.get(CHANNELS) or []
+        if channel in channels:
+            channels.remove(channel)
+
+    def add_conda_package(self, conda_package: str) -> None:
+        if _is_python(conda_package):
+            version = self.__class__(_underlying_structure={PACKAGES: [conda_package]})
+            if version.get_python_version():
+                self.set_python_version(version.get_python_version())
+            return
+        deps = self._deps()
+        if conda_package not in deps:
+            # Before the pip section, where conda files keep them.
+            at = next((i for i, d in enumerate(deps) if isinstance(d, dict)), len(deps))
+            deps.insert(at, conda_package)
+
+    def remove_conda_package(self, conda_package: str) -> None:
+        if _is_python(conda_package):
+            raise ValidationError(
+                "python must not be removed from conda dependencies", field="conda"
+            )
+        deps = self._deps()
+        if conda_package in deps:
+            deps.remove(conda_package)
+
+    def add_pip_package(self, pip_package: str) -> None:
+        if pip_package.startswith("-"):
+            raise ValidationError(f"Invalid package name {pip_package}", field="pip_package")
+        self.remove_pip_package(pip_package)
+        section = self._pip_section()
+        if section is None:
+            self._deps().append({PIP: [pip_package]})
+        else:
+            section.append(pip_package)
+
+    def remove_pip_package(self, pip_package: str) -> None:
+        if pip_package.startswith("-"):
+            raise ValidationError(f"Invalid package name {pip_package}", field="pip_package")
+        section = self._pip_section()
+        if section is None:
+            return
+        name = _package_name(pip_package)
+        section[:] = [p for p in section if str(p).startswith("-") or _package_name(p) != name]
+
+    def set_pip_option(self, pip_option: str) -> None:
+        if not pip_option.startswith("-"):
+            raise ValidationError(f"Invalid pip option {pip_option}", field="pip_option")
+        section = self._pip_section()
+        if section is None:
+            self._deps().append({PIP: [pip_option]})
+            return
+        flag = pip_option.split()[0]
+        for i, item in enumerate(section):
+            if str(item).startswith("-") and str(item).split()[0] == flag:
+                section[i] = pip_option
+                return
+        section.insert(0, pip_option)
+
+    def remove_pip_option(self, pip_option: str) -> None:
+        section = self._pip_section() or []
+        flag = pip_option.split()[0]
+        section[:] = [
+            p for p in section if not (str(p).startswith("-") and str(p).split()[0] == flag)
+        ]
+
+    def set_pip_index_url(self, index_url: str) -> None:
+        self.set_pip_option(index_url)
+
+    def set_pip_requirements(self, pip_requirements) -> None:
+        section = self._pip_section()
+        if section is None:
+            self._deps().append({PIP: list(pip_requirements)})
+        else:
+            section[:] = list(pip_requirements)
+
+    # --- writing ---------------------------------------------------------------------
+
+    def serialize_to_string(self) -> str:
+        return _yaml().safe_dump(
+            self._conda_dependencies, sort_keys=False, default_flow_style=False
+        )
+
+    def save(self, path=None) -> str:
+        if path is None or os.path.isdir(path):
+            raise ValidationError(
+                "Cannot save a conda environment specification file to a directory. "
+                "Please specify a fully qualified path along with the file name.",
+                field="path",
+            )
+        with open(path, "w") as f:
+            f.write(self.serialize_to_string())
+        return str(path)
+
+    def save_to_file(self, base_directory, conda_file_path=None) -> str:
+        conda_file_path = conda_file_path or ".azureml/auto_conda_dependencies.yml"
+        full = os.path.join(os.path.abspath(base_directory), conda_file_path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        self.save(full)
+        return conda_file_path
+
+    def as_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(self._conda_dependencies))
+
+    def _user_packages(self) -> list[str]:
+        """What a user asked for beyond v1's defaults (python, pip, azureml-*)."""
+        conda = [p for p in self.conda_packages if not _is_python(p) and _package_name(p) != "pip"]
+        pip = [p for p in self.pip_packages if not _package_name(p).startswith("azureml")]
+        return conda + pip
+
+    def __repr__(self) -> str:
+        return self.serialize_to_string()
+
+
+class PythonSection:
+    """Which Python runs the script: a venv built from ``conda_dependencies``, or
+    (``user_managed_dependencies = True``) ``interpreter_path`` as it is."""
+
+    def __init__(self, **kwargs):
+        self.interpreter_path = "python"
+        self._user_managed = False
+        self._user_managed_set = False
+        self.conda_dependencies = None if kwargs.get("_skip_defaults") else CondaDependencies()
+        self.conda_dependencies_file = None
+        self.base_conda_environment = None
+
+    @property
+    def user_managed_dependencies(self) -> bool:
+        return self._user_managed
+
+    @user_managed_dependencies.setter
+    def user_managed_dependencies(self, value: bool) -> None:
+        self._user_managed = bool(value)
+        self._user_managed_set = True
+
+    def _to_dict(self) -> dict[str, Any]:
+        cd = self.conda_dependencies
+        return {
+            "userManagedDependencies": self._user_managed,
+            "interpreterPath": self.interpreter_path,
+            "condaDependenciesFile": self.conda_dependencies_file,
+            "baseCondaEnvironment": self.base_conda_environment,
+            "condaDependencies": cd.as_dict() if cd is not None else None,
+        }
+
+    def _load(self, data: Mapping[str, Any]) -> None:
+        self._user_managed = bool(data.get("userManagedDependencies"))
+        self.interpreter_path = data.get("interpreterPath") or "python"
+        self.conda_dependencies_file = data.get("condaDependenciesFile")
+        self.base_conda_environment = data.get("baseCondaEnvironment")
+        deps = data.get("condaDependencies")
+        self.conda_dependencies = (
+            CondaDependencies(_underlying_structure=deps) if deps is not None else None
+        )
+
+
+class ContainerRegistry:
+    """Where a Docker base image lives (recorded; the password never is)."""
+
+    def __init__(self):
+        self.address = None
+        self.username = None
+        self.password = None
+
+
+class DockerImagePlatform:
+    def __init__(self):
+        self.os = "Linux"
+        self.architecture = "amd64"
+
+
+class DockerSection:
+    """Docker settings of an environment: recorded on the run, not applied (Studio
+    runs jobs in a virtual environment on the target machine)."""
+
+    def __init__(self, **kwargs):
+        skip = kwargs.get("_skip_defaults", False)
+        self.enabled = False
+        self.base_image = None if skip else DEFAULT_CPU_IMAGE
+        self.base_dockerfile = None
+        self.build_context = None
+        self.base_image_registry = ContainerRegistry()
+        self.platform = DockerImagePlatform()
+        self.shared_volumes = True
+        self.shm_size = None if skip else _DEFAULT_SHM_SIZE
+        self.arguments: list[str] = []
+        self.gpu_support = True
+
+    def _to_dict(self) -> dict[str, Any]:
+        registry = self.base_image_registry
+        return {
+            "enabled": self.enabled,
+            "baseImage": self.base_image,
+            "baseDockerfile": self.base_dockerfile,
+            "buildContext": None if self.build_context is None else str(self.build_context),
+            "sharedVolumes": self.shared_volumes,
+            "shmSize": self.shm_size,
+            "arguments": list(self.arguments or []),
+            "baseImageRegistry": {
+                "address": getattr(registry, "address", None),
+                "username": getattr(registry, "username", None),
+                "password": None,
+            },
+            "platform": {"os": self.platform.os, "architecture": self.platform.architecture},
+        }
+
+    def _load(self, data: Mapping[str, Any]) -> None:
+        self.enabled = bool(data.get("enabled"))
+        self.base_image = data.get("baseImage")
+        self.base_dockerfile = data.get("baseDockerfile")
+        self.build_context = data.get("buildContext")
+        self.shared_volumes = data.get("sharedVolumes", True)
+        self.shm_size = data.get("shmSize")
+        self.arguments = list(data.get("arguments") or [])
+        registry = data.get("baseImageRegistry") or {}
+        self.base_image_registry.address = registry.get("address")
+        self.base_image_registry.username = registry.get("username")
+
+
+class SparkSection:
+    def __init__(self, **kwargs):
+        self.repositories: list[str] = []
+        self.packages: list = []
+        self.precache_packages = True
+
+
+class Environment:
+    """A reproducible Python environment: packages, environment variables, Docker
+    settings. Registered environments are versioned per name in the workspace."""
+
+    def __init__(self, name: str, **kwargs):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Environment name expected str, {type(name)} found")
+        skip = kwargs.get("_skip_defaults", False)
+        self.name = name
+        self.version: str | None = None
+        self.python = PythonSection(_skip_defaults=skip)
+        self.docker = DockerSection(_skip_defaults=skip)
+        self.spark = SparkSection()
+        self.databricks = None
+        self.r = None
+        self.inferencing_stack_version = None
+        self.asset_id = None
+        self.environment_variables: dict[str, str] = (
+            {} if skip else {"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"}
+        )
+        self._implicit = False  # RunConfiguration's own default, never set by the user
+
+    def __str__(self) -> str:
+        return f"Environment(Name: {self.name},\nVersion: {self.version})"
+
+    def __repr__(self) -> str:
+        return json.dumps(self._serialize_to_dict(), indent=4, sort_keys=True)
+
+    # --- v1's constructors -----------------------------------------------------------
+
+    @staticmethod
+    def from_pip_requirements(name: str, file_path, pip_version=None) -> Environment:
+        env = Environment(name=name)
+        with open(file_path) as f:
+            env.python.conda_dependencies.set_pip_requirements(f.read().splitlines())
+        env.python.conda_dependencies.add_conda_package(
+            f"pip={pip_version}" if pip_version else "pip"
+        )
+        return env
+
+    @staticmethod
+    def from_conda_specification(name: str, file_path) -> Environment:
+        cd = CondaDependencies(conda_dependencies_file_path=file_path)
+        if not cd.get_python_version():
+            cd.set_python_version(PYTHON_DEFAULT_VERSION)
+        env = Environment(name=name)
+        env.python.conda_dependencies = cd
+        return env
+
+    @staticmethod
+    def from_existing_conda_environment(name: str, conda_environment_name: str):
+        """v1 exports it with ``conda env export``; None when that is not possible."""
+        import shutil
+        import subprocess
+        import tempfile
+
+        if shutil.which("conda") is None:
+            print("Unable to run Conda package manager. Please make sure Conda is installed.")
+            return None
+        exported = subprocess.run(
+            ["conda", "env", "export", "--no-builds", "--name", conda_environment_name],
+            capture_output=True,
+        )
+        if exported.returncode != 0:
+            print(f"Could not find existing conda environment named: {conda_environment_name}")
+            return None
+        with tempfile.NamedTemporaryFile("wb", suffix=".yml", delete=False) as f:
+            f.write(exported.stdout)
+        try:
+            return Environment.from_conda_specification(name, f.name)
+        finally:
+            os.unlink(f.name)
+
+    @staticmethod
+    def from_docker_image(
+        name, image, container_registry=None, conda_specification=None, pip_requirements=None
+    ) -> Environment:
+        env = Environment._from_dependencies(name, conda_specification, pip_requirements)
+        env.docker.base_image = image
+        if container_registry is not None:
+            env.docker.base_image_registry = container_registry
+        return env
+
+    @staticmethod
+    def from_dockerfile(name, dockerfile, conda_specification=None, pip_requirements=None):
+        env = Environment._from_dependencies(name, conda_specification, pip_requirements)
+        env.docker.base_image = None
+        if isinstance(dockerfile, str) and os.path.isfile(dockerfile):
+            with open(dockerfile) as f:
+                dockerfile = f.read()
+        env.docker.base_dockerfile = dockerfile
+        return env
+
+    @staticmethod
+    def _from_dependencies(name, conda_specification=None, pip_requirements=None):
+        if conda_specification and pip_requirements:
+            raise ValidationError(
+                "Only one of conda_specification or pip_requirements can be specified.",
+                field="pip_requirements",
+            )
+        if conda_specification:
+            return Environment.from_conda_specification(name, conda_specification)
+        if pip_requirements:
+            return Environment.from_pip_requirements(name, pip_requirements)
+        env = Environment(name)
+        env.python.user_managed_dependencies = True
+        return env
+
+    def clone(self, new_name: str) -> Environment:
+        env = Environment._deserialize_and_add_to_object(self._serialize_to_dict())
+        env.name, env.version, env.asset_id = new_name, None, None
+        return env
+
+    # --- the workspace's registry ----------------------------------------------------
+
+    def register(self, workspace: Workspace) -> Environment:
+        """Store this definition in ``workspace``: a new version of its name, or the
+        latest one again when nothing changed. Returns the registered environment."""
+        if not self.name:
+            raise ValidationError("An environment needs a name to be registered.", field="name")
+        data = workspace._store.register_environment(workspace.name, self._serialize_to_dict())
+        return Environment._from_record(data)
+
+    @staticmethod
+    def get(workspace: Workspace, name: str, version=None, label=None) -> Environment:
+        if label is not None:
+            from studio.sdk.recorded import warn_once
+
+            warn_once("environment.label", "Environment labels are not kept; label= is ignored.")
+        data = workspace._store.get_environment(
+            workspace.name, name, None if version is None else str(version)
+        )
+        return Environment._from_record(data)
+
+    @staticmethod
+    def list(workspace: Workspace) -> dict[str, Environment]:
+        """The latest version of each environment of the workspace, by name."""
+        return {
+            row["name"]: Environment._from_record(row)
+            for row in workspace._store.list_environments(workspace.name)
+        }
+
+    def build(self, workspace: Workspace, image_build_compute=None):
+        """v1 builds a Docker image in the cloud; Studio registers the environment
+        and builds its virtual environment when a run first uses it."""
+        from studio.sdk.recorded import warn_once
+
+        warn_once(
+            "environment.build",
+            "Environment.build() registers the environment; its virtual environment "
+            "is built when a run first uses it.",
+        )
+        return self.register(workspace)
+
+    def get_image_details(self, workspace: Workspace) -> dict[str, Any]:
+        return {"imageExistsInRegistry": False, "dockerImage": None, "pythonEnvironment": None}
+
+    def save_to_directory(self, path, overwrite: bool = False) -> None:
+        os.makedirs(path, exist_ok=overwrite)
+        definition = self._serialize_to_dict()
+        if self.python.conda_dependencies is not None:
+            self.python.conda_dependencies.save(os.path.join(path, "conda_dependencies.yml"))
+            definition["python"].pop("condaDependencies", None)
+        with open(os.path.join(path, "azureml_environment.json"), "w") as f:
+            json.dump(definition, f, indent=4)
+
+    @staticmethod
+    def load_from_directory(path) -> Environment:
+        with open(os.path.join(path, "azureml_environment.json")) as f:
+            env = Environment._deserialize_and_add_to_object(json.load(f))
+        conda_file = os.path.join(path, "conda_dependencies.yml")
+        if os.path.isfile(conda_file):
+            env.python.conda_dependencies = CondaDependencies(conda_file)
+        return env
+
+    # --- serialized shape (v1's) -----------------------------------------------------
+
+    def _serialize_to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "assetId": self.asset_id,
+            "environmentVariables": dict(self.environment_variables or {}),
+            "python": self.python._to_dict(),
+            "docker": self.docker._to_dict(),
+            "spark": {
+                "repositories": list(self.spark.repositories),
+                "packages": [str(p) for p in self.spark.packages],
+                "precachePackages": self.spark.precache_packages,
+            },
+            "databricks": None,
+            "r": None,
+            "inferencingStackVersion": self.inferencing_stack_version,
+        }
+
+    @staticmethod
+    def _deserialize_and_add_to_object(data: Mapping[str, Any]) -> Environment:
+        env = Environment(data.get("name"), _skip_defaults=True)
+        env.version = None if data.get("version") is None else str(data["version"])
+        env.asset_id = data.get("assetId")
+        env.environment_variables = dict(data.get("environmentVariables") or {})
+        env.python._load(data.get("python") or {})
+        env.docker._load(data.get("docker") or {})
+        env.inferencing_stack_version = data.get("inferencingStackVersion")
+        return env
+
+    @staticmethod
+    def _from_record(record: Mapping[str, Any]) -> Environment:
+        env = Environment._deserialize_and_add_to_object(record["definition"])
+        env.name, env.version = record["name"], str(record["version"])
+        return env
+
+    def _for_submit(self) -> dict[str, Any] | None:
+        """The definition a submitted run records, or None for RunConfiguration's
+        untouched default (the submitter's interpreter, as before)."""
+        if self._implicit and not self.python._user_managed_set:
+            cd = self.python.conda_dependencies
+            if cd is None or not cd._user_packages():
+                return None
+        return self._serialize_to_dict()
+
+
+class EnvironmentReference:
+    """A registered environment named by name and version."""
+
+    def __init__(self, name: str, version=None):
+        self.name = name
+        self.version = version
+
+    def get_environment(self, workspace: Workspace) -> Environment:
+        return Environment.get(workspace, self.name, self.version)
