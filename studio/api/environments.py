@@ -27,14 +27,18 @@ def environment_register(request: HttpRequest, workspace: Workspace, payload: En
 @api.get("/workspaces/{name}/environments", tags=["environments"])
 @endpoint("read", workspace="name")
 def environment_list(
-    request: HttpRequest, workspace: Workspace, name: str | None = None, version: str | None = None
+    request: HttpRequest,
+    workspace: Workspace,
+    environment: str | None = None,
+    version: str | None = None,
 ):
-    """Without ``name``: the latest version of each environment. With it: that
-    environment's versions, newest first (only ``version``, if given; 404 if none)."""
-    if name is None:
+    """Without ``environment`` (a name): the latest version of each environment.
+    With it: its versions, newest first (only ``version``, if given; 404 if none)."""
+    if environment is None:
         return {"environments": selectors.environment_list(workspace=workspace)}
     if version is None:
-        selectors.environment_get(workspace=workspace, name=name)  # 404 for an unknown name
-        return {"environments": selectors.environment_versions(workspace=workspace, name=name)}
-    env = selectors.environment_get(workspace=workspace, name=name, version=version)
+        selectors.environment_get(workspace=workspace, name=environment)  # 404 if unknown
+        versions = selectors.environment_versions(workspace=workspace, name=environment)
+        return {"environments": versions}
+    env = selectors.environment_get(workspace=workspace, name=environment, version=version)
     return {"environments": [selectors.environment_to_dict(env)]}

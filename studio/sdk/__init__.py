@@ -17,14 +17,44 @@ from studio.errors import (
     ValidationError,
 )
 from studio.sdk.config import ComputeTarget, Pipeline, ScriptRunConfig, ScriptStep
+from studio.sdk.environment import (
+    DEFAULT_CPU_IMAGE,
+    DEFAULT_GPU_IMAGE,
+    CondaDependencies,
+    ContainerRegistry,
+    DockerSection,
+    Environment,
+    EnvironmentReference,
+    PythonSection,
+)
 from studio.sdk.experiment import Experiment
 from studio.sdk.run import Run
+from studio.sdk.runconfig import (
+    DockerConfiguration,
+    MpiConfiguration,
+    PyTorchConfiguration,
+    RunConfiguration,
+    TensorflowConfiguration,
+)
 from studio.sdk.workspace import Workspace
 
 VERSION = "0.1.0"
 
 __all__ = [
     "VERSION",
+    "DEFAULT_CPU_IMAGE",
+    "DEFAULT_GPU_IMAGE",
+    "CondaDependencies",
+    "ContainerRegistry",
+    "DockerConfiguration",
+    "DockerSection",
+    "Environment",
+    "EnvironmentReference",
+    "MpiConfiguration",
+    "PythonSection",
+    "PyTorchConfiguration",
+    "RunConfiguration",
+    "TensorflowConfiguration",
     "ComputeTarget",
     "Pipeline",
     "ScriptRunConfig",

@@ -403,7 +403,7 @@ class RestStore(Store):
     def get_environment(
         self, workspace: str, name: str, version: str | None = None
     ) -> dict[str, Any]:
-        params = {"name": name, **({"version": version} if version is not None else {})}
+        params = {"environment": name, **({"version": version} if version is not None else {})}
         found = self._call("GET", f"/workspaces/{_q(workspace)}/environments", params=params)
         return found["environments"][0]
 
