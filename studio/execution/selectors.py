@@ -79,3 +79,20 @@ def environment_to_dict(env: Environment, **extra: Any) -> dict[str, Any]:
         "created_by": env.created_by,
         **extra,
     }
+
+
+def environment_page(*, workspace: Workspace) -> list[dict[str, Any]]:
+    """Every environment of the workspace with its versions (newest first), each
+    with its packages and how many runs used it: the studio's Environments page, in
+    one query."""
+    rows = (
+        Environment.objects.filter(workspace=workspace)
+        .annotate(runs=Count("executions"))
+        .order_by("name", "-version")
+    )
+    page: dict[str, dict[str, Any]] = {}
+    for env in rows:
+        entry = page.setdefault(env.name, {"name": env.name, "versions": [], "runs": 0})
+        entry["versions"].append(environment_to_dict(env, runs=env.runs))
+        entry["runs"] += env.runs
+    return list(page.values())

@@ -3,7 +3,16 @@ one module per group."""
 
 from django.urls import include, path
 
-from studio.web.views import compare, experiments, members, run_page, runs, saved_views, tokens
+from studio.web.views import (
+    compare,
+    environments,
+    experiments,
+    members,
+    run_page,
+    runs,
+    saved_views,
+    tokens,
+)
 
 runs_list = [
     path("runs/", runs.run_list, name="run-list"),
@@ -53,5 +62,6 @@ urlpatterns = [
     path("compare/", compare.compare, name="compare"),
     path("experiments/", include(experiment_pages)),
     path("views/", include(view_pages)),
+    path("environments/", environments.environment_list, name="environment-list"),
     path("settings/", include(settings_pages)),
 ]
