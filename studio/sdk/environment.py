@@ -626,3 +626,17 @@ class EnvironmentReference:
 
     def get_environment(self, workspace: Workspace) -> Environment:
         return Environment.get(workspace, self.name, self.version)
+
+
+def environment_of(properties: Mapping[str, str]) -> dict[str, str] | None:
+    """The environment a run recorded (``runDefinition["environment"]`` of
+    ``get_details()``): name and version, and the hash of the virtual environment
+    and the Python it ran on once its supervisor built or found it."""
+    keys = {
+        "name": "azureml.environment.name",
+        "version": "azureml.environment.version",
+        "hash": "azureml.environment.hash",
+        "python": "azureml.environment.python",
+    }
+    found = {k: properties[p] for k, p in keys.items() if p in properties}
+    return found or None

@@ -17,7 +17,7 @@ from studio.rules.metricdata import check_record
 from studio.rules.runquery import RunQuery
 from studio.rules.transitions import TERMINAL
 from studio.sdk.buffer import MetricBuffer, _flusher
-from studio.sdk.snapshot import collect
+from studio.sdk.environment import environment_of
 
 if TYPE_CHECKING:
     from studio.sdk.experiment import Experiment
@@ -166,6 +166,12 @@ class Run:
             "parentRunId": d["parent_id"],
             "script": d["script"] or None,
             "arguments": d["arguments"],
+            "runDefinition": {
+                "script": d["script"] or None,
+                "arguments": d["arguments"],
+                "target": d["compute_target"],
+                "environment": environment_of(d["properties"]),
+            },
             "inputDatasets": [],
             "outputDatasets": [],
             "logFiles": {
@@ -389,10 +395,7 @@ class Run:
         data = self._store.submit_run(
             self._data["workspace"],
             self.experiment.name,
-            script=config.script,
-            arguments=config.arguments,
-            compute_target=config.compute_target,
-            files=collect(config.source_directory, config.script),
+            **config._submission(),
             parent_id=self.id,
             tags=tags,
         )

@@ -127,7 +127,14 @@ def test_a_run_with_an_environment_runs_in_a_venv_built_from_its_packages(runs, 
     assert "var: EXAMPLE_VALUE yes" in log  # v1's default variable, and the run's own
     build = log_of(runs, run, "logs/environment_build.txt")
     assert "Successfully installed studio_tinypkg-1.5" in build
-    assert "logs/environment_build.txt" in run.get_details()["logFiles"]
+    details = run.get_details()
+    assert "logs/environment_build.txt" in details["logFiles"]
+    assert details["runDefinition"]["environment"] == {
+        "name": "tiny",
+        "version": "1",
+        "hash": props["azureml.environment.hash"],
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+    }
 
 
 def test_the_second_run_of_an_environment_uses_the_cached_venv(runs, source, wheels):
@@ -199,3 +206,19 @@ def test_a_user_managed_environment_runs_on_the_submitters_interpreter(runs, sou
     assert wait_terminal(run, timeout=120) == "Completed", run.get_details().get("error")
     assert f"python: {sys.executable}" in log_of(runs, run, "logs/std_log.txt")
     assert "azureml.environment.hash" not in run.get_properties()
+
+
+def test_a_child_run_submitted_with_an_environment_runs_in_it(runs, source, wheels):
+    parent = runs.sdk.Experiment(runs.ws, "envs").start_logging()
+    config = runs.sdk.ScriptRunConfig(
+        source_directory=str(source),
+        script="train.py",
+        compute_target=runs.target,
+        environment=tiny_env(runs.sdk, wheels, name="child-env"),
+    )
+    child = parent.submit_child(config)
+    runs.execute(1)
+    assert wait_terminal(child, timeout=120) == "Completed", child.get_details().get("error")
+    assert child.get_metrics() == {"tiny": 1.5}
+    assert child.get_properties()["azureml.environment.name"] == "child-env"
+    parent.complete()
