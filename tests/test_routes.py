@@ -17,7 +17,7 @@ from studio.accounts.services import token_create
 from studio.api import registry as registry_api
 from studio.api import schemas
 from studio.api.base import api
-from studio.execution.models import ComputeTarget
+from studio.execution.models import ComputeTarget, Environment
 from studio.registry import services as registry
 from studio.registry.models import ModelFile, ModelVersion
 from studio.tracking import saved_views, services
@@ -129,6 +129,7 @@ def _state() -> tuple:
         sorted(ComputeTarget.objects.values_list("workspace__name", "name")),
         sorted(ModelVersion.objects.values_list("model__name", "version", "tags", "description")),
         sorted(ModelFile.objects.values_list("name", "version__version")),
+        sorted(Environment.objects.values_list("workspace__name", "name", "version")),
     )
 
 
@@ -262,6 +263,7 @@ BODIES = {
         "series": [{"name": "m", "steps": [0], "values": [1.0], "times": [0]}],
     },
     schemas.TargetIn: {"name": "gpu"},
+    schemas.EnvironmentIn: {"definition": {"name": "taken-over"}},
     schemas.SubmissionIn: {"experiment": "taken-over", "script": "t.py", "compute_target": "gpu"},
     schemas.PipelineIn: {
         "experiment": "taken-over",

@@ -61,6 +61,9 @@ def run_submit(request: HttpRequest, name: str, payload: SubmissionIn):
         compute_target=target,
         parent=parent,
         tags=payload.tags,
+        environment=payload.environment,
+        properties=payload.properties,
+        variables=payload.variables,
     )
     return api.create_response(
         request, run_to_dict(selectors.run_get(run_id=run.run_id)), status=201

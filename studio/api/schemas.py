@@ -104,6 +104,9 @@ class SubmissionIn(Body):
     compute_target: StrictStr
     parent_id: StrictStr | None = None
     tags: dict[StrictStr, StrictStr | None] | None = None
+    environment: dict[StrictStr, Any] | None = None
+    properties: dict[StrictStr, StrictStr] | None = None
+    variables: dict[StrictStr, StrictStr] | None = None
 
 
 class StepIn(Body):
@@ -119,3 +122,9 @@ class PipelineIn(Body):
     steps: list[StepIn]
     tags: dict[StrictStr, StrictStr | None] | None = None
     description: StrictStr = ""
+
+
+class EnvironmentIn(Body):
+    definition: dict[StrictStr, Any] = Field(
+        description="The environment as v1's Environment serializes it (name, python, docker, ...)."
+    )

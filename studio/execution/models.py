@@ -26,6 +26,33 @@ class ComputeTarget(models.Model):
         return self.name
 
 
+class Environment(models.Model):
+    """One version of a named environment of a workspace: v1's definition (Python
+    packages, environment variables, Docker settings) as ``Environment`` serializes
+    it. Registering the same definition again gives the same version; a changed one
+    the next version. ``content_hash`` is the hash of the definition without its
+    name and version, to find an unchanged one."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="environments")
+    name = models.CharField(max_length=255)
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "name", "version"], name="environment_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
 class Execution(models.Model):
     """How a submitted run executes: its script, its place in a pipeline, and the
     supervisor and process group that run it (so a restarted worker can find and
@@ -43,6 +70,13 @@ class Execution(models.Model):
     exit_code = models.IntegerField(null=True, blank=True)
     signal = models.CharField(max_length=20, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The environment the run's script runs in (None: the submitter's interpreter),
+    # and the variables set in its process (the environment's and the run
+    # configuration's ``environment_variables``).
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="executions"
+    )
+    variables = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["run"]

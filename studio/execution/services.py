@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
-from studio.errors import InvalidTransition, ValidationError
-from studio.execution.models import ComputeTarget, Execution
+from studio.errors import Conflict, InvalidTransition, ValidationError
+from studio.execution import envdefs
+from studio.execution.models import ComputeTarget, Environment, Execution
 from studio.rules import transitions, validation
 from studio.rules.graph import check_steps
 from studio.tracking import services as tracking
@@ -50,15 +51,28 @@ def run_submit(
     display_name: str = "",
     step_name: str = "",
     after: Sequence[str] = (),
+    environment: Mapping[str, Any] | None = None,
+    properties: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> Run:
     """Create a submitted run, NotStarted until its snapshot is uploaded and
-    ``run_enqueue`` hands it to a supervisor or a worker."""
+    ``run_enqueue`` hands it to a supervisor or a worker. ``environment`` (v1's
+    serialized ``Environment``) is registered in the workspace (the same definition
+    keeps its version) and recorded on the run; ``variables`` are set in its process."""
     script = validation.text(script, "script", max_length=500, allow_empty=type == RunType.PIPELINE)
     if script.startswith("/") or ".." in script.split("/"):
         raise ValidationError("script must be a path inside the source directory.", field="script")
     if compute_target != LOCAL:
         compute_target_get_or_create(workspace=experiment.workspace, name=compute_target)
+    clean_variables = envdefs.check_variables(variables or {}, "variables")
+    properties = dict(properties or {})
     with transaction.atomic():
+        env = None
+        if environment is not None:
+            env = environment_register(
+                workspace=experiment.workspace, definition=environment, created_by=submitted_by
+            )
+            properties.update(envdefs.run_properties(env.name, env.version))
         run = tracking.run_create(
             experiment=experiment,
             submitted_by=submitted_by,
@@ -70,9 +84,52 @@ def run_submit(
             script=script,
             arguments=arguments,
             tags=tags,
+            properties=properties,
         )
-        Execution.objects.create(run=run, step_name=step_name, after=list(after))
+        Execution.objects.create(
+            run=run,
+            step_name=step_name,
+            after=list(after),
+            environment=env,
+            variables=clean_variables,
+        )
     return run
+
+
+def environment_register(
+    *, workspace: Workspace, definition: Mapping[str, Any], created_by: str
+) -> Environment:
+    """Keep ``definition`` (v1's serialized ``Environment``) as a version of its
+    name: the latest version again when its content did not change (or the version
+    it names, when that one has this content), else the next version. Two racing
+    registrations of a new content make one version each, never the same number."""
+    name, clean, digest = envdefs.check_definition(definition)
+    wanted = envdefs.wanted_version(definition)
+    for _attempt in range(5):
+        versions = Environment.objects.filter(workspace=workspace, name=name)
+        if wanted is not None:
+            same = versions.filter(version=wanted, content_hash=digest).first()
+            if same is not None:
+                return same
+        latest = versions.order_by("-version").first()
+        if latest is not None and latest.content_hash == digest:
+            return latest
+        try:
+            with transaction.atomic():
+                return Environment.objects.create(
+                    workspace=workspace,
+                    name=name,
+                    version=(latest.version if latest else 0) + 1,
+                    definition=clean,
+                    content_hash=digest,
+                    created_by=created_by,
+                )
+        except IntegrityError:
+            continue  # another registration took that number: look again
+    raise Conflict(
+        f"Environment {name!r} is being registered by too many callers at once; try again.",
+        field="name",
+    )
 
 
 def pipeline_submit(

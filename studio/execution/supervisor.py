@@ -389,6 +389,17 @@ def supervise(
     def status() -> str:
         return Run.objects.filter(pk=run.pk).values_list("status", flat=True).get()
 
+    from studio.execution import envrun
+
+    try:  # the interpreter: a venv built from the run's environment, if it has one
+        prepared = envrun.prepare(run)
+    except envrun.Stopped:
+        prepared = envrun.Prepared()  # cancelled while preparing: ends just below
+    except envrun.BuildError as exc:
+        _finish_failed(
+            run, exc.message, code="environment_failed", stderr=exc.log.splitlines()[-20:]
+        )
+        return status()
     try:
         tracking.run_transition(run=run, status=RunStatus.STARTING, reason="starting")
     except InvalidTransition:
@@ -408,11 +419,12 @@ def supervise(
         token = run_token_create(run=run) if server else ""
         materialize(run=run, into=workdir)
         _prepare_workdir(workdir, run_as)
-        command = [sys.executable, run.script, *run.arguments]
+        command = [prepared.python, run.script, *run.arguments]
+        env = job_environment(run, workdir=workdir, server=server, token=token, user=run_as)
         proc = subprocess.Popen(
             command,
             cwd=workdir,
-            env=job_environment(run, workdir=workdir, server=server, token=token, user=run_as),
+            env=prepared.apply(env),
             **_as_user(run_as),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -35,11 +35,28 @@ from studio.errors import (
     WorkspaceException,
 )
 from studio.sdk.config import ComputeTarget, Pipeline, ScriptRunConfig, ScriptStep
+from studio.sdk.environment import (
+    DEFAULT_CPU_IMAGE,
+    DEFAULT_GPU_IMAGE,
+    CondaDependencies,
+    ContainerRegistry,
+    DockerSection,
+    Environment,
+    EnvironmentReference,
+    PythonSection,
+)
 from studio.sdk.experiment import Experiment
 from studio.sdk.model import Model
 from studio.sdk.notice import V1CompatibilityWarning
 from studio.sdk.offline import OfflineRun
 from studio.sdk.run import Run
+from studio.sdk.runconfig import (
+    DockerConfiguration,
+    MpiConfiguration,
+    PyTorchConfiguration,
+    RunConfiguration,
+    TensorflowConfiguration,
+)
 from studio.sdk.widgets import RunDetails, set_diagnostics_collection
 from studio.sdk.workspace import Workspace
 
@@ -47,6 +64,19 @@ VERSION = "0.1.0"
 
 __all__ = [
     "VERSION",
+    "DEFAULT_CPU_IMAGE",
+    "DEFAULT_GPU_IMAGE",
+    "CondaDependencies",
+    "ContainerRegistry",
+    "DockerConfiguration",
+    "DockerSection",
+    "Environment",
+    "EnvironmentReference",
+    "MpiConfiguration",
+    "PythonSection",
+    "PyTorchConfiguration",
+    "RunConfiguration",
+    "TensorflowConfiguration",
     "ComputeTarget",
     "Pipeline",
     "ScriptRunConfig",

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 from studio.rules import validation
 from studio.rules.runquery import RunQuery
 from studio.sdk.config import Pipeline, ScriptRunConfig
+from studio.sdk.recorded import warn_once
 from studio.sdk.run import Run
 from studio.sdk.snapshot import collect
 
@@ -64,10 +65,13 @@ class Experiment:
         )
         return Run(self, data["id"], _data=data)._keep_alive()
 
-    def submit(self, config, tags: Mapping[str, str | None] | None = None) -> Run:
+    def submit(self, config, tags: Mapping[str, str | None] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` (a run of type ``script``) or a ``Pipeline``
-        (a run of type ``pipeline`` whose steps are child runs). Returns at once."""
+        (a run of type ``pipeline`` whose steps are child runs; it takes v1's
+        ``pipeline_parameters``, ``continue_on_step_failure``, ``regenerate_outputs``).
+        Returns at once."""
         if isinstance(config, Pipeline):
+            _pipeline_keywords(kwargs)
             steps = [
                 {
                     "name": step.name,
@@ -87,14 +91,10 @@ class Experiment:
                 description=config.description,
             )
         elif isinstance(config, ScriptRunConfig):
+            for name in kwargs:
+                warn_once(f"submit.{name}", f"Experiment.submit({name}=...) is ignored.")
             data = self._store.submit_run(
-                self.workspace.name,
-                self.name,
-                script=config.script,
-                arguments=config.arguments,
-                compute_target=config.compute_target,
-                files=collect(config.source_directory, config.script),
-                tags=tags,
+                self.workspace.name, self.name, **config._submission(), tags=tags
             )
         else:
             raise TypeError("submit takes a ScriptRunConfig or a Pipeline.")
@@ -136,3 +136,14 @@ class Experiment:
         )
         for row in self._store.list_runs(self.workspace.name, query):
             yield Run(self, row["id"], _data=row)
+
+
+PIPELINE_KEYWORDS = ("pipeline_parameters", "continue_on_step_failure", "regenerate_outputs")
+
+
+def _pipeline_keywords(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """v1's pipeline keywords, accepted; the others are warned about once."""
+    for name in kwargs:
+        if name not in PIPELINE_KEYWORDS:
+            warn_once(f"submit.{name}", f"Experiment.submit({name}=...) is ignored.")
+    return {k: v for k, v in kwargs.items() if k in PIPELINE_KEYWORDS}

@@ -18,10 +18,10 @@ from studio.rules.metricdata import check_record
 from studio.rules.runquery import RunQuery
 from studio.rules.transitions import TERMINAL
 from studio.sdk.buffer import MetricBuffer, _flusher
+from studio.sdk.environment import environment_of
 from studio.sdk.notice import as_text, warn_once
 from studio.sdk.offline import OfflineRun
 from studio.sdk.runfiles import RunFiles
-from studio.sdk.snapshot import collect
 
 if TYPE_CHECKING:
     from studio.sdk.experiment import Experiment
@@ -235,7 +235,7 @@ class Run(RunFiles):
                 "script": d["script"] or None,
                 "arguments": d["arguments"],
                 "target": d["compute_target"],
-                "environment": d.get("environment"),
+                "environment": environment_of(d["properties"]),
             },
             "inputDatasets": [],
             "outputDatasets": [],
@@ -486,10 +486,7 @@ class Run(RunFiles):
         data = self._store.submit_run(
             self._data["workspace"],
             self.experiment.name,
-            script=config.script,
-            arguments=config.arguments,
-            compute_target=config.compute_target,
-            files=collect(config.source_directory, config.script),
+            **config._submission(),
             parent_id=self.id,
             tags=tags,
         )

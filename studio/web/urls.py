@@ -3,7 +3,16 @@ one module per group."""
 
 from django.urls import include, path
 
-from studio.web.views import compare, experiments, members, run_page, runs, saved_views, tokens
+from studio.web.views import (
+    compare,
+    environments,
+    experiments,
+    members,
+    run_page,
+    runs,
+    saved_views,
+    tokens,
+)
 from studio.web.views import models as model_views
 
 runs_list = [
@@ -62,5 +71,6 @@ urlpatterns = [
     path("experiments/", include(experiment_pages)),
     path("models/", include(model_pages)),
     path("views/", include(view_pages)),
+    path("environments/", environments.environment_list, name="environment-list"),
     path("settings/", include(settings_pages)),
 ]

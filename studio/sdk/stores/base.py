@@ -135,9 +135,29 @@ class Store(RegistryContract, ABC):
         files: Sequence[tuple[str, Any]],
         parent_id: str | None = None,
         tags: Mapping[str, str | None] | None = None,
+        environment: Mapping[str, Any] | None = None,
+        properties: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Create a script run, upload its snapshot (``files``: name, path) and hand
-        it to a supervisor (local) or a worker's queue (named target)."""
+        it to a supervisor (local) or a worker's queue (named target). ``environment``
+        is v1's serialized ``Environment`` (registered on the way), ``properties``
+        what the run records, ``variables`` what its process gets in its environment."""
+
+    # environments
+    @abstractmethod
+    def register_environment(self, workspace: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep ``definition`` as a version of its name (the latest one again when
+        nothing changed); the environment as ``environment_to_dict`` makes it."""
+
+    @abstractmethod
+    def get_environment(
+        self, workspace: str, name: str, version: str | None = None
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def list_environments(self, workspace: str) -> list[dict[str, Any]]:
+        """The latest version of each environment of ``workspace``."""
 
     @abstractmethod
     def submit_pipeline(

@@ -402,6 +402,9 @@ class LocalStore(LocalRegistry, Store):
         files: Sequence[tuple[str, Any]],
         parent_id: str | None = None,
         tags: Mapping[str, str | None] | None = None,
+        environment: Mapping[str, Any] | None = None,
+        properties: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         from studio.execution import services as execution
         from studio.execution.launch import spawn
@@ -416,6 +419,9 @@ class LocalStore(LocalRegistry, Store):
             compute_target=compute_target,
             parent=self._run(parent_id) if parent_id else None,
             tags=tags,
+            environment=environment,
+            properties=properties,
+            variables=variables,
         )
         self._upload_snapshot(run, files)
         if compute_target == execution.LOCAL:
@@ -423,6 +429,31 @@ class LocalStore(LocalRegistry, Store):
         else:
             execution.run_enqueue(run=run)
         return self._dict(run.run_id)
+
+    # environments
+    def register_environment(self, workspace: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        from studio.execution import selectors
+        from studio.execution import services as execution
+
+        env = execution.environment_register(
+            workspace=self._workspace(workspace), definition=definition, created_by=self.user
+        )
+        return selectors.environment_to_dict(env)
+
+    def get_environment(
+        self, workspace: str, name: str, version: str | None = None
+    ) -> dict[str, Any]:
+        from studio.execution import selectors
+
+        env = selectors.environment_get(
+            workspace=self._workspace(workspace), name=name, version=version
+        )
+        return selectors.environment_to_dict(env)
+
+    def list_environments(self, workspace: str) -> list[dict[str, Any]]:
+        from studio.execution import selectors
+
+        return selectors.environment_list(workspace=self._workspace(workspace))
 
     def submit_pipeline(
         self,

@@ -481,6 +481,9 @@ class RestStore(RestRegistry, Store):
         files: Sequence[tuple[str, Any]],
         parent_id: str | None = None,
         tags: Mapping[str, str | None] | None = None,
+        environment: Mapping[str, Any] | None = None,
+        properties: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         body = {
             "experiment": experiment,
@@ -490,9 +493,30 @@ class RestStore(RestRegistry, Store):
             "parent_id": parent_id,
             "tags": dict(tags) if tags else None,
         }
+        # Sent only when given, so a studio that predates them still takes the rest.
+        extra = {"environment": environment, "properties": properties, "variables": variables}
+        body.update({k: dict(v) for k, v in extra.items() if v})
         run = self._call("POST", f"/workspaces/{_q(workspace)}/submissions", json_body=body)
         self._upload_snapshot(run["id"], files)
         return self._call("POST", f"/runs/{_q(run['id'])}/enqueue", json_body={})
+
+    # environments
+    def register_environment(self, workspace: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call(
+            "POST",
+            f"/workspaces/{_q(workspace)}/environments",
+            json_body={"definition": dict(definition)},
+        )
+
+    def get_environment(
+        self, workspace: str, name: str, version: str | None = None
+    ) -> dict[str, Any]:
+        params = {"environment": name, **({"version": version} if version is not None else {})}
+        found = self._call("GET", f"/workspaces/{_q(workspace)}/environments", params=params)
+        return found["environments"][0]
+
+    def list_environments(self, workspace: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/workspaces/{_q(workspace)}/environments")["environments"]
 
     def submit_pipeline(
         self,
