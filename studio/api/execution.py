@@ -82,6 +82,7 @@ def pipeline_submit(request: HttpRequest, workspace: Workspace, payload: Pipelin
         steps=[step.model_dump() for step in payload.steps],
         tags=payload.tags,
         description=payload.description,
+        properties=payload.properties,
         driver_target=payload.steps[0].compute_target if payload.steps else execution.LOCAL,
     )
     body = run_to_dict(selectors.run_get(run_id=pipeline.run_id))

@@ -112,6 +112,7 @@ class StepIn(Body):
     arguments: list[StrictStr] = []
     compute_target: StrictStr
     after: list[StrictStr] = []
+    properties: dict[StrictStr, StrictStr] | None = None
 
 
 class PipelineIn(Body):
@@ -119,3 +120,4 @@ class PipelineIn(Body):
     steps: list[StepIn]
     tags: dict[StrictStr, StrictStr | None] | None = None
     description: StrictStr = ""
+    properties: dict[StrictStr, StrictStr] | None = None

@@ -78,10 +78,12 @@ def pipeline_submit(
     tags: Mapping[str, str | None] | None = None,
     description: str = "",
     driver_target: str = LOCAL,
+    properties: Mapping[str, str] | None = None,
 ) -> tuple[Run, list[Run]]:
     """Create a pipeline run and its steps (child runs of type ``step``, NotStarted)
     in one transaction. ``steps`` items: name, script, arguments, compute_target,
-    after. The caller uploads each step's snapshot, then starts the driver: itself on
+    after, properties. The pipeline's ``properties`` hold its options (the driver
+    reads ``azureml.continue_on_step_failure``). The caller uploads each step's snapshot, then starts the driver: itself on
     the ``local`` target, else ``run_enqueue`` queues the pipeline on
     ``driver_target`` for one of its workers to drive."""
     check_steps([(step["name"], step.get("after", ())) for step in steps])
@@ -96,6 +98,8 @@ def pipeline_submit(
         )
         if description:
             tracking.run_update(run=pipeline, description=description)
+        if properties:
+            tracking.run_add_properties(run=pipeline, properties=properties)
         runs = [
             run_submit(
                 experiment=experiment,
@@ -111,6 +115,9 @@ def pipeline_submit(
             )
             for step in steps
         ]
+        for run, step in zip(runs, steps, strict=True):
+            if step.get("properties"):
+                tracking.run_add_properties(run=run, properties=step["properties"])
     return pipeline, runs
 
 

@@ -32,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+from studio.execution.backends import Backend, LocalBackend
 from studio.rules import filenames
 
 POLL_EVERY = 0.2
@@ -92,23 +93,31 @@ def process_alive(pid: int | None, started: float | None) -> bool:
 
 
 def job_environment(
-    run, *, workdir: Path, server: str = "", token: str = "", user: pwd.struct_passwd | None = None
+    run: dict,
+    *,
+    workdir: Path,
+    server: str = "",
+    token: str = "",
+    user: pwd.struct_passwd | None = None,
 ) -> dict[str, str]:
-    """The environment a job starts with: the allowlist above, its run, and its store.
+    """The environment a job starts with: the allowlist above, its run (``run``: its
+    data, with ``id``, ``workspace``, ``experiment``), and its store.
 
-    On the ``local`` target (the submitting user's own machine and database) the job
-    uses the local store like its submitter. A job run by a worker (``server``) gets
-    the API at ``server`` and a token that reaches its own run and its descendants
-    only, and a HOME and STUDIO_HOME of its own inside its working copy: never
-    DATABASE_URL, the server's STUDIO_HOME or anything else of the worker's."""
+    On the ``local`` target with the local store (the submitting user's own machine
+    and database) the job uses the local store like its submitter. A job that
+    reports over the API (``server``: run by a worker, or by a supervisor on the
+    submitting machine of a remote studio) gets the API at ``server`` and a token
+    that reaches its own run and its descendants only, and a HOME and STUDIO_HOME of
+    its own inside its working copy: never DATABASE_URL, the server's STUDIO_HOME or
+    anything else of the worker's."""
     from studio.execution.launch import python_path
 
     env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW or k.startswith("LC_")}
     env.update(
         {
-            "STUDIO_RUN_ID": run.run_id,
-            "STUDIO_WORKSPACE": run.workspace.name,
-            "STUDIO_EXPERIMENT": run.experiment.name,
+            "STUDIO_RUN_ID": run["id"],
+            "STUDIO_WORKSPACE": run["workspace"],
+            "STUDIO_EXPERIMENT": run["experiment"],
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": python_path(),
         }
@@ -358,57 +367,47 @@ def _descendants(pid: int) -> list:
 
 
 def supervise(
-    run_id: str, *, worker: str = "", server: str = "", run_as: pwd.struct_passwd | None = None
+    run_id: str,
+    backend: Backend | None = None,
+    *,
+    worker: str = "",
+    run_as: pwd.struct_passwd | None = None,
 ) -> str:
-    """Run one submitted run to its end; returns the final status. Started by a
-    worker, the job reaches the studio at ``server`` with a token minted here for its
-    run (revoked by ``main`` when this ends), as the OS user ``run_as`` if given."""
-    from django.conf import settings
+    """Run one submitted run to its end; returns the final status. ``backend`` is
+    how it reaches the studio (the database by default; the API for the ``local``
+    target of a remote studio). A job that reports over the API gets a token minted
+    for its run (revoked by ``main`` when this ends); with ``run_as`` it runs as that
+    OS user."""
+    from studio.rules.transitions import CANCEL_REQUESTED, CANCELED, FAILED, RUNNING, STARTING
 
-    from studio.accounts.services import run_token_create
-    from studio.errors import InvalidTransition
-    from studio.execution import services as execution
-    from studio.execution.snapshot import materialize
-    from studio.tracking import selectors
-    from studio.tracking import services as tracking
-    from studio.tracking.models import Run, RunStatus
-
+    backend = backend or LocalBackend()
     global _subreaper
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     _subreaper = True
-    run = selectors.run_get(run_id=run_id)
+    run = backend.run(run_id)
     me = os.getpid()
-    execution.execution_record(
-        run=run,
+    backend.record(
+        run_id,
         worker=worker,
         host=socket.gethostname(),
         supervisor_pid=me,
         supervisor_started=process_start_time(me),
     )
+    if not backend.start(run_id, STARTING, "starting"):
+        if backend.status(run_id) == CANCEL_REQUESTED:  # cancelled between claim and start
+            backend.transition(run_id, CANCELED, "canceled before start")
+        return backend.status(run_id)
 
-    def status() -> str:
-        return Run.objects.filter(pk=run.pk).values_list("status", flat=True).get()
-
-    try:
-        tracking.run_transition(run=run, status=RunStatus.STARTING, reason="starting")
-    except InvalidTransition:
-        if status() == RunStatus.CANCEL_REQUESTED:  # cancelled between claim and start
-            tracking.run_transition(
-                run=run, status=RunStatus.CANCELED, reason="canceled before start"
-            )
-        return status()
-
-    grace = float(getattr(settings, "STUDIO_CANCEL_GRACE_SECONDS", 10))
+    grace = backend.cancel_grace()
     # Outside STUDIO_HOME, which the job must not reach (0700, and another user
     # with --run-as); mkdtemp makes it 0700 and unguessable.
-    workdir = Path(tempfile.mkdtemp(prefix=f"studio-{run.run_id}-"))
-    log_path = tracking.run_live_log_open(run=run)
-    log = _LogWriter(log_path)
+    workdir = Path(tempfile.mkdtemp(prefix=f"studio-{run_id}-"))
+    log = _LogWriter(backend.log_open(run_id))
     try:
-        token = run_token_create(run=run) if server else ""
-        materialize(run=run, into=workdir)
+        server, token = backend.job_access(run_id)
+        backend.materialize(run_id, workdir)
         _prepare_workdir(workdir, run_as)
-        command = [sys.executable, run.script, *run.arguments]
+        command = [sys.executable, run["script"], *run["arguments"]]
         proc = subprocess.Popen(
             command,
             cwd=workdir,
@@ -424,23 +423,23 @@ def supervise(
     except Exception as exc:  # the script could not even start
         log.note(f"could not start the script: {exc}")
         log.close()
-        _finish_failed(run, f"The script could not be started: {exc}", code="start_failed")
+        backend.log_sync(run_id, final=True)
+        _finish_failed(
+            backend, run_id, f"The script could not be started: {exc}", code="start_failed"
+        )
         shutil.rmtree(workdir, ignore_errors=True)
-        return status()
+        return backend.status(run_id)
 
-    execution.execution_record(run=run, pgid=proc.pid, script_started=process_start_time(proc.pid))
+    backend.record(run_id, pgid=proc.pid, script_started=process_start_time(proc.pid))
     pumps = [
         threading.Thread(target=log.pump, args=(proc.stdout, False), daemon=True),
         threading.Thread(target=log.pump, args=(proc.stderr, True), daemon=True),
     ]
     for t in pumps:
         t.start()
-    try:
-        tracking.run_transition(run=run, status=RunStatus.RUNNING, reason="running")
-    except InvalidTransition:
-        pass  # cancel (or fail) arrived first: the loop below stops the processes
+    backend.transition(run_id, RUNNING, "running")  # refused: a cancel came first
 
-    beat_every = execution.heartbeat_every()
+    beat_every = backend.heartbeat_every()
     stopped_by = None
     escalated = False
     last_status = last_beat = 0.0
@@ -450,21 +449,19 @@ def supervise(
         now = time.monotonic()
         if now - last_status >= STATUS_EVERY:
             last_status = now
-            current = status()
-            if current == RunStatus.CANCEL_REQUESTED or current in (
-                RunStatus.FAILED,
-                RunStatus.CANCELED,
-            ):
+            backend.log_sync(run_id)
+            current = backend.status(run_id)
+            if current in (CANCEL_REQUESTED, FAILED, CANCELED):
                 stopped_by = current
                 log.note(
-                    f"{'cancel requested' if current != 'Failed' else 'run failed'}: stopping the processes"
+                    f"{'cancel requested' if current != FAILED else 'run failed'}: stopping the processes"
                 )
                 escalated = stop_processes(proc.pid, _descendants(proc.pid), grace, log)
                 proc.wait()
                 break
         if now - last_beat >= beat_every:
             last_beat = now
-            tracking.run_heartbeat(run=run)
+            backend.heartbeat(run_id)
         if code is not None:
             # The script is gone; anything it left behind in its group goes too.
             if group_alive(proc.pid):
@@ -475,43 +472,46 @@ def supervise(
         t.join(timeout=5)
 
     code = proc.returncode
-    execution.execution_record(
-        run=run,
+    backend.record(
+        run_id,
         exit_code=code if code is not None and code >= 0 else None,
         signal=signal.Signals(-code).name if code is not None and code < 0 else "",
     )
     if stopped_by is not None:
         log.note("stopped" + (" (SIGKILL was needed)" if escalated else ""))
         log.close()
-        if stopped_by == RunStatus.CANCEL_REQUESTED:
-            _transition_quietly(run, RunStatus.CANCELED, "canceled")
+        backend.log_sync(run_id, final=True)
+        if stopped_by == CANCEL_REQUESTED:
+            backend.transition(run_id, CANCELED, "canceled")
     elif code == 0:
         log.close()
-        _finish_completed(run, workdir)
+        backend.log_sync(run_id, final=True)
+        _finish_completed(backend, run_id, workdir)
     else:
         log.note(
             f"exited with {'signal ' + signal.Signals(-code).name if code < 0 else f'code {code}'}"
         )
         log.close()
+        backend.log_sync(run_id, final=True)
         what = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         _finish_failed(
-            run,
+            backend,
+            run_id,
             f"The script failed ({what}).",
             code="script_failed",
             exit_code=code,
             stderr=list(log.stderr_tail),
             workdir=workdir,
         )
-    if status() == RunStatus.CANCEL_REQUESTED:
+    if backend.status(run_id) == CANCEL_REQUESTED:
         # The cancel arrived as the script was ending (or while its outputs were
         # collected): nothing is left to stop, and it may not end Completed now.
-        _transition_quietly(run, RunStatus.CANCELED, "canceled")
-    tracking.run_file_sizes_update(run=run, prefix=filenames.LOGS)
+        backend.transition(run_id, CANCELED, "canceled")
     shutil.rmtree(workdir, ignore_errors=True)
-    return status()
+    return backend.status(run_id)
 
 
-def _collect_outputs(run, workdir: Path) -> None:
+def _collect_outputs(backend: Backend, run_id: str, workdir: Path) -> None:
     """Regular files the script wrote under ./outputs become the run's outputs.
 
     Refused (docs/requirements.md B2): symlinks, FIFOs, devices and sockets; hard links (one
@@ -520,7 +520,6 @@ def _collect_outputs(run, workdir: Path) -> None:
     opens go through directory descriptors without following links, so a job that
     swaps a folder for a link meanwhile gains nothing."""
     from studio.errors import StudioError
-    from studio.tracking import services as tracking
 
     root = workdir / filenames.OUTPUTS
     if root.is_symlink() or not root.is_dir():
@@ -539,7 +538,7 @@ def _collect_outputs(run, workdir: Path) -> None:
                 continue
             with f:
                 try:
-                    tracking.run_file_upload(run=run, name=name, content=f)
+                    backend.upload(run_id, name, f)
                 except StudioError as exc:
                     print(f"studio: output {name} skipped: {exc}", file=sys.stderr)
 
@@ -579,27 +578,34 @@ def _transition_quietly(run, status: str, reason: str, error=None) -> bool:
         return False  # someone else (cancel, fail) decided first
 
 
-def _finish_completed(run, workdir: Path) -> None:
-    from studio.tracking.models import RunStatus
+def _finish_completed(backend: Backend, run_id: str, workdir: Path) -> None:
+    from studio.rules.transitions import COMPLETED, FINALIZING
 
-    if _transition_quietly(run, RunStatus.FINALIZING, "collecting outputs"):
-        _collect_outputs(run, workdir)
-        _transition_quietly(run, RunStatus.COMPLETED, "completed")
+    if backend.transition(run_id, FINALIZING, "collecting outputs"):
+        _collect_outputs(backend, run_id, workdir)
+        backend.transition(run_id, COMPLETED, "completed")
 
 
 def _finish_failed(
-    run, message: str, *, code: str, exit_code=None, stderr=(), workdir=None
+    backend: Backend,
+    run_id: str,
+    message: str,
+    *,
+    code: str,
+    exit_code=None,
+    stderr=(),
+    workdir=None,
 ) -> None:
-    from studio.tracking.models import RunStatus
+    from studio.rules.transitions import FAILED, FINALIZING
 
     error = {"message": message, "code": code}
     if exit_code is not None:
         error["exit_code"] = exit_code
     if stderr:
         error["stderr"] = "\n".join(stderr)
-    if workdir is not None and _transition_quietly(run, RunStatus.FINALIZING, "collecting outputs"):
-        _collect_outputs(run, workdir)
-    _transition_quietly(run, RunStatus.FAILED, code, error)
+    if workdir is not None and backend.transition(run_id, FINALIZING, "collecting outputs"):
+        _collect_outputs(backend, run_id, workdir)
+    backend.transition(run_id, FAILED, code, error)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -611,16 +617,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--die-with-parent", action="store_true")
     parser.add_argument("--server", default="", help="the studio's URL, for a worker's job")
     parser.add_argument("--run-as", default="", help="OS user the job runs as")
+    parser.add_argument(
+        "--client",
+        action="store_true",
+        help="report to the studio at --server over its API (STUDIO_TOKEN): the local "
+        "target of a remote studio, supervised on the submitting machine",
+    )
     args = parser.parse_args(argv)
     if args.die_with_parent:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if args.client:
+        from studio.execution.backends import RestBackend
+
+        backend = RestBackend(args.server)
+        try:
+            supervise(args.run_id, backend)
+        finally:
+            backend.end(args.run_id)
+        return 0
     from studio.bootstrap import setup_django
 
     setup_django()
     run_as = pwd.getpwnam(args.run_as) if args.run_as else None
+    backend = LocalBackend(server=args.server)
     try:
-        supervise(args.run_id, worker=args.worker, server=args.server, run_as=run_as)
+        supervise(args.run_id, backend, worker=args.worker, run_as=run_as)
     finally:
+        backend.end(args.run_id)
         if args.server:
             revoke_run_tokens(args.run_id)
     return 0

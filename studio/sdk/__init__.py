@@ -16,8 +16,17 @@ from studio.errors import (
     StudioError,
     ValidationError,
 )
-from studio.sdk.config import ComputeTarget, Pipeline, ScriptRunConfig, ScriptStep
+from studio.sdk.config import ComputeTarget, ScriptRunConfig
 from studio.sdk.experiment import Experiment
+from studio.sdk.pipeline import (
+    Pipeline,
+    PipelineParameter,
+    PipelineRun,
+    PythonScriptStep,
+    ScriptStep,
+    StepRun,
+    StepSequence,
+)
 from studio.sdk.run import Run
 from studio.sdk.workspace import Workspace
 
@@ -27,6 +36,9 @@ __all__ = [
     "VERSION",
     "ComputeTarget",
     "Pipeline",
+    "PipelineParameter",
+    "PipelineRun",
+    "PythonScriptStep",
     "ScriptRunConfig",
     "ScriptStep",
     "Conflict",
@@ -36,6 +48,8 @@ __all__ = [
     "PropertyConflict",
     "RunFailed",
     "Run",
+    "StepRun",
+    "StepSequence",
     "StudioError",
     "ValidationError",
     "Workspace",

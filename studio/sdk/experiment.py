@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from studio.rules import validation
 from studio.rules.runquery import RunQuery
-from studio.sdk.config import Pipeline, ScriptRunConfig
+from studio.sdk.config import ScriptRunConfig
+from studio.sdk.pipeline import Pipeline, submit_pipeline
 from studio.sdk.run import Run
 from studio.sdk.snapshot import collect
 
@@ -35,29 +36,14 @@ class Experiment:
         )
         return Run(self, data["id"], _data=data)._keep_alive()
 
-    def submit(self, config, tags: Mapping[str, str | None] | None = None) -> Run:
+    def submit(self, config, tags: Mapping[str, str | None] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` (a run of type ``script``) or a ``Pipeline``
-        (a run of type ``pipeline`` whose steps are child runs). Returns at once."""
+        (a ``PipelineRun`` whose steps are child runs; it takes v1's keywords
+        ``pipeline_parameters``, ``continue_on_step_failure``, ``regenerate_outputs``).
+        Returns at once."""
         if isinstance(config, Pipeline):
-            steps = [
-                {
-                    "name": step.name,
-                    "script": step.script,
-                    "arguments": step.arguments,
-                    "compute_target": step.compute_target,
-                    "after": step.after,
-                    "files": collect(step.source_directory, step.script),
-                }
-                for step in config.steps
-            ]
-            data = self._store.submit_pipeline(
-                self.workspace.name,
-                self.name,
-                steps=steps,
-                tags=tags,
-                description=config.description,
-            )
-        elif isinstance(config, ScriptRunConfig):
+            return submit_pipeline(self, config, tags=tags, **kwargs)
+        if isinstance(config, ScriptRunConfig):
             data = self._store.submit_run(
                 self.workspace.name,
                 self.name,

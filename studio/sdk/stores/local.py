@@ -274,6 +274,7 @@ class LocalStore(Store):
         steps: Sequence[Mapping[str, Any]],
         tags: Mapping[str, str | None] | None = None,
         description: str = "",
+        properties: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         from studio.execution import services as execution
         from studio.execution.launch import spawn
@@ -288,6 +289,7 @@ class LocalStore(Store):
             steps=steps,
             tags=tags,
             description=description,
+            properties=properties,
         )
         created = zip(runs, (step["files"] for step in steps), strict=True)
         for run, files in created:

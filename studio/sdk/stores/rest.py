@@ -394,12 +394,14 @@ class RestStore(Store):
         steps: Sequence[Mapping[str, Any]],
         tags: Mapping[str, str | None] | None = None,
         description: str = "",
+        properties: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         body = {
             "experiment": experiment,
             "steps": [{k: v for k, v in step.items() if k != "files"} for step in steps],
             "tags": dict(tags) if tags else None,
             "description": description,
+            "properties": dict(properties) if properties else None,
         }
         pipeline = self._call("POST", f"/workspaces/{_q(workspace)}/pipelines", json_body=body)
         for step in steps:
