@@ -115,6 +115,21 @@ class StepIn(Body):
     properties: dict[StrictStr, StrictStr] | None = None
 
 
+class StatusIn(Body):
+    """A status change reported by the supervisor of a run on its submitter's machine."""
+
+    status: StrictStr
+    reason: StrictStr = ""
+    error: dict[StrictStr, StrictStr | StrictInt] | None = None
+
+
+class LogChunkIn(Body):
+    """Bytes of a run's live log (base64), appended at ``offset``."""
+
+    offset: StrictInt
+    data: StrictStr
+
+
 class PipelineIn(Body):
     experiment: StrictStr
     steps: list[StepIn]

@@ -329,6 +329,8 @@ class RestBackend(Backend):
                 self.store.download_file(run_id, name, out)
 
     def log_open(self, run_id: str) -> Path:
+        # The log exists in the studio from the start, as a local run's does.
+        _retry(lambda: self.store.append_live_log(run_id, 0, b""))
         fd, name = tempfile.mkstemp(prefix=f"studio-{run_id}-", suffix=".log")
         os.close(fd)
         self._logs[run_id] = (Path(name), 0)

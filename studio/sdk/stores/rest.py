@@ -15,6 +15,7 @@ batch whose first delivery did arrive is not stored twice. A batch the server re
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -36,6 +37,7 @@ from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
 
 API = "/api/v1"
+LOCAL = "local"
 # Reconnect attempts are spaced out so a dead server costs the flusher little.
 RETRY_AFTER = 2.0
 
@@ -75,6 +77,7 @@ class RestStore(Store):
             headers={"Authorization": f"Bearer {token}", "User-Agent": "studio-sdk"},
             timeout=httpx.Timeout(60.0, connect=5.0),
         )
+        self.token = token  # handed to the supervisors this process starts, never stored
         self.token_hash = _token_hash(token)
         identity = hashlib.sha256(f"{self.uri}\n{self.token_hash}".encode()).hexdigest()[:32]
         self.spool_root = studio_home() / "spool" / identity / "runs"
@@ -384,6 +387,11 @@ class RestStore(Store):
         }
         run = self._call("POST", f"/workspaces/{_q(workspace)}/submissions", json_body=body)
         self._upload_snapshot(run["id"], files)
+        if compute_target == LOCAL:
+            # v1's default target: the script runs here, supervised here, and reports
+            # to the studio over its API.
+            self._start_here("studio.execution.supervisor", run["id"])
+            return run
         return self._call("POST", f"/runs/{_q(run['id'])}/enqueue", json_body={})
 
     def submit_pipeline(
@@ -406,7 +414,41 @@ class RestStore(Store):
         pipeline = self._call("POST", f"/workspaces/{_q(workspace)}/pipelines", json_body=body)
         for step in steps:
             self._upload_snapshot(pipeline["steps"][step["name"]], step["files"])
+        if any(step["compute_target"] == LOCAL for step in steps):
+            # Its local steps run here: so does its driver (the studio made its
+            # target local), which queues the others for their workers.
+            self._start_here("studio.execution.pipeline", pipeline["id"])
+            return self.get_run(pipeline["id"])
         return self._call("POST", f"/runs/{_q(pipeline['id'])}/enqueue", json_body={})
+
+    def _start_here(self, module: str, run_id: str) -> None:
+        from studio.execution.backends import spawn_client
+
+        spawn_client(module, run_id, self.uri, self.token)
+
+    # --- for a supervisor on this machine (studio.execution.backends.RestBackend) ------
+
+    def report_status(
+        self, run_id: str, status: str, reason: str = "", error: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        body = {"status": status, "reason": reason, "error": dict(error) if error else None}
+        return self._call("POST", f"/runs/{_q(run_id)}/status", json_body=body)
+
+    def append_live_log(self, run_id: str, offset: int, data: bytes) -> int:
+        body = {"offset": offset, "data": base64.b64encode(data).decode("ascii")}
+        return self._call("POST", f"/runs/{_q(run_id)}/live-log", json_body=body)["size"]
+
+    def job_token(self, run_id: str) -> str:
+        return self._call("POST", f"/runs/{_q(run_id)}/job-token", json_body={})["token"]
+
+    def revoke_job_token(self, run_id: str) -> int:
+        return self._call("POST", f"/runs/{_q(run_id)}/job-token/revoke", json_body={})["revoked"]
+
+    def pipeline_steps(self, run_id: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/runs/{_q(run_id)}/steps")["steps"]
+
+    def enqueue(self, run_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/runs/{_q(run_id)}/enqueue", json_body={})
 
     def read_file(
         self, run_id: str, name: str, offset: int = 0, limit: int = 1 << 20
