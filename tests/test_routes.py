@@ -252,6 +252,8 @@ BODIES = {
     },
     schemas.TargetIn: {"name": "gpu"},
     schemas.SubmissionIn: {"experiment": "taken-over", "script": "t.py", "compute_target": "gpu"},
+    schemas.StatusIn: {"status": "Running"},
+    schemas.LogChunkIn: {"offset": 0, "data": "dGFrZW4gb3Zlcg=="},
     schemas.PipelineIn: {
         "experiment": "taken-over",
         "steps": [{"name": "a", "script": "a.py", "compute_target": "gpu"}],

@@ -37,6 +37,7 @@ def run_submit(request: HttpRequest, name: str, payload: SubmissionIn):
     """Create a script run, NotStarted until ``/runs/{id}/enqueue``. Everything is
     checked before anything (experiment, compute target, run) is created."""
     workspace, parent = access_new_run(request.user, name, payload.parent_id, token=request.auth)
+    execution.compute_target_check(payload.compute_target)
     run = execution.run_submit(
         experiment=tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment),
         submitted_by=request.user.get_username(),

@@ -16,13 +16,14 @@ returns it (``id``, ``workspace``, ``experiment``, ``script``, ``arguments``,
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
-import sys
 import tempfile
 import time
+import urllib.parse
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -267,6 +268,61 @@ def _retry(call: Callable[[], Any], *, attempts: int = 30, every: float = 1.0) -
             time.sleep(every)
 
 
+class _Api:
+    """The studio's JSON API, as a supervisor needs it: errors come back as the
+    exceptions the server raised, an unreachable studio as ``Unavailable``. (The
+    SDK's REST store is not used here: execution never imports the SDK.)"""
+
+    def __init__(self, uri: str, token: str) -> None:
+        import httpx
+
+        self.uri = uri
+        self.client = httpx.Client(
+            base_url=uri + "/api/v1",
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "studio-supervisor"},
+            timeout=httpx.Timeout(60.0, connect=5.0),
+        )
+
+    def __call__(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        import httpx
+
+        from studio.errors import error_from_code
+        from studio.rules import jsoncodec
+
+        if body is not None:
+            kwargs["content"] = jsoncodec.dumps(body)
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"Cannot reach the studio at {self.uri}: {exc}", field="uri"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                error = jsoncodec.loads(response.content)["error"]
+            except Exception:
+                if response.status_code >= 500:
+                    raise Unavailable(
+                        f"The studio answered {response.status_code}.", field="uri"
+                    ) from None
+                error = {"code": "error", "message": f"The studio answered {response.status_code}."}
+            raise error_from_code(
+                error.get("code", "error"),
+                error.get("message", ""),
+                error.get("field"),
+                response.status_code,
+            )
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return jsoncodec.loads(response.content)
+        return response.content
+
+
+def _q(value: str) -> str:
+    """One URL path part: slashes and dots encoded too (no client resolves ``..``)."""
+    return urllib.parse.quote(value, safe="").replace(".", "%2E")
+
+
 class RestBackend(Backend):
     """The studio's API, for the ``local`` target over HTTP: the supervisor (and the
     pipeline driver) run on the submitting machine with its token (STUDIO_TOKEN).
@@ -274,21 +330,23 @@ class RestBackend(Backend):
     (sent again later), never the script."""
 
     def __init__(self, uri: str, token: str | None = None) -> None:
-        from studio.sdk.stores.rest import RestStore
-
         self.uri = uri.rstrip("/")
-        self.store = RestStore(self.uri, token)
+        self.token = token or os.environ.get("STUDIO_TOKEN") or ""
+        self.api = _Api(self.uri, self.token)
         self._status: dict[str, str] = {}
         self._logs: dict[str, tuple[Path, int]] = {}
 
+    def _runs(self, run_id: str) -> str:
+        return f"/runs/{_q(run_id)}"
+
     def run(self, run_id: str) -> dict[str, Any]:
-        data = _retry(lambda: self.store.get_run(run_id))
+        data = _retry(lambda: self.api("GET", self._runs(run_id)))
         self._status[run_id] = data["status"]
         return data
 
     def status(self, run_id: str) -> str:
         try:
-            self._status[run_id] = self.store.get_run(run_id)["status"]
+            self._status[run_id] = self.api("GET", self._runs(run_id))["status"]
         except Unavailable:
             pass  # unknown for now: as it was
         return self._status[run_id]
@@ -296,8 +354,9 @@ class RestBackend(Backend):
     def transition(
         self, run_id: str, status: str, reason: str, error: dict[str, Any] | None = None
     ) -> bool:
+        body = {"status": status, "reason": reason, "error": error}
         try:
-            data = _retry(lambda: self.store.report_status(run_id, status, reason, error))
+            data = _retry(lambda: self.api("POST", self._runs(run_id) + "/status", body))
         except InvalidTransition:
             return False
         self._status[run_id] = data["status"]
@@ -305,32 +364,37 @@ class RestBackend(Backend):
 
     def cancel(self, run_id: str) -> None:
         try:
-            _retry(lambda: self.store.cancel_run(run_id))
+            _retry(lambda: self.api("POST", self._runs(run_id) + "/cancel", {}))
         except InvalidTransition:
             pass
 
     def heartbeat(self, run_id: str) -> None:
         try:
-            self.store.heartbeat([run_id])
+            self.api("POST", "/heartbeat", {"runs": [run_id]})
         except Unavailable:
             pass  # the lease allows for a few missed beats
 
     def materialize(self, run_id: str, into: Path) -> None:
         into.mkdir(parents=True, exist_ok=True)
         root = into.resolve()
-        for name in _retry(lambda: self.store.file_names(run_id)):
+        names = _retry(lambda: self.api("GET", self._runs(run_id) + "/files"))["files"]
+        for name in names:
             if not name.startswith(SNAPSHOT):
                 continue
             target = (root / name.removeprefix(SNAPSHOT)).resolve()
             if not target.is_relative_to(root):
                 continue  # names were checked on upload; this is the second lock
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as out:
-                self.store.download_file(run_id, name, out)
+            path = f"{self._runs(run_id)}/files/{_q(name)}"
+            target.write_bytes(_retry(lambda p=path: self.api("GET", p)))
+
+    def _append(self, run_id: str, offset: int, data: bytes) -> None:
+        body = {"offset": offset, "data": base64.b64encode(data).decode("ascii")}
+        self.api("POST", self._runs(run_id) + "/live-log", body)
 
     def log_open(self, run_id: str) -> Path:
         # The log exists in the studio from the start, as a local run's does.
-        _retry(lambda: self.store.append_live_log(run_id, 0, b""))
+        _retry(lambda: self._append(run_id, 0, b""))
         fd, name = tempfile.mkstemp(prefix=f"studio-{run_id}-", suffix=".log")
         os.close(fd)
         self._logs[run_id] = (Path(name), 0)
@@ -345,66 +409,47 @@ class RestBackend(Backend):
             while chunk := f.read(LOG_CHUNK):
                 try:
                     if final:
-                        _retry(lambda c=chunk, at=sent: self.store.append_live_log(run_id, at, c))
+                        _retry(lambda c=chunk, at=sent: self._append(run_id, at, c))
                     else:
-                        self.store.append_live_log(run_id, sent, chunk)
+                        self._append(run_id, sent, chunk)
                 except Unavailable:
                     break  # sent again on the next call
                 sent += len(chunk)
                 self._logs[run_id] = (path, sent)
 
     def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None:
-        _retry(lambda: self.store.upload_file(run_id, name, stream))
+        content = stream.read()
+        path = f"{self._runs(run_id)}/files/{_q(name)}"
+        headers = {"Content-Type": "application/octet-stream"}
+        _retry(lambda: self.api("PUT", path, content=content, headers=headers))
 
     def job_access(self, run_id: str) -> tuple[str, str]:
-        return self.uri, _retry(lambda: self.store.job_token(run_id))
+        data = _retry(lambda: self.api("POST", self._runs(run_id) + "/job-token", {}))
+        return self.uri, data["token"]
 
     def end(self, run_id: str) -> None:
         try:
-            _retry(lambda: self.store.revoke_job_token(run_id), attempts=5)
+            _retry(
+                lambda: self.api("POST", self._runs(run_id) + "/job-token/revoke", {}), attempts=5
+            )
         finally:
             path, _ = self._logs.pop(run_id, (None, 0))
             if path is not None:
                 path.unlink(missing_ok=True)
 
     def steps(self, pipeline_id: str) -> list[dict[str, Any]]:
-        return _retry(lambda: self.store.pipeline_steps(pipeline_id))
+        return _retry(lambda: self.api("GET", self._runs(pipeline_id) + "/steps"))["steps"]
 
     def capacity(self, workspace: str, target: str) -> int:
-        return int(_retry(lambda: self.store.get_compute_target(workspace, target))["capacity"])
+        path = f"/workspaces/{_q(workspace)}/compute-targets"
+        return int(_retry(lambda: self.api("POST", path, {"name": target}))["capacity"])
 
     def enqueue(self, run_id: str) -> None:
-        _retry(lambda: self.store.enqueue(run_id))
+        _retry(lambda: self.api("POST", self._runs(run_id) + "/enqueue", {}))
 
     def start_supervisor(self, run_id: str) -> subprocess.Popen:
+        from studio.core.spawn import spawn_client
+
         return spawn_client(
-            "studio.execution.supervisor", run_id, self.uri, self.store.token, detached=False
-        )
-
-
-def spawn_client(
-    module: str, run_id: str, server: str, token: str, *, detached: bool = True
-) -> subprocess.Popen:
-    """Start ``python -m module RUN_ID --server URL --client`` on this machine, its
-    token in the environment (never on a command line). Detached, it outlives the
-    submitting process (a notebook may exit); else it dies with its parent (a
-    pipeline driver's supervisors)."""
-    from studio.core.env import studio_home
-    from studio.execution.launch import python_path
-
-    folder = studio_home() / "supervisors"
-    folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=python_path(), STUDIO_TOKEN=token)
-    command: Sequence[str] = [sys.executable, "-m", module, run_id, "--server", server, "--client"]
-    if not detached:
-        command = [*command, "--die-with-parent"]
-    with open(folder / f"{run_id}.log", "ab") as log:
-        return subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=detached,
-            close_fds=True,
+            "studio.execution.supervisor", run_id, self.uri, self.token, detached=False
         )

@@ -21,13 +21,18 @@ LOCAL = "local"
 ACTIVE = transitions.ACTIVE
 
 
-def compute_target_get_or_create(*, workspace: Workspace, name: str) -> ComputeTarget:
+def compute_target_check(name: str) -> str:
     name = validation.key(name, "compute_target")
     if not validation.WORKSPACE_NAME_RE.match(name):
         raise ValidationError(
             f"Compute target name {name!r} is invalid: use letters, digits, '-' or '_'.",
             field="compute_target",
         )
+    return name
+
+
+def compute_target_get_or_create(*, workspace: Workspace, name: str) -> ComputeTarget:
+    name = compute_target_check(name)
     target, _ = ComputeTarget.objects.get_or_create(workspace=workspace, name=name)
     return target
 

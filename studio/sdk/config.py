@@ -58,12 +58,3 @@ class ScriptRunConfig:
             raise ValidationError("ScriptRunConfig needs a script.", field="script")
         self.arguments = _arguments(self.arguments)
         self.compute_target = target_name(self.compute_target)
-
-
-def __getattr__(name: str):
-    # The pipeline classes moved to studio.sdk.pipeline; old imports still work.
-    if name in ("Pipeline", "ScriptStep"):
-        from studio.sdk import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -93,3 +93,6 @@ class Experiment:
         )
         for row in self._store.list_runs(self.workspace.name, query):
             yield Run(self, row["id"], _data=row)
+
+
+Pipeline._experiment_class = Experiment

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from studio.errors import RunFailed, ValidationError
 from studio.rules import filenames
@@ -224,6 +224,8 @@ class Pipeline:
     """Steps run as child runs of type ``step``, each once those it waits for have
     completed. ``Pipeline(workspace, steps, description=None, ...)`` as in v1."""
 
+    _experiment_class: ClassVar[type[Experiment]]  # set by studio.sdk.experiment
+
     def __init__(
         self,
         workspace,
@@ -309,9 +311,7 @@ class Pipeline:
         parent_run_id: str | None = None,
     ) -> PipelineRun:
         """Submit to the experiment named ``experiment_name`` (as ``Experiment.submit``)."""
-        from studio.sdk.experiment import Experiment
-
-        return Experiment(self.workspace, experiment_name).submit(
+        return self._experiment_class(self.workspace, experiment_name).submit(
             self,
             pipeline_parameters=pipeline_parameters,
             continue_on_step_failure=continue_on_step_failure,

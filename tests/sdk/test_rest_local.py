@@ -7,7 +7,6 @@ no database (no DATABASE_URL in its environment): only the API."""
 from __future__ import annotations
 
 import textwrap
-
 from datetime import datetime
 
 import httpx

@@ -15,7 +15,6 @@ batch whose first delivery did arrive is not stored twice. A batch the server re
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -422,33 +421,9 @@ class RestStore(Store):
         return self._call("POST", f"/runs/{_q(pipeline['id'])}/enqueue", json_body={})
 
     def _start_here(self, module: str, run_id: str) -> None:
-        from studio.execution.backends import spawn_client
+        from studio.core.spawn import spawn_client
 
         spawn_client(module, run_id, self.uri, self.token)
-
-    # --- for a supervisor on this machine (studio.execution.backends.RestBackend) ------
-
-    def report_status(
-        self, run_id: str, status: str, reason: str = "", error: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        body = {"status": status, "reason": reason, "error": dict(error) if error else None}
-        return self._call("POST", f"/runs/{_q(run_id)}/status", json_body=body)
-
-    def append_live_log(self, run_id: str, offset: int, data: bytes) -> int:
-        body = {"offset": offset, "data": base64.b64encode(data).decode("ascii")}
-        return self._call("POST", f"/runs/{_q(run_id)}/live-log", json_body=body)["size"]
-
-    def job_token(self, run_id: str) -> str:
-        return self._call("POST", f"/runs/{_q(run_id)}/job-token", json_body={})["token"]
-
-    def revoke_job_token(self, run_id: str) -> int:
-        return self._call("POST", f"/runs/{_q(run_id)}/job-token/revoke", json_body={})["revoked"]
-
-    def pipeline_steps(self, run_id: str) -> list[dict[str, Any]]:
-        return self._call("GET", f"/runs/{_q(run_id)}/steps")["steps"]
-
-    def enqueue(self, run_id: str) -> dict[str, Any]:
-        return self._call("POST", f"/runs/{_q(run_id)}/enqueue", json_body={})
 
     def read_file(
         self, run_id: str, name: str, offset: int = 0, limit: int = 1 << 20
