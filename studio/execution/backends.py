@@ -116,6 +116,8 @@ class Backend(ABC):
         """Start the supervisor of a ``local`` step here, dying with the driver."""
 
     def local_capacity(self) -> int:
+        """Local steps of a pipeline that run at once: STUDIO_LOCAL_CAPACITY, else
+        one per CPU."""
         return int(os.environ.get("STUDIO_LOCAL_CAPACITY") or 0) or os.cpu_count() or 2
 
 
@@ -250,11 +252,6 @@ class LocalBackend(Backend):
         from studio.execution.launch import spawn
 
         return spawn("studio.execution.supervisor", run_id, detached=False, die_with_parent=True)
-
-    def local_capacity(self) -> int:
-        from django.conf import settings
-
-        return int(getattr(settings, "STUDIO_LOCAL_CAPACITY", 0) or os.cpu_count() or 2)
 
 
 def _retry(call: Callable[[], Any], *, attempts: int = 30, every: float = 1.0) -> Any:
