@@ -24,6 +24,7 @@ the studio at URL with the token in STUDIO_TOKEN.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import pwd
 import shutil
@@ -80,6 +81,8 @@ ENV_ALLOW = {
 }
 # Inside the working copy of a job run by a worker: its own HOME and STUDIO_HOME (the
 # SDK's spool), so nothing of the worker's is named in its environment.
+# The params of a pipeline step (studio.sdk.pipeline.PythonScriptStep), a JSON object.
+STEP_PARAMS = "azureml.pipeline.params"
 JOB_HOME = ".home"
 JOB_STUDIO_HOME = ".studio"
 
@@ -114,6 +117,10 @@ def job_environment(
             "PYTHONPATH": python_path(),
         }
     )
+    # A v1 pipeline step's params, as v1 hands them to the script.
+    params = (run.get("properties") or {}).get(STEP_PARAMS)
+    if params:
+        env.update({f"AML_PARAMETER_{k}": str(v) for k, v in json.loads(params).items()})
     if not server:
         env["STUDIO_TRACKING_URI"] = "local"
         if os.environ.get("DATABASE_URL"):

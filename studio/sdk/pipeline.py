@@ -109,9 +109,11 @@ class ScriptStep:
 
 class PythonScriptStep:
     """v1's step that runs a Python script (``azureml.pipeline.steps``), with its
-    signature. ``inputs``, ``outputs``, ``params``, ``allow_reuse`` and the runconfig's
-    environment are recorded on the step's run; a step runs again each time (no reuse
-    of an earlier run's results)."""
+    signature. ``params`` reach the script as ``AML_PARAMETER_<name>`` environment
+    variables, as in v1; a ``PipelineParameter`` in ``arguments`` becomes its value.
+    ``inputs``, ``outputs`` (a step waits for the one whose output it takes),
+    ``allow_reuse`` and the runconfig's environment are recorded on the step's run;
+    a step runs again each time (no reuse of an earlier run's results)."""
 
     def __init__(
         self,

@@ -76,7 +76,11 @@ def test_a_step_waits_for_the_step_that_produces_its_input_and_records_it(sdk, s
 
 @pytest.mark.slow
 def test_the_getting_started_pipeline_runs_its_steps_in_order(pws, sdk, src, capsys):
-    train = src("train", "train.py", "import sys\nprint('training at', sys.argv[1:])\n")
+    train = src(
+        "train",
+        "train.py",
+        "import os, sys\nprint('training at', sys.argv[1:], os.environ['AML_PARAMETER_alpha'])\n",
+    )
     compare = src("compare", "compare.py", "print('comparing')\n")
     extract = src("extract", "extract.py", "print('extracting')\n")
     rate = sdk.PipelineParameter(name="rate", default_value=0.5)
@@ -87,6 +91,7 @@ def test_the_getting_started_pipeline_runs_its_steps_in_order(pws, sdk, src, cap
         compute_target="local",
         source_directory=train,
         allow_reuse=True,
+        params={"alpha": 0.3},
     )
     step2 = sdk.PythonScriptStep(
         name="compare_step", script_name="compare.py", source_directory=compare
@@ -107,7 +112,7 @@ def test_the_getting_started_pipeline_runs_its_steps_in_order(pws, sdk, src, cap
     assert run.wait_for_completion(show_output=True) == "Completed"
     shown = capsys.readouterr().out
     assert f"PipelineRunId: {run.id}" in shown
-    assert "training at ['--rate', '0.01']" in shown  # each step's log, followed
+    assert "training at ['--rate', '0.01'] 0.3" in shown  # each step's log, followed
     assert "PipelineRun Status: Completed" in shown
     steps = run.get_steps()
     assert [s.name for s in steps] == ["extract_step", "compare_step", "train_step"]
