@@ -7,6 +7,7 @@ no database (no DATABASE_URL in its environment): only the API."""
 from __future__ import annotations
 
 import textwrap
+import time
 from datetime import datetime
 
 import httpx
@@ -14,6 +15,7 @@ import psutil
 import pytest
 
 from studio.rules.filenames import LIVE_LOG
+from tests.figures import report
 from tests.jobs import kill_leftovers, tree, wait_for_status, wait_terminal, wait_until
 
 
@@ -70,9 +72,16 @@ def test_a_local_run_submitted_over_http_runs_here_and_completes_with_its_log_me
         Path("outputs/model.txt").write_text("weights")
         """,
     )
+    started = time.monotonic()
     run = submit(sdk, remote, source, script, "--lr", 0.1)
+    wait_for_status(run, ("Running", "Finalizing", "Completed"))
+    running = time.monotonic() - started
 
     assert wait_terminal(run) == "Completed"
+    report(
+        f"local target over HTTP | submit->Running {running:.2f} s, "
+        f"submit->Completed {time.monotonic() - started:.2f} s (client-side supervisor)"
+    )
 
     details = run.get_details()
     assert details["target"] == "local"
