@@ -265,6 +265,8 @@ BODIES = {
     schemas.TargetIn: {"name": "gpu"},
     schemas.EnvironmentIn: {"definition": {"name": "taken-over"}},
     schemas.SubmissionIn: {"experiment": "taken-over", "script": "t.py", "compute_target": "gpu"},
+    schemas.StatusIn: {"status": "Running"},
+    schemas.LogChunkIn: {"offset": 0, "data": "dGFrZW4gb3Zlcg=="},
     schemas.PipelineIn: {
         "experiment": "taken-over",
         "steps": [{"name": "a", "script": "a.py", "compute_target": "gpu"}],

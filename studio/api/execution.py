@@ -1,31 +1,27 @@
-"""Submitting over HTTP: script runs and pipelines on named compute targets (the
-``local`` target means the submitting machine, which only the local store can
-reach). The snapshot is uploaded as ``snapshot/`` files before the run is queued."""
+"""Submitting over HTTP: script runs and pipelines. The snapshot is uploaded as
+``snapshot/`` files before the run is queued for the workers of its named compute
+target. A run on the ``local`` target (the submitting machine) is supervised there:
+its supervisor (and the driver of a pipeline with local steps) report through the
+routes at the end of this module: status changes, the live log in chunks, the job's
+run-scoped token, and the steps of a pipeline."""
 
 from __future__ import annotations
+
+import base64
+import binascii
 
 from django.http import HttpRequest
 
 from studio.accounts.access import access_new_run
 from studio.accounts.routes import endpoint
 from studio.api.base import api
-from studio.api.schemas import EmptyIn, PipelineIn, SubmissionIn, TargetIn
+from studio.api.schemas import EmptyIn, LogChunkIn, PipelineIn, StatusIn, SubmissionIn, TargetIn
 from studio.errors import ValidationError
 from studio.execution import services as execution
 from studio.tracking import selectors
 from studio.tracking import services as tracking
 from studio.tracking.models import Run, RunStatus, Workspace
 from studio.tracking.schema import run_to_dict
-
-
-def _remote_target(target: str, field: str = "compute_target") -> str:
-    if target == execution.LOCAL:
-        raise ValidationError(
-            "The local target runs on the submitting machine: use the local store for "
-            "it, or submit to a named compute target served by `studio worker`.",
-            field=field,
-        )
-    return target
 
 
 @api.post("/workspaces/{name}/compute-targets", tags=["execution"])
@@ -52,13 +48,13 @@ def run_submit(request: HttpRequest, name: str, payload: SubmissionIn):
     """Create a script run, NotStarted until ``/runs/{id}/enqueue``. Everything is
     checked before anything (experiment, compute target, run) is created."""
     workspace, parent = access_new_run(request.user, name, payload.parent_id, token=request.auth)
-    target = _remote_target(payload.compute_target)
+    execution.compute_target_check(payload.compute_target)
     run = execution.run_submit(
         experiment=tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment),
         submitted_by=request.user.get_username(),
         script=payload.script,
         arguments=payload.arguments,
-        compute_target=target,
+        compute_target=payload.compute_target,
         parent=parent,
         tags=payload.tags,
         environment=payload.environment,
@@ -86,18 +82,80 @@ def run_enqueue(request: HttpRequest, run: Run, payload: EmptyIn):
 def pipeline_submit(request: HttpRequest, workspace: Workspace, payload: PipelineIn):
     """Create a pipeline run and its steps (NotStarted); upload each step's snapshot,
     then ``/runs/{pipeline id}/enqueue`` queues it for a worker of its first step's
-    target, which drives it."""
+    target, which drives it. A pipeline with a step on the ``local`` target is driven
+    on the submitting machine instead (its target is ``local``; enqueueing leaves it
+    to that driver)."""
     exp = tracking.experiment_get_or_create(workspace=workspace, name=payload.experiment)
-    for step in payload.steps:
-        _remote_target(step.compute_target, f"steps.{step.name}")
+    targets = [step.compute_target for step in payload.steps]
+    driver = execution.LOCAL if execution.LOCAL in targets or not targets else targets[0]
     pipeline, steps = execution.pipeline_submit(
         experiment=exp,
         submitted_by=request.user.get_username(),
         steps=[step.model_dump() for step in payload.steps],
         tags=payload.tags,
         description=payload.description,
-        driver_target=payload.steps[0].compute_target if payload.steps else execution.LOCAL,
+        properties=payload.properties,
+        driver_target=driver,
     )
     body = run_to_dict(selectors.run_get(run_id=pipeline.run_id))
     body["steps"] = {s.display_name: s.run_id for s in steps}
     return api.create_response(request, body, status=201)
+
+
+@api.post("/runs/{run_id}/status", tags=["execution"])
+@endpoint("write", run="run_id")
+def run_report_status(request: HttpRequest, run: Run, payload: StatusIn):
+    """A status change of a run supervised on its submitter's machine (Starting,
+    Running, Finalizing, Completed, Failed; Canceled once nothing runs)."""
+    execution.run_report_status(
+        run=run, status=payload.status, reason=payload.reason, error=payload.error
+    )
+    return run_to_dict(selectors.run_get(run_id=run.run_id))
+
+
+@api.post("/runs/{run_id}/live-log", tags=["execution"])
+@endpoint("write", run="run_id")
+def live_log_append(request: HttpRequest, run: Run, payload: LogChunkIn):
+    """Append a chunk (base64 ``data``) to the run's live log at ``offset``; a chunk
+    sent again is stored once. Answers the log's size."""
+    try:
+        data = base64.b64decode(payload.data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError("data must be base64.", field="data") from None
+    return {"size": execution.live_log_append(run=run, offset=payload.offset, data=data)}
+
+
+@api.post("/runs/{run_id}/job-token", tags=["execution"])
+@endpoint("write", run="run_id")
+def job_token_create(request: HttpRequest, run: Run, payload: EmptyIn):
+    """A token for the job of a local run, reaching that run and its descendants
+    only; for its submitter's supervisor, which revokes it when the job ends."""
+    token = execution.job_token_create(run=run, username=request.user.get_username())
+    return api.create_response(request, {"token": token}, status=201)
+
+
+@api.post("/runs/{run_id}/job-token/revoke", tags=["execution"])
+@endpoint("write", run="run_id")
+def job_tokens_revoke(request: HttpRequest, run: Run, payload: EmptyIn):
+    """End the tokens of the run's job (its supervisor does, when the job ends)."""
+    revoked = execution.job_tokens_revoke(run=run, username=request.user.get_username())
+    return {"revoked": revoked}
+
+
+@api.get("/runs/{run_id}/steps", tags=["execution"])
+@endpoint("read", run="run_id")
+def pipeline_steps(request: HttpRequest, run: Run):
+    """The steps of a pipeline run, in their order: id, name, status, target, and
+    the names of the steps each waits for."""
+    return {
+        "steps": [
+            {
+                "id": step.run_id,
+                "name": step.execution.step_name,
+                "status": step.status,
+                "compute_target": step.compute_target,
+                "after": list(step.execution.after),
+            }
+            for step in execution.steps_of(pipeline=run)
+        ]
+    }

@@ -115,6 +115,22 @@ class StepIn(Body):
     arguments: list[StrictStr] = []
     compute_target: StrictStr
     after: list[StrictStr] = []
+    properties: dict[StrictStr, StrictStr] | None = None
+
+
+class StatusIn(Body):
+    """A status change reported by the supervisor of a run on its submitter's machine."""
+
+    status: StrictStr
+    reason: StrictStr = ""
+    error: dict[StrictStr, StrictStr | StrictInt] | None = None
+
+
+class LogChunkIn(Body):
+    """Bytes of a run's live log (base64), appended at ``offset``."""
+
+    offset: StrictInt
+    data: StrictStr
 
 
 class PipelineIn(Body):
@@ -122,6 +138,7 @@ class PipelineIn(Body):
     steps: list[StepIn]
     tags: dict[StrictStr, StrictStr | None] | None = None
     description: StrictStr = ""
+    properties: dict[StrictStr, StrictStr] | None = None
 
 
 class EnvironmentIn(Body):

@@ -7,14 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-STUDIO_ROOT = str(Path(__file__).resolve().parents[2])
-
-
-def python_path() -> str:
-    """PYTHONPATH that lets a child import ``studio`` even when it is not installed."""
-    current = os.environ.get("PYTHONPATH", "")
-    parts = [p for p in current.split(os.pathsep) if p]
-    return os.pathsep.join([STUDIO_ROOT, *[p for p in parts if p != STUDIO_ROOT]])
+from studio.core.spawn import STUDIO_ROOT, python_path  # noqa: F401  (re-exported)
 
 
 def spawn(

@@ -3,8 +3,13 @@ the submitting machine or by a worker that claimed the pipeline (never by the we
 server: each driver is a Python process of its own, so a worker bounds them). Steps are child runs of type
 ``step``; each starts once every step it waits for (``after``) has completed, up to
 its target's capacity (local steps under a supervisor started here, others queued
-for a worker). A failed step fails the pipeline and its dependants never start.
-Cancelling the pipeline cancels its running and pending steps.
+for a worker). A step that fails (or is cancelled) fails the pipeline: by default
+(v1's) that stops the steps still running and starts no other; with the pipeline's
+``azureml.continue_on_step_failure`` property "True", only the steps that wait for
+it are cancelled and the others run to their end. Cancelling the pipeline cancels
+its running and pending steps. The driver reaches the studio through a backend: the
+database, or the API when it runs on the submitting machine of a remote studio
+(``--client``).
 
 ``python -m studio.execution.pipeline RUN_ID``
 """
@@ -13,10 +18,15 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 
+from studio.execution.backends import LOCAL, Backend, LocalBackend
 from studio.execution.supervisor import PR_SET_PDEATHSIG, _prctl
+
+# The pipeline's option, as v1 names the property (studio.sdk.pipeline records it).
+CONTINUE_ON_STEP_FAILURE = "azureml.continue_on_step_failure"
 
 POLL_EVERY = 0.3
 
@@ -34,120 +44,119 @@ def _dependants(failed: set[str], after: dict[str, list[str]]) -> set[str]:
     return blocked
 
 
-def drive(run_id: str) -> str:
-    from django.conf import settings
+def _step_error(names) -> dict[str, str]:
+    return {
+        "message": f"Steps that did not complete: {', '.join(sorted(names))}.",
+        "code": "step_failed",
+    }
 
-    from studio.errors import InvalidTransition
-    from studio.execution import services as execution
-    from studio.execution.launch import spawn
-    from studio.execution.models import ComputeTarget
-    from studio.execution.supervisor import _transition_quietly, process_start_time
-    from studio.rules import transitions
-    from studio.tracking import selectors
-    from studio.tracking import services as tracking
-    from studio.tracking.models import Run, RunStatus
 
-    pipeline = selectors.run_get(run_id=run_id)
-    execution.execution_record(
-        run=pipeline,
+def drive(run_id: str, backend: Backend | None = None) -> str:
+    """Run a pipeline's steps to the pipeline's end; return its final status."""
+    from studio.execution.supervisor import process_start_time
+    from studio.rules.transitions import (
+        CANCEL_REQUESTED,
+        CANCELED,
+        COMPLETED,
+        FAILED,
+        NOT_STARTED,
+        QUEUED,
+        RUNNING,
+        TERMINAL,
+    )
+
+    backend = backend or LocalBackend()
+    pipeline = backend.run(run_id)
+    backend.record(
+        run_id,
         host=os.uname().nodename,
         supervisor_pid=os.getpid(),
         supervisor_started=process_start_time(os.getpid()),
     )
-    try:
-        tracking.run_transition(run=pipeline, status=RunStatus.RUNNING, reason="running steps")
-    except InvalidTransition:
-        pass  # cancelled before the driver started: the loop below winds it down
-    local_capacity = int(getattr(settings, "STUDIO_LOCAL_CAPACITY", 0) or os.cpu_count() or 2)
-    capacity = {
-        t.name: t.capacity for t in ComputeTarget.objects.filter(workspace=pipeline.workspace)
-    }
-    children: dict[int, object] = {}
+    # Refused when cancelled before the driver started: the loop below winds it down.
+    backend.start(run_id, RUNNING, "running steps")
+    # continue_on_step_failure: a step that fails stops only the steps waiting for it.
+    keep_going = pipeline["properties"].get(CONTINUE_ON_STEP_FAILURE) == "True"
+    local_capacity = backend.local_capacity()
+    capacity: dict[str, int] = {}
+    children: dict[str, subprocess.Popen] = {}
     # Local steps whose supervisor was started: the step stays NotStarted until that
     # supervisor is up, which takes longer than one turn of this loop.
-    launched: set[int] = set()
+    launched: set[str] = set()
     last_beat = 0.0
 
-    def status_of(run: Run) -> str:
-        return Run.objects.filter(pk=run.pk).values_list("status", flat=True).get()
-
     while True:
-        for pk, proc in list(children.items()):
+        for step_id, proc in list(children.items()):
             if proc.poll() is not None:
-                del children[pk]
-        if time.monotonic() - last_beat >= execution.heartbeat_every():
+                del children[step_id]
+        if time.monotonic() - last_beat >= backend.heartbeat_every():
             last_beat = time.monotonic()
-            tracking.run_heartbeat(run=pipeline)
-        current = status_of(pipeline)
-        steps = execution.steps_of(pipeline=pipeline)
-        unfinished = [s for s in steps if s.status not in transitions.TERMINAL]
+            backend.heartbeat(run_id)
+        current = backend.status(run_id)
+        steps = backend.steps(run_id)
+        unfinished = [s for s in steps if s["status"] not in TERMINAL]
 
-        if current in (RunStatus.CANCEL_REQUESTED, RunStatus.FAILED, RunStatus.CANCELED):
+        if current in (CANCEL_REQUESTED, FAILED, CANCELED):
             for step in unfinished:
-                try:
-                    tracking.run_cancel(run=step)
-                except InvalidTransition:
-                    pass
-            if all(s.status in transitions.TERMINAL for s in execution.steps_of(pipeline=pipeline)):
-                if current == RunStatus.CANCEL_REQUESTED:
-                    _transition_quietly(pipeline, RunStatus.CANCELED, "canceled")
+                backend.cancel(step["id"])
+            if all(s["status"] in TERMINAL for s in backend.steps(run_id)):
+                if current == CANCEL_REQUESTED:
+                    backend.transition(run_id, CANCELED, "canceled")
                 break
             time.sleep(POLL_EVERY)
             continue
 
-        by_name = {s.execution.step_name: s for s in steps}
-        after = {s.execution.step_name: list(s.execution.after) for s in steps}
-        broken = {
-            n for n, s in by_name.items() if s.status in (RunStatus.FAILED, RunStatus.CANCELED)
-        }
+        by_name = {s["name"]: s for s in steps}
+        after = {s["name"]: list(s["after"]) for s in steps}
+        broken = {n for n, s in by_name.items() if s["status"] in (FAILED, CANCELED)}
+        if broken and not keep_going:
+            # v1's default: the first step that does not complete fails the pipeline,
+            # which stops the steps still running and never starts the others.
+            backend.transition(run_id, FAILED, "step failed", _step_error(broken))
+            continue
         for name in _dependants(broken, after):
             step = by_name[name]
-            if step.status in (RunStatus.NOT_STARTED, RunStatus.QUEUED):
-                _transition_quietly(
-                    step, RunStatus.CANCELED, "a step it waits for did not complete"
-                )
+            if step["status"] in (NOT_STARTED, QUEUED):
+                backend.transition(step["id"], CANCELED, "a step it waits for did not complete")
 
         active: dict[str, int] = {}
         for s in steps:
-            if s.status not in transitions.TERMINAL and (
-                s.status != RunStatus.NOT_STARTED or s.pk in launched
-            ):
-                active[s.compute_target] = active.get(s.compute_target, 0) + 1
+            if s["status"] not in TERMINAL and (s["status"] != NOT_STARTED or s["id"] in launched):
+                active[s["compute_target"]] = active.get(s["compute_target"], 0) + 1
         for name, step in by_name.items():
-            if step.status != RunStatus.NOT_STARTED or step.pk in launched:
+            if step["status"] != NOT_STARTED or step["id"] in launched:
                 continue
-            if not all(by_name[d].status == RunStatus.COMPLETED for d in after[name]):
+            if not all(by_name[d]["status"] == COMPLETED for d in after[name]):
                 continue
-            target = step.compute_target
-            limit = local_capacity if target == execution.LOCAL else capacity.get(target, 4)
+            target = step["compute_target"]
+            if target == LOCAL:
+                limit = local_capacity
+            else:
+                if target not in capacity:
+                    capacity[target] = backend.capacity(pipeline["workspace"], target)
+                limit = capacity[target]
             if active.get(target, 0) >= limit:
                 continue
             active[target] = active.get(target, 0) + 1
-            if target == execution.LOCAL:
-                launched.add(step.pk)
-                children[step.pk] = spawn(
-                    "studio.execution.supervisor", step.run_id, detached=False, die_with_parent=True
-                )
+            if target == LOCAL:
+                launched.add(step["id"])
+                children[step["id"]] = backend.start_supervisor(step["id"])
             else:
-                execution.run_enqueue(run=step)
+                backend.enqueue(step["id"])
 
-        steps = execution.steps_of(pipeline=pipeline)
-        if all(s.status in transitions.TERMINAL for s in steps):
-            bad = [s.execution.step_name for s in steps if s.status != RunStatus.COMPLETED]
+        steps = backend.steps(run_id)
+        if all(s["status"] in TERMINAL for s in steps):
+            bad = [s["name"] for s in steps if s["status"] != COMPLETED]
             if bad:
-                error = {
-                    "message": f"Steps that did not complete: {', '.join(bad)}.",
-                    "code": "step_failed",
-                }
-                _transition_quietly(pipeline, RunStatus.FAILED, "step failed", error)
+                backend.transition(run_id, FAILED, "step failed", _step_error(bad))
             else:
-                _transition_quietly(pipeline, RunStatus.COMPLETED, "completed")
+                backend.transition(run_id, COMPLETED, "completed")
             break
         time.sleep(POLL_EVERY)
 
     for proc in children.values():
         proc.wait()
-    return status_of(pipeline)
+    return backend.status(run_id)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,9 +165,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studio.execution.pipeline")
     parser.add_argument("run_id")
     parser.add_argument("--die-with-parent", action="store_true")
+    parser.add_argument("--server", default="", help="the studio's URL (with --client)")
+    parser.add_argument(
+        "--client",
+        action="store_true",
+        help="drive over the studio's API at --server (STUDIO_TOKEN), on the submitting machine",
+    )
     args = parser.parse_args(argv)
     if args.die_with_parent:  # started by a worker: a dead worker's pipelines are lost
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if args.client:
+        from studio.execution.backends import RestBackend
+
+        drive(args.run_id, RestBackend(args.server))
+        return 0
     from studio.bootstrap import setup_django
 
     setup_django()

@@ -22,13 +22,18 @@ LOCAL = "local"
 ACTIVE = transitions.ACTIVE
 
 
-def compute_target_get_or_create(*, workspace: Workspace, name: str) -> ComputeTarget:
+def compute_target_check(name: str) -> str:
     name = validation.key(name, "compute_target")
     if not validation.WORKSPACE_NAME_RE.match(name):
         raise ValidationError(
             f"Compute target name {name!r} is invalid: use letters, digits, '-' or '_'.",
             field="compute_target",
         )
+    return name
+
+
+def compute_target_get_or_create(*, workspace: Workspace, name: str) -> ComputeTarget:
+    name = compute_target_check(name)
     target, _ = ComputeTarget.objects.get_or_create(workspace=workspace, name=name)
     return target
 
@@ -140,10 +145,12 @@ def pipeline_submit(
     tags: Mapping[str, str | None] | None = None,
     description: str = "",
     driver_target: str = LOCAL,
+    properties: Mapping[str, str] | None = None,
 ) -> tuple[Run, list[Run]]:
     """Create a pipeline run and its steps (child runs of type ``step``, NotStarted)
     in one transaction. ``steps`` items: name, script, arguments, compute_target,
-    after. The caller uploads each step's snapshot, then starts the driver: itself on
+    after, properties. The pipeline's ``properties`` hold its options (the driver
+    reads ``azureml.continue_on_step_failure``). The caller uploads each step's snapshot, then starts the driver: itself on
     the ``local`` target, else ``run_enqueue`` queues the pipeline on
     ``driver_target`` for one of its workers to drive."""
     check_steps([(step["name"], step.get("after", ())) for step in steps])
@@ -158,6 +165,8 @@ def pipeline_submit(
         )
         if description:
             tracking.run_update(run=pipeline, description=description)
+        if properties:
+            tracking.run_add_properties(run=pipeline, properties=properties)
         runs = [
             run_submit(
                 experiment=experiment,
@@ -173,6 +182,9 @@ def pipeline_submit(
             )
             for step in steps
         ]
+        for run, step in zip(runs, steps, strict=True):
+            if step.get("properties"):
+                tracking.run_add_properties(run=run, properties=step["properties"])
     return pipeline, runs
 
 
@@ -272,3 +284,136 @@ def is_active(status: str) -> bool:
         RunStatus.NOT_STARTED,
         RunStatus.QUEUED,
     )
+
+
+# --- a supervisor that reports over the API (the local target of a remote studio) ---
+
+# What such a supervisor or driver may set: the statuses a process taking a run
+# through its life sets. Cancel goes through ``run_cancel``; Canceled is reported only
+# for a run nothing runs (NotStarted, Queued) or once its processes are gone.
+REPORTED = (
+    RunStatus.STARTING,
+    RunStatus.RUNNING,
+    RunStatus.FINALIZING,
+    RunStatus.COMPLETED,
+    RunStatus.FAILED,
+    RunStatus.CANCELED,
+)
+_CANCELED_FROM = (RunStatus.NOT_STARTED, RunStatus.QUEUED, RunStatus.CANCEL_REQUESTED)
+MAX_LOG_CHUNK = 1 << 20
+
+
+def _check_error(error: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A run's error as a supervisor reports it: message, code, and optionally the
+    exit code and the last lines of stderr."""
+    if error is None:
+        return None
+    unknown = set(error) - {"message", "code", "exit_code", "stderr"}
+    if unknown:
+        raise ValidationError(f"Unknown error fields {sorted(unknown)}.", field="error")
+    clean: dict[str, Any] = {
+        "message": validation.text(error.get("message", ""), "error.message", max_length=10_000),
+        "code": validation.text(error.get("code", ""), "error.code", max_length=100),
+    }
+    if "stderr" in error:
+        clean["stderr"] = validation.text(error["stderr"], "error.stderr", max_length=10_000)
+    if "exit_code" in error:
+        code = error["exit_code"]
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise ValidationError("error.exit_code must be an integer.", field="error.exit_code")
+        clean["exit_code"] = code
+    return clean
+
+
+def run_report_status(
+    *, run: Run, status: str, reason: str = "", error: Mapping[str, Any] | None = None
+) -> Run:
+    """A status change reported by the process that runs ``run`` elsewhere (a
+    supervisor or a pipeline driver on the submitting machine), through the one
+    transition table."""
+    if status not in REPORTED:
+        raise ValidationError(
+            f"A supervisor reports one of {', '.join(REPORTED)}, not {status!r}.", field="status"
+        )
+    error = _check_error(error)
+    if status == RunStatus.CANCELED:
+        for source in _CANCELED_FROM:
+            try:
+                return tracking.run_transition(
+                    run=run, status=status, reason=reason, error=error, only_from=source
+                )
+            except InvalidTransition:
+                continue
+        run.refresh_from_db()
+        raise InvalidTransition.between(run.run_id, run.status, status)
+    return tracking.run_transition(run=run, status=status, reason=reason, error=error)
+
+
+def live_log_append(*, run: Run, offset: int, data: bytes) -> int:
+    """Append ``data`` to the run's live log at ``offset`` (the size its sender knows
+    it has); returns the log's size. A chunk sent again (its bytes are already there)
+    changes nothing; one that would leave a gap is refused."""
+    import fcntl
+
+    from studio.errors import Conflict, PayloadTooLarge
+    from studio.rules import filenames
+    from studio.tracking.models import RunFile
+
+    if len(data) > MAX_LOG_CHUNK:
+        raise PayloadTooLarge(
+            f"Send the log in chunks of at most {MAX_LOG_CHUNK} bytes.", field="data"
+        )
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValidationError("offset must be a non-negative integer.", field="offset")
+    path = tracking.run_live_log_open(run=run)
+    with open(path, "r+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # one append at a time, whoever sends it
+        size = f.seek(0, 2)
+        if offset > size:
+            raise Conflict(
+                f"The log has {size} bytes; a chunk at {offset} would leave a gap.",
+                field="offset",
+            )
+        tail = data[size - offset :]
+        if tail:
+            f.write(tail)
+            size += len(tail)
+    RunFile.objects.filter(run=run, name=filenames.LIVE_LOG).update(size=size)
+    return size
+
+
+def _check_supervisor(run: Run, username: str) -> None:
+    """Only the submitter of a local script or step run supervises it."""
+    from studio.errors import PermissionDenied
+
+    if run.compute_target != LOCAL or run.type not in (RunType.SCRIPT, RunType.STEP):
+        raise ValidationError(
+            "Only a script or step run on the local target is supervised by its submitter; "
+            "a worker mints its jobs' tokens.",
+            field="compute_target",
+        )
+    if username != run.submitted_by:
+        raise PermissionDenied(
+            f"Only {run.submitted_by!r}, who submitted run {run.run_id}, supervises it.",
+            field="run_id",
+        )
+
+
+def job_token_create(*, run: Run, username: str) -> str:
+    """The token the job of a ``local`` run supervised on its submitter's machine
+    reports with: minted for the submitter only, while the run has not ended."""
+    from studio.accounts.services import run_token_create
+
+    _check_supervisor(run, username)
+    if run.status in transitions.TERMINAL:
+        raise InvalidTransition(
+            f"Run {run.run_id} is {run.status}: its job has ended.", field="status"
+        )
+    return run_token_create(run=run)
+
+
+def job_tokens_revoke(*, run: Run, username: str) -> int:
+    from studio.accounts.services import run_tokens_revoke
+
+    _check_supervisor(run, username)
+    return run_tokens_revoke(run=run)

@@ -12,14 +12,19 @@ cancel, and finalises the status:
   run is found lost after the lease, and what the script started is stopped by
   whoever finds it lost on this machine (``stop_leftovers``).
 
+It reaches the studio through a backend (``backends``): the database, or, for the
+``local`` target of a remote studio, the API from the submitting machine, where the
+log is kept in a file and sent in chunks as it grows. Processes: ``processes``.
+
 ``python -m studio.execution.supervisor RUN_ID`` (started detached by ``submit`` for
-the local target, or by a worker).
+the local target, or by a worker); ``... RUN_ID --server URL --client`` reports to
+the studio at URL with the token in STUDIO_TOKEN.
 """
 
 from __future__ import annotations
 
 import collections
-import ctypes
+import json
 import os
 import pwd
 import shutil
@@ -32,13 +37,26 @@ import threading
 import time
 from pathlib import Path
 
+from studio.execution import envrun, processes
+from studio.execution.backends import Backend, LocalBackend
+from studio.execution.processes import (  # noqa: F401  (re-exported: worker, services, pipeline)
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_PDEATHSIG,
+    _descendants,
+    _die_with_me,
+    _prctl,
+    _reap,
+    group_alive,
+    process_alive,
+    process_start_time,
+    stop_leftovers,
+    stop_processes,
+)
 from studio.rules import filenames
 
 POLL_EVERY = 0.2
 STATUS_EVERY = 0.5
 STDERR_TAIL = 20
-PR_SET_CHILD_SUBREAPER = 36
-PR_SET_PDEATHSIG = 1
 
 # What a job may see of its parent's environment (docs/requirements.md C7): nothing else.
 ENV_ALLOW = {
@@ -63,56 +81,46 @@ ENV_ALLOW = {
 }
 # Inside the working copy of a job run by a worker: its own HOME and STUDIO_HOME (the
 # SDK's spool), so nothing of the worker's is named in its environment.
+# The params of a pipeline step (studio.sdk.pipeline.PythonScriptStep), a JSON object.
+STEP_PARAMS = "azureml.pipeline.params"
 JOB_HOME = ".home"
 JOB_STUDIO_HOME = ".studio"
 
 
-def process_start_time(pid: int) -> float | None:
-    import psutil
-
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None
-
-
-def process_alive(pid: int | None, started: float | None) -> bool:
-    """``pid`` is still the process that started at ``started`` (pids get reused),
-    and it has not exited: a zombie nobody reaped (an orphan under an init that
-    does not reap, as in many containers) is dead."""
-    import psutil
-
-    if pid is None or started is None:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        return proc.create_time() == started and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
 def job_environment(
-    run, *, workdir: Path, server: str = "", token: str = "", user: pwd.struct_passwd | None = None
+    run: dict,
+    *,
+    workdir: Path,
+    server: str = "",
+    token: str = "",
+    user: pwd.struct_passwd | None = None,
 ) -> dict[str, str]:
-    """The environment a job starts with: the allowlist above, its run, and its store.
+    """The environment a job starts with: the allowlist above, its run (``run``: its
+    data, with ``id``, ``workspace``, ``experiment``), and its store.
 
-    On the ``local`` target (the submitting user's own machine and database) the job
-    uses the local store like its submitter. A job run by a worker (``server``) gets
-    the API at ``server`` and a token that reaches its own run and its descendants
-    only, and a HOME and STUDIO_HOME of its own inside its working copy: never
-    DATABASE_URL, the server's STUDIO_HOME or anything else of the worker's."""
+    On the ``local`` target with the local store (the submitting user's own machine
+    and database) the job uses the local store like its submitter. A job that
+    reports over the API (``server``: run by a worker, or by a supervisor on the
+    submitting machine of a remote studio) gets the API at ``server`` and a token
+    that reaches its own run and its descendants only, and a HOME and STUDIO_HOME of
+    its own inside its working copy: never DATABASE_URL, the server's STUDIO_HOME or
+    anything else of the worker's."""
     from studio.execution.launch import python_path
 
     env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW or k.startswith("LC_")}
     env.update(
         {
-            "STUDIO_RUN_ID": run.run_id,
-            "STUDIO_WORKSPACE": run.workspace.name,
-            "STUDIO_EXPERIMENT": run.experiment.name,
+            "STUDIO_RUN_ID": run["id"],
+            "STUDIO_WORKSPACE": run["workspace"],
+            "STUDIO_EXPERIMENT": run["experiment"],
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": python_path(),
         }
     )
+    # A v1 pipeline step's params, as v1 hands them to the script.
+    params = (run.get("properties") or {}).get(STEP_PARAMS)
+    if params:
+        env.update({f"AML_PARAMETER_{k}": str(v) for k, v in json.loads(params).items()})
     if not server:
         env["STUDIO_TRACKING_URI"] = "local"
         if os.environ.get("DATABASE_URL"):
@@ -177,249 +185,55 @@ class _LogWriter:
         self.file.close()
 
 
-def _prctl(option: int, value: int) -> None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: orphans are reaped by init instead
-
-
-def _die_with_me():
-    """A ``preexec_fn`` that has the script killed (SIGKILL) if its supervisor dies:
-    unsupervised, nobody reads its pipes, heartbeats or reports on it, and the run is
-    marked lost after the lease, so it must not run on unseen. What it started in its
-    group is killed by whoever finds the run lost on this host (the reaper, or a
-    restarted worker). None where prctl does not exist (not Linux)."""
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
-    except (OSError, AttributeError):
-        return None
-    supervisor = os.getpid()
-
-    def preexec() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != supervisor:  # it died between fork and prctl
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return preexec
-
-
-_subreaper = False  # set in a supervisor: the orphans of its script are its to reap
-
-
-def _reap(keep: int | None = None) -> None:
-    """As a child subreaper, collect exited orphans so they don't linger as zombies.
-    ``keep`` (the script) is left to its Popen: reaped here, its exit status would be
-    lost and Popen would report 0 for a script that was killed. Elsewhere (a worker,
-    a reader that stops a lost run's leftovers) children are their owners' to reap."""
-    if not _subreaper or not hasattr(os, "waitid"):
-        return
-    while True:
-        try:
-            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return
-        if info is None or info.si_pid == keep:
-            return
-        try:
-            os.waitpid(info.si_pid, os.WNOHANG)
-        except ChildProcessError:
-            return
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    import psutil
-
-    # Zombies still count for killpg: look for a live member.
-    for proc in psutil.process_iter(["pid", "status"]):
-        try:
-            if os.getpgid(proc.info["pid"]) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                return True
-        except (ProcessLookupError, psutil.Error):
-            continue
-    return False
-
-
-def stop_processes(
-    pgid: int, descendants: list, grace: float, log: _LogWriter | None = None
-) -> bool:
-    """SIGTERM the group (and descendants that left it), SIGKILL after ``grace``
-    seconds; return once none is left. True when SIGKILL was needed."""
-    import psutil
-
-    def signal_all(sig: int) -> None:
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            pass
-        for proc in descendants:
-            try:
-                proc.send_signal(sig)
-            except psutil.Error:
-                pass
-
-    def any_alive() -> bool:
-        _reap(keep=pgid)
-        if group_alive(pgid):
-            return True
-        return any(
-            p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in _live(descendants)
-        )
-
-    signal_all(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not any_alive():
-            return False
-        time.sleep(0.05)
-    if log:
-        log.note(f"processes still running {grace:g} s after SIGTERM: sending SIGKILL")
-    signal_all(signal.SIGKILL)
-    while any_alive():
-        time.sleep(0.05)
-    return True
-
-
-def stop_leftovers(
-    *, pgid: int | None, run_id: str, script_started: float | None, grace: float = 0
-) -> int:
-    """Stop what a run's script left running on this machine once nobody supervises
-    it; return how many processes were found. While the group's leader is still the
-    script (start time checked: pids get reused) the whole group goes, as on cancel;
-    once the leader is gone, the members of that group that carry the run's
-    STUDIO_RUN_ID in their environment (what the script started)."""
-    import psutil
-
-    if not pgid:
-        return 0
-    if process_alive(pgid, script_started):
-        stop_processes(pgid, [], grace)
-        return 1
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if os.getpgid(proc.pid) != pgid or proc.status() == psutil.STATUS_ZOMBIE:
-                continue
-            if proc.environ().get("STUDIO_RUN_ID") == run_id:
-                found.append(proc)
-        except (OSError, psutil.Error):
-            continue
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        for proc in found:
-            try:
-                proc.send_signal(sig)
-            except psutil.Error:
-                pass
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _live_not_zombie(found):
-            time.sleep(0.05)
-    return len(found)
-
-
-def _live_not_zombie(procs: list) -> bool:
-    import psutil
-
-    for proc in procs:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.Error:
-            continue
-    return False
-
-
-def _live(procs: list) -> list:
-    import psutil
-
-    alive = []
-    for proc in procs:
-        try:
-            if proc.is_running():
-                alive.append(proc)
-        except psutil.Error:
-            continue
-    return alive
-
-
-def _descendants(pid: int) -> list:
-    import psutil
-
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return []
-
-
 def supervise(
-    run_id: str, *, worker: str = "", server: str = "", run_as: pwd.struct_passwd | None = None
+    run_id: str,
+    backend: Backend | None = None,
+    *,
+    worker: str = "",
+    run_as: pwd.struct_passwd | None = None,
 ) -> str:
-    """Run one submitted run to its end; returns the final status. Started by a
-    worker, the job reaches the studio at ``server`` with a token minted here for its
-    run (revoked by ``main`` when this ends), as the OS user ``run_as`` if given."""
-    from django.conf import settings
+    """Run one submitted run to its end; returns the final status. ``backend`` is
+    how it reaches the studio (the database by default; the API for the ``local``
+    target of a remote studio). A job that reports over the API gets a token minted
+    for its run (revoked by ``main`` when this ends); with ``run_as`` it runs as that
+    OS user."""
+    from studio.rules.transitions import CANCEL_REQUESTED, CANCELED, FAILED, RUNNING, STARTING
 
-    from studio.accounts.services import run_token_create
-    from studio.errors import InvalidTransition
-    from studio.execution import services as execution
-    from studio.execution.snapshot import materialize
-    from studio.tracking import selectors
-    from studio.tracking import services as tracking
-    from studio.tracking.models import Run, RunStatus
-
-    global _subreaper
+    backend = backend or LocalBackend()
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _subreaper = True
-    run = selectors.run_get(run_id=run_id)
+    processes._subreaper = True
+    run = backend.run(run_id)
     me = os.getpid()
-    execution.execution_record(
-        run=run,
+    backend.record(
+        run_id,
         worker=worker,
         host=socket.gethostname(),
         supervisor_pid=me,
         supervisor_started=process_start_time(me),
     )
-
-    def status() -> str:
-        return Run.objects.filter(pk=run.pk).values_list("status", flat=True).get()
-
-    from studio.execution import envrun
-
     try:  # the interpreter: a venv built from the run's environment, if it has one
-        prepared = envrun.prepare(run)
+        prepared = backend.prepare(run_id)
     except envrun.Stopped:
         prepared = envrun.Prepared()  # cancelled while preparing: ends just below
     except envrun.BuildError as exc:
-        _finish_failed(
-            run, exc.message, code="environment_failed", stderr=exc.log.splitlines()[-20:]
-        )
-        return status()
-    try:
-        tracking.run_transition(run=run, status=RunStatus.STARTING, reason="starting")
-    except InvalidTransition:
-        if status() == RunStatus.CANCEL_REQUESTED:  # cancelled between claim and start
-            tracking.run_transition(
-                run=run, status=RunStatus.CANCELED, reason="canceled before start"
-            )
-        return status()
+        stderr = exc.log.splitlines()[-20:]
+        _finish_failed(backend, run_id, exc.message, code="environment_failed", stderr=stderr)
+        return backend.status(run_id)
+    if not backend.start(run_id, STARTING, "starting"):
+        if backend.status(run_id) == CANCEL_REQUESTED:  # cancelled between claim and start
+            backend.transition(run_id, CANCELED, "canceled before start")
+        return backend.status(run_id)
 
-    grace = float(getattr(settings, "STUDIO_CANCEL_GRACE_SECONDS", 10))
+    grace = backend.cancel_grace()
     # Outside STUDIO_HOME, which the job must not reach (0700, and another user
     # with --run-as); mkdtemp makes it 0700 and unguessable.
-    workdir = Path(tempfile.mkdtemp(prefix=f"studio-{run.run_id}-"))
-    log_path = tracking.run_live_log_open(run=run)
-    log = _LogWriter(log_path)
+    workdir = Path(tempfile.mkdtemp(prefix=f"studio-{run_id}-"))
+    log = _LogWriter(backend.log_open(run_id))
     try:
-        token = run_token_create(run=run) if server else ""
-        materialize(run=run, into=workdir)
+        server, token = backend.job_access(run_id)
+        backend.materialize(run_id, workdir)
         _prepare_workdir(workdir, run_as)
-        command = [prepared.python, run.script, *run.arguments]
+        command = [prepared.python, run["script"], *run["arguments"]]
         env = job_environment(run, workdir=workdir, server=server, token=token, user=run_as)
         proc = subprocess.Popen(
             command,
@@ -436,23 +250,23 @@ def supervise(
     except Exception as exc:  # the script could not even start
         log.note(f"could not start the script: {exc}")
         log.close()
-        _finish_failed(run, f"The script could not be started: {exc}", code="start_failed")
+        backend.log_sync(run_id, final=True)
+        _finish_failed(
+            backend, run_id, f"The script could not be started: {exc}", code="start_failed"
+        )
         shutil.rmtree(workdir, ignore_errors=True)
-        return status()
+        return backend.status(run_id)
 
-    execution.execution_record(run=run, pgid=proc.pid, script_started=process_start_time(proc.pid))
+    backend.record(run_id, pgid=proc.pid, script_started=process_start_time(proc.pid))
     pumps = [
         threading.Thread(target=log.pump, args=(proc.stdout, False), daemon=True),
         threading.Thread(target=log.pump, args=(proc.stderr, True), daemon=True),
     ]
     for t in pumps:
         t.start()
-    try:
-        tracking.run_transition(run=run, status=RunStatus.RUNNING, reason="running")
-    except InvalidTransition:
-        pass  # cancel (or fail) arrived first: the loop below stops the processes
+    backend.transition(run_id, RUNNING, "running")  # refused: a cancel came first
 
-    beat_every = execution.heartbeat_every()
+    beat_every = backend.heartbeat_every()
     stopped_by = None
     escalated = False
     last_status = last_beat = 0.0
@@ -462,21 +276,19 @@ def supervise(
         now = time.monotonic()
         if now - last_status >= STATUS_EVERY:
             last_status = now
-            current = status()
-            if current == RunStatus.CANCEL_REQUESTED or current in (
-                RunStatus.FAILED,
-                RunStatus.CANCELED,
-            ):
+            backend.log_sync(run_id)
+            current = backend.status(run_id)
+            if current in (CANCEL_REQUESTED, FAILED, CANCELED):
                 stopped_by = current
                 log.note(
-                    f"{'cancel requested' if current != 'Failed' else 'run failed'}: stopping the processes"
+                    f"{'cancel requested' if current != FAILED else 'run failed'}: stopping the processes"
                 )
                 escalated = stop_processes(proc.pid, _descendants(proc.pid), grace, log)
                 proc.wait()
                 break
         if now - last_beat >= beat_every:
             last_beat = now
-            tracking.run_heartbeat(run=run)
+            backend.heartbeat(run_id)
         if code is not None:
             # The script is gone; anything it left behind in its group goes too.
             if group_alive(proc.pid):
@@ -487,43 +299,46 @@ def supervise(
         t.join(timeout=5)
 
     code = proc.returncode
-    execution.execution_record(
-        run=run,
+    backend.record(
+        run_id,
         exit_code=code if code is not None and code >= 0 else None,
         signal=signal.Signals(-code).name if code is not None and code < 0 else "",
     )
     if stopped_by is not None:
         log.note("stopped" + (" (SIGKILL was needed)" if escalated else ""))
         log.close()
-        if stopped_by == RunStatus.CANCEL_REQUESTED:
-            _transition_quietly(run, RunStatus.CANCELED, "canceled")
+        backend.log_sync(run_id, final=True)
+        if stopped_by == CANCEL_REQUESTED:
+            backend.transition(run_id, CANCELED, "canceled")
     elif code == 0:
         log.close()
-        _finish_completed(run, workdir)
+        backend.log_sync(run_id, final=True)
+        _finish_completed(backend, run_id, workdir)
     else:
         log.note(
             f"exited with {'signal ' + signal.Signals(-code).name if code < 0 else f'code {code}'}"
         )
         log.close()
+        backend.log_sync(run_id, final=True)
         what = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         _finish_failed(
-            run,
+            backend,
+            run_id,
             f"The script failed ({what}).",
             code="script_failed",
             exit_code=code,
             stderr=list(log.stderr_tail),
             workdir=workdir,
         )
-    if status() == RunStatus.CANCEL_REQUESTED:
+    if backend.status(run_id) == CANCEL_REQUESTED:
         # The cancel arrived as the script was ending (or while its outputs were
         # collected): nothing is left to stop, and it may not end Completed now.
-        _transition_quietly(run, RunStatus.CANCELED, "canceled")
-    tracking.run_file_sizes_update(run=run, prefix=filenames.LOGS)
+        backend.transition(run_id, CANCELED, "canceled")
     shutil.rmtree(workdir, ignore_errors=True)
-    return status()
+    return backend.status(run_id)
 
 
-def _collect_outputs(run, workdir: Path) -> None:
+def _collect_outputs(backend: Backend, run_id: str, workdir: Path) -> None:
     """Regular files the script wrote under ./outputs become the run's outputs.
 
     Refused (docs/requirements.md B2): symlinks, FIFOs, devices and sockets; hard links (one
@@ -532,7 +347,6 @@ def _collect_outputs(run, workdir: Path) -> None:
     opens go through directory descriptors without following links, so a job that
     swaps a folder for a link meanwhile gains nothing."""
     from studio.errors import StudioError
-    from studio.tracking import services as tracking
 
     root = workdir / filenames.OUTPUTS
     if root.is_symlink() or not root.is_dir():
@@ -551,7 +365,7 @@ def _collect_outputs(run, workdir: Path) -> None:
                 continue
             with f:
                 try:
-                    tracking.run_file_upload(run=run, name=name, content=f)
+                    backend.upload(run_id, name, f)
                 except StudioError as exc:
                     print(f"studio: output {name} skipped: {exc}", file=sys.stderr)
 
@@ -591,27 +405,34 @@ def _transition_quietly(run, status: str, reason: str, error=None) -> bool:
         return False  # someone else (cancel, fail) decided first
 
 
-def _finish_completed(run, workdir: Path) -> None:
-    from studio.tracking.models import RunStatus
+def _finish_completed(backend: Backend, run_id: str, workdir: Path) -> None:
+    from studio.rules.transitions import COMPLETED, FINALIZING
 
-    if _transition_quietly(run, RunStatus.FINALIZING, "collecting outputs"):
-        _collect_outputs(run, workdir)
-        _transition_quietly(run, RunStatus.COMPLETED, "completed")
+    if backend.transition(run_id, FINALIZING, "collecting outputs"):
+        _collect_outputs(backend, run_id, workdir)
+        backend.transition(run_id, COMPLETED, "completed")
 
 
 def _finish_failed(
-    run, message: str, *, code: str, exit_code=None, stderr=(), workdir=None
+    backend: Backend,
+    run_id: str,
+    message: str,
+    *,
+    code: str,
+    exit_code=None,
+    stderr=(),
+    workdir=None,
 ) -> None:
-    from studio.tracking.models import RunStatus
+    from studio.rules.transitions import FAILED, FINALIZING
 
     error = {"message": message, "code": code}
     if exit_code is not None:
         error["exit_code"] = exit_code
     if stderr:
         error["stderr"] = "\n".join(stderr)
-    if workdir is not None and _transition_quietly(run, RunStatus.FINALIZING, "collecting outputs"):
-        _collect_outputs(run, workdir)
-    _transition_quietly(run, RunStatus.FAILED, code, error)
+    if workdir is not None and backend.transition(run_id, FINALIZING, "collecting outputs"):
+        _collect_outputs(backend, run_id, workdir)
+    backend.transition(run_id, FAILED, code, error)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -623,16 +444,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--die-with-parent", action="store_true")
     parser.add_argument("--server", default="", help="the studio's URL, for a worker's job")
     parser.add_argument("--run-as", default="", help="OS user the job runs as")
+    parser.add_argument(
+        "--client",
+        action="store_true",
+        help="report to the studio at --server over its API (STUDIO_TOKEN): the local "
+        "target of a remote studio, supervised on the submitting machine",
+    )
     args = parser.parse_args(argv)
     if args.die_with_parent:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if args.client:
+        from studio.execution.backends import RestBackend
+
+        backend = RestBackend(args.server)
+        try:
+            supervise(args.run_id, backend)
+        finally:
+            backend.end(args.run_id)
+        return 0
     from studio.bootstrap import setup_django
 
     setup_django()
     run_as = pwd.getpwnam(args.run_as) if args.run_as else None
+    backend = LocalBackend(server=args.server)
     try:
-        supervise(args.run_id, worker=args.worker, server=args.server, run_as=run_as)
+        supervise(args.run_id, backend, worker=args.worker, run_as=run_as)
     finally:
+        backend.end(args.run_id)
         if args.server:
             revoke_run_tokens(args.run_id)
     return 0

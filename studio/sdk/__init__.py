@@ -34,7 +34,7 @@ from studio.errors import (
     WebserviceException,
     WorkspaceException,
 )
-from studio.sdk.config import ComputeTarget, Pipeline, ScriptRunConfig, ScriptStep
+from studio.sdk.config import ComputeTarget, ScriptRunConfig
 from studio.sdk.environment import (
     DEFAULT_CPU_IMAGE,
     DEFAULT_GPU_IMAGE,
@@ -49,6 +49,15 @@ from studio.sdk.experiment import Experiment
 from studio.sdk.model import Model
 from studio.sdk.notice import V1CompatibilityWarning
 from studio.sdk.offline import OfflineRun
+from studio.sdk.pipeline import (
+    Pipeline,
+    PipelineParameter,
+    PipelineRun,
+    PythonScriptStep,
+    ScriptStep,
+    StepRun,
+    StepSequence,
+)
 from studio.sdk.run import Run
 from studio.sdk.runconfig import (
     DockerConfiguration,
@@ -79,6 +88,9 @@ __all__ = [
     "TensorflowConfiguration",
     "ComputeTarget",
     "Pipeline",
+    "PipelineParameter",
+    "PipelineRun",
+    "PythonScriptStep",
     "ScriptRunConfig",
     "ScriptStep",
     "Conflict",
@@ -91,6 +103,8 @@ __all__ = [
     "PropertyConflict",
     "RunFailed",
     "Run",
+    "StepRun",
+    "StepSequence",
     "StudioError",
     "ValidationError",
     "Workspace",

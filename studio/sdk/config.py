@@ -1,14 +1,13 @@
-"""What to submit: ``ScriptRunConfig`` for one script, ``Pipeline`` of ``ScriptStep``s
-with dependencies, and ``ComputeTarget`` handles (``ws.compute_targets[name]``)."""
+"""What to submit: ``ScriptRunConfig`` for one script (pipelines: ``studio.sdk.pipeline``),
+and ``ComputeTarget`` handles (``ws.compute_targets[name]``)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from studio.errors import ValidationError
-from studio.rules.graph import check_steps
 
 LOCAL = "local"
 
@@ -135,30 +134,3 @@ def _python_command(command) -> tuple[str | None, list]:
         "scripts, not shell commands.",
         field="command",
     )
-
-
-@dataclass
-class ScriptStep:
-    """One step of a pipeline: a script that starts once every step in ``after`` completed."""
-
-    name: str
-    script: str
-    source_directory: str | os.PathLike = "."
-    arguments: Sequence | None = None
-    compute_target: str | ComputeTarget | None = LOCAL
-    after: Sequence[ScriptStep | str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.arguments = _arguments(self.arguments)
-        self.compute_target = target_name(self.compute_target)
-        self.after = [a.name if isinstance(a, ScriptStep) else a for a in self.after]
-
-
-class Pipeline:
-    """Steps run as child runs of type ``step``, in dependency order."""
-
-    def __init__(self, workspace, steps: Sequence[ScriptStep], description: str = ""):
-        self.workspace = workspace
-        self.steps = list(steps)
-        self.description = description
-        check_steps([(step.name, step.after) for step in self.steps])

@@ -9,10 +9,10 @@ from urllib.parse import quote, urlencode
 
 from studio.rules import validation
 from studio.rules.runquery import RunQuery
-from studio.sdk.config import Pipeline, ScriptRunConfig
+from studio.sdk.config import ScriptRunConfig
+from studio.sdk.pipeline import Pipeline, submit_pipeline
 from studio.sdk.recorded import warn_once
 from studio.sdk.run import Run
-from studio.sdk.snapshot import collect
 
 if TYPE_CHECKING:
     from studio.sdk.workspace import Workspace
@@ -67,30 +67,12 @@ class Experiment:
 
     def submit(self, config, tags: Mapping[str, str | None] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` (a run of type ``script``) or a ``Pipeline``
-        (a run of type ``pipeline`` whose steps are child runs; it takes v1's
+        (a ``PipelineRun`` whose steps are child runs; it takes v1's keywords
         ``pipeline_parameters``, ``continue_on_step_failure``, ``regenerate_outputs``).
         Returns at once."""
         if isinstance(config, Pipeline):
-            _pipeline_keywords(kwargs)
-            steps = [
-                {
-                    "name": step.name,
-                    "script": step.script,
-                    "arguments": step.arguments,
-                    "compute_target": step.compute_target,
-                    "after": step.after,
-                    "files": collect(step.source_directory, step.script),
-                }
-                for step in config.steps
-            ]
-            data = self._store.submit_pipeline(
-                self.workspace.name,
-                self.name,
-                steps=steps,
-                tags=tags,
-                description=config.description,
-            )
-        elif isinstance(config, ScriptRunConfig):
+            return submit_pipeline(self, config, tags=tags, **kwargs)
+        if isinstance(config, ScriptRunConfig):
             for name in kwargs:
                 warn_once(f"submit.{name}", f"Experiment.submit({name}=...) is ignored.")
             data = self._store.submit_run(
@@ -138,12 +120,4 @@ class Experiment:
             yield Run(self, row["id"], _data=row)
 
 
-PIPELINE_KEYWORDS = ("pipeline_parameters", "continue_on_step_failure", "regenerate_outputs")
-
-
-def _pipeline_keywords(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """v1's pipeline keywords, accepted; the others are warned about once."""
-    for name in kwargs:
-        if name not in PIPELINE_KEYWORDS:
-            warn_once(f"submit.{name}", f"Experiment.submit({name}=...) is ignored.")
-    return {k: v for k, v in kwargs.items() if k in PIPELINE_KEYWORDS}
+Pipeline._experiment_class = Experiment

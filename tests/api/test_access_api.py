@@ -94,7 +94,7 @@ def test_a_reader_cannot_create_an_experiment_or_a_target_through_submissions(
 
 def test_a_submission_refused_for_its_target_creates_no_experiment(member, workspace):
     before = _created()
-    body = {"experiment": "new-exp", "script": "train.py", "compute_target": "local"}
+    body = {"experiment": "new-exp", "script": "train.py", "compute_target": "no such target!"}
     response = post(client_for(member), "/api/v1/workspaces/default/submissions", body)
     assert response.status_code == 400
     assert _created() == before

@@ -23,7 +23,7 @@ def at(text: str) -> datetime:
 def pipeline(jobs, ws, exp, source):
     """``pipeline(steps)`` with ``steps`` as (name, script text, after): submitted."""
 
-    def submit(steps):
+    def submit(steps, **options):
         script_steps = [
             jobs.ScriptStep(
                 name=name,
@@ -33,7 +33,7 @@ def pipeline(jobs, ws, exp, source):
             )
             for name, text, after in steps
         ]
-        return exp.submit(jobs.Pipeline(ws, steps=script_steps))
+        return exp.submit(jobs.Pipeline(ws, steps=script_steps), **options)
 
     return submit
 
@@ -91,13 +91,16 @@ def test_a_step_starts_only_after_the_steps_it_waits_for_completed(pipeline, tmp
 
 @pytest.mark.slow
 def test_a_failed_step_fails_the_pipeline_and_its_dependants_never_start(pipeline):
+    # continue_on_step_failure: "other" runs to its end whenever "prepare" fails (by
+    # default it would be stopped; tests/sdk/test_pipelines_v1.py).
     run = pipeline(
         [
             ("prepare", "raise SystemExit(4)", []),
             ("train", "print('train')", ["prepare"]),
             ("evaluate", "print('evaluate')", ["train"]),
             ("other", "print('other')", []),
-        ]
+        ],
+        continue_on_step_failure=True,
     )
 
     assert wait_terminal(run) == "Failed"

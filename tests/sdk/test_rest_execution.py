@@ -1,12 +1,10 @@
 """Submitting through the REST store: to a named target, executed by a worker that
-reaches the database."""
+reaches the database (the local target over HTTP: test_rest_local.py)."""
 
 import subprocess
 import sys
 
 import pytest
-
-from studio.errors import ValidationError
 
 
 @pytest.fixture
@@ -46,10 +44,3 @@ def test_a_run_submitted_over_http_is_executed_by_a_worker(
     assert run.get_metrics() == {"lr": 0.1}
     log, _ = rest_workspace._store.read_file(run.id, "logs/std_log.txt")
     assert b"trained with ['--lr', '0.1']" in log
-
-
-def test_the_local_target_is_refused_over_http(rest_workspace, sdk, source):
-    exp = sdk.Experiment(rest_workspace, "remote")
-    with pytest.raises(ValidationError) as err:
-        exp.submit(sdk.ScriptRunConfig(source_directory=source, script="train.py"))
-    assert "local target" in str(err.value)

@@ -168,9 +168,11 @@ class Store(RegistryContract, ABC):
         steps: Sequence[Mapping[str, Any]],
         tags: Mapping[str, str | None] | None = None,
         description: str = "",
+        properties: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Create a pipeline run and its steps (each: name, script, arguments,
-        compute_target, after, files) and start its driver."""
+        compute_target, after, files, and optionally properties) and start its
+        driver."""
 
     @abstractmethod
     def read_file(

@@ -463,6 +463,7 @@ class LocalStore(LocalRegistry, Store):
         steps: Sequence[Mapping[str, Any]],
         tags: Mapping[str, str | None] | None = None,
         description: str = "",
+        properties: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         from studio.execution import services as execution
         from studio.execution.launch import spawn
@@ -477,6 +478,7 @@ class LocalStore(LocalRegistry, Store):
             steps=steps,
             tags=tags,
             description=description,
+            properties=properties,
         )
         created = zip(runs, (step["files"] for step in steps), strict=True)
         for run, files in created:

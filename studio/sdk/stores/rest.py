@@ -39,6 +39,7 @@ from studio.sdk.stores.base import Store
 from studio.sdk.stores.registry import RegistryContract
 
 API = "/api/v1"
+LOCAL = "local"
 # Reconnect attempts are spaced out so a dead server costs the flusher little.
 RETRY_AFTER = 2.0
 
@@ -180,6 +181,7 @@ class RestStore(RestRegistry, Store):
             headers={"Authorization": f"Bearer {token}", "User-Agent": "studio-sdk"},
             timeout=httpx.Timeout(60.0, connect=5.0),
         )
+        self.token = token  # handed to the supervisors this process starts, never stored
         self.token_hash = _token_hash(token)
         identity = hashlib.sha256(f"{self.uri}\n{self.token_hash}".encode()).hexdigest()[:32]
         self.spool_root = studio_home() / "spool" / identity / "runs"
@@ -498,6 +500,11 @@ class RestStore(RestRegistry, Store):
         body.update({k: dict(v) for k, v in extra.items() if v})
         run = self._call("POST", f"/workspaces/{_q(workspace)}/submissions", json_body=body)
         self._upload_snapshot(run["id"], files)
+        if compute_target == LOCAL:
+            # v1's default target: the script runs here, supervised here, and reports
+            # to the studio over its API.
+            self._start_here("studio.execution.supervisor", run["id"])
+            return run
         return self._call("POST", f"/runs/{_q(run['id'])}/enqueue", json_body={})
 
     # environments
@@ -526,17 +533,29 @@ class RestStore(RestRegistry, Store):
         steps: Sequence[Mapping[str, Any]],
         tags: Mapping[str, str | None] | None = None,
         description: str = "",
+        properties: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         body = {
             "experiment": experiment,
             "steps": [{k: v for k, v in step.items() if k != "files"} for step in steps],
             "tags": dict(tags) if tags else None,
             "description": description,
+            "properties": dict(properties) if properties else None,
         }
         pipeline = self._call("POST", f"/workspaces/{_q(workspace)}/pipelines", json_body=body)
         for step in steps:
             self._upload_snapshot(pipeline["steps"][step["name"]], step["files"])
+        if any(step["compute_target"] == LOCAL for step in steps):
+            # Its local steps run here: so does its driver (the studio made its
+            # target local), which queues the others for their workers.
+            self._start_here("studio.execution.pipeline", pipeline["id"])
+            return self.get_run(pipeline["id"])
         return self._call("POST", f"/runs/{_q(pipeline['id'])}/enqueue", json_body={})
+
+    def _start_here(self, module: str, run_id: str) -> None:
+        from studio.core.spawn import spawn_client
+
+        spawn_client(module, run_id, self.uri, self.token)
 
     def read_file(
         self, run_id: str, name: str, offset: int = 0, limit: int = 1 << 20

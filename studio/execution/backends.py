@@ -1,0 +1,489 @@
+"""What a supervisor and a pipeline driver need of the studio, behind one interface,
+so that one supervise loop (``supervisor.supervise``) and one driver loop
+(``pipeline.drive``) serve every place they run:
+
+- ``LocalBackend``: the database, through the services (the local store's
+  supervisors, and a worker's, whose jobs reach the API at ``server`` with a token
+  minted for their run);
+- ``RestBackend``: the studio's API (the ``local`` target over HTTP: the supervisor
+  runs on the submitting machine and reports through the REST store: transitions,
+  heartbeats, the live log in chunks, outputs at the end). It imports no Django.
+
+Runs are named by their public id; a run's data is a dictionary as the store
+returns it (``id``, ``workspace``, ``experiment``, ``script``, ``arguments``,
+``status``, ``properties`` ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from studio.errors import InvalidTransition, Unavailable
+from studio.rules.filenames import SNAPSHOT
+
+LOCAL = "local"
+# Bytes of the live log sent per request by a supervisor that reports over HTTP.
+LOG_CHUNK = 256 * 1024
+
+
+class Backend(ABC):
+    """One way for a supervisor or a driver to reach the studio."""
+
+    # --- the run -----------------------------------------------------------------
+
+    @abstractmethod
+    def run(self, run_id: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def status(self, run_id: str) -> str: ...
+
+    @abstractmethod
+    def transition(
+        self, run_id: str, status: str, reason: str, error: dict[str, Any] | None = None
+    ) -> bool:
+        """Move the run to ``status``; False when the transition table refused it
+        (someone else, a cancel or a fail, decided first)."""
+
+    def start(self, run_id: str, status: str, reason: str) -> bool:
+        """The first transition of a supervisor or a driver (its lease starts)."""
+        return self.transition(run_id, status, reason)
+
+    @abstractmethod
+    def cancel(self, run_id: str) -> None:
+        """Cancel a run (a step of a stopped pipeline); quiet if it already ended."""
+
+    @abstractmethod
+    def heartbeat(self, run_id: str) -> None: ...
+
+    def record(self, run_id: str, **fields: Any) -> None:  # noqa: B027
+        """Note how the run executes (host, pids, exit code) where it is kept."""
+
+    def heartbeat_every(self) -> float:
+        lease = float(os.environ.get("STUDIO_RUN_LEASE_SECONDS") or 60)
+        return max(0.2, min(5.0, lease / 4))
+
+    def cancel_grace(self) -> float:
+        return float(os.environ.get("STUDIO_CANCEL_GRACE_SECONDS") or 10)
+
+    # --- what a supervisor moves ---------------------------------------------------
+
+    def prepare(self, run_id: str):
+        """The interpreter and variables of the run's job (``envrun.Prepared``): a
+        virtual environment built from its environment when that is not user-managed.
+        Raises ``envrun.Stopped`` (cancelled meanwhile) or ``envrun.BuildError``."""
+        from studio.execution import envrun
+
+        return envrun.Prepared()
+
+    @abstractmethod
+    def materialize(self, run_id: str, into: Path) -> None:
+        """Write the run's snapshot into ``into``."""
+
+    @abstractmethod
+    def log_open(self, run_id: str) -> Path:
+        """The file the supervisor appends the script's output to."""
+
+    def log_sync(self, run_id: str, final: bool = False) -> None:  # noqa: B027
+        """Make what was appended to the log visible in the studio."""
+
+    @abstractmethod
+    def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None: ...
+
+    @abstractmethod
+    def job_access(self, run_id: str) -> tuple[str, str]:
+        """(server, token) the job reports with; ("", "") for the local store."""
+
+    def end(self, run_id: str) -> None:  # noqa: B027
+        """The supervisor is done with the run: its log and its job's token."""
+
+    # --- what a pipeline driver needs ----------------------------------------------
+
+    @abstractmethod
+    def steps(self, pipeline_id: str) -> list[dict[str, Any]]:
+        """The pipeline's steps: id, name, status, compute_target, after."""
+
+    @abstractmethod
+    def capacity(self, workspace: str, target: str) -> int:
+        """How many steps of a pipeline may run at once on ``target``."""
+
+    @abstractmethod
+    def enqueue(self, run_id: str) -> None:
+        """Queue a step for the workers of its (named) target."""
+
+    @abstractmethod
+    def start_supervisor(self, run_id: str) -> subprocess.Popen:
+        """Start the supervisor of a ``local`` step here, dying with the driver."""
+
+    def local_capacity(self) -> int:
+        """Local steps of a pipeline that run at once: STUDIO_LOCAL_CAPACITY, else
+        one per CPU."""
+        return int(os.environ.get("STUDIO_LOCAL_CAPACITY") or 0) or os.cpu_count() or 2
+
+
+class LocalBackend(Backend):
+    """The database, through the services. ``server``: the supervisor was started by
+    a worker, whose jobs report to the API at that URL with a token minted here."""
+
+    def __init__(self, *, server: str = "") -> None:
+        self.server = server
+        self._runs: dict[str, Any] = {}
+
+    def _model(self, run_id: str):
+        if run_id not in self._runs:
+            from studio.tracking import selectors
+
+            self._runs[run_id] = selectors.run_get(run_id=run_id)
+        return self._runs[run_id]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        run = self._model(run_id)
+        return {
+            "id": run.run_id,
+            "workspace": run.workspace.name,
+            "experiment": run.experiment.name,
+            "script": run.script,
+            "arguments": list(run.arguments),
+            "compute_target": run.compute_target,
+            "status": self.status(run_id),
+            "properties": dict(run.properties.values_list("key", "value")),
+        }
+
+    def prepare(self, run_id: str):
+        from studio.execution import envrun
+
+        return envrun.prepare(self._model(run_id))
+
+    def status(self, run_id: str) -> str:
+        from studio.tracking.models import Run
+
+        return Run.objects.filter(run_id=run_id).values_list("status", flat=True).get()
+
+    def transition(
+        self, run_id: str, status: str, reason: str, error: dict[str, Any] | None = None
+    ) -> bool:
+        from studio.tracking import services as tracking
+
+        try:
+            tracking.run_transition(
+                run=self._model(run_id), status=status, reason=reason, error=error
+            )
+            return True
+        except InvalidTransition:
+            return False
+
+    def cancel(self, run_id: str) -> None:
+        from studio.tracking import services as tracking
+
+        try:
+            tracking.run_cancel(run=self._model(run_id))
+        except InvalidTransition:
+            pass
+
+    def heartbeat(self, run_id: str) -> None:
+        from studio.tracking import services as tracking
+
+        tracking.run_heartbeat(run=self._model(run_id))
+
+    def record(self, run_id: str, **fields: Any) -> None:
+        from studio.execution import services as execution
+
+        execution.execution_record(run=self._model(run_id), **fields)
+
+    def heartbeat_every(self) -> float:
+        from studio.execution import services as execution
+
+        return execution.heartbeat_every()
+
+    def cancel_grace(self) -> float:
+        from django.conf import settings
+
+        return float(getattr(settings, "STUDIO_CANCEL_GRACE_SECONDS", 10))
+
+    def materialize(self, run_id: str, into: Path) -> None:
+        from studio.execution.snapshot import materialize
+
+        materialize(run=self._model(run_id), into=into)
+
+    def log_open(self, run_id: str) -> Path:
+        from studio.tracking import services as tracking
+
+        return tracking.run_live_log_open(run=self._model(run_id))
+
+    def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None:
+        from studio.tracking import services as tracking
+
+        tracking.run_file_upload(run=self._model(run_id), name=name, content=stream)
+
+    def job_access(self, run_id: str) -> tuple[str, str]:
+        if not self.server:
+            return "", ""
+        from studio.accounts.services import run_token_create
+
+        return self.server, run_token_create(run=self._model(run_id))
+
+    def end(self, run_id: str) -> None:
+        from studio.rules import filenames
+        from studio.tracking import services as tracking
+
+        tracking.run_file_sizes_update(run=self._model(run_id), prefix=filenames.LOGS)
+
+    def steps(self, pipeline_id: str) -> list[dict[str, Any]]:
+        from studio.execution import services as execution
+
+        return [
+            {
+                "id": s.run_id,
+                "name": s.execution.step_name,
+                "status": s.status,
+                "compute_target": s.compute_target,
+                "after": list(s.execution.after),
+            }
+            for s in execution.steps_of(pipeline=self._model(pipeline_id))
+        ]
+
+    def capacity(self, workspace: str, target: str) -> int:
+        from studio.execution.models import ComputeTarget
+
+        found = ComputeTarget.objects.filter(workspace__name=workspace, name=target).first()
+        return found.capacity if found is not None else 4
+
+    def enqueue(self, run_id: str) -> None:
+        from studio.execution import services as execution
+
+        execution.run_enqueue(run=self._model(run_id))
+
+    def start_supervisor(self, run_id: str) -> subprocess.Popen:
+        from studio.execution.launch import spawn
+
+        return spawn("studio.execution.supervisor", run_id, detached=False, die_with_parent=True)
+
+
+def _retry(call: Callable[[], Any], *, attempts: int = 30, every: float = 1.0) -> Any:
+    """``call`` again while the studio cannot be reached, for up to ``attempts``."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Unavailable:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(every)
+
+
+class _Api:
+    """The studio's JSON API, as a supervisor needs it: errors come back as the
+    exceptions the server raised, an unreachable studio as ``Unavailable``. (The
+    SDK's REST store is not used here: execution never imports the SDK.)"""
+
+    def __init__(self, uri: str, token: str) -> None:
+        import httpx
+
+        self.uri = uri
+        self.client = httpx.Client(
+            base_url=uri + "/api/v1",
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "studio-supervisor"},
+            timeout=httpx.Timeout(60.0, connect=5.0),
+        )
+
+    def __call__(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        import httpx
+
+        from studio.errors import error_from_code
+        from studio.rules import jsoncodec
+
+        if body is not None:
+            kwargs["content"] = jsoncodec.dumps(body)
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"Cannot reach the studio at {self.uri}: {exc}", field="uri"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                error = jsoncodec.loads(response.content)["error"]
+            except Exception:
+                if response.status_code >= 500:
+                    raise Unavailable(
+                        f"The studio answered {response.status_code}.", field="uri"
+                    ) from None
+                error = {"code": "error", "message": f"The studio answered {response.status_code}."}
+            raise error_from_code(
+                error.get("code", "error"),
+                error.get("message", ""),
+                error.get("field"),
+                response.status_code,
+            )
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return jsoncodec.loads(response.content)
+        return response.content
+
+
+def _q(value: str) -> str:
+    """One URL path part: slashes and dots encoded too (no client resolves ``..``)."""
+    return urllib.parse.quote(value, safe="").replace(".", "%2E")
+
+
+class RestBackend(Backend):
+    """The studio's API, for the ``local`` target over HTTP: the supervisor (and the
+    pipeline driver) run on the submitting machine with its token (STUDIO_TOKEN).
+    A studio that cannot be reached for a while costs heartbeats and log chunks
+    (sent again later), never the script."""
+
+    def __init__(self, uri: str, token: str | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self.token = token or os.environ.get("STUDIO_TOKEN") or ""
+        self.api = _Api(self.uri, self.token)
+        self._status: dict[str, str] = {}
+        self._logs: dict[str, tuple[Path, int]] = {}
+
+    def _runs(self, run_id: str) -> str:
+        return f"/runs/{_q(run_id)}"
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        data = _retry(lambda: self.api("GET", self._runs(run_id)))
+        self._status[run_id] = data["status"]
+        return data
+
+    def prepare(self, run_id: str):
+        """A run with an environment Studio registered is built by the studio's own
+        supervisors (a worker's); on the submitting machine over HTTP it runs only
+        with what the submitter has, so it says so instead of ignoring it."""
+        from studio.execution import envdefs, envrun
+
+        run = self.run(run_id)
+        properties = run.get("properties") or {}
+        name, version = properties.get(envdefs.NAME), properties.get(envdefs.VERSION)
+        if name and not self._user_managed(run["workspace"], name, version):
+            raise envrun.BuildError(
+                f"Environment {name!r} is built by Studio's workers: on the local target "
+                "over HTTP the script runs with the submitter's Python. Submit to a compute "
+                "target served by `studio worker`, or set "
+                "env.python.user_managed_dependencies = True."
+            )
+        return envrun.Prepared()
+
+    def _user_managed(self, workspace: str, name: str, version: str | None) -> bool:
+        path = f"/workspaces/{_q(workspace)}/environments"
+        params = {"environment": name, **({"version": version} if version else {})}
+        found = _retry(lambda: self.api("GET", path, params=params))["environments"]
+        return bool(found and found[0].get("user_managed"))
+
+    def status(self, run_id: str) -> str:
+        try:
+            self._status[run_id] = self.api("GET", self._runs(run_id))["status"]
+        except Unavailable:
+            pass  # unknown for now: as it was
+        return self._status[run_id]
+
+    def transition(
+        self, run_id: str, status: str, reason: str, error: dict[str, Any] | None = None
+    ) -> bool:
+        body = {"status": status, "reason": reason, "error": error}
+        try:
+            data = _retry(lambda: self.api("POST", self._runs(run_id) + "/status", body))
+        except InvalidTransition:
+            return False
+        self._status[run_id] = data["status"]
+        return True
+
+    def cancel(self, run_id: str) -> None:
+        try:
+            _retry(lambda: self.api("POST", self._runs(run_id) + "/cancel", {}))
+        except InvalidTransition:
+            pass
+
+    def heartbeat(self, run_id: str) -> None:
+        try:
+            self.api("POST", "/heartbeat", {"runs": [run_id]})
+        except Unavailable:
+            pass  # the lease allows for a few missed beats
+
+    def materialize(self, run_id: str, into: Path) -> None:
+        into.mkdir(parents=True, exist_ok=True)
+        root = into.resolve()
+        names = _retry(lambda: self.api("GET", self._runs(run_id) + "/files"))["files"]
+        for name in names:
+            if not name.startswith(SNAPSHOT):
+                continue
+            target = (root / name.removeprefix(SNAPSHOT)).resolve()
+            if not target.is_relative_to(root):
+                continue  # names were checked on upload; this is the second lock
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path = f"{self._runs(run_id)}/files/{_q(name)}"
+            target.write_bytes(_retry(lambda p=path: self.api("GET", p)))
+
+    def _append(self, run_id: str, offset: int, data: bytes) -> None:
+        body = {"offset": offset, "data": base64.b64encode(data).decode("ascii")}
+        self.api("POST", self._runs(run_id) + "/live-log", body)
+
+    def log_open(self, run_id: str) -> Path:
+        # The log exists in the studio from the start, as a local run's does.
+        _retry(lambda: self._append(run_id, 0, b""))
+        fd, name = tempfile.mkstemp(prefix=f"studio-{run_id}-", suffix=".log")
+        os.close(fd)
+        self._logs[run_id] = (Path(name), 0)
+        return Path(name)
+
+    def log_sync(self, run_id: str, final: bool = False) -> None:
+        """Send what the log gained since the last call, ``LOG_CHUNK`` bytes a request
+        (each names its offset, so a chunk sent twice is stored once)."""
+        path, sent = self._logs[run_id]
+        with open(path, "rb") as f:
+            f.seek(sent)
+            while chunk := f.read(LOG_CHUNK):
+                try:
+                    if final:
+                        _retry(lambda c=chunk, at=sent: self._append(run_id, at, c))
+                    else:
+                        self._append(run_id, sent, chunk)
+                except Unavailable:
+                    break  # sent again on the next call
+                sent += len(chunk)
+                self._logs[run_id] = (path, sent)
+
+    def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None:
+        content = stream.read()
+        path = f"{self._runs(run_id)}/files/{_q(name)}"
+        headers = {"Content-Type": "application/octet-stream"}
+        _retry(lambda: self.api("PUT", path, content=content, headers=headers))
+
+    def job_access(self, run_id: str) -> tuple[str, str]:
+        data = _retry(lambda: self.api("POST", self._runs(run_id) + "/job-token", {}))
+        return self.uri, data["token"]
+
+    def end(self, run_id: str) -> None:
+        try:
+            _retry(
+                lambda: self.api("POST", self._runs(run_id) + "/job-token/revoke", {}), attempts=5
+            )
+        finally:
+            path, _ = self._logs.pop(run_id, (None, 0))
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+    def steps(self, pipeline_id: str) -> list[dict[str, Any]]:
+        return _retry(lambda: self.api("GET", self._runs(pipeline_id) + "/steps"))["steps"]
+
+    def capacity(self, workspace: str, target: str) -> int:
+        path = f"/workspaces/{_q(workspace)}/compute-targets"
+        return int(_retry(lambda: self.api("POST", path, {"name": target}))["capacity"])
+
+    def enqueue(self, run_id: str) -> None:
+        _retry(lambda: self.api("POST", self._runs(run_id) + "/enqueue", {}))
+
+    def start_supervisor(self, run_id: str) -> subprocess.Popen:
+        from studio.core.spawn import spawn_client
+
+        return spawn_client(
+            "studio.execution.supervisor", run_id, self.uri, self.token, detached=False
+        )
