@@ -27,19 +27,22 @@ from studio.tracking.schema import run_to_dict
 @api.post("/workspaces/{name}/compute-targets", tags=["execution"])
 @endpoint("write", workspace="name")
 def compute_target_get_or_create(request: HttpRequest, workspace: Workspace, payload: TargetIn):
-    target = execution.compute_target_get_or_create(workspace=workspace, name=payload.name)
-    return {"name": target.name, "workspace": workspace.name, "capacity": target.capacity}
+    """The target, created on first use; ``capacity`` and ``provisioning`` (v1's
+    cluster settings, recorded) change it when given."""
+    target = execution.compute_target_get_or_create(
+        workspace=workspace,
+        name=payload.name,
+        capacity=payload.capacity,
+        provisioning=payload.provisioning,
+    )
+    return execution.compute_target_to_dict(target)
 
 
 @api.get("/workspaces/{name}/compute-targets", tags=["execution"])
 @endpoint("read", workspace="name")
 def compute_target_list(request: HttpRequest, workspace: Workspace):
     targets = execution.compute_target_list(workspace=workspace)
-    return {
-        "targets": [
-            {"name": t.name, "workspace": workspace.name, "capacity": t.capacity} for t in targets
-        ]
-    }
+    return {"targets": [execution.compute_target_to_dict(t) for t in targets]}
 
 
 @api.post("/workspaces/{name}/submissions", tags=["execution"])

@@ -95,6 +95,8 @@ class TokenIn(Body):
 
 class TargetIn(Body):
     name: StrictStr
+    capacity: StrictInt | None = None
+    provisioning: dict[StrictStr, Any] | None = None
 
 
 class SubmissionIn(Body):

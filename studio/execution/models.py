@@ -14,6 +14,9 @@ class ComputeTarget(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="targets")
     name = models.CharField(max_length=100)
     capacity = models.PositiveIntegerField(default=4)  # parallel pipeline steps
+    # What v1's AmlCompute.provisioning_configuration asked for (VM size, scaling...):
+    # recorded, not applied (the target runs where its workers run).
+    provisioning = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

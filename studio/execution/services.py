@@ -4,6 +4,7 @@ stopping what lost runs left behind. Status changes go through
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,10 +33,62 @@ def compute_target_check(name: str) -> str:
     return name
 
 
-def compute_target_get_or_create(*, workspace: Workspace, name: str) -> ComputeTarget:
+MAX_CAPACITY = 1000
+
+
+def compute_target_get_or_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    capacity: int | None = None,
+    provisioning: Mapping[str, Any] | None = None,
+) -> ComputeTarget:
+    """The target ``name`` of the workspace, created on first use; ``capacity`` (its
+    parallel pipeline steps) and ``provisioning`` (v1's cluster settings, recorded)
+    change it when given."""
     name = compute_target_check(name)
-    target, _ = ComputeTarget.objects.get_or_create(workspace=workspace, name=name)
+    if capacity is not None and (type(capacity) is not int or not 1 <= capacity <= MAX_CAPACITY):
+        raise ValidationError(
+            f"capacity must be a whole number from 1 to {MAX_CAPACITY}.", field="capacity"
+        )
+    recorded = _provisioning(provisioning) if provisioning is not None else None
+    with transaction.atomic():
+        target, _ = ComputeTarget.objects.select_for_update().get_or_create(
+            workspace=workspace, name=name
+        )
+        changed = []
+        if capacity is not None and capacity != target.capacity:
+            target.capacity, changed = capacity, [*changed, "capacity"]
+        if recorded is not None and recorded != target.provisioning:
+            target.provisioning, changed = recorded, [*changed, "provisioning"]
+        if changed:
+            target.save(update_fields=changed)
     return target
+
+
+MAX_PROVISIONING = 10_000  # characters of JSON
+
+
+def _provisioning(value: Mapping[str, Any]) -> dict[str, Any]:
+    """v1's provisioning settings as recorded: an object of JSON values, bounded."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ValidationError("provisioning must be an object of settings.", field="provisioning")
+    text = json.dumps(dict(value), default=str)
+    if len(text) > MAX_PROVISIONING:
+        raise ValidationError(
+            f"provisioning holds at most {MAX_PROVISIONING} characters of JSON.",
+            field="provisioning",
+        )
+    return json.loads(text)
+
+
+def compute_target_to_dict(target: ComputeTarget) -> dict[str, Any]:
+    return {
+        "name": target.name,
+        "workspace": target.workspace.name,
+        "capacity": target.capacity,
+        "provisioning": target.provisioning,
+    }
 
 
 def compute_target_list(*, workspace: Workspace) -> list[ComputeTarget]:

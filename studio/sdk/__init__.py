@@ -34,7 +34,8 @@ from studio.errors import (
     WebserviceException,
     WorkspaceException,
 )
-from studio.sdk.config import ComputeTarget, ScriptRunConfig
+from studio.sdk.compute import AmlCompute, ComputeTarget
+from studio.sdk.config import ScriptRunConfig
 from studio.sdk.environment import (
     DEFAULT_CPU_IMAGE,
     DEFAULT_GPU_IMAGE,
@@ -86,6 +87,7 @@ __all__ = [
     "PyTorchConfiguration",
     "RunConfiguration",
     "TensorflowConfiguration",
+    "AmlCompute",
     "ComputeTarget",
     "Pipeline",
     "PipelineParameter",

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from studio.errors import ValidationError
+from studio.sdk.compute import ComputeTarget
 
 LOCAL = "local"
-
-
-@dataclass(frozen=True)
-class ComputeTarget:
-    """A named pool of workers; runs submitted to it wait Queued for ``studio worker``."""
-
-    name: str
-    workspace: str = ""
-
-    def __str__(self) -> str:
-        return self.name
 
 
 def target_name(target: str | ComputeTarget | None) -> str:

@@ -248,7 +248,7 @@ class _ComputeTargets(Mapping):
         if not isinstance(name, str):
             raise KeyError(name)
         data = self.workspace._store.get_compute_target(self.workspace.name, name)
-        return ComputeTarget(name=data["name"], workspace=self.workspace.name)
+        return ComputeTarget._bind_data(self.workspace, data)
 
     def __contains__(self, name: object) -> bool:
         return name in self._names()

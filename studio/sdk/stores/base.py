@@ -117,7 +117,16 @@ class Store(RegistryContract, ABC):
 
     # execution
     @abstractmethod
-    def get_compute_target(self, workspace: str, name: str) -> dict[str, Any]: ...
+    def get_compute_target(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        capacity: int | None = None,
+        provisioning: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The target (name, workspace, capacity, provisioning), created on first use;
+        ``capacity`` and ``provisioning`` change it when given."""
 
     @abstractmethod
     def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:

@@ -369,19 +369,29 @@ class LocalStore(LocalRegistry, Store):
         return selectors.metrics_get(run=self._run(run_id), name=name)
 
     # execution
-    def get_compute_target(self, workspace: str, name: str) -> dict[str, Any]:
+    def get_compute_target(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        capacity: int | None = None,
+        provisioning: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         from studio.execution import services as execution
 
         target = execution.compute_target_get_or_create(
-            workspace=self._workspace(workspace), name=name
+            workspace=self._workspace(workspace),
+            name=name,
+            capacity=capacity,
+            provisioning=provisioning,
         )
-        return {"name": target.name, "workspace": workspace, "capacity": target.capacity}
+        return execution.compute_target_to_dict(target)
 
     def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
         from studio.execution import services as execution
 
         targets = execution.compute_target_list(workspace=self._workspace(workspace))
-        return [{"name": t.name, "workspace": workspace, "capacity": t.capacity} for t in targets]
+        return [execution.compute_target_to_dict(t) for t in targets]
 
     def _upload_snapshot(self, run, files) -> None:
         from studio.rules.filenames import SNAPSHOT

@@ -459,9 +459,19 @@ class RestStore(RestRegistry, Store):
 
     # --- execution -------------------------------------------------------------------
 
-    def get_compute_target(self, workspace: str, name: str) -> dict[str, Any]:
+    def get_compute_target(
+        self,
+        workspace: str,
+        name: str,
+        *,
+        capacity: int | None = None,
+        provisioning: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body = {"name": name, "capacity": capacity, "provisioning": provisioning}
         return self._call(
-            "POST", f"/workspaces/{_q(workspace)}/compute-targets", json_body={"name": name}
+            "POST",
+            f"/workspaces/{_q(workspace)}/compute-targets",
+            json_body={k: v for k, v in body.items() if v is not None},
         )
 
     def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
