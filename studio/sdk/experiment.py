@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from studio.rules import validation
+from studio.rules import filenames, validation
 from studio.rules.runquery import RunQuery
 from studio.sdk.config import ScriptRunConfig
 from studio.sdk.pipeline import Pipeline, submit_pipeline
@@ -57,13 +59,24 @@ class Experiment:
             if experiment_name is None or row["name"] == experiment_name
         ]
 
-    def start_logging(self, display_name: str | None = None, **kwargs: Any) -> Run:
+    def start_logging(
+        self,
+        display_name: str | None = None,
+        *args: Any,
+        outputs: str | os.PathLike | bool | None = None,
+        **kwargs: Any,
+    ) -> Run:
         """Start an interactive run (status Running); use it as a ``with`` block to
-        complete it on exit, or fail it on an exception."""
+        complete it on exit, or fail it on an exception. As in v1, ``./outputs`` (or
+        ``outputs=``; ``False`` for none) is created and what the run writes there is
+        uploaded as its ``outputs/`` files when it ends."""
         data = self._store.create_run(
             self.workspace.name, self.name, type="interactive", display_name=display_name or ""
         )
-        return Run(self, data["id"], _data=data)._keep_alive()
+        run = Run(self, data["id"], _data=data)
+        if outputs is not False:
+            run._track_outputs(Path(outputs or filenames.OUTPUTS.rstrip("/")))
+        return run._keep_alive()
 
     def submit(self, config, tags: Mapping[str, str | None] | None = None, **kwargs: Any) -> Run:
         """Submit a ``ScriptRunConfig`` (a run of type ``script``) or a ``Pipeline``

@@ -4,22 +4,11 @@ one line, under its property name."""
 
 from __future__ import annotations
 
-import warnings
+from studio.sdk.notice import V1CompatibilityWarning, _warned, warn_once
 
-_warned: set[str] = set()
-
-
-class StudioCompatibilityWarning(UserWarning):
-    """A v1 setting that Studio records on the run without acting on it."""
-
-
-def warn_once(name: str, message: str) -> None:
-    """Warn about ``name`` once per process (Python's own ``once`` filter is per
-    call site and message, which repeats across runs and values)."""
-    if name in _warned:
-        return
-    _warned.add(name)
-    warnings.warn(f"studio: {message}", StudioCompatibilityWarning, stacklevel=3)
+# The one warning class and the one warn-once of the SDK (studio.sdk.notice).
+StudioCompatibilityWarning = V1CompatibilityWarning
+__all__ = ["StudioCompatibilityWarning", "_warned", "record", "warn_once"]
 
 
 def record(properties: dict[str, str], name: str, value: object, why: str) -> None:

@@ -253,10 +253,31 @@ class Run(RunFiles):
         """Send every buffered metric now (``complete()`` and exit do it too)."""
         self._buf().flush(raise_errors=raise_errors)
 
+    def _track_outputs(self, folder: Path) -> None:
+        """v1's interactive run: ``folder`` exists, and what is written there while the
+        run goes becomes its ``outputs/`` files when it ends."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self._outputs = (folder, time.time())
+
+    def _upload_outputs(self) -> None:
+        folder, since = getattr(self, "_outputs", (None, 0.0))
+        if folder is None or not folder.is_dir():
+            return
+        self._outputs = (None, 0.0)
+        written = sorted(
+            p for p in folder.rglob("*")
+            if p.is_file() and not p.is_symlink() and p.stat().st_mtime >= since - 1
+        )  # fmt: skip
+        if written:
+            prefix = filenames.OUTPUTS
+            names = [prefix + p.relative_to(folder).as_posix() for p in written]
+            self.upload_files(names, [str(p) for p in written])
+
     def _finish(self, change) -> None:
-        """Send the buffered points, then change the status; the buffer is dropped
-        once the run no longer takes metrics."""
+        """Send the buffered points and what the run wrote to its outputs folder, then
+        change the status; the buffer is dropped once the run no longer takes metrics."""
         self.flush(raise_errors=False)
+        self._upload_outputs()
         self._data = change()
         if self._data["status"] in TERMINAL:
             self._buf().close()

@@ -90,7 +90,7 @@ def test_script_run_config_takes_v1s_keywords_and_run_config_is_settable(sdk):
         script="train.py",
         arguments=["--lr", 0.1],
         run_config=rc,
-        compute_target=sdk.ComputeTarget("gpu-cluster"),
+        compute_target=sdk.Workspace.from_config().compute_targets["gpu-cluster"],
         environment=env,
         docker_runtime_config=sdk.DockerConfiguration(use_docker=True),
         distributed_job_config=sdk.MpiConfiguration(node_count=2),

@@ -78,11 +78,6 @@ PIPES = f"{AZURE_ML}/machine-learning-pipelines/intro-to-pipelines"
 REMOTE = f"{AZURE_ML}/training/train-on-remote-vm"
 MNIST = "tutorials/image-classification-mnist-data"
 
-PROVISIONING = (
-    "AmlCompute provisioning needs an Azure subscription: the cluster is Studio's queue "
-    "target of the same name (`ComputeTarget(workspace=ws, name=...)`, v1's constructor "
-    "for an existing target), served by a `studio worker` the test starts"
-)
 CURATED = (
     "a curated environment is a prebuilt Azure image Studio does not have: replaced by a "
     "user-managed environment of the same name (the submitter's interpreter, which has "
@@ -154,6 +149,17 @@ CORPUS = [
             "scripts/train.py": f"{LOCAL}/scripts/train.py",
             "scripts/mylib.py": f"{LOCAL}/scripts/mylib.py",
         },
+        edits=[
+            Edit(
+                33,
+                "the cell submits only where a Docker daemon answers (`docker system info`; "
+                "a machine with the docker CLI but no daemon raises): Studio runs a docker "
+                "environment as a virtual environment from its packages (the docker "
+                "settings recorded), so the cell submits unconditionally",
+                "src.run_config.environment = docker_env\n"
+                "run = exp.submit(src)",
+            ),
+        ],
         summary="user-managed and system-managed Environment, CondaDependencies, docker "
         "(recorded), get_metrics, register_model",
     ),
@@ -165,6 +171,7 @@ CORPUS = [
             Edit(
                 6,
                 CURATED,
+                "from studio.sdk import Environment\n\n"
                 'curated_env = Environment(name="AzureML-Minimal")\n'
                 "curated_env.python.user_managed_dependencies = True",
             ),
@@ -188,20 +195,6 @@ CORPUS = [
         files={"train.py": f"{AMLCOMPUTE}/train.py"},
         edits=[
             Edit(11, "`AmlCompute.supported_vmsizes` lists Azure VM sizes: dropped"),
-            Edit(
-                17,
-                PROVISIONING,
-                "from studio.sdk import ComputeTarget\n\n"
-                'cpu_cluster_name = "cpu-cluster"\n'
-                "cpu_cluster = ComputeTarget(workspace=ws, name=cpu_cluster_name)",
-            ),
-            Edit(
-                24,
-                PROVISIONING + " (this cell provisions it again with VNet settings)",
-                "from studio.sdk import ComputeTarget\n\n"
-                'cpu_cluster_name = "cpu-cluster"\n'
-                "cpu_cluster = ComputeTarget(workspace=ws, name=cpu_cluster_name)",
-            ),
             Edit(30, "AmlCompute node status: dropped"),
             Edit(31, "AmlCompute node list: dropped"),
             Edit(32, "AmlCompute scale settings: dropped"),
@@ -214,13 +207,6 @@ CORPUS = [
         f"{SKLEARN}/train-hyperparameter-tune-deploy-with-sklearn.ipynb",
         files={"train_iris.py": f"{SKLEARN}/train_iris.py"},
         edits=[
-            Edit(
-                15,
-                PROVISIONING,
-                "from studio.sdk import ComputeTarget\n\n"
-                'cluster_name = "hd-cluster"\n'
-                "compute_target = ComputeTarget(workspace=ws, name=cluster_name)",
-            ),
             Edit(
                 29,
                 CURATED,
@@ -269,14 +255,6 @@ CORPUS = [
                 "print(ws.name, ws.resource_group, ws.location, ws.subscription_id, sep = '\\n')",
             ),
             Edit(13, "downloads from and uploads to Azure blob storage: dropped"),
-            Edit(
-                19,
-                PROVISIONING,
-                "from studio.sdk import ComputeTarget\n\n"
-                'aml_compute_target = "cpu-cluster"\n'
-                "aml_compute = ComputeTarget(workspace=ws, name=aml_compute_target)\n"
-                'print("Azure Machine Learning Compute attached")',
-            ),
         ],
         summary="PythonScriptStep, RunConfiguration, DEFAULT_CPU_IMAGE, Pipeline, "
         "validate, submit, RunDetails, get_children/name, run_after closure",
@@ -304,13 +282,6 @@ CORPUS = [
         f"{MNIST}/img-classification-part1-training.ipynb",
         files={"utils.py": f"{MNIST}/utils.py"},
         edits=[
-            Edit(
-                9,
-                PROVISIONING,
-                "from studio.sdk import ComputeTarget\nimport os\n\n"
-                'compute_name = os.environ.get("AML_COMPUTE_CLUSTER_NAME", "cpu-cluster")\n'
-                "compute_target = ComputeTarget(workspace=ws, name=compute_name)",
-            ),
             Edit(11, DIGITS_REASON, DIGITS_TO_IDX),
             Edit(17, NUMPY2, replace=("np.float(args.reg)", "float(args.reg)")),
             Edit(17, NUMPY2, replace=("np.float(acc)", "float(acc)")),
@@ -352,12 +323,12 @@ CORPUS = [
             Edit(19, "lists the Azure dataset: dropped"),
             Edit(
                 23,
-                "attaching a VM by SSH needs the VM: it is Studio's queue target of the "
-                "same name (`ComputeTarget(workspace=ws, name=...)`), served by a "
-                "`studio worker` the test starts",
-                "from studio.sdk import ComputeTarget\n\n"
+                "attaching a VM by SSH (RemoteCompute) needs the VM: the VM is Studio's "
+                "queue target of the same name, created on first use "
+                "(`ws.compute_targets[name]`) and served by a `studio worker` the test "
+                "starts (on the VM it would be started there)",
                 "compute_target_name = 'cpudsvm'\n"
-                "attached_dsvm_compute = ComputeTarget(workspace=ws, name=compute_target_name)",
+                "attached_dsvm_compute = ws.compute_targets[compute_target_name]",
             ),
             Edit(
                 26,

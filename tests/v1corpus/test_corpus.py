@@ -177,67 +177,7 @@ CHECKS = {
 }
 
 # (item, mode) -> the first v1 name or behaviour it stops at today.
-XFAIL: dict[tuple[str, str], str] = {
-    (
-        "first-experiment",
-        "http",
-    ): "start_logging does not create and track ./outputs as v1 does (joblib.dump to outputs/ fails)",
-    (
-        "first-experiment",
-        "in-process",
-    ): "start_logging does not create and track ./outputs as v1 does (joblib.dump to outputs/ fails)",
-    (
-        "logging-api",
-        "http",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    (
-        "logging-api",
-        "in-process",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    (
-        "manage-runs",
-        "http",
-    ): "the local target over HTTP (exp.submit of a local ScriptRunConfig is refused)",
-    ("manage-runs", "in-process"): "Run.get_details_with_logs",
-    (
-        "mnist-part1",
-        "http",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    (
-        "mnist-part1",
-        "in-process",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    ("pipelines-getting-started", "http"): "RunDetails (azureml.widgets)",
-    ("pipelines-getting-started", "in-process"): "RunDetails (azureml.widgets)",
-    ("sklearn-iris", "http"): "set_diagnostics_collection (azureml.telemetry)",
-    ("sklearn-iris", "in-process"): "set_diagnostics_collection (azureml.telemetry)",
-    (
-        "train-on-amlcompute",
-        "http",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    (
-        "train-on-amlcompute",
-        "in-process",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    (
-        "train-on-local",
-        "http",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    (
-        "train-on-local",
-        "in-process",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    (
-        "train-on-remote-vm",
-        "http",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    (
-        "train-on-remote-vm",
-        "in-process",
-    ): "Workspace.location/resource_group/subscription_id (run surface & workspace)",
-    ("using-environments", "http"): "Workspace.get_details",
-    ("using-environments", "in-process"): "Workspace.get_details",
-}
+XFAIL: dict[tuple[str, str], str] = {}
 
 
 def cases():
