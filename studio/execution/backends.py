@@ -76,13 +76,18 @@ class Backend(ABC):
 
     # --- what a supervisor moves ---------------------------------------------------
 
-    def prepare(self, run_id: str):
-        """The interpreter and variables of the run's job (``envrun.Prepared``): a
-        virtual environment built from its environment when that is not user-managed.
-        Raises ``envrun.Stopped`` (cancelled meanwhile) or ``envrun.BuildError``."""
-        from studio.execution import envrun
+    @abstractmethod
+    def environment(self, run_id: str):
+        """The run's environment (``envrun.EnvSpec``), or None: what ``envrun.prepare``
+        builds a virtual environment from."""
 
-        return envrun.Prepared()
+    @abstractmethod
+    def add_properties(self, run_id: str, properties: dict[str, str]) -> None: ...
+
+    def envs_root(self) -> Path:
+        """Where built virtual environments are kept (``STUDIO_ENVS_ROOT`` overrides)."""
+        home = os.environ.get("STUDIO_HOME") or os.path.expanduser("~/.studio")
+        return Path(os.environ.get("STUDIO_ENVS_ROOT") or Path(home) / "envs")
 
     @abstractmethod
     def materialize(self, run_id: str, into: Path) -> None:
@@ -157,10 +162,28 @@ class LocalBackend(Backend):
             "properties": dict(run.properties.values_list("key", "value")),
         }
 
-    def prepare(self, run_id: str):
+    def environment(self, run_id: str):
+        from studio.execution.envrun import EnvSpec
+        from studio.execution.models import Execution
+
+        record = Execution.objects.select_related("environment").filter(run__run_id=run_id)
+        found = record.first()
+        if found is None:
+            return None
+        env = found.environment
+        if env is None:
+            return EnvSpec("", "", None, dict(found.variables)) if found.variables else None
+        return EnvSpec(env.name, str(env.version), env.definition, dict(found.variables))
+
+    def add_properties(self, run_id: str, properties: dict[str, str]) -> None:
+        from studio.tracking import services as tracking
+
+        tracking.run_add_properties(run=self._model(run_id), properties=properties)
+
+    def envs_root(self) -> Path:
         from studio.execution import envrun
 
-        return envrun.prepare(self._model(run_id))
+        return envrun.envs_root()
 
     def status(self, run_id: str) -> str:
         from studio.tracking.models import Run
@@ -354,29 +377,26 @@ class RestBackend(Backend):
         self._status[run_id] = data["status"]
         return data
 
-    def prepare(self, run_id: str):
-        """A run with an environment Studio registered is built by the studio's own
-        supervisors (a worker's); on the submitting machine over HTTP it runs only
-        with what the submitter has, so it says so instead of ignoring it."""
-        from studio.execution import envdefs, envrun
+    def environment(self, run_id: str):
+        """The environment the run recorded (name and version: the registry's
+        definition). The run configuration's own variables stay with the studio."""
+        from studio.execution import envdefs
+        from studio.execution.envrun import EnvSpec
 
         run = self.run(run_id)
         properties = run.get("properties") or {}
         name, version = properties.get(envdefs.NAME), properties.get(envdefs.VERSION)
-        if name and not self._user_managed(run["workspace"], name, version):
-            raise envrun.BuildError(
-                f"Environment {name!r} is built by Studio's workers: on the local target "
-                "over HTTP the script runs with the submitter's Python. Submit to a compute "
-                "target served by `studio worker`, or set "
-                "env.python.user_managed_dependencies = True."
-            )
-        return envrun.Prepared()
-
-    def _user_managed(self, workspace: str, name: str, version: str | None) -> bool:
-        path = f"/workspaces/{_q(workspace)}/environments"
+        if not name:
+            return None
+        path = f"/workspaces/{_q(run['workspace'])}/environments"
         params = {"environment": name, **({"version": version} if version else {})}
         found = _retry(lambda: self.api("GET", path, params=params))["environments"]
-        return bool(found and found[0].get("user_managed"))
+        definition = found[0]["definition"] if found else None
+        return EnvSpec(name, version or "", definition, {})
+
+    def add_properties(self, run_id: str, properties: dict[str, str]) -> None:
+        _retry(lambda: self.api("POST", self._runs(run_id) + "/properties",
+                                {"properties": properties}))  # fmt: skip
 
     def status(self, run_id: str) -> str:
         try:

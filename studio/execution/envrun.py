@@ -28,10 +28,21 @@ __all__ = ["BUILD_LOG", "BuildError", "Prepared", "Stopped", "envs_root", "prepa
 
 
 @dataclass
+class EnvSpec:
+    """A run's environment as its supervisor reads it (``Backend.environment``)."""
+
+    name: str
+    version: str
+    definition: dict | None  # v1's serialized Environment
+    variables: dict[str, str]  # the run configuration's environment_variables
+
+
+@dataclass
 class Prepared:
     python: str = sys.executable
     variables: dict[str, str] = field(default_factory=dict)
     venv: str = ""  # the virtual environment the script runs in, if any
+    notes: list[str] = field(default_factory=list)  # for the run's log
 
     def apply(self, job_env: dict[str, str]) -> dict[str, str]:
         """The job's environment with the run's variables (never replacing what
@@ -51,40 +62,41 @@ def envs_root() -> Path:
     return Path(os.environ.get("STUDIO_ENVS_ROOT") or Path(settings.STUDIO_HOME) / "envs")
 
 
-def prepare(run) -> Prepared:
-    """The interpreter and variables of ``run``'s job. Raises ``Stopped`` when the
-    run was cancelled meanwhile, ``BuildError`` when its environment cannot be made."""
-    from studio.execution.models import Execution
-
-    record = Execution.objects.select_related("environment").filter(run=run).first()
-    env = record.environment if record is not None else None
-    variables = dict(record.variables) if record is not None else {}
-    if env is None:
+def prepare(backend, run_id: str) -> Prepared:
+    """The interpreter and variables of the run's job, through ``backend`` (the
+    database, or the API on the submitting machine). Raises ``Stopped`` when the run
+    was cancelled meanwhile, ``BuildError`` when its environment cannot be made."""
+    spec = backend.environment(run_id)
+    variables = dict(spec.variables) if spec is not None else {}
+    if spec is None or spec.definition is None:
         return Prepared(variables=variables)
-    definition = env.definition
+    definition = spec.definition
     variables = {**(definition.get("environmentVariables") or {}), **variables}
     resolved = envs.resolve(definition)
     if resolved is None:
         return Prepared(python=_user_interpreter(definition), variables=variables)
-    _preparing(run)
-    log_path = Path(tempfile.mkstemp(prefix=f"studio-envbuild-{run.run_id}-")[1])
+    _preparing(backend, run_id)
+    log_path = Path(tempfile.mkstemp(prefix=f"studio-envbuild-{run_id}-")[1])
+    notes = []
     try:
-        _add_properties(run, {envdefs.HASH: resolved.hash, envdefs.PYTHON: resolved.python})
-        _note(run, f"preparing environment {env.name}:{env.version} ({resolved.hash})")
+        backend.add_properties(
+            run_id, {envdefs.HASH: resolved.hash, envdefs.PYTHON: resolved.python}
+        )
+        notes.append(f"preparing environment {spec.name}:{spec.version} ({resolved.hash})")
         try:
             ready = envs.ensure(
                 resolved,
-                root=envs_root(),
+                root=backend.envs_root(),
                 log_path=log_path,
-                tick=_ticker(run),
-                owner=run.run_id,
+                tick=_ticker(backend, run_id),
+                owner=run_id,
             )
         finally:
-            _upload_log(run, log_path)
+            _upload_log(backend, run_id, log_path)
         how = f"built in {ready.seconds:.1f} s" if ready.built else "cached"
-        _note(run, f"environment {env.name}:{env.version} {how}: {ready.python}")
+        notes.append(f"environment {spec.name}:{spec.version} {how}: {ready.python}")
         venv = str(Path(ready.python).parent.parent)
-        return Prepared(python=ready.python, variables=variables, venv=venv)
+        return Prepared(python=ready.python, variables=variables, venv=venv, notes=notes)
     finally:
         os.unlink(log_path)
 
@@ -104,64 +116,40 @@ def _user_interpreter(definition) -> str:
     return found
 
 
-def _preparing(run) -> None:
-    from studio.errors import InvalidTransition
-    from studio.tracking import services as tracking
-    from studio.tracking.models import Run, RunStatus
+def _preparing(backend, run_id: str) -> None:
+    from studio.rules.transitions import PREPARING
 
-    status = Run.objects.filter(pk=run.pk).values_list("status", flat=True).get()
-    if status == RunStatus.PREPARING:
+    if backend.status(run_id) == PREPARING:
         return  # a worker claimed it
-    try:
-        tracking.run_transition(
-            run=run, status=RunStatus.PREPARING, reason="preparing the environment"
-        )
-    except InvalidTransition:
-        raise Stopped() from None
+    if not backend.start(run_id, PREPARING, "preparing the environment"):
+        raise Stopped()
 
 
-def _ticker(run):
+def _ticker(backend, run_id: str):
     """Heartbeats while the build runs; ``Stopped`` once the run is cancelled."""
-    from studio.execution.services import heartbeat_every
-    from studio.tracking import services as tracking
-    from studio.tracking.models import Run, RunStatus
+    from studio.rules.transitions import CANCEL_REQUESTED, CANCELED, FAILED
 
-    every = heartbeat_every()
+    every = backend.heartbeat_every()
     last = {"beat": 0.0, "status": 0.0}
-    stop = {RunStatus.CANCEL_REQUESTED, RunStatus.CANCELED, RunStatus.FAILED}
+    stop = {CANCEL_REQUESTED, CANCELED, FAILED}
 
     def tick() -> None:
         now = time.monotonic()
         if now - last["beat"] >= every:
             last["beat"] = now
-            tracking.run_heartbeat(run=run)
+            backend.heartbeat(run_id)
         if now - last["status"] >= STATUS_EVERY:
             last["status"] = now
-            if Run.objects.filter(pk=run.pk).values_list("status", flat=True).get() in stop:
+            if backend.status(run_id) in stop:
                 raise Stopped()
 
     return tick
 
 
-def _add_properties(run, properties: dict[str, str]) -> None:
-    from studio.tracking import services as tracking
-
-    tracking.run_add_properties(run=run, properties=properties)
-
-
-def _note(run, text: str) -> None:
-    from studio.tracking import services as tracking
-
-    with open(tracking.run_live_log_open(run=run), "ab") as log:
-        log.write(f"[studio] {text}\n".encode())
-
-
-def _upload_log(run, path: Path) -> None:
+def _upload_log(backend, run_id: str, path: Path) -> None:
     from studio.errors import StudioError
-    from studio.tracking import services as tracking
 
     try:
-        content = path.read_bytes()
-        tracking.run_file_upload(run=run, name=BUILD_LOG, content=io.BytesIO(content))
+        backend.upload(run_id, BUILD_LOG, io.BytesIO(path.read_bytes()))
     except (OSError, StudioError) as exc:
-        print(f"studio: {BUILD_LOG} of {run.run_id} not kept: {exc}", file=sys.stderr)
+        print(f"studio: {BUILD_LOG} of {run_id} not kept: {exc}", file=sys.stderr)

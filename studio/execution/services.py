@@ -345,6 +345,7 @@ def is_active(status: str) -> bool:
 # through its life sets. Cancel goes through ``run_cancel``; Canceled is reported only
 # for a run nothing runs (NotStarted, Queued) or once its processes are gone.
 REPORTED = (
+    RunStatus.PREPARING,  # building the run's environment
     RunStatus.STARTING,
     RunStatus.RUNNING,
     RunStatus.FINALIZING,

@@ -212,12 +212,16 @@ def supervise(
         supervisor_started=process_start_time(me),
     )
     try:  # the interpreter: a venv built from the run's environment, if it has one
-        prepared = backend.prepare(run_id)
+        prepared = envrun.prepare(backend, run_id)
     except envrun.Stopped:
         prepared = envrun.Prepared()  # cancelled while preparing: ends just below
     except envrun.BuildError as exc:
         stderr = exc.log.splitlines()[-20:]
         _finish_failed(backend, run_id, exc.message, code="environment_failed", stderr=stderr)
+        return backend.status(run_id)
+    except Exception as exc:  # never leave the run waiting on a supervisor that is gone
+        message = f"The environment could not be prepared: {type(exc).__name__}: {exc}"
+        _finish_failed(backend, run_id, message, code="environment_failed")
         return backend.status(run_id)
     if not backend.start(run_id, STARTING, "starting"):
         if backend.status(run_id) == CANCEL_REQUESTED:  # cancelled between claim and start
@@ -229,6 +233,8 @@ def supervise(
     # with --run-as); mkdtemp makes it 0700 and unguessable.
     workdir = Path(tempfile.mkdtemp(prefix=f"studio-{run_id}-"))
     log = _LogWriter(backend.log_open(run_id))
+    for text in prepared.notes:
+        log.note(text)
     try:
         server, token = backend.job_access(run_id)
         backend.materialize(run_id, workdir)

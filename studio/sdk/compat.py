@@ -69,6 +69,7 @@ V1: list[Name] = [
         "complete", "fail", "cancel", "flush", "register_model",
     ),
     Name("azureml.core.Run.name", "Run.name", SUPPORTED, "settable: the display name"),
+    Name("azureml.core.Run.get_environment", "Run.get_environment", SUPPORTED),
     Name("azureml.core.Run.display_name", "Run.display_name", SUPPORTED),
     Name("azureml.core.Run.description", "Run.description", SUPPORTED),
     # --- configuration and environments -----------------------------------------------

@@ -212,6 +212,17 @@ class Run(RunFiles):
     def get_status(self) -> str:
         return self._refresh()["status"]
 
+    def get_environment(self):
+        """v1's ``run.get_environment()``: the registered environment (the version) the
+        run was submitted with."""
+        from studio.sdk.environment import Environment
+
+        recorded = environment_of(self._refresh()["properties"]) or {}
+        if "name" not in recorded:
+            raise NotFound(f"Run {self.id!r} was submitted without an environment.")
+        workspace = self.experiment.workspace
+        return Environment.get(workspace, recorded["name"], version=recorded.get("version"))
+
     def get_details(self) -> dict[str, Any]:
         """The run's details with the keys Azure ML uses (``runId``, ``status``, ...)."""
         d = self._refresh()

@@ -222,3 +222,33 @@ def test_a_child_run_submitted_with_an_environment_runs_in_it(runs, source, whee
     assert child.get_metrics() == {"tiny": 1.5}
     assert child.get_properties()["azureml.environment.name"] == "child-env"
     parent.complete()
+
+
+def test_the_local_target_over_http_builds_the_environment_on_the_submitting_machine(
+    jobs, rest_workspace, source, wheels
+):
+    """Over HTTP the ``local`` target's supervisor runs here and builds the venv here
+    (through the API: Preparing, the build log, the environment's hash)."""
+    runs = Runs(jobs, rest_workspace, "local", None)
+    run = submit(runs, source, tiny_env(runs.sdk, wheels, name="tiny-local"))
+    assert wait_terminal(run, timeout=120) == "Completed", run.get_details().get("error")
+    assert run.get_metrics() == {"tiny": 1.5}
+    props = run.get_properties()
+    assert props["azureml.environment.name"] == "tiny-local"
+    assert "azureml.environment.hash" in props
+    log = log_of(runs, run, "logs/std_log.txt")
+    assert f"/{props['azureml.environment.hash']}" in log.split("prefix: ", 1)[1].splitlines()[0]
+    assert "preparing environment tiny-local:1" in log
+    build = log_of(runs, run, "logs/environment_build.txt")
+    assert "Successfully installed studio_tinypkg-1.5" in build
+
+
+def test_over_http_a_missing_package_fails_the_local_run_with_pips_message(
+    jobs, rest_workspace, source, wheels
+):
+    runs = Runs(jobs, rest_workspace, "local", None)
+    env = tiny_env(runs.sdk, wheels, name="broken-local", packages=("studio_nosuchpkg==9",))
+    run = submit(runs, source, env)
+    assert wait_terminal(run, timeout=120) == "Failed"
+    error = run.get_details()["error"]
+    assert error["code"] == "environment_failed" and "studio_nosuchpkg" in error["message"]

@@ -156,8 +156,7 @@ CORPUS = [
                 "a machine with the docker CLI but no daemon raises): Studio runs a docker "
                 "environment as a virtual environment from its packages (the docker "
                 "settings recorded), so the cell submits unconditionally",
-                "src.run_config.environment = docker_env\n"
-                "run = exp.submit(src)",
+                "src.run_config.environment = docker_env\nrun = exp.submit(src)",
             ),
         ],
         summary="user-managed and system-managed Environment, CondaDependencies, docker "
@@ -195,9 +194,7 @@ CORPUS = [
         files={"train.py": f"{AMLCOMPUTE}/train.py"},
         edits=[
             Edit(11, "`AmlCompute.supported_vmsizes` lists Azure VM sizes: dropped"),
-            Edit(30, "AmlCompute node status: dropped"),
-            Edit(31, "AmlCompute node list: dropped"),
-            Edit(32, "AmlCompute scale settings: dropped"),
+            Edit(31, "AmlCompute node list: a Studio target has workers, not Azure nodes: dropped"),
         ],
         summary="Environment + CondaDependencies + DockerConfiguration, submit to a "
         "cluster (a Studio queue target), run_config.target, get_metrics",
@@ -210,6 +207,7 @@ CORPUS = [
             Edit(
                 29,
                 CURATED,
+                "from studio.sdk import Environment\n\n"
                 "sklearn_env = Environment(name='azureml-sklearn-1.5')\n"
                 "sklearn_env.python.user_managed_dependencies = True",
             ),
