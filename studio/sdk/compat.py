@@ -94,6 +94,7 @@ V1: list[Name] = [
     Name("azureml.core.environment.DockerSection", "DockerSection", RECORDED,
          "jobs run in a virtual environment built from the packages, not an image"),
     Name("azureml.core.Workspace.models", "Workspace.models", SUPPORTED),
+    Name("azureml.core.Workspace.environments", "Workspace.environments", SUPPORTED),
     Name("azureml.core.compute.ComputeTarget.create", "ComputeTarget.create", SUPPORTED),
     Name("azureml.core.compute.AmlCompute.provisioning_configuration",
          "AmlCompute.provisioning_configuration", RECORDED,

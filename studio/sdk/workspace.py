@@ -206,6 +206,14 @@ class Workspace:
         }
 
     @property
+    def environments(self) -> dict:
+        """v1's ``ws.environments``: each registered environment's latest version, by
+        name."""
+        from studio.sdk.environment import Environment
+
+        return Environment.list(self)
+
+    @property
     def models(self) -> dict:
         """v1's ``ws.models``: each registered model's latest version, by name."""
         from studio.sdk.model import Model

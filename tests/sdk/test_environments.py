@@ -188,3 +188,12 @@ def test_submitting_records_the_environment_and_registers_it(ws, sdk, tmp_path):
     assert props["azureml.environment.version"] == "1"
     assert sdk.Environment.get(ws, "submitted-env").python.user_managed_dependencies is True
     run.cancel()
+
+
+def test_the_workspace_lists_its_environments_by_name_as_v1_does(ws, sdk):
+    env = sdk.Environment("listed")
+    env.python.user_managed_dependencies = True
+    env.register(ws)
+    found = ws.environments
+    assert "listed" in found and found["listed"].name == "listed"
+    assert found["listed"].python.user_managed_dependencies is True
