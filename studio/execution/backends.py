@@ -317,38 +317,10 @@ class _Api:
         )
 
     def __call__(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
-        import httpx
+        from studio.rules import wire
 
-        from studio.errors import error_from_code
-        from studio.rules import jsoncodec
-
-        if body is not None:
-            kwargs["content"] = jsoncodec.dumps(body)
-            kwargs["headers"] = {"Content-Type": "application/json"}
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise Unavailable(
-                f"Cannot reach the studio at {self.uri}: {exc}", field="uri"
-            ) from None
-        if response.status_code >= 400:
-            try:
-                error = jsoncodec.loads(response.content)["error"]
-            except Exception:
-                if response.status_code >= 500:
-                    raise Unavailable(
-                        f"The studio answered {response.status_code}.", field="uri"
-                    ) from None
-                error = {"code": "error", "message": f"The studio answered {response.status_code}."}
-            raise error_from_code(
-                error.get("code", "error"),
-                error.get("message", ""),
-                error.get("field"),
-                response.status_code,
-            )
-        if response.headers.get("content-type", "").startswith("application/json"):
-            return jsoncodec.loads(response.content)
-        return response.content
+        answer = wire.call(self.client, self.uri, method, path, json_body=body, **kwargs)
+        return answer.content if hasattr(answer, "content") else answer
 
 
 def _q(value: str) -> str:

@@ -31,7 +31,7 @@ import httpx
 
 from studio.core.env import studio_home
 from studio.errors import StudioError, Unavailable, ValidationError, error_from_code
-from studio.rules import jsoncodec, validation
+from studio.rules import jsoncodec, validation, wire
 from studio.rules.filenames import SNAPSHOT, check_file_name
 from studio.rules.registry import filter_param
 from studio.rules.runquery import RunQuery
@@ -193,33 +193,7 @@ class RestStore(RestRegistry, Store):
     # --- transport ---------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, json_body: Any = None, **kwargs: Any) -> Any:
-        if json_body is not None:
-            kwargs["content"] = jsoncodec.dumps(json_body)
-            kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise Unavailable(
-                f"Cannot reach the studio at {self.uri}: {exc}", field="uri"
-            ) from None
-        if response.status_code >= 400:
-            try:
-                error = jsoncodec.loads(response.content)["error"]
-            except Exception:
-                if response.status_code >= 500:
-                    raise Unavailable(
-                        f"The studio answered {response.status_code}.", field="uri"
-                    ) from None
-                error = {"code": "error", "message": f"The studio answered {response.status_code}."}
-            raise error_from_code(
-                error.get("code", "error"),
-                error.get("message", ""),
-                error.get("field"),
-                response.status_code,
-            )
-        if response.headers.get("content-type", "").startswith("application/json"):
-            return jsoncodec.loads(response.content)
-        return response
+        return wire.call(self.client, self.uri, method, path, json_body=json_body, **kwargs)
 
     def _params(self, **params: Any) -> dict[str, Any]:
         out = {}
