@@ -65,11 +65,18 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
     for i in range(30):
         make_run(experiment, f"r{i}", loss=i / 10, tags={"lr": "0.1"}, props={"p": "x"})
     owner.api.get(URL)  # warm: token, membership
-    # the token, the workspace (membership joined), the page's rows (sort value and
-    # filters in the same query), their tags, their properties, the lost-run check
+    # the token, the workspace (membership joined), the page's rows that have the sort
+    # value (filters in the same query), what they refer to (tags, properties, names:
+    # one query), the rows without the value (the page is not full), the lost-run check
     with django_assert_num_queries(6):
         body = owner.api.get(URL, {"sort": "-metric:last:loss", "tag": "lr=0.1"}).json()
     assert len(body["runs"]) == 30
+    # a full page stops at the rows that have the value: one query less
+    with django_assert_num_queries(5):
+        body = owner.api.get(
+            URL, {"sort": "-metric:last:loss", "tag": "lr=0.1", "limit": 10}
+        ).json()
+    assert len(body["runs"]) == 10
 
 
 def _cursor(**body) -> str:
