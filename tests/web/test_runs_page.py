@@ -209,6 +209,15 @@ def test_demo_creates_an_admin_with_a_random_password_and_runs_the_examples(subp
     sweep = runs.get(experiment__name="lr-sweep", parent=None)
     assert sweep.child_count == 6
     assert set(runs.filter(parent=sweep).values_list("status", flat=True)) == {"Completed"}
+    # the v1 notebook example: its cluster, environment, outputs and registered model
+    from studio.execution.models import ComputeTarget, Environment
+    from studio.registry.models import ModelVersion
+
+    v1 = runs.get(experiment__name="v1-notebook")
+    assert v1.status == RunStatus.COMPLETED and v1.files.filter(name="outputs/weights.npy")
+    assert ComputeTarget.objects.get(name="cpu-cluster").provisioning["vm_size"]
+    assert Environment.objects.filter(name="sklearn-env").exists()
+    assert ModelVersion.objects.get(model__name="logreg-model").version == 1
     count = runs.count()
 
     again = _demo(subprocess_env)

@@ -36,6 +36,7 @@ EXAMPLES = [
     ["train_logreg.py", "--lr", "0.5", "--epochs", "30"],
     ["sweep.py"],
     ["grid_search.py"],  # 48 children, some diverge: a sweep that folds into one row
+    ["v1_notebook.py"],  # a v1 notebook: cluster, environment, outputs, model
     ["failing.py"],
     ["still_running.py"],
 ]
