@@ -136,11 +136,11 @@ def invitation_revoke(*, invitation: Invitation) -> None:
     ).update(revoked_at=timezone.now())
 
 
-def _validated_password(password: str, user: AbstractBaseUser) -> str:
+def _validated_password(password: str, user: AbstractBaseUser, field: str = "password") -> str:
     try:
         password_validation.validate_password(password, user)
     except django_exceptions.ValidationError as exc:
-        raise ValidationError(" ".join(exc.messages), field="password") from None
+        raise ValidationError(" ".join(exc.messages), field=field) from None
     return password
 
 
@@ -204,5 +204,5 @@ def password_change(*, user: AbstractBaseUser, old: str, new: str) -> None:
     Django's password validators."""
     if not user.check_password(old or ""):
         raise ValidationError("The current password is not correct.", field="old_password")
-    user.set_password(_validated_password(new or "", user))
+    user.set_password(_validated_password(new or "", user, field="new_password"))
     user.save(update_fields=["password"])
