@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from studio.accounts import access
+from studio.accounts.invitations import invitation_create
 from studio.accounts.models import ApiToken, Membership, Role
 from studio.accounts.services import token_create
 from studio.errors import NotFound, PermissionDenied
@@ -160,6 +161,19 @@ def test_access_token_finds_only_the_users_own_token(people, reader):
     token, _ = token_create(user=reader, name="laptop")
     expected = {p: NF for p in PERSONAS} | {"reader": OK}
     _check(expected, lambda p: access.access_token(people[p], token.pk), token)
+
+
+def test_access_invitation_is_for_the_workspaces_owners(people, owner, workspace):
+    invitation, _ = invitation_create(workspace=workspace, role="reader", created_by=owner)
+    expected = dict(WORKSPACE_TABLE["owner"])
+    _check(expected, lambda p: access.access_invitation(people[p], invitation.pk), invitation)
+    with pytest.raises(NotFound):
+        access.access_invitation(owner, "1")
+
+
+def test_access_user_shows_accounts_to_superusers_only(people, reader):
+    expected = {p: NF for p in PERSONAS} | {"superuser": OK}
+    _check(expected, lambda p: access.access_user(people[p], reader.pk), reader)
 
 
 SHARED_VIEW_TABLE = {
