@@ -208,9 +208,10 @@ LOGGING = {
 
 # --- Mail (optional) ---------------------------------------------------------------
 # Invitation links are shown to copy; with STUDIO_EMAIL_HOST (or STUDIO_EMAIL_BACKEND)
-# set they are also mailed through Django's mail framework. No mailer otherwise.
-MAILERS = {}
+# set they are also mailed through Django's mail framework. No MAILERS otherwise (an
+# empty one would make every manage.py command warn that mail cannot be sent).
 if env_str("STUDIO_EMAIL_HOST") or env_str("STUDIO_EMAIL_BACKEND"):
+    MAILERS = {}
     MAILERS["default"] = {
         "BACKEND": env_str("STUDIO_EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend",
         "OPTIONS": {

@@ -61,7 +61,7 @@ def invitation_create(
 def invitation_send(*, invitation: Invitation, link: str, email: str) -> bool:
     """Mail the link when the studio has mail settings (``STUDIO_EMAIL_*``);
     returns whether it was sent. Without them links are only shown to copy."""
-    if "default" not in settings.MAILERS or not email:
+    if "default" not in getattr(settings, "MAILERS", {}) or not email:
         return False
     inviter = invitation.created_by.get_username() if invitation.created_by else "An owner"
     lines = [

@@ -176,9 +176,20 @@ def test_an_invitation_is_mailed_when_the_studio_has_mail_settings(client, owner
 
 
 def test_without_mail_settings_nothing_is_sent(client, owner, settings):
-    settings.MAILERS = {}
+    del settings.MAILERS
     client.force_login(owner)
 
     _invite(client, email="erin@example.com")
 
     assert mail.outbox == []
+
+
+def test_an_unknown_role_or_a_long_note_is_refused_and_nothing_is_made(client, owner):
+    client.force_login(owner)
+
+    client.post("/settings/members/invite/", {"role": "admin"})
+    client.post("/settings/members/invite/", {"role": "reader", "note": "x" * 201})
+
+    page = get(client, "/settings/members/")
+    assert "Select a valid choice. admin is not one of the available choices." in page
+    assert not Invitation.objects.exists()
