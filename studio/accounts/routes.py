@@ -154,6 +154,8 @@ def endpoint(need: str, **objects: str) -> Callable:
     """Declare and enforce who may call an API operation. The operation's signature,
     as django-ninja reads it, takes the URL's parameters in place of the objects."""
     _declared(need, objects)
+    if need == "superuser":
+        raise ValueError("The API has no superuser-only operations; declare them on pages.")
 
     def decorate(view: Callable) -> Callable:
         signature = inspect.signature(view, eval_str=True)

@@ -312,3 +312,10 @@ def test_a_new_run_under_a_parent_of_another_workspace_is_refused_as_a_write_the
     with pytest.raises(PermissionDenied):
         access.access_new_run(reader, "default", parent.run_id)
     assert access.access_new_run(reader, "other-team", parent.run_id) == (other_workspace, parent)
+
+
+def test_an_api_operation_cannot_declare_the_superuser_policy():
+    from studio.accounts.routes import endpoint
+
+    with pytest.raises(ValueError, match="no superuser-only operations"):
+        endpoint("superuser")
