@@ -205,3 +205,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "WARNING")},
 }
+
+# --- Mail (optional) ---------------------------------------------------------------
+# Invitation links are shown to copy; with STUDIO_EMAIL_HOST (or STUDIO_EMAIL_BACKEND)
+# set they are also mailed through Django's mail framework. No MAILERS otherwise (an
+# empty one would make every manage.py command warn that mail cannot be sent).
+if env_str("STUDIO_EMAIL_HOST") or env_str("STUDIO_EMAIL_BACKEND"):
+    MAILERS = {}
+    MAILERS["default"] = {
+        "BACKEND": env_str("STUDIO_EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env_str("STUDIO_EMAIL_HOST") or "localhost",
+            "port": env_int("STUDIO_EMAIL_PORT", 25),
+            "username": env_str("STUDIO_EMAIL_USER"),
+            "password": env_str("STUDIO_EMAIL_PASSWORD"),
+            "use_tls": env_bool("STUDIO_EMAIL_USE_TLS", False),
+        }
+        if not env_str("STUDIO_EMAIL_BACKEND")
+        else {},
+    }
+DEFAULT_FROM_EMAIL = env_str("STUDIO_EMAIL_FROM") or "studio@localhost"

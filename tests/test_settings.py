@@ -18,3 +18,31 @@ def test_sqlite_uses_wal_immediate_transactions_and_a_busy_timeout(db):
 def test_there_is_no_shared_secret_key_default():
     assert settings.SECRET_KEY
     assert "insecure" not in settings.SECRET_KEY
+
+
+def test_mail_is_configured_from_studio_email_settings_only(tmp_path):
+    """No STUDIO_EMAIL_*: no mailer (links are shown to copy); with them, Django's
+    MAILERS["default"] is the SMTP server they name."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, django; from django.conf import settings; django.setup();"
+        "print(json.dumps(getattr(settings, 'MAILERS', None)))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_EMAIL_")}
+    base |= {"DJANGO_SETTINGS_MODULE": "studio.settings", "STUDIO_HOME": str(tmp_path)}
+
+    def mailers(**env):
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=base | env, capture_output=True, text=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert mailers() is None
+    configured = mailers(STUDIO_EMAIL_HOST="smtp.example.com", STUDIO_EMAIL_PORT="587")
+    assert configured["default"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert configured["default"]["OPTIONS"]["host"] == "smtp.example.com"
+    assert configured["default"]["OPTIONS"]["port"] == 587

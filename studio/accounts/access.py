@@ -22,7 +22,7 @@ from typing import Literal
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
-from studio.accounts.models import ApiToken, Membership, Role
+from studio.accounts.models import ApiToken, Invitation, Membership, Role
 from studio.errors import NotFound, PermissionDenied, ValidationError
 from studio.rules.transitions import TERMINAL
 from studio.tracking.models import Experiment, Run, SavedView, Workspace
@@ -323,6 +323,39 @@ def access_membership(user, membership_id: object, *, need: Need = "read") -> Me
     if need != "read" and not allows(user, membership.workspace, "owner"):
         raise PermissionDenied("Only owners manage members.", field="membership")
     return membership
+
+
+def access_invitation(user, invitation_id: object, *, need: Need = "owner") -> Invitation:
+    """An invitation into a workspace ``user`` belongs to; seeing or revoking one is
+    for the workspace's owners (its link is never shown again)."""
+    _check_need(need)
+    invitation = (
+        Invitation.objects.select_related("workspace")
+        .filter(pk=invitation_id, workspace__in=workspaces_for_user(user))
+        .first()
+        if isinstance(invitation_id, int)
+        else None
+    )
+    if invitation is None:
+        raise NotFound("No such invitation.", field="invitation")
+    if not allows(user, invitation.workspace, "owner"):
+        raise PermissionDenied("Only owners manage invitations.", field="invitation")
+    return invitation
+
+
+def access_user(user, user_id: object) -> object:
+    """Any account, for a superuser (Settings → Users); for anyone else, no account is
+    visible (NotFound)."""
+    from django.contrib.auth import get_user_model
+
+    found = (
+        get_user_model().objects.filter(pk=user_id).first()
+        if isinstance(user_id, int) and getattr(user, "is_superuser", False)
+        else None
+    )
+    if found is None:
+        raise NotFound("No such user.", field="user")
+    return found
 
 
 # --- what a token may list ------------------------------------------------------------

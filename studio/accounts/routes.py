@@ -32,7 +32,8 @@ from django.http import Http404, HttpRequest
 from studio.accounts import access
 from studio.errors import NotFound, PermissionDenied
 
-POLICIES = ("public", *access.NEEDS)
+# "superuser": the site's administrators only (Settings → Users); anyone else is refused (403).
+POLICIES = ("public", *access.NEEDS, "superuser")
 CURRENT = "current workspace"  # workspace=CURRENT: the page's workspace (?ws= or session)
 
 
@@ -83,6 +84,14 @@ def _token(request: HttpRequest, value: Any, need: str, token) -> Any:
     return access.access_token(request.user, value)
 
 
+def _invitation(request: HttpRequest, value: Any, need: str, token) -> Any:
+    return access.access_invitation(request.user, value, need=need)
+
+
+def _user(request: HttpRequest, value: Any, need: str, token) -> Any:
+    return access.access_user(request.user, value)
+
+
 RESOLVERS: dict[str, Callable[..., Any]] = {
     "workspace": _workspace,
     "experiment": _experiment,
@@ -91,6 +100,8 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     "view": _view,
     "membership": _membership,
     "token": _token,
+    "invitation": _invitation,
+    "user": _user,
 }
 
 
@@ -125,6 +136,8 @@ def route(need: str, *, post: str | None = None, **objects: str) -> Callable:
             method_need = post if post and request.method == "POST" else need
             try:
                 _fetch(request, objects, kwargs, method_need, None)
+                if need == "superuser" and not request.user.is_superuser:
+                    raise PermissionDenied("Only superusers manage accounts.")
                 return view(request, *args, **kwargs)
             except NotFound:
                 raise Http404("Not found") from None
@@ -141,6 +154,8 @@ def endpoint(need: str, **objects: str) -> Callable:
     """Declare and enforce who may call an API operation. The operation's signature,
     as django-ninja reads it, takes the URL's parameters in place of the objects."""
     _declared(need, objects)
+    if need == "superuser":
+        raise ValueError("The API has no superuser-only operations; declare them on pages.")
 
     def decorate(view: Callable) -> Callable:
         signature = inspect.signature(view, eval_str=True)

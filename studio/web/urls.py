@@ -1,12 +1,16 @@
 """Every page of the studio, grouped by what it shows. Views live in studio/web/views/,
 one module per group."""
 
-from django.urls import include, path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
 
+from studio.accounts.routes import route
 from studio.web.views import (
+    account,
     compare,
     environments,
     experiments,
+    invitations,
     members,
     run_page,
     runs,
@@ -61,6 +65,31 @@ settings_pages = [
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke_view, name="token-revoke"),
     path("members/", members.member_list, name="member-list"),
     path("members/<int:membership_id>/", members.member_change, name="member-change"),
+    path("members/invite/", invitations.invitation_create, name="invitation-create"),
+    path(
+        "invitations/<int:invitation_id>/revoke/",
+        invitations.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("users/", account.user_list, name="user-list"),
+    path("users/<int:user_id>/", account.user_change, name="user-change"),
+]
+
+account_pages = [
+    path("invite/<str:token>/", invitations.invitation_open, name="invitation-open"),
+    path("password/", account.password_change, name="password-change"),
+    path("profile/", account.profile, name="profile"),
+    path(
+        "set-password/<uidb64>/<token>/",
+        route("public")(
+            auth_views.PasswordResetConfirmView.as_view(
+                template_name="accounts/set_password.html",
+                success_url=reverse_lazy("login"),
+                reset_url_token="set",
+            )
+        ),
+        name="set-password",
+    ),
 ]
 
 urlpatterns = [
@@ -73,4 +102,5 @@ urlpatterns = [
     path("views/", include(view_pages)),
     path("environments/", environments.environment_list, name="environment-list"),
     path("settings/", include(settings_pages)),
+    path("accounts/", include(account_pages)),
 ]

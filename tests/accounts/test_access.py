@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from studio.accounts import access
+from studio.accounts.invitations import invitation_create
 from studio.accounts.models import ApiToken, Membership, Role
 from studio.accounts.services import token_create
 from studio.errors import NotFound, PermissionDenied
@@ -162,6 +163,19 @@ def test_access_token_finds_only_the_users_own_token(people, reader):
     _check(expected, lambda p: access.access_token(people[p], token.pk), token)
 
 
+def test_access_invitation_is_for_the_workspaces_owners(people, owner, workspace):
+    invitation, _ = invitation_create(workspace=workspace, role="reader", created_by=owner)
+    expected = dict(WORKSPACE_TABLE["owner"])
+    _check(expected, lambda p: access.access_invitation(people[p], invitation.pk), invitation)
+    with pytest.raises(NotFound):
+        access.access_invitation(owner, "1")
+
+
+def test_access_user_shows_accounts_to_superusers_only(people, reader):
+    expected = {p: NF for p in PERSONAS} | {"superuser": OK}
+    _check(expected, lambda p: access.access_user(people[p], reader.pk), reader)
+
+
 SHARED_VIEW_TABLE = {
     # a shared view saved by bob (contributor)
     "read": {p: OK for p in ("owner", "member", "reader", "superuser")}
@@ -298,3 +312,10 @@ def test_a_new_run_under_a_parent_of_another_workspace_is_refused_as_a_write_the
     with pytest.raises(PermissionDenied):
         access.access_new_run(reader, "default", parent.run_id)
     assert access.access_new_run(reader, "other-team", parent.run_id) == (other_workspace, parent)
+
+
+def test_an_api_operation_cannot_declare_the_superuser_policy():
+    from studio.accounts.routes import endpoint
+
+    with pytest.raises(ValueError, match="no superuser-only operations"):
+        endpoint("superuser")

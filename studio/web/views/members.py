@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from studio.accounts import services
+from studio.accounts import selectors, services
 from studio.accounts.access import allows
 from studio.accounts.models import Membership, Role
 from studio.accounts.routes import CURRENT, route
@@ -35,14 +35,23 @@ def member_list(request: HttpRequest, workspace: Workspace | None) -> HttpRespon
         else:
             messages.success(request, f"Added {membership.user} as {membership.role}.")
         return redirect("member-list")
+    return members_page(request, workspace)
+
+
+def members_page(request: HttpRequest, workspace: Workspace, **extra) -> HttpResponse:
+    """The Members page; owners also see the pending invitations (and, right after
+    making one, its link: ``extra``)."""
     members = Membership.objects.filter(workspace=workspace).select_related("user")
+    is_owner = allows(request.user, workspace, "owner")
     context = {
         "members": members.order_by("user__username"),
         "roles": Role.choices,
-        "is_owner": allows(request.user, workspace, "owner"),
+        "is_owner": is_owner,
+        "invitations": selectors.invitations_pending(workspace=workspace) if is_owner else [],
         **frame(request, workspace, "members"),
+        **extra,
     }
-    return render(request, "web/members.html", context)
+    return render(request, "web/members.html", context, status=201 if extra else 200)
 
 
 @route("owner", membership="membership_id")
