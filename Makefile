@@ -66,3 +66,4 @@ bench: install bench-venv
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/runs_page.py
 	$(BIN)/python bench/runs_query.py --mlflow-python $(MLFLOW_VENV)/bin/python
+	$(BIN)/python bench/server.py --mlflow-python $(MLFLOW_VENV)/bin/python
