@@ -113,3 +113,25 @@ def test_a_second_start_reuses_the_compressed_files(studio_server, tmp_path):
     finally:
         again.terminate()
         again.wait(timeout=30)
+
+
+def test_dev_keeps_djangos_development_server(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUDIO_HOME": str(tmp_path / "home")}
+    for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "STUDIO_TEST_SQLITE"):
+        env.pop(name, None)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "studio", "server", "--dev", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # the auto-reloader's child stops with it
+    )  # fmt: skip
+    try:
+        page = _wait_for(f"http://127.0.0.1:{port}/accounts/login/", proc)
+        assert page.status_code == 200
+        assert page.headers["Server"].startswith("WSGIServer")  # not gunicorn
+        static = httpx.get(f"http://127.0.0.1:{port}/static/studio/css/studio.css")
+        assert static.status_code == 200  # from the finders: nothing was collected
+        assert not (tmp_path / "home" / "staticfiles" / "studio").exists()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
