@@ -37,9 +37,10 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py demo --url http://$(HOST):$(PORT)/ --live-minutes 30
 
-# Static files are served by WhiteNoise from the finders, so DEBUG can stay off.
+# gunicorn (studio server): collects the static files with gzip and brotli variants
+# (WhiteNoise serves them), access log on stdout; `studio server --dev` for auto-reload.
 run: demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
+	$(BIN)/studio server --host $(HOST) --port $(PORT)
 
 test: install chromium
 	$(BIN)/pytest -n $(TEST_WORKERS)
@@ -65,3 +66,4 @@ bench: install bench-venv
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/runs_page.py
 	$(BIN)/python bench/runs_query.py --mlflow-python $(MLFLOW_VENV)/bin/python
+	$(BIN)/python bench/server.py --mlflow-python $(MLFLOW_VENV)/bin/python

@@ -155,16 +155,20 @@ STATICFILES_FINDERS = [
     "studio.core.staticfinders.VendorFinder",
 ]
 STATIC_ROOT = STUDIO_HOME / "staticfiles"
-# WhiteNoise serves from the finders and warns at start-up when STATIC_ROOT is missing.
+# WhiteNoise warns at start-up when STATIC_ROOT is missing.
 STATIC_ROOT.mkdir(exist_ok=True)
-WHITENOISE_USE_FINDERS = True
+# `studio server` runs collectstatic (gzip and brotli variants beside each file) and sets
+# STUDIO_STATIC_COLLECTED for its workers: WhiteNoise then serves STATIC_ROOT only (files
+# found by the finders would win over it and have no compressed variants). Elsewhere
+# (tests, `studio server --dev`, manage.py) it serves straight from the finders.
+WHITENOISE_USE_FINDERS = not env_bool("STUDIO_STATIC_COLLECTED", False)
 
 # Run files (outputs, logs, images) go through Django's storage API: pointing
 # "studio_files" at an object-store backend is a settings change, not a code change.
 STUDIO_FILES_ROOT = Path(env_str("STUDIO_FILES_ROOT") or STUDIO_HOME / "files")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "studio.core.staticstorage.StudioStaticFilesStorage"},
     "studio_files": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(STUDIO_FILES_ROOT), "file_permissions_mode": 0o640},
@@ -196,6 +200,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "studio.web.views.errors.csrf_failure"
 SESSION_COOKIE_SECURE = env_bool("STUDIO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

@@ -4,7 +4,7 @@ token authentication and the permission declaration every route must carry.
 Errors are ``{"error": {"code", "message", "field"}}`` with the status that the
 exception class names (``StudioError.http_status``), in one place: ``_studio_error``.
 Anything unexpected is ``server_error`` with 500, also when it happens outside an
-operation (``server_error``, the project's ``handler500``).
+operation (``error_page``, the API's side of the project's ``handler400/403/404/500``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views import defaults
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -171,12 +170,21 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(request, 500, "server_error", SERVER_ERROR)
 
 
-def server_error(request: HttpRequest) -> HttpResponse:
-    """The project's 500 page (``handler500``): JSON under /api/ for what fails
-    outside an API operation (a middleware, the URL resolver), HTML elsewhere."""
-    if request.path.startswith("/api/"):
-        return error_response(request, 500, "server_error", SERVER_ERROR)
-    return defaults.server_error(request)
+ERROR_PAGES = {
+    400: ("invalid", "The request could not be understood."),
+    403: ("permission_denied", "You are not allowed to do this."),
+    404: ("not_found", "No such API route."),
+    500: ("server_error", SERVER_ERROR),
+}
+
+
+def error_page(request: HttpRequest, status: int) -> HttpResponse | None:
+    """The JSON error for what fails under /api/ outside an API operation (a
+    middleware, the URL resolver); None elsewhere (the studio's HTML pages answer)."""
+    if not request.path.startswith("/api/"):
+        return None
+    code, message = ERROR_PAGES[status]
+    return error_response(request, status, code, message)
 
 
 def page_limit(limit: int | None, default: int = 100, maximum: int = 1000) -> int:
