@@ -4,6 +4,7 @@ one module per group."""
 from django.urls import include, path
 
 from studio.web.views import (
+    audit,
     compare,
     environments,
     experiments,
@@ -61,6 +62,7 @@ settings_pages = [
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke_view, name="token-revoke"),
     path("members/", members.member_list, name="member-list"),
     path("members/<int:membership_id>/", members.member_change, name="member-change"),
+    path("audit/", audit.audit_list, name="audit-list"),
 ]
 
 urlpatterns = [
