@@ -153,6 +153,9 @@ CACHES = {
 STUDIO_SIGNIN_FAILURE_LIMIT = env_int("STUDIO_SIGNIN_FAILURE_LIMIT", 10)
 STUDIO_SIGNIN_ADDRESS_LIMIT = env_int("STUDIO_SIGNIN_ADDRESS_LIMIT", 100)
 STUDIO_SIGNIN_WINDOW_SECONDS = env_int("STUDIO_SIGNIN_WINDOW_SECONDS", 15 * 60)
+# Proxies whose X-Forwarded-For names the client (studio/core/client.py); behind a
+# proxy not named here every client would share the proxy's address.
+STUDIO_TRUSTED_PROXIES = env_list("STUDIO_TRUSTED_PROXIES", [])
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/runs/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 
 
 def client_address(request: HttpRequest | None) -> str | None:
-    """The address the request came from: the socket's peer. A proxy in front of
-    the studio must pass the client's address as REMOTE_ADDR (gunicorn does with
-    --forwarded-allow-ips); X-Forwarded-For is never trusted here."""
+    """The address the request came from: the socket's peer, unless that peer is a
+    proxy named in ``STUDIO_TRUSTED_PROXIES``; then the address that proxy appended
+    to X-Forwarded-For (the last one: what came before it the client could forge)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    peer = request.META.get("REMOTE_ADDR") or None
+    if peer in settings.STUDIO_TRUSTED_PROXIES:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        return forwarded or peer
+    return peer

@@ -155,3 +155,21 @@ def test_the_sdk_over_http_gets_the_throttle_error(client, secret):
     body = _get(client, secret).json()["error"]
     err = error_from_code(body["code"], body["message"], body["field"], 429)
     assert isinstance(err, TooManyAttempts)
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_count(client, owner, settings):
+    settings.STUDIO_TRUSTED_PROXIES = ["10.0.0.1"]
+    for _ in range(10):
+        client.post(
+            "/accounts/login/",
+            {"username": "alice", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="192.0.2.66",
+        )
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "pw-alice"},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="192.0.2.7",
+    )
+    assert response.status_code == 302

@@ -152,3 +152,26 @@ def test_weak_passwords_are_refused_by_djangos_validators(password, django_user_
     user = django_user_model(username="alice-smith")
     with pytest.raises(ValidationError):
         validate_password(password, user)
+
+
+# --- the client's address ---------------------------------------------------------------
+
+
+def _login_from(client, peer, forwarded):
+    client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "pw-alice"},
+        REMOTE_ADDR=peer,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+    return AuditEntry.objects.get(action=Action.SIGNIN).address
+
+
+def test_a_trusted_proxy_names_the_client(client, owner, settings):
+    settings.STUDIO_TRUSTED_PROXIES = ["10.0.0.1"]
+    assert _login_from(client, "10.0.0.1", "6.6.6.6, 192.0.2.7") == "192.0.2.7"
+
+
+def test_x_forwarded_for_from_anyone_else_is_ignored(client, owner, settings):
+    settings.STUDIO_TRUSTED_PROXIES = ["10.0.0.1"]
+    assert _login_from(client, "10.0.0.9", "192.0.2.7") == "10.0.0.9"
