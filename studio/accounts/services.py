@@ -20,14 +20,26 @@ from studio.tracking.models import Workspace
 
 def superuser_create(*, username: str, password: str) -> AbstractBaseUser:
     """Create a superuser. An existing username is a Conflict, never overwritten:
-    its password is the owner's to change (``manage.py changepassword``)."""
+    its password is the owner's to change (``manage.py changepassword``). The
+    password must pass Django's validators (``AUTH_PASSWORD_VALIDATORS``)."""
     username = validation.text(username, "username", max_length=150, allow_empty=False)
     password = validation.text(password, "password", max_length=128, allow_empty=False)
     User = get_user_model()
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
             raise Conflict(f"User {username!r} already exists.", field="username")
+        _check_password(password, User(username=username))
         return User.objects.create_superuser(username=username, password=password)
+
+
+def _check_password(password: str, user: AbstractBaseUser) -> None:
+    from django.contrib.auth import password_validation
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationError(" ".join(exc.messages), field="password") from None
 
 
 def membership_add(*, user: AbstractBaseUser, workspace: Workspace, role: str) -> Membership:
