@@ -180,3 +180,8 @@ def test_a_trusted_proxy_names_the_client(client, owner, settings):
 def test_x_forwarded_for_from_anyone_else_is_ignored(client, owner, settings):
     settings.STUDIO_TRUSTED_PROXIES = ["10.0.0.1"]
     assert _login_from(client, "10.0.0.9", "192.0.2.7") == "10.0.0.9"
+
+
+def test_a_forwarded_value_that_is_no_address_falls_back_to_the_proxy(client, owner, settings):
+    settings.STUDIO_TRUSTED_PROXIES = ["10.0.0.1"]
+    assert _login_from(client, "10.0.0.1", "unknown") == "10.0.0.1"
