@@ -135,6 +135,25 @@ class Unavailable(StudioError):
     http_status = 503
 
 
+class TooManyAttempts(StudioError):
+    """Too many failed sign-ins or unknown API tokens from one place: refused, even
+    with the right secret, for ``retry_after`` seconds."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        retry_after: int = 60,
+    ):
+        super().__init__(message, field=field, code=code)
+        self.retry_after = retry_after
+
+
 _CLASSES = {
     cls.code: cls
     for cls in (
@@ -155,6 +174,7 @@ _CLASSES = {
         PayloadTooLarge,
         LengthRequired,
         Unavailable,
+        TooManyAttempts,
     )
 }
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "studio.execution",
     "studio.registry",
     "studio.api",
+    "studio.audit",
 ]
 
 MIDDLEWARE = [
@@ -135,8 +136,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in and API token throttling (studio/accounts/throttle.py): its counts live in
+# this cache, files under STUDIO_HOME that every server worker on the machine shares.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(STUDIO_HOME / "cache"),
+    }
+}
+STUDIO_SIGNIN_FAILURE_LIMIT = env_int("STUDIO_SIGNIN_FAILURE_LIMIT", 10)
+STUDIO_SIGNIN_ADDRESS_LIMIT = env_int("STUDIO_SIGNIN_ADDRESS_LIMIT", 100)
+STUDIO_SIGNIN_WINDOW_SECONDS = env_int("STUDIO_SIGNIN_WINDOW_SECONDS", 15 * 60)
+# Proxies whose X-Forwarded-For names the client (studio/core/client.py); behind a
+# proxy not named here every client would share the proxy's address.
+STUDIO_TRUSTED_PROXIES = env_list("STUDIO_TRUSTED_PROXIES", [])
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/runs/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -199,6 +218,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "studio.web.views.errors.csrf_failure"
 SESSION_COOKIE_SECURE = env_bool("STUDIO_SECURE_COOKIES", False)

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 import studio.api.registry  # noqa: F401  (the model registry's routes)
+from studio.accounts.forms import SignInForm
 from studio.accounts.routes import route
 from studio.api import environments, execution, files, runs, saved_views  # noqa: F401  (register the API's routes)
 from studio.api.base import api, error_page, unknown_route
@@ -23,7 +24,11 @@ handler404 = _error_handler(404, errors.page_not_found)
 handler500 = _error_handler(500, errors.server_error)
 
 urlpatterns = [
-    path("accounts/login/", route("public")(auth_views.LoginView.as_view()), name="login"),
+    path(
+        "accounts/login/",
+        route("public")(auth_views.LoginView.as_view(authentication_form=SignInForm)),
+        name="login",
+    ),
     path("accounts/logout/", route("public")(auth_views.LogoutView.as_view()), name="logout"),
     path("api/v1/", api.urls),
     path("api/<path:rest>", unknown_route),

@@ -34,10 +34,11 @@ ALLOWED: dict[str, set[str]] = {
     "core": {"errors", "rules"},
     "tracking": {"errors", "rules", "core"},
     "registry": {"errors", "rules", "core", "tracking"},
-    "accounts": {"errors", "rules", "core", "tracking", "registry"},
+    "audit": {"errors", "rules", "core", "tracking"},
+    "accounts": {"errors", "rules", "core", "tracking", "registry", "audit"},
     "execution": {"errors", "rules", "core", "bootstrap", "tracking", "accounts"},
     "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry"},
-    "web": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry"},
+    "web": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry", "audit"},
     "sdk": {"errors", "rules", "core", "bootstrap", "tracking", "execution", "registry"},
     # `studio worker` runs the execution worker in-process; everything else goes
     # through the SDK.

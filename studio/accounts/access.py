@@ -99,6 +99,16 @@ def token_authenticate(secret: str) -> ApiToken | None:
     return token
 
 
+def token_known(secret: str) -> bool:
+    """Whether a token with this secret was ever made (revoked or not): a secret
+    that matches none is a guess (``studio.accounts.throttle``)."""
+    from studio.accounts.services import hash_token
+
+    if not secret or len(secret) > 200:
+        return False
+    return ApiToken.objects.filter(key_hash=hash_token(secret)).exists()
+
+
 # --- the checks every helper shares --------------------------------------------------
 
 

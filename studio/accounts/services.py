@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from studio.accounts.models import ApiToken, Membership, Role
+from studio.audit.models import Action
+from studio.audit.services import audit_record
 from studio.errors import Conflict, ValidationError
 from studio.rules import validation
 from studio.tracking.models import Workspace
@@ -18,14 +20,26 @@ from studio.tracking.models import Workspace
 
 def superuser_create(*, username: str, password: str) -> AbstractBaseUser:
     """Create a superuser. An existing username is a Conflict, never overwritten:
-    its password is the owner's to change (``manage.py changepassword``)."""
+    its password is the owner's to change (``manage.py changepassword``). The
+    password must pass Django's validators (``AUTH_PASSWORD_VALIDATORS``)."""
     username = validation.text(username, "username", max_length=150, allow_empty=False)
     password = validation.text(password, "password", max_length=128, allow_empty=False)
     User = get_user_model()
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
             raise Conflict(f"User {username!r} already exists.", field="username")
+        _check_password(password, User(username=username))
         return User.objects.create_superuser(username=username, password=password)
+
+
+def _check_password(password: str, user: AbstractBaseUser) -> None:
+    from django.contrib.auth import password_validation
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationError(" ".join(exc.messages), field="password") from None
 
 
 def membership_add(*, user: AbstractBaseUser, workspace: Workspace, role: str) -> Membership:
@@ -58,20 +72,48 @@ def _check_not_last_owner(membership: Membership) -> None:
         )
 
 
-def membership_add_by_username(*, username: str, workspace: Workspace, role: str) -> Membership:
+def membership_add_by_username(
+    *,
+    username: str,
+    workspace: Workspace,
+    role: str,
+    by: AbstractBaseUser | None = None,
+    address: str | None = None,
+) -> Membership:
     """Add an existing user, named by username, to ``workspace`` (owners do this in
-    the studio). Adding a member again is a Conflict, not a silent role change."""
+    the studio). Adding a member again is a Conflict, not a silent role change.
+    Audited as a role change by ``by`` from ``address``."""
     username = validation.text(username, "username", max_length=150, allow_empty=False).strip()
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
         raise ValidationError(f"There is no user named {username!r}.", field="username")
     if Membership.objects.filter(user=user, workspace=workspace).exists():
         raise Conflict(f"{username} is already a member of {workspace.name!r}.", field="username")
-    return membership_add(user=user, workspace=workspace, role=role)
+    with transaction.atomic():
+        membership = membership_add(user=user, workspace=workspace, role=role)
+        _audit_role(membership, by, address, f"added {user} as {role}")
+    return membership
 
 
-def membership_set_role(*, membership: Membership, role: str) -> Membership:
-    """Change a member's role; the workspace always keeps at least one owner."""
+def _audit_role(membership: Membership, by, address: str | None, detail: str) -> None:
+    audit_record(
+        action=Action.ROLE_CHANGE,
+        actor=by,
+        address=address,
+        workspace=membership.workspace,
+        detail=detail,
+    )
+
+
+def membership_set_role(
+    *,
+    membership: Membership,
+    role: str,
+    by: AbstractBaseUser | None = None,
+    address: str | None = None,
+) -> Membership:
+    """Change a member's role; the workspace always keeps at least one owner. A
+    change is audited as made by ``by`` from ``address``."""
     if role not in Role.values:
         raise ValidationError(
             f"Unknown role {role!r}; use one of {', '.join(Role.values)}.", field="role"
@@ -80,8 +122,11 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if role != Role.OWNER:
             _check_not_last_owner(membership)
+        old = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
+        if old != role:
+            _audit_role(membership, by, address, f"{membership.user}: {old} to {role}")
     return membership
 
 
@@ -116,21 +161,30 @@ def token_create(
     name: str,
     workspace: Workspace | None = None,
     run=None,
+    address: str | None = None,
 ) -> tuple[ApiToken, str]:
     """Create an API token and return it with its secret, which is never stored
-    and cannot be shown again."""
+    and cannot be shown again. Audited (``address``: where the request came from)."""
     import secrets
 
     name = validation.text(name, "name", max_length=100, allow_empty=False)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user,
-        name=name,
-        prefix=secret[: len(TOKEN_PREFIX) + 6],
-        key_hash=hash_token(secret),
-        workspace=workspace,
-        run=run,
-    )
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            prefix=secret[: len(TOKEN_PREFIX) + 6],
+            key_hash=hash_token(secret),
+            workspace=workspace,
+            run=run,
+        )
+        audit_record(
+            action=Action.TOKEN_CREATE,
+            actor=user,
+            address=address,
+            workspace=workspace,
+            detail=f"{token.name} ({token.prefix}…)",
+        )
     return token, secret
 
 

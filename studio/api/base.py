@@ -21,12 +21,15 @@ from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 from ninja.security import HttpBearer
 
-from studio.accounts.access import token_authenticate
+from studio.accounts import throttle
+from studio.accounts.access import token_authenticate, token_known
 from studio.accounts.routes import route
+from studio.core.client import client_address
 from studio.errors import (
     NotAuthenticated,
     PayloadTooLarge,
     StudioError,
+    TooManyAttempts,
     UnsupportedMediaType,
     ValidationError,
 )
@@ -88,8 +91,12 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` only: never a cookie, never ``?token=``."""
 
     def authenticate(self, request: HttpRequest, token: str):
+        address = client_address(request)
+        throttle.token_check(address=address)  # a locked address: 429, even a valid token
         found = token_authenticate(token)
         if found is None:
+            if not token_known(token):  # a guess, not a revoked or ended token
+                throttle.token_failed(address=address)
             return None
         request.user = found.user
         return found
@@ -115,7 +122,10 @@ def error_response(request: HttpRequest, status: int, code: str, message: str, f
 
 @api.exception_handler(StudioError)
 def _studio_error(request: HttpRequest, exc: StudioError) -> HttpResponse:
-    return error_response(request, exc.http_status, exc.code, exc.message, exc.field)
+    response = error_response(request, exc.http_status, exc.code, exc.message, exc.field)
+    if isinstance(exc, TooManyAttempts):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

@@ -7,6 +7,7 @@ from django.urls import include, path, reverse_lazy
 from studio.accounts.routes import route
 from studio.web.views import (
     account,
+    audit,
     compare,
     environments,
     experiments,
@@ -73,6 +74,7 @@ settings_pages = [
     ),
     path("users/", account.user_list, name="user-list"),
     path("users/<int:user_id>/", account.user_change, name="user-change"),
+    path("audit/", audit.audit_list, name="audit-list"),
 ]
 
 account_pages = [

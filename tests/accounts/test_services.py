@@ -13,6 +13,14 @@ def test_superuser_create_makes_a_superuser_with_that_password(db):
     assert user.check_password("s3cret-enough")
 
 
+@pytest.mark.parametrize("password", ["password", "admin-1", "1234567890"])
+def test_superuser_create_refuses_a_weak_password(db, django_user_model, password):
+    with pytest.raises(ValidationError) as caught:
+        services.superuser_create(username="admin", password=password)
+    assert caught.value.field == "password"
+    assert not django_user_model.objects.exists()
+
+
 def test_superuser_create_never_overwrites_an_existing_user(db, django_user_model):
     django_user_model.objects.create_user(username="admin", password="original")
     with pytest.raises(Conflict):

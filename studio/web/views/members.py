@@ -12,6 +12,7 @@ from studio.accounts import selectors, services
 from studio.accounts.access import allows
 from studio.accounts.models import Membership, Role
 from studio.accounts.routes import CURRENT, route
+from studio.core.client import client_address
 from studio.errors import StudioError
 from studio.tracking.models import Workspace
 from studio.web.common import frame
@@ -29,6 +30,8 @@ def member_list(request: HttpRequest, workspace: Workspace | None) -> HttpRespon
                 username=request.POST.get("username", ""),
                 workspace=workspace,
                 role=request.POST.get("role", Role.READER),
+                by=request.user,
+                address=client_address(request),
             )
         except StudioError as exc:
             messages.error(request, exc.message)
@@ -63,7 +66,12 @@ def member_change(request: HttpRequest, membership: Membership) -> HttpResponse:
             services.membership_remove(membership=membership)
             messages.success(request, f"Removed {membership.user} from {membership.workspace}.")
         else:
-            services.membership_set_role(membership=membership, role=request.POST.get("role", ""))
+            services.membership_set_role(
+                membership=membership,
+                role=request.POST.get("role", ""),
+                by=request.user,
+                address=client_address(request),
+            )
             messages.success(request, f"{membership.user} is now {request.POST['role']}.")
     except StudioError as exc:
         messages.error(request, exc.message)

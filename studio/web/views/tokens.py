@@ -12,6 +12,7 @@ from studio.accounts.access import current_workspace
 from studio.accounts.models import ApiToken
 from studio.accounts.routes import route
 from studio.accounts.services import token_create, token_revoke
+from studio.core.client import client_address
 from studio.errors import StudioError
 from studio.web.common import frame
 
@@ -28,7 +29,11 @@ def token_list(request: HttpRequest) -> HttpResponse:
     secret = None
     if request.method == "POST" and form.is_valid():
         try:
-            token, secret = token_create(user=request.user, name=form.cleaned_data["name"])
+            token, secret = token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                address=client_address(request),
+            )
         except StudioError as exc:
             form.add_error("name", exc.message)
     tokens = request.user.api_tokens.filter(revoked_at__isnull=True, run__isnull=True)
