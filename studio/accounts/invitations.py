@@ -25,6 +25,8 @@ from django.utils.http import urlsafe_base64_encode
 
 from studio.accounts.models import Invitation, Membership, Role
 from studio.accounts.services import hash_token, membership_add
+from studio.audit.models import Action
+from studio.audit.services import audit_record
 from studio.errors import Conflict, NotFound, ValidationError
 from studio.rules import validation
 from studio.tracking.models import Workspace
@@ -41,7 +43,12 @@ def _role(role: str) -> str:
 
 
 def invitation_create(
-    *, workspace: Workspace, role: str, created_by: AbstractBaseUser, note: str = ""
+    *,
+    workspace: Workspace,
+    role: str,
+    created_by: AbstractBaseUser,
+    note: str = "",
+    address: str | None = None,
 ) -> tuple[Invitation, str]:
     """Make an invitation; returns it with its secret (the link's last part), which is
     not stored and cannot be shown again."""
@@ -54,6 +61,13 @@ def invitation_create(
         key_hash=hash_token(secret),
         created_by=created_by,
         expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    audit_record(
+        action=Action.INVITATION_CREATE,
+        actor=created_by,
+        address=address,
+        workspace=workspace,
+        detail=f"as {invitation.role}" + (f": {note}" if note else ""),
     )
     return invitation, secret
 
@@ -104,6 +118,7 @@ def invitation_accept(
     user: AbstractBaseUser | None = None,
     username: str = "",
     password: str = "",
+    address: str | None = None,
 ) -> Membership:
     """Spend an invitation: ``user`` (someone signed in) joins, or a new account is made
     from ``username`` and ``password`` (Django's password validators). A member who
@@ -122,6 +137,13 @@ def invitation_accept(
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit_record(
+            action=Action.INVITATION_ACCEPT,
+            actor=user,
+            address=address,
+            workspace=invitation.workspace,
+            detail=f"as {membership.role} (invited by {invitation.created_by})",
+        )
     return membership
 
 
@@ -129,11 +151,21 @@ def _rank(role: str) -> int:
     return [Role.READER, Role.CONTRIBUTOR, Role.OWNER].index(role)
 
 
-def invitation_revoke(*, invitation: Invitation) -> None:
+def invitation_revoke(
+    *, invitation: Invitation, by: AbstractBaseUser | None = None, address: str | None = None
+) -> None:
     """Revoke a pending invitation: its link is refused from now on."""
-    Invitation.objects.filter(
+    revoked = Invitation.objects.filter(
         pk=invitation.pk, revoked_at__isnull=True, accepted_at__isnull=True
     ).update(revoked_at=timezone.now())
+    if revoked:
+        audit_record(
+            action=Action.INVITATION_REVOKE,
+            actor=by,
+            address=address,
+            workspace=invitation.workspace,
+            detail=f"as {invitation.role}",
+        )
 
 
 def _validated_password(password: str, user: AbstractBaseUser, field: str = "password") -> str:

@@ -13,6 +13,9 @@ class Action(models.TextChoices):
     SIGNIN_FAILED = "signin_failed", "failed to sign in"
     TOKEN_CREATE = "token_create", "created an API token"
     ROLE_CHANGE = "role_change", "changed a role"
+    INVITATION_CREATE = "invitation_create", "invited someone"
+    INVITATION_ACCEPT = "invitation_accept", "joined through an invitation"
+    INVITATION_REVOKE = "invitation_revoke", "revoked an invitation"
 
 
 SIGNIN_ACTIONS = (Action.SIGNIN, Action.SIGNIN_FAILED)

@@ -193,3 +193,24 @@ def test_an_unknown_role_or_a_long_note_is_refused_and_nothing_is_made(client, o
     page = get(client, "/settings/members/")
     assert "Select a valid choice. admin is not one of the available choices." in page
     assert not Invitation.objects.exists()
+
+
+def test_inviting_joining_and_revoking_are_in_the_audit_log(client, owner, workspace):
+    from studio.audit.models import Action, AuditEntry
+
+    client.force_login(owner)
+    link = _invite(client, role="reader", note="for erin")
+    Client(REMOTE_ADDR="203.0.113.7").post(link, {"username": "erin", "password": PASSWORD})
+    _invite(client, role="contributor")
+    client.post(f"/settings/invitations/{Invitation.objects.get(accepted_at=None).pk}/revoke/")
+
+    entries = {
+        e.action: e
+        for e in AuditEntry.objects.filter(workspace=workspace, action__startswith="inv")
+    }
+    assert entries[Action.INVITATION_CREATE].username == owner.username
+    joined = entries[Action.INVITATION_ACCEPT]
+    assert (joined.username, joined.address) == ("erin", "203.0.113.7")
+    assert "as reader" in joined.detail and owner.username in joined.detail
+    assert entries[Action.INVITATION_REVOKE].detail == "as contributor"
+    assert "joined through an invitation" in get(client, "/settings/audit/")

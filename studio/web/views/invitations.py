@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from studio.accounts import invitations as services
 from studio.accounts.models import Invitation, Role
 from studio.accounts.routes import CURRENT, route
+from studio.core.client import client_address
 from studio.errors import NotFound, StudioError
 from studio.tracking.models import Workspace
 from studio.web.common import frame
@@ -41,7 +42,10 @@ def invitation_create(request: HttpRequest, workspace: Workspace) -> HttpRespons
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         return redirect("member-list")
     invitation, secret = services.invitation_create(
-        workspace=workspace, created_by=request.user, **_fields(form, "role", "note")
+        workspace=workspace,
+        created_by=request.user,
+        address=client_address(request),
+        **_fields(form, "role", "note"),
     )
     link = request.build_absolute_uri(reverse("invitation-open", args=[secret]))
     mailed = services.invitation_send(
@@ -58,7 +62,9 @@ def _fields(form: forms.Form, *names: str) -> dict:
 @require_POST
 def invitation_revoke(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     """Revoke a pending invitation; its link is refused from now on."""
-    services.invitation_revoke(invitation=invitation)
+    services.invitation_revoke(
+        invitation=invitation, by=request.user, address=client_address(request)
+    )
     messages.success(request, f"The invitation as {invitation.role} was revoked.")
     return redirect("member-list")
 
@@ -74,7 +80,9 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
         invitation = services.invitation_find(secret=token)
         if request.method == "POST" and (signed_in or form.is_valid()):
             fields = {"user": request.user} if signed_in else _fields(form, "username", "password")
-            membership = services.invitation_accept(secret=token, **fields)
+            membership = services.invitation_accept(
+                secret=token, address=client_address(request), **fields
+            )
             if not signed_in:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session["workspace"] = membership.workspace.name
