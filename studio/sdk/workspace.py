@@ -286,3 +286,12 @@ def _read(config_path: Path) -> dict[str, Any]:
 # Run.get_context() builds a Workspace; this module sits above run.py, which
 # therefore gets the class from here instead of importing it (no import cycle).
 Run._workspace_class = Workspace
+
+
+def configured_store():
+    """The store the environment (or the nearest ``.studio/config.json``) names, with
+    no workspace bound: how ``studio workspace ...`` reaches a studio that may have
+    no workspace yet."""
+    found = find_config()
+    config = _read(found) if found is not None else {}
+    return store_for(os.environ.get("STUDIO_TRACKING_URI") or config.get("tracking_uri"))
