@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+import studio.urls  # noqa: F401  (every API module registered before operations are listed)
 from studio.accounts.models import ApiToken, Membership
 from studio.accounts.routes import CURRENT, POLICIES
 from studio.accounts.services import token_create

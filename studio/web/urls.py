@@ -12,6 +12,7 @@ from studio.web.views import (
     runs,
     saved_views,
     tokens,
+    workspaces,
 )
 from studio.web.views import models as model_views
 
@@ -61,6 +62,8 @@ settings_pages = [
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke_view, name="token-revoke"),
     path("members/", members.member_list, name="member-list"),
     path("members/<int:membership_id>/", members.member_change, name="member-change"),
+    path("workspace/", workspaces.workspace_settings, name="workspace-settings"),
+    path("workspaces/new/", workspaces.workspace_create, name="workspace-create"),
 ]
 
 urlpatterns = [

@@ -77,3 +77,19 @@ def test_workspace_delete_is_refused_while_a_run_is_going(workspace):
         workspaces.workspace_delete(workspace=workspace, confirm="default")
     assert "1 run(s) still going" in err.value.message
     assert Workspace.objects.filter(name="default").exists()
+
+
+def test_manage_py_workspace_create_makes_the_named_user_its_owner(django_user_model):
+    from django.core.management import CommandError, call_command
+
+    user = django_user_model.objects.create_user(username="eve")
+    call_command("workspace_create", "eves-team", "--owner", "eve")
+    workspace = Workspace.objects.get(name="eves-team")
+    assert Membership.objects.get(workspace=workspace, user=user).role == Role.OWNER
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("workspace_create", "EVES-TEAM", "--owner", "eve")
+    with pytest.raises(CommandError, match="No active user"):
+        call_command("workspace_create", "other", "--owner", "nobody")
+    with pytest.raises(CommandError, match="Workspace name"):
+        call_command("workspace_create", "../x", "--owner", "eve")
+    assert list(Workspace.objects.values_list("name", flat=True)) == ["eves-team"]
