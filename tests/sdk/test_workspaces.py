@@ -102,3 +102,23 @@ def test_over_http_a_missing_workspace_says_how_to_create_it(rest_workspace, sdk
         "Workspace 'nowhere' does not exist: create it in the studio (Settings → New "
         "workspace), with `studio workspace create nowhere`, or ask an owner."
     )
+
+
+def test_v1_workspace_create_makes_the_workspace_and_warns_once_about_azure_arguments(
+    ws, sdk, monkeypatch
+):
+    from studio.sdk import notice
+
+    monkeypatch.setattr(notice, "_warned", set())  # once per process: each store's turn
+    if not ws.tracking_uri.startswith("local"):
+        monkeypatch.setenv("STUDIO_TRACKING_URI", ws.tracking_uri)
+    with pytest.warns(sdk.V1CompatibilityWarning, match="sku, storage_account ignored"):
+        created = sdk.Workspace.create(
+            "v1-team", subscription_id="sub", sku="basic", storage_account="acct"
+        )
+    assert created.name == "v1-team" and "v1-team" in _names(ws)
+    with pytest.raises(Conflict):
+        sdk.Workspace.create("v1-team")
+    assert sdk.Workspace.create("v1-team", exist_ok=True).name == "v1-team"
+    with pytest.raises(Conflict):
+        sdk.Workspace.create("V1-TEAM", exist_ok=True)  # another case is another name
