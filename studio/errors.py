@@ -53,6 +53,13 @@ class PermissionDenied(StudioError):
     http_status = 403
 
 
+class WorkspaceArchived(PermissionDenied):
+    """A write to an archived workspace: archived workspaces are read-only for everyone
+    until an owner unarchives them."""
+
+    code = "workspace_archived"
+
+
 class Conflict(StudioError):
     code = "conflict"
     http_status = 409
@@ -175,6 +182,7 @@ _CLASSES = {
         LengthRequired,
         Unavailable,
         TooManyAttempts,
+        WorkspaceArchived,
     )
 }
 

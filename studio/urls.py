@@ -4,7 +4,7 @@ from django.urls import include, path
 import studio.api.registry  # noqa: F401  (the model registry's routes)
 from studio.accounts.forms import SignInForm
 from studio.accounts.routes import route
-from studio.api import environments, execution, files, runs, saved_views  # noqa: F401  (register the API's routes)
+from studio.api import environments, execution, files, runs, saved_views, workspaces  # noqa: F401  (register the API's routes)
 from studio.api.base import api, error_page, unknown_route
 from studio.web.views import errors
 

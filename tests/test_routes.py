@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+import studio.urls  # noqa: F401  (every API module registered before operations are listed)
 from studio.accounts.invitations import invitation_create
 from studio.accounts.models import ApiToken, Invitation, Membership
 from studio.accounts.routes import CURRENT, POLICIES
@@ -23,7 +24,7 @@ from studio.execution.models import ComputeTarget, Environment
 from studio.registry import services as registry
 from studio.registry.models import ModelFile, ModelVersion
 from studio.tracking import saved_views, services
-from studio.tracking.models import Experiment, Run, RunTag, SavedView
+from studio.tracking.models import Experiment, Run, RunTag, SavedView, Workspace
 from tests.figures import report
 
 
@@ -146,6 +147,7 @@ def _state() -> tuple:
         sorted(Environment.objects.values_list("workspace__name", "name", "version")),
         sorted(Invitation.objects.values_list("workspace__name", "role", "revoked_at")),
         sorted(User.objects.values_list("username", "is_active", "is_superuser", "password")),
+        sorted(Workspace.objects.values_list("name", "archived")),
     )
 
 
@@ -304,6 +306,11 @@ BODIES = {
     registry_api.ModelFromRunIn: {"name": "taken-over", "path": "outputs/a.txt"},
     registry_api.ModelFromUploadIn: {"name": "taken-over", "upload": "0" * 32},
     registry_api.ModelPatchIn: {"tags": {"owned": "yes"}, "description": "taken over"},
+    # Any signed-in caller may create a workspace of their own: here a taken name
+    # (checked whatever its case), so that nothing changes.
+    schemas.WorkspaceIn: {"name": "DEFAULT"},
+    schemas.WorkspacePatchIn: {"name": "taken-over", "archived": True},
+    schemas.WorkspaceDeleteIn: {"confirm": "default"},
 }
 
 
@@ -352,6 +359,19 @@ def _api_client(user) -> Client:
 LEAVE_OUT = {"/api/v1/heartbeat"}
 
 
+# The caller's own workspaces: listed (never another's), or a new one created.
+OWN = "/api/v1/workspaces"
+
+
+def _own(method, response, role) -> bool:
+    if method == "POST":
+        assert response.status_code == 409, response.content[:200]
+        return response.json()["error"]["message"] == "Workspace 'default' already exists."
+    assert response.status_code == 200, response.content[:200]
+    listed = {w["name"]: w["role"] for w in response.json()["workspaces"]}
+    return listed.get("default") == role
+
+
 def _left_out(url, response) -> bool:
     assert response.status_code == 200, (url, response.content[:200])
     return response.json()["runs"] == []
@@ -364,6 +384,9 @@ def test_every_api_operation_answers_an_outsider_404_and_changes_nothing(world, 
         response = _call(charlie, method, url, body, content_type)
         if url in LEAVE_OUT:
             assert _left_out(url, response)
+            continue
+        if url == OWN:
+            assert _own(method, response, None)
             continue
         assert response.status_code == 404, (method, url, response.content[:200])
         assert response.json()["error"]["code"] == "not_found"
@@ -380,7 +403,9 @@ def test_every_api_write_answers_a_reader_403_and_changes_nothing(world, reader)
         response = _call(dave, method, url, body, content_type)
         if url in LEAVE_OUT:
             assert _left_out(url, response)
-        elif operation.view_func.studio_policy == "write":
+        elif url == OWN:
+            assert _own(method, response, "reader")
+        elif operation.view_func.studio_policy in ("write", "owner"):
             assert response.status_code == 403, (method, url, response.content[:200])
             writes += 1
         else:

@@ -26,6 +26,7 @@ from studio.accounts.models import ApiToken, Invitation, Membership, Role
 from studio.errors import NotFound, PermissionDenied, ValidationError
 from studio.rules.transitions import TERMINAL
 from studio.tracking.models import Experiment, Run, SavedView, Workspace
+from studio.tracking.services import workspace_check_writable
 
 Need = Literal["read", "write", "owner"]
 NEEDS: tuple[Need, ...] = ("read", "write", "owner")
@@ -56,6 +57,8 @@ def role_in(user, workspace: Workspace) -> str | None:
 def allows(user, workspace: Workspace, need: Need) -> bool:
     """Whether ``user``'s role in ``workspace`` allows ``need`` (for showing buttons;
     the routes enforce it through the ``access_*`` helpers)."""
+    if need == "write" and workspace.archived:
+        return False  # archived: read-only for everyone
     return role_in(user, workspace) in ROLES_FOR[need]
 
 
@@ -66,7 +69,7 @@ def current_workspace(request: HttpRequest) -> Workspace | None:
     workspace = visible.filter(name=name).first() if name else None
     if workspace is None and name and request.GET.get("ws"):
         raise Http404("No such workspace")
-    workspace = workspace or visible.order_by("name").first()
+    workspace = workspace or visible.order_by("archived", "name").first()
     if workspace is not None and request.session.get("workspace") != workspace.name:
         # Only when it changes: an unchanged session is not written back (3 queries).
         request.session["workspace"] = workspace.name
@@ -128,6 +131,10 @@ def require_role(
     on ``workspace`` itself (not on one run of it)."""
     if need == "read":
         return
+    if need == "write":
+        # Archived: read-only for everyone; owners still manage the workspace itself
+        # (unarchive, rename, delete, members), which is need="owner".
+        workspace_check_writable(workspace)
     if token is not None and token.run_id is not None:
         # A run-scoped token writes only through its run (children, metrics, files).
         raise PermissionDenied("This token may only change its own run.", field="token")
@@ -177,6 +184,26 @@ def access_workspace(
         raise NotFound(f"Workspace {name!r} does not exist.", field="workspace")
     require_role(user, workspace, need, token, "workspace")
     return workspace
+
+
+def access_workspace_create(user, *, token: ApiToken | None = None) -> None:
+    """Any signed-in user may create a workspace (they become its owner), but not
+    through a token narrowed to one workspace or one run."""
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in to create a workspace.", field="workspace")
+    if token is not None and (token.workspace_id is not None or token.run_id is not None):
+        raise PermissionDenied(
+            "This token is narrowed to one workspace; it cannot create workspaces.",
+            field="token",
+        )
+
+
+def access_workspaces(user, *, token: ApiToken | None = None) -> QuerySet[Workspace]:
+    """The workspaces ``user`` sees through ``token`` (a narrowed token: its own)."""
+    workspaces = workspaces_for_user(user)
+    if token is not None and token.workspace_id is not None:
+        workspaces = workspaces.filter(pk=token.workspace_id)
+    return workspaces
 
 
 def access_experiment(
@@ -234,6 +261,8 @@ def access_run(user, run_id: str, *, need: Need = "read", token: ApiToken | None
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id") from None
     if not _visible(user, run.workspace_id, token) or not _token_allows_run(token, run):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
+    if need != "read":
+        workspace_check_writable(run.workspace)
     if need != "read" and not allows(user, run.workspace, need):
         raise PermissionDenied(f"Your role in {run.workspace.name!r} is read-only.", field="run_id")
     return run
@@ -251,6 +280,8 @@ def access_runs(
         workspaces = Workspace.objects.filter(
             memberships__user=user, memberships__role__in=ROLES_FOR[need]
         )
+    if need != "read":
+        workspaces = workspaces.filter(archived=False)
     runs = Run.objects.filter(run_id__in=run_ids, workspace__in=workspaces)
     return scoped_runs(runs, token)
 
@@ -312,6 +343,8 @@ def access_view(
         raise NotFound("No such view.", field="view")
     if need != "read" and token is not None and token.run_id is not None:
         raise PermissionDenied("This token may only change its own run.", field="token")
+    if need != "read":
+        workspace_check_writable(view.workspace)
     if not view_permissions(user, view, role_in(user, view.workspace))[need]:
         raise PermissionDenied("Your role does not let you change this view.", field="view")
     return view

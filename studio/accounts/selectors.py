@@ -1,12 +1,13 @@
-"""Reads of the accounts domain: invitations, a user's profile."""
+"""Reads of the accounts domain: invitations, a user's profile, workspaces with the
+caller's role in each."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from studio.accounts.models import ApiToken, Invitation, Membership
+from studio.accounts.models import ApiToken, Invitation, Membership, Role
 from studio.tracking.models import Workspace
 
 
@@ -33,3 +34,11 @@ def profile(*, user: AbstractBaseUser) -> dict:
         .order_by("workspace__name"),
         "tokens": ApiToken.objects.filter(user=user, revoked_at__isnull=True, run__isnull=True),
     }
+
+
+def workspace_list(*, user, workspaces: QuerySet[Workspace]) -> list[tuple[Workspace, str | None]]:
+    """``workspaces`` (already narrowed to what ``user`` may see), by name, each with
+    ``user``'s role in it, in one query (superusers: owner everywhere)."""
+    role = Membership.objects.filter(user=user, workspace=OuterRef("pk")).values("role")[:1]
+    rows = workspaces.annotate(my_role=Subquery(role)).order_by("name")
+    return [(w, Role.OWNER if user.is_superuser else w.my_role) for w in rows]

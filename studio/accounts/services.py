@@ -144,6 +144,20 @@ def membership_remove(*, membership: Membership) -> None:
         membership.delete()
 
 
+# --- workspaces ------------------------------------------------------------------
+
+
+def workspace_create(*, name: str, owner: AbstractBaseUser) -> Workspace:
+    """Create the workspace ``name`` (tracking's rules: valid, free in any case) and
+    make ``owner``, its creator, its owner, in one transaction."""
+    from studio.tracking.services import workspaces
+
+    with transaction.atomic():
+        workspace = workspaces.workspace_create(name=name)
+        membership_add(user=owner, workspace=workspace, role=Role.OWNER)
+    return workspace
+
+
 # --- API tokens --------------------------------------------------------------------
 
 TOKEN_PREFIX = "stu_"

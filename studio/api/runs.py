@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from studio.accounts.access import (
     access_new_run,
     access_runs,
+    role_in,
     scoped_experiments,
     scoped_runs,
 )
@@ -33,7 +34,7 @@ from studio.rules.runquery import RunQuery
 from studio.tracking import selectors, services
 from studio.tracking.models import Run, Workspace
 from studio.tracking.runlist import query as runlist
-from studio.tracking.schema import experiment_to_dict, run_rows, run_to_dict
+from studio.tracking.schema import experiment_to_dict, run_rows, run_to_dict, workspace_to_dict
 
 
 def _run_dict(run_id: str) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def _run_dict(run_id: str) -> dict[str, Any]:
 @api.get("/workspaces/{name}", tags=["workspaces"])
 @endpoint("read", workspace="name")
 def workspace_get(request: HttpRequest, workspace: Workspace):
-    return {"name": workspace.name}
+    return workspace_to_dict(workspace, role_in(request.user, workspace))
 
 
 @api.get("/workspaces/{name}/experiments", tags=["experiments"])

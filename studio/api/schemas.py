@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 
 class Body(Schema):
@@ -147,3 +147,16 @@ class EnvironmentIn(Body):
     definition: dict[StrictStr, Any] = Field(
         description="The environment as v1's Environment serializes it (name, python, docker, ...)."
     )
+
+
+class WorkspaceIn(Body):
+    name: StrictStr
+
+
+class WorkspacePatchIn(Body):
+    name: StrictStr | None = None
+    archived: StrictBool | None = None
+
+
+class WorkspaceDeleteIn(Body):
+    confirm: StrictStr = Field(description="The workspace's name, typed again.")

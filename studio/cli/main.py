@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from studio.errors import StudioError
 
-from . import experiments, folder, runs, server, worker
+from . import experiments, folder, runs, server, worker, workspaces
 from . import models as model_commands
 from .common import Parser
 from .output import UsageError, emit
@@ -38,6 +38,7 @@ def build_parser() -> Parser:
     model_commands.register(groups)
     server.register(groups)
     worker.register(groups)
+    workspaces.register(groups)
     return parser
 
 

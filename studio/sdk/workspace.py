@@ -89,6 +89,39 @@ class Workspace:
         self._store.get_workspace(self.name)
 
     @classmethod
+    def create(
+        cls,
+        name: str,
+        auth: Any = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        exist_ok: bool = False,
+        **kwargs: Any,
+    ) -> Workspace:
+        """v1's ``Workspace.create``: create the workspace ``name`` on the studio the
+        environment (or the nearest ``.studio/config.json``) names; the caller becomes
+        its owner. ``exist_ok`` takes an existing one of that exact name. v1's Azure
+        resources (storage account, key vault, SKU ...) have no counterpart: they are
+        ignored with one warning."""
+        from studio.errors import Conflict
+        from studio.sdk import notice
+
+        if kwargs:
+            notice.warn_once(
+                "Workspace.create",
+                f"Workspace.create: {', '.join(sorted(kwargs))} ignored (Azure resources; "
+                "a Studio workspace is a row in the studio's database).",
+            )
+        store = configured_store()
+        try:
+            store.create_workspace(name)
+        except Conflict:
+            if not (exist_ok and any(w["name"] == name for w in store.list_workspaces())):
+                raise
+        return cls.get(name, subscription_id=subscription_id, resource_group=resource_group)
+
+    @classmethod
     def get(
         cls,
         name: str,
@@ -286,3 +319,12 @@ def _read(config_path: Path) -> dict[str, Any]:
 # Run.get_context() builds a Workspace; this module sits above run.py, which
 # therefore gets the class from here instead of importing it (no import cycle).
 Run._workspace_class = Workspace
+
+
+def configured_store():
+    """The store the environment (or the nearest ``.studio/config.json``) names, with
+    no workspace bound: how ``studio workspace ...`` reaches a studio that may have
+    no workspace yet."""
+    found = find_config()
+    config = _read(found) if found is not None else {}
+    return store_for(os.environ.get("STUDIO_TRACKING_URI") or config.get("tracking_uri"))

@@ -239,6 +239,16 @@ def _values(qs: QuerySet, names: tuple[str, ...]) -> list[tuple]:
     return [tuple(row) for row in rows]
 
 
+def workspace_to_dict(workspace: Workspace, role: str | None = None) -> dict[str, Any]:
+    """A workspace as the API and the SDK show it; ``role``: the caller's, if known."""
+    return {
+        "name": workspace.name,
+        "archived": workspace.archived,
+        "created": iso(workspace.created_at),
+        "role": role,
+    }
+
+
 def experiment_to_dict(experiment: Experiment) -> dict[str, Any]:
     return {
         "name": experiment.name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -21,7 +22,10 @@ def frame(request: HttpRequest, workspace: Workspace | None, nav: str) -> dict[s
         "plotly_maplibre_id": PLOTLY_MAPLIBRE_STYLE_ID,  # see templates/includes/_plotly_head.html
         "nav": nav,
         "workspace": workspace,
-        "workspaces": workspaces_for_user(request.user).order_by("name"),
+        # Archived workspaces are left out of the switcher (the open one stays listed).
+        "workspaces": workspaces_for_user(request.user)
+        .filter(Q(archived=False) | Q(pk=getattr(workspace, "pk", None)))
+        .order_by("name"),
     }
 
 

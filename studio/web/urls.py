@@ -17,6 +17,7 @@ from studio.web.views import (
     runs,
     saved_views,
     tokens,
+    workspaces,
 )
 from studio.web.views import models as model_views
 
@@ -75,6 +76,8 @@ settings_pages = [
     path("users/", account.user_list, name="user-list"),
     path("users/<int:user_id>/", account.user_change, name="user-change"),
     path("audit/", audit.audit_list, name="audit-list"),
+    path("workspace/", workspaces.workspace_settings, name="workspace-settings"),
+    path("workspaces/new/", workspaces.workspace_create, name="workspace-create"),
 ]
 
 account_pages = [

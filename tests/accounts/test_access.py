@@ -11,9 +11,10 @@ from studio.accounts import access
 from studio.accounts.invitations import invitation_create
 from studio.accounts.models import ApiToken, Membership, Role
 from studio.accounts.services import token_create
-from studio.errors import NotFound, PermissionDenied
+from studio.errors import NotFound, PermissionDenied, WorkspaceArchived
 from studio.tracking import saved_views, services
 from studio.tracking.models import Run
+from studio.tracking.services import workspaces
 
 OK = "ok"
 NF = NotFound
@@ -319,3 +320,79 @@ def test_an_api_operation_cannot_declare_the_superuser_policy():
 
     with pytest.raises(ValueError, match="no superuser-only operations"):
         endpoint("superuser")
+
+
+# --- archived workspaces: read-only for everyone ------------------------------------
+
+WA = WorkspaceArchived
+ARCHIVED_TABLE = {
+    "read": WORKSPACE_TABLE["read"],
+    # Writes are refused to every role, the superuser's too ...
+    "write": {
+        "owner": WA,
+        "member": WA,
+        "reader": WA,
+        "outsider": NF,
+        "anonymous": NF,
+        "superuser": WA,
+    },
+    # ... while owners still manage the workspace itself (unarchive, rename, delete).
+    "owner": WORKSPACE_TABLE["owner"],
+}
+
+
+@pytest.fixture
+def archived(workspace):
+    return workspaces.workspace_set_archived(workspace=workspace, archived=True)
+
+
+def _refusal(call):
+    try:
+        return call()
+    except (NotFound, PermissionDenied) as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("need", ["read", "write", "owner"])
+def test_an_archived_workspace_is_read_only_for_everyone(people, archived, run, need):
+    for persona, want in ARCHIVED_TABLE[need].items():
+        user = people[persona]
+        got = _refusal(lambda u=user: access.access_workspace(u, "default", need=need))
+        assert (OK if got == archived else got) == want, persona
+        if need == "read" and want == OK:
+            assert access.access_run(people[persona], run.run_id) == run
+        elif need == "write" and want is WA:
+            with pytest.raises(WorkspaceArchived):
+                access.access_run(people[persona], run.run_id, need="write")
+
+
+def test_an_archived_workspace_refuses_run_and_view_writes_and_keeps_reads(
+    owner, member, archived, run
+):
+    view = saved_views.view_create(
+        workspace=archived, owner=member, name="v", state={}, shared=True
+    )
+    assert access.access_view(member, view.pk) == view
+    for need in ("write", "owner", "default"):
+        with pytest.raises(WorkspaceArchived):
+            access.access_view(owner, view.pk, need=need)
+    assert list(access.access_runs(owner, [run.run_id], need="write")) == []
+    assert list(access.access_runs(owner, [run.run_id])) == [run]
+    with pytest.raises(WorkspaceArchived):
+        access.access_new_run(owner, "default", None)
+    assert not access.allows(owner, archived, "write")
+    assert access.allows(owner, archived, "owner")
+
+
+def test_any_signed_in_user_may_create_a_workspace_but_not_through_a_narrowed_token(
+    people, run, workspace
+):
+    for persona in ("owner", "member", "reader", "outsider", "superuser"):
+        access.access_workspace_create(people[persona])
+    with pytest.raises(PermissionDenied):
+        access.access_workspace_create(people["anonymous"])
+    owner = people["owner"]
+    for scope in ({"workspace": workspace}, {"workspace": workspace, "run": run}):
+        with pytest.raises(PermissionDenied):
+            access.access_workspace_create(owner, token=_token(owner, **scope))
+    access.access_workspace_create(owner, token=_token(owner))

@@ -29,6 +29,25 @@ class Store(RegistryContract, ABC):
     def get_workspace(self, name: str) -> dict[str, Any]: ...
 
     @abstractmethod
+    def list_workspaces(self) -> list[dict[str, Any]]:
+        """The workspaces the caller sees, archived ones included, by name."""
+
+    @abstractmethod
+    def create_workspace(self, name: str) -> dict[str, Any]:
+        """Create ``name``; the caller becomes its owner."""
+
+    @abstractmethod
+    def update_workspace(
+        self, name: str, *, new_name: str | None = None, archived: bool | None = None
+    ) -> dict[str, Any]:
+        """Rename and/or archive or unarchive (owners only)."""
+
+    @abstractmethod
+    def delete_workspace(self, name: str, *, confirm: str) -> None:
+        """Delete ``name`` and its runs; ``confirm`` repeats the name (owners only,
+        refused while a run is going)."""
+
+    @abstractmethod
     def get_or_create_experiment(self, workspace: str, name: str) -> dict[str, Any]: ...
 
     @abstractmethod

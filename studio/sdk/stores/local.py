@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from studio.bootstrap import setup_django
+from studio.errors import NotFound
 from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
 from studio.sdk.stores.registry import RegistryContract
@@ -205,15 +206,63 @@ class LocalStore(LocalRegistry, Store):
         return services.workspace_get_or_create(name=name)
 
     # workspaces and experiments
+    # The local store owns its database: its user is every workspace's owner.
     def get_workspace(self, name: str) -> dict[str, Any]:
-        return {"name": self._workspace(name).name}
+        from studio.tracking.schema import workspace_to_dict
+
+        return workspace_to_dict(self._workspace(name), "owner")
+
+    def _existing_workspace(self, name: str):
+        from studio.tracking.models import Workspace
+
+        found = Workspace.objects.filter(name=name).first() if isinstance(name, str) else None
+        if found is None:
+            raise NotFound(f"Workspace {name!r} does not exist.", field="workspace")
+        return found
+
+    def list_workspaces(self) -> list[dict[str, Any]]:
+        from studio.tracking.models import Workspace
+        from studio.tracking.schema import workspace_to_dict
+
+        return [workspace_to_dict(w, "owner") for w in Workspace.objects.order_by("name")]
+
+    def create_workspace(self, name: str) -> dict[str, Any]:
+        from studio.tracking.schema import workspace_to_dict
+        from studio.tracking.services import workspaces
+
+        return workspace_to_dict(workspaces.workspace_create(name=name), "owner")
+
+    def update_workspace(
+        self, name: str, *, new_name: str | None = None, archived: bool | None = None
+    ) -> dict[str, Any]:
+        from studio.tracking.schema import workspace_to_dict
+        from studio.tracking.services import workspaces
+
+        found = self._existing_workspace(name)
+        if archived is not None:
+            workspaces.workspace_set_archived(workspace=found, archived=archived)
+        if new_name is not None:
+            workspaces.workspace_rename(workspace=found, name=new_name)
+        return workspace_to_dict(found, "owner")
+
+    def delete_workspace(self, name: str, *, confirm: str) -> None:
+        from studio.tracking.services import workspaces
+
+        workspaces.workspace_delete(workspace=self._existing_workspace(name), confirm=confirm)
+
+    def _writable(self, name: str):
+        from studio.tracking import services
+
+        workspace = self._workspace(name)
+        services.workspace_check_writable(workspace)
+        return workspace
 
     def get_or_create_experiment(self, workspace: str, name: str) -> dict[str, Any]:
         from studio.tracking import services
         from studio.tracking.schema import experiment_to_dict
 
         experiment = services.experiment_get_or_create(
-            workspace=self._workspace(workspace), name=name
+            workspace=self._writable(workspace), name=name
         )
         return experiment_to_dict(experiment)
 
@@ -238,7 +287,7 @@ class LocalStore(LocalRegistry, Store):
     ) -> dict[str, Any]:
         from studio.tracking import services
 
-        ws = self._workspace(workspace)
+        ws = self._writable(workspace)
         exp = services.experiment_get_or_create(workspace=ws, name=experiment)
         parent = self._run(parent_id) if parent_id else None
         run = services.run_create(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -30,7 +31,7 @@ from typing import IO, Any
 import httpx
 
 from studio.core.env import studio_home
-from studio.errors import StudioError, Unavailable, ValidationError, error_from_code
+from studio.errors import NotFound, StudioError, Unavailable, ValidationError, error_from_code
 from studio.rules import jsoncodec, validation, wire
 from studio.rules.filenames import SNAPSHOT, check_file_name
 from studio.rules.registry import filter_param
@@ -168,6 +169,23 @@ class RestRegistry(RegistryContract):
         self._stream_to(url, out)
 
 
+_MISSING_WORKSPACE = re.compile(r"^Workspace ('.*'|\".*\") does not exist\.$")
+
+
+def _with_remedy(exc: NotFound) -> NotFound:
+    """A missing workspace, said with what to do about it (a fresh server has none)."""
+    found = _MISSING_WORKSPACE.match(exc.message) if exc.field == "workspace" else None
+    if found is None:
+        return exc
+    name = found.group(1)
+    exc.message = (
+        f"Workspace {name} does not exist: create it in the studio (Settings → New "
+        f"workspace), with `studio workspace create {name[1:-1]}`, or ask an owner."
+    )
+    exc.args = (exc.message,)
+    return exc
+
+
 class RestStore(RestRegistry, Store):
     def __init__(self, uri: str, token: str | None = None) -> None:
         self.uri = uri.rstrip("/")
@@ -193,7 +211,10 @@ class RestStore(RestRegistry, Store):
     # --- transport ---------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, json_body: Any = None, **kwargs: Any) -> Any:
-        return wire.call(self.client, self.uri, method, path, json_body=json_body, **kwargs)
+        try:
+            return wire.call(self.client, self.uri, method, path, json_body=json_body, **kwargs)
+        except NotFound as exc:
+            raise _with_remedy(exc) from None
 
     def _params(self, **params: Any) -> dict[str, Any]:
         out = {}
@@ -211,6 +232,25 @@ class RestStore(RestRegistry, Store):
 
     def get_workspace(self, name: str) -> dict[str, Any]:
         return self._call("GET", f"/workspaces/{_q(name)}")
+
+    def list_workspaces(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/workspaces")["workspaces"]
+
+    def create_workspace(self, name: str) -> dict[str, Any]:
+        return self._call("POST", "/workspaces", json_body={"name": name})
+
+    def update_workspace(
+        self, name: str, *, new_name: str | None = None, archived: bool | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if new_name is not None:
+            body["name"] = new_name
+        if archived is not None:
+            body["archived"] = archived
+        return self._call("PATCH", f"/workspaces/{_q(name)}", json_body=body)
+
+    def delete_workspace(self, name: str, *, confirm: str) -> None:
+        self._call("DELETE", f"/workspaces/{_q(name)}", json_body={"confirm": confirm})
 
     def get_or_create_experiment(self, workspace: str, name: str) -> dict[str, Any]:
         return self._call(

@@ -28,6 +28,9 @@ class Workspace(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Archived: read-only for everyone (studio.accounts.access refuses writes), left
+    # out of the workspace switcher; its runs are kept.
+    archived = models.BooleanField(default=False)
 
     objects = WorkspaceQuerySet.as_manager()
 

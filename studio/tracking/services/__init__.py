@@ -27,6 +27,7 @@ from studio.tracking.services.runs import (
     run_transition,
     run_update,
     runs_heartbeat,
+    workspace_check_writable,
     workspace_get_or_create,
 )
 
@@ -51,5 +52,6 @@ __all__ = [
     "run_transition",
     "run_update",
     "runs_heartbeat",
+    "workspace_check_writable",
     "workspace_get_or_create",
 ]

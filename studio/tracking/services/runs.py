@@ -18,6 +18,7 @@ from studio.errors import (
     NotFound,
     PropertyConflict,
     ValidationError,
+    WorkspaceArchived,
 )
 from studio.rules import transitions, validation
 from studio.tracking.models import (
@@ -40,6 +41,17 @@ def workspace_get_or_create(*, name: str) -> Workspace:
     name = validation.workspace_name(name)
     workspace, _ = Workspace.objects.get_or_create(name=name)
     return workspace
+
+
+def workspace_check_writable(workspace: Workspace) -> None:
+    """Archived workspaces are read-only for everyone: every write refuses them (the
+    access helpers and the SDK's local store call this)."""
+    if workspace.archived:
+        raise WorkspaceArchived(
+            f"Workspace {workspace.name!r} is archived and read-only; an owner can "
+            "unarchive it (Settings → Workspace, or `studio workspace archive --undo`).",
+            field="workspace",
+        )
 
 
 def experiment_get_or_create(*, workspace: Workspace, name: str) -> Experiment:
