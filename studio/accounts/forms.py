@@ -14,6 +14,13 @@ class SignInForm(AuthenticationForm):
     """Django's sign-in form, refused while the username from this address is locked
     (a right password too), counting each failure and resetting on a success."""
 
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        # The studio's wording since its first sign-in page (case sensitivity is the
+        # same either way: usernames are compared as typed).
+        "invalid_login": "Your username and password didn't match. Please try again.",
+    }
+
     def clean(self):
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)

@@ -47,7 +47,7 @@ def test_nine_failures_still_let_the_right_password_in(client, owner):
 def test_the_tenth_failure_answers_with_the_wait(client, owner):
     _fail(client, "alice", 8)
     ninth = _sign_in(client, "alice", "wrong").content.decode()
-    assert "Please enter a correct username and password" in ninth
+    assert "Your username and password didn" in ninth
     assert LOCKED not in ninth
     assert LOCKED in _sign_in(client, "alice", "wrong").content.decode()
 
