@@ -69,6 +69,7 @@ RUN_FIELDS: dict[str, tuple[str, tuple]] = {
     "arguments": ("arguments", _LIST),
     "parent_id": ("parent__run_id", _AS_IS),
     "child_count": ("child_count", _AS_IS),
+    "logged_with": ("logged_with", _AS_IS),
 }
 _PATHS = tuple(path for path, _ in RUN_FIELDS.values())
 

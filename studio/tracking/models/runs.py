@@ -126,6 +126,9 @@ class Run(models.Model):
     script = models.CharField(max_length=500, blank=True)
     arguments = models.JSONField(default=list, blank=True)
     child_count = models.PositiveIntegerField(default=0)
+    # The client that logged the run when it was not Studio's own SDK, from its
+    # user agent ("azureml-core 1.61.0", "mlflow 3.17.2"): the run page says so.
+    logged_with = models.CharField(max_length=100, blank=True)
 
     objects = RunQuerySet.as_manager()
 

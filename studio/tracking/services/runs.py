@@ -20,7 +20,7 @@ from studio.errors import (
     ValidationError,
     WorkspaceArchived,
 )
-from studio.rules import transitions, validation
+from studio.rules import clients, transitions, validation
 from studio.tracking.models import (
     Experiment,
     Run,
@@ -321,6 +321,15 @@ def run_update(*, run: Run, display_name: str | None = None, description: str | 
     if fields:
         run.save(update_fields=fields)
     return run
+
+
+def run_note_client(*, run: Run, user_agent: str | None) -> None:
+    """Remember which client logged ``run`` (``clients.logged_with``): the first
+    recognised one to write to it; Studio's own SDK leaves it blank."""
+    label = clients.logged_with(user_agent)
+    if label and run.logged_with != label:
+        Run.objects.filter(pk=run.pk).update(logged_with=label)
+        run.logged_with = label
 
 
 def run_heartbeat(*, run: Run) -> None:
