@@ -36,22 +36,30 @@ ALLOWED: dict[str, set[str]] = {
     "registry": {"errors", "rules", "core", "tracking"},
     "audit": {"errors", "rules", "core", "tracking"},
     "accounts": {"errors", "rules", "core", "tracking", "registry", "audit"},
-    "execution": {"errors", "rules", "core", "bootstrap", "tracking", "accounts"},
-    "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry"},
+    # The wire protocols of other clients (azureml-core), over the services.
+    "compat": {"errors", "rules", "core", "tracking", "accounts"},
+    # A job's AZUREML_* environment and run token; the local store's compat endpoint.
+    "execution": {"errors", "rules", "core", "bootstrap", "tracking", "accounts", "compat"},
+    "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry", "compat"},
     "web": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry", "audit"},
     "sdk": {"errors", "rules", "core", "bootstrap", "tracking", "execution", "registry"},
     # `studio worker` runs the execution worker in-process; everything else goes
     # through the SDK.
     "cli": {"errors", "rules", "core", "bootstrap", "sdk", "execution"},
     "settings": {"core"},
-    "urls": {"api", "accounts", "web"},  # accounts.routes: the login pages are declared public
+    "urls": {
+        "api",
+        "accounts",
+        "web",
+        "compat",
+    },  # accounts.routes: the login pages are declared public
     "wsgi": set(),
     "asgi": set(),
     "__main__": {"cli"},
 }
 SDK_MODULE_LEVEL = {"studio.errors", "studio.rules", "studio.core.env", "studio.bootstrap"}
 LOCAL_STORE = "studio.sdk.stores.local"
-SERVER_SIDE = ("tracking", "web", "api", "accounts", "execution", "registry")
+SERVER_SIDE = ("tracking", "web", "api", "accounts", "execution", "registry", "compat")
 
 
 def _module_name(path: Path) -> str:
