@@ -426,3 +426,89 @@ def test_every_api_operation_answers_an_anonymous_caller_401(world):
         checked += 1
     assert _state() == before
     report(f"routes: {checked} API operations as anonymous, all 401")
+
+
+# --- azureml-core's routes (studio.compat.azureml): a job's run token ------------------
+
+_AZ = (
+    "subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/"
+    "workspaces/default"
+)
+
+
+def _azureml_urls(run_id: str, experiment: str) -> dict[str, tuple[str, str]]:
+    """(method, URL) of every azureml route but discovery, naming ``run_id``."""
+    h, m, a = (f"/azureml/{s}/{_AZ}" for s in ("history/v1.0", "metric/v2.0", "artifact/v2.0"))
+    run = f"{h}/experimentids/{experiment}/runs/{run_id}"
+    box = f"ExperimentRun/dcid.{run_id}"
+    return {
+        "azureml-run": ("PATCH", run),
+        "azureml-run-details": ("GET", run + "/details"),
+        "azureml-run-children": ("GET", run + "/children"),
+        "azureml-run-events": ("POST", run + "/events"),
+        "azureml-token": ("GET", run + "/token"),
+        "azureml-metrics-wait": ("GET", run + "/metricsingest/wait"),
+        "azureml-runs-batch": ("PATCH", f"{h}/experiments/{experiment}/batch/runs"),
+        "azureml-events-batch": ("POST", f"{h}/experiments/{experiment}/batch/events"),
+        "azureml-metrics-batch": ("POST", f"{m}/runs/{run_id}/batch"),
+        "azureml-metrics-list": ("POST", f"{m}/runs/{run_id}/list"),
+        "azureml-metrics-full": ("POST", f"{m}/runs/{run_id}/full"),
+        "azureml-artifacts-create": ("POST", f"{a}/artifacts/batch/metadata/{box}"),
+        "azureml-artifacts-prefix": ("GET", f"{a}/artifacts/prefix/contentinfo/{box}/outputs"),
+        "azureml-artifact-info": ("GET", f"{a}/artifacts/contentinfo/{box}/outputs/a.txt"),
+        "azureml-artifact-content": ("GET", f"{a}/artifacts/content/{box}/outputs/a.txt"),
+        "azureml-artifacts-list": ("GET", f"{a}/artifacts/{box}"),
+        "azureml-content": ("PUT", f"/azureml/content/{run_id}/outputs/a.txt?token=x"),
+    }
+
+
+# A body that would change the run if it were let through.
+_AZ_BODY = {
+    "tags": {"owned": "yes"},
+    "runs": [{"runId": "taken-over", "parentRunId": None}],
+    "events": [{"name": "Microsoft.MachineLearning.Run.Canceled", "data": {}}],
+    "name": "Microsoft.MachineLearning.Run.Canceled",
+    "values": [],
+    "paths": [{"path": "outputs/owned.txt"}],
+    "metricName": "m",
+}
+
+
+def test_every_azureml_route_refuses_a_token_of_another_run_and_no_token(world, owner):
+    from studio.compat.azureml import tokens
+
+    run = world["run"]
+    names = {p.name for p in _named(get_resolver()) if (p.name or "").startswith("azureml-")}
+    urls = _azureml_urls(run.run_id, run.experiment.name)
+    assert names - {"azureml-discovery"} == set(urls)  # a new route needs a line here
+    other = services.run_create(experiment=run.experiment, submitted_by="alice")
+    from studio.accounts.services import run_token_create
+
+    jwt_of_other = tokens.mint_for_secret(run_token_create(run=other))
+    body = dict(
+        _AZ_BODY,
+        runs=[{"runId": "taken-over", "parentRunId": run.run_id}],
+        events=[{**_AZ_BODY["events"][0], "data": {"RunId": run.run_id}}],
+    )
+    before = _state()
+    for name, (method, url) in urls.items():
+        for headers, refused in (
+            ({}, 401),
+            ({"HTTP_AUTHORIZATION": f"Bearer {jwt_of_other}"}, 404),
+        ):
+            if name == "azureml-content":  # its token is in the URL, for one file
+                url = url.replace("token=x", f"token={jwt_of_other}") if headers else url
+                refused = 401
+            response = Client(**headers).generic(
+                method, url, json.dumps(body), content_type="application/json"
+            )
+            if name == "azureml-events-batch" and headers:  # reports each event's error
+                assert response.status_code == 200, response.content[:200]
+                error = response.json()["errors"][0]["error"]["error"]
+                assert error["innerError"]["code"] == "not_found", error
+                continue
+            assert response.status_code == refused, (name, headers, response.content[:200])
+            assert response.json()["error"]["code"] == "UserError"
+    assert _state() == before
+    assert not Run.objects.filter(run_id="taken-over").exists()
+    report(f"routes: {len(urls)} azureml routes refuse no token (401) and another run's (404)")
