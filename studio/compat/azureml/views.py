@@ -187,7 +187,8 @@ def _create_child(request: HttpRequest, grant: tokens.Grant, run_id: str, body: 
             parent=parent,
             run_id=run_id,
             status=status,
-            display_name=body.get("displayName") or body.get("name") or "",
+            # The client names a child "<parent's name>>name": the name is the last part.
+            display_name=body.get("displayName") or (body.get("name") or "").rsplit(">", 1)[-1],
             compute_target=body.get("target") or parent.compute_target,
             tags=body.get("tags"),
             properties=body.get("properties"),
