@@ -47,3 +47,6 @@ def az_submit(jobs, tmp_path, azureml_python):
 
 def job_log(run) -> str:
     return "".join(run.get_all_logs().values()) if hasattr(run, "get_all_logs") else ""
+
+
+from tests.execution.conftest import start_worker  # noqa: E402, F401  (a worker's jobs)
