@@ -173,7 +173,9 @@ def test_fail_marks_the_job_failed_with_its_message(az_submit):
 
 def test_a_job_run_by_a_worker_logs_through_the_studio_server(az_submit, start_worker):
     start_worker("az-pool")
-    run = az_submit(LOGGING.replace('run.log("epochs", 3)', 'run.log("epochs", 4)'), target="az-pool")
+    run = az_submit(
+        LOGGING.replace('run.log("epochs", 3)', 'run.log("epochs", 4)'), target="az-pool"
+    )
     assert run.get_status() == "Completed", run.get_details()
     metrics = run.get_metrics()
     assert metrics["epochs"] == 4 and math.isnan(metrics["loss"][1])
