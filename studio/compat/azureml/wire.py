@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import time
 from typing import Any
 
@@ -243,14 +242,6 @@ def _value(i: int, data: dict, when: float | None = None, step: int | None = Non
     if step is not None:
         out["step"] = step
     return out
-
-
-def _json_number(v: Any) -> Any:
-    return (
-        v
-        if not isinstance(v, float) or not math.isinf(v)
-        else ("Infinity" if v > 0 else "-Infinity")
-    )
 
 
 def metric_dto(
