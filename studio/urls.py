@@ -31,6 +31,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", route("public")(auth_views.LogoutView.as_view()), name="logout"),
     path("api/v1/", api.urls),
+    path("", include("studio.compat.mlflow.urls")),
     path("api/<path:rest>", unknown_route),
     path("", include("studio.web.urls")),
 ]
