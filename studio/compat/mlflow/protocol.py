@@ -454,3 +454,42 @@ def experiment_name_filter(expression: object) -> str | None:
             field="filter",
         )
     return _unquote(found.group(1))
+
+
+# --- logged models (MLflow 3) -----------------------------------------------------
+# A logged model belongs to its source run: its files are the run's files under
+# ``outputs/models/<model id>/``, its record (name, status, params, tags) one tag of
+# the run, ``mlflow.loggedModel.<model id>``, as JSON. Its id names the run.
+
+MODEL_TAG = "mlflow.loggedModel."
+MODEL_STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
+_MODEL_ID = re.compile(r"m-([0-9a-f]{32})-[0-9a-f]{12}")
+
+
+def model_id(run_id: str, suffix: str) -> str:
+    return f"m-{run_id}-{suffix}"
+
+
+def model_run(value: object) -> str:
+    """The MLflow run id inside a logged model's id."""
+    found = _MODEL_ID.fullmatch(value) if isinstance(value, str) else None
+    if not found:
+        raise NotFound(f"Logged model with ID '{value}' not found.", field="model_id")
+    return found.group(1)
+
+
+def model_dict(record: dict[str, Any], *, model: str, experiment_id: str, run_id: str) -> dict:
+    info = {
+        "model_id": model,
+        "experiment_id": experiment_id,
+        "name": record["name"],
+        "artifact_uri": f"{artifact_uri(experiment_id, run_id)}/models/{model}",
+        "creation_timestamp_ms": record["created"],
+        "last_updated_timestamp_ms": record["updated"],
+        "model_type": record.get("model_type") or "",
+        "source_run_id": run_id,
+        "status": record["status"],
+        "tags": [{"key": k, "value": v} for k, v in record["tags"].items()],
+    }
+    params = [{"key": k, "value": v} for k, v in record["params"].items()]
+    return {"info": info, "data": {"params": params, "metrics": []}}

@@ -21,6 +21,12 @@ TRACKING = [
     ("runs/set-tag", views.set_tag),
     ("runs/delete-tag", views.delete_tag),
     ("metrics/get-history", views.metric_history),
+    ("runs/log-inputs", views.log_inputs),
+    ("runs/outputs", views.log_outputs),
+    ("logged-models", views.model_create),
+    ("logged-models/<str:model>", views.model_get),
+    ("logged-models/<str:model>/params", views.model_params),
+    ("logged-models/<str:model>/tags", views.model_tags),
 ]
 
 urlpatterns = [
@@ -28,7 +34,9 @@ urlpatterns = [
         path(
             f"{prefix}/2.0/mlflow/{route}",
             view,
-            name=f"mlflow-{route.replace('/', '-')}" if prefix == "api" else None,
+            name=f"mlflow-{route.replace('/', '-').replace('<str:model>', 'model')}"
+            if prefix == "api"
+            else None,
         )
         for prefix in ("api", "ajax-api")
         for route, view in TRACKING

@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -562,3 +564,127 @@ def unknown(request: HttpRequest, rest: str) -> HttpResponse:
     """Any other path under /api/2.0/: MLflow's ENDPOINT_NOT_FOUND, which the client
     raises as its own exception (logged models, traces ... are not served)."""
     return _error("ENDPOINT_NOT_FOUND", f"Studio does not serve {request.method} /api/2.0/{rest}.")
+
+
+# --- logged models and run inputs/outputs (MLflow 3; see protocol) -----------------
+
+
+def _model(request: HttpRequest, model: object, need: str = "read") -> tuple[Run, dict]:
+    run = _run(request, protocol.model_run(model), need=need)
+    stored = run.tags.filter(key=protocol.MODEL_TAG + str(model)).values_list("value", flat=True)
+    raw = stored.first()
+    if raw is None:
+        raise NotFound(f"Logged model with ID '{model}' not found.", field="model_id")
+    return run, json.loads(raw)
+
+
+def _save_model(run: Run, model: str, record: dict) -> dict:
+    record["updated"] = int(time.time() * 1000)
+    services.run_set_tags(run=run, tags={protocol.MODEL_TAG + model: json.dumps(record)})
+    answer = protocol.model_dict(
+        record, model=model, experiment_id=str(run.experiment_id), run_id=run.uuid.hex
+    )
+    return {"model": answer}
+
+
+@mlflow_endpoint("write", "POST")
+def model_create(request: HttpRequest) -> HttpResponse:
+    body = _body(request)
+    if not body.get("source_run_id"):
+        raise ValidationError(
+            "Studio keeps a logged model with its run: log it inside mlflow.start_run().",
+            field="source_run_id",
+        )
+    run = _run(request, body["source_run_id"], need="write")
+    _experiment(request, body.get("experiment_id"))  # the caller sees it
+    model = protocol.model_id(run.uuid.hex, secrets.token_hex(6))
+    record = {
+        "name": protocol.text(body.get("name") or "model", "name"),
+        "model_type": body.get("model_type") or "",
+        "status": "LOGGED_MODEL_PENDING",
+        "params": {k: str(v) for k, v in protocol.pairs(body.get("params") or [], "params")},
+        "tags": {k: str(v) for k, v in protocol.pairs(body.get("tags") or [], "tags")},
+        "created": int(time.time() * 1000),
+    }
+    answer = _save_model(run, model, record)
+    _wrote(request, run)
+    return _response(answer)
+
+
+@mlflow_endpoint("write", "GET", "PATCH")
+def model_get(request: HttpRequest, model: str) -> HttpResponse:
+    """GET: the logged model; PATCH: finalize it (its status)."""
+    if request.method == "GET":
+        run, record = _model(request, model)
+        return _response(
+            {
+                "model": protocol.model_dict(
+                    record, model=model, experiment_id=str(run.experiment_id), run_id=run.uuid.hex
+                )
+            }
+        )
+    run, record = _model(request, model, need="write")
+    status = _body(request).get("status")
+    if status not in protocol.MODEL_STATUSES:
+        raise ValidationError(f"Unknown logged model status {status!r}.", field="status")
+    record["status"] = status
+    return _response(_save_model(run, model, record))
+
+
+@mlflow_endpoint("write", "POST")
+def model_params(request: HttpRequest, model: str) -> HttpResponse:
+    run, record = _model(request, model, need="write")
+    params = protocol.pairs(_body(request).get("params") or [], "params")
+    record["params"].update({k: str(v) for k, v in params})
+    _save_model(run, model, record)
+    return _response({})
+
+
+@mlflow_endpoint("write", "PATCH")
+def model_tags(request: HttpRequest, model: str) -> HttpResponse:
+    run, record = _model(request, model, need="write")
+    tags = protocol.pairs(_body(request).get("tags") or [], "tags")
+    record["tags"].update({k: str(v) for k, v in tags})
+    _save_model(run, model, record)
+    return _response({})
+
+
+@mlflow_endpoint("write", "POST")
+def log_inputs(request: HttpRequest) -> HttpResponse:
+    """Datasets a run used: one tag per dataset, ``mlflow.dataset.<name>``, holding
+    its digest, source type and context (MLflow's dataset entities have no Studio
+    counterpart)."""
+    body = _body(request)
+    run = _run_of(request, body, need="write")
+    tags = {}
+    for i, item in enumerate(body.get("datasets") or []):
+        dataset = item.get("dataset") if isinstance(item, dict) else None
+        if not isinstance(dataset, dict) or not isinstance(dataset.get("name"), str):
+            raise ValidationError(f"datasets[{i}] needs a dataset with a name.", field="datasets")
+        context = {t.get("key"): t.get("value") for t in item.get("tags") or []}
+        summary = {
+            "digest": dataset.get("digest"),
+            "source_type": dataset.get("source_type"),
+            "context": context.get("mlflow.data.context"),
+        }
+        tags[f"mlflow.dataset.{dataset['name']}"] = json.dumps(summary)
+    if tags:
+        services.run_set_tags(run=run, tags=tags)
+        _wrote(request, run)
+    return _response({})
+
+
+@mlflow_endpoint("write", "POST")
+def log_outputs(request: HttpRequest) -> HttpResponse:
+    """Models a run produced: a model logged under the run already belongs to it;
+    one of another run is refused."""
+    body = _body(request)
+    run = _run_of(request, body, need="write")
+    for item in body.get("models") or []:
+        model = item.get("model_id") if isinstance(item, dict) else None
+        if protocol.model_run(model) != run.uuid.hex:
+            raise ValidationError(
+                "Studio keeps a logged model with the run that logged it.", field="models"
+            )
+        _model(request, model)
+    return _response({})

@@ -76,3 +76,107 @@ def test_params_become_properties_and_tags_tags(sdk, rest_workspace, run_script)
     assert out["tags"]["quality"] == "great run"
     # No experiment set: MLflow's default experiment is Studio's "Default".
     assert run.experiment.name == "Default"
+
+
+def test_nested_runs_are_child_runs(sdk, rest_workspace, run_script):
+    out = run_script(
+        """
+        import json
+        import mlflow
+
+        mlflow.set_experiment("sweep")
+        with mlflow.start_run(run_name="parent") as parent:
+            for lr in (0.1, 0.01):
+                with mlflow.start_run(run_name=f"lr-{lr}", nested=True):
+                    mlflow.log_param("lr", lr)
+                    mlflow.log_metric("loss", lr * 2)
+        children = mlflow.search_runs(
+            filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+            output_format="list",
+        )
+        finished = mlflow.search_runs(
+            filter_string="attributes.status = 'FINISHED' and params.lr = '0.1'",
+            output_format="list",
+        )
+        print(json.dumps({"run_id": parent.info.run_id,
+                          "children": sorted(r.info.run_name for r in children),
+                          "finished": [r.info.run_name for r in finished]}))
+        """
+    )
+    parent = _sdk_run(sdk, rest_workspace, out["run_id"])
+    children = parent.get_children()
+    assert sorted(c.display_name for c in children) == ["lr-0.01", "lr-0.1"]
+    assert {c.get_properties()["lr"] for c in children} == {"0.1", "0.01"}
+    assert {c.get_metrics()["loss"] for c in children} == {0.2, 0.02}
+    assert all(c.get_status() == "Completed" for c in children)
+    assert out["children"] == ["lr-0.01", "lr-0.1"]
+    assert out["finished"] == ["lr-0.1"]
+
+
+def test_log_artifact_lands_in_outputs_and_downloads_back(sdk, rest_workspace, run_script, tmp_path):
+    out = run_script(
+        """
+        import json, os
+        import mlflow
+
+        os.makedirs("plots", exist_ok=True)
+        with open("notes.txt", "w") as f:
+            f.write("hello from mlflow")
+        with open("plots/curve.csv", "w") as f:
+            f.write("step,loss\\n0,1.0\\n")
+        with mlflow.start_run() as run:
+            mlflow.log_artifact("notes.txt")
+            mlflow.log_artifacts("plots", artifact_path="plots")
+            mlflow.log_text("inline", "texts/inline.txt")
+        listed = [f.path for f in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)]
+        back = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, dst_path="back")
+        print(json.dumps({
+            "run_id": run.info.run_id,
+            "artifact_uri": run.info.artifact_uri,
+            "listed": sorted(listed),
+            "notes": open(os.path.join(back, "notes.txt")).read(),
+            "curve": open(os.path.join(back, "plots", "curve.csv")).read(),
+        }))
+        """
+    )
+    assert out["artifact_uri"].startswith("mlflow-artifacts:/")
+    run = _sdk_run(sdk, rest_workspace, out["run_id"])
+    names = run.get_file_names()
+    assert {"outputs/notes.txt", "outputs/plots/curve.csv", "outputs/texts/inline.txt"} <= set(
+        names
+    )
+    run.download_file("outputs/notes.txt", output_file_path=str(tmp_path / "n.txt"))
+    assert (tmp_path / "n.txt").read_text() == "hello from mlflow"
+    assert out["listed"] == ["notes.txt", "plots", "texts"]
+    assert out["notes"] == "hello from mlflow"
+    assert out["curve"] == "step,loss\n0,1.0\n"
+
+
+def test_sklearn_autolog_logs_params_metrics_and_the_model(sdk, rest_workspace, run_script):
+    out = run_script(
+        """
+        import json
+        import mlflow
+        from sklearn.datasets import load_iris
+        from sklearn.linear_model import LogisticRegression
+
+        mlflow.sklearn.autolog()
+        X, y = load_iris(return_X_y=True)
+        with mlflow.start_run() as run:
+            LogisticRegression(max_iter=200, C=0.5).fit(X, y)
+        print(json.dumps({"run_id": run.info.run_id}))
+        """
+    )
+    run = _sdk_run(sdk, rest_workspace, out["run_id"])
+    props = run.get_properties()
+    assert props["C"] == "0.5" and props["max_iter"] == "200"
+    metrics = run.get_metrics()
+    assert 0.9 < metrics["training_accuracy_score"] <= 1.0
+    assert run.get_tags()["estimator_name"] == "LogisticRegression"
+    assert run.get_status() == "Completed"
+    # MLflow 3's logged model: its files are the run's, its record ready.
+    models = [n for n in run.get_file_names() if n.startswith("outputs/models/m-")]
+    assert any(n.endswith("/MLmodel") for n in models)
+    assert any(n.endswith("/model.pkl") for n in models)
+    record = [v for k, v in run.get_tags().items() if k.startswith("mlflow.loggedModel.")]
+    assert len(record) == 1 and '"LOGGED_MODEL_READY"' in record[0]
