@@ -113,7 +113,9 @@ def test_nested_runs_are_child_runs(sdk, rest_workspace, run_script):
     assert out["finished"] == ["lr-0.1"]
 
 
-def test_log_artifact_lands_in_outputs_and_downloads_back(sdk, rest_workspace, run_script, tmp_path):
+def test_log_artifact_lands_in_outputs_and_downloads_back(
+    sdk, rest_workspace, run_script, tmp_path
+):
     out = run_script(
         """
         import json, os
