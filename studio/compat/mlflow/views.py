@@ -395,18 +395,20 @@ def run_delete(request: HttpRequest) -> HttpResponse:
 
 
 def _series(metrics: list) -> list[dict[str, Any]]:
-    """MLflow's metrics as Studio series, one per key, in the order logged."""
-    by_key: dict[str, dict[str, list]] = {}
+    """MLflow's metrics as Studio series, one per key, in the order logged (plain
+    numbers take the fast path; protobuf's strings go through ``protocol``)."""
+    by_key: dict[str, tuple[list, list, list]] = {}
+    number, integer = protocol.number, protocol.integer
     for i, m in enumerate(metrics):
-        if not isinstance(m, dict):
-            raise ValidationError(f"metrics[{i}] must be an object.", field=f"metrics[{i}]")
-        key = protocol.text(m.get("key"), f"metrics[{i}].key")
-        s = by_key.setdefault(key, {"steps": [], "values": [], "times": []})
-        s["values"].append(protocol.number(m.get("value"), f"metrics[{i}].value"))
-        s["steps"].append(protocol.integer(m.get("step"), f"metrics[{i}].step", default=0))
-        ms = protocol.integer(m.get("timestamp"), f"metrics[{i}].timestamp")
-        s["times"].append(ms / 1000)
-    return [{"name": k, **v} for k, v in by_key.items()]
+        if not isinstance(m, dict) or not isinstance(m.get("key"), str):
+            raise ValidationError(f"metrics[{i}] needs a key.", field=f"metrics[{i}]")
+        steps, values, times = by_key.setdefault(m["key"], ([], [], []))
+        value, step, ms = m.get("value"), m.get("step", 0), m.get("timestamp")
+        values.append(value if type(value) is float else number(value, f"metrics[{i}].value"))
+        steps.append(step if type(step) is int else integer(step, f"metrics[{i}].step", 0))
+        ms = ms if type(ms) is int else integer(ms, f"metrics[{i}].timestamp")
+        times.append(ms / 1000)
+    return [{"name": k, "steps": s, "values": v, "times": t} for k, (s, v, t) in by_key.items()]
 
 
 def _log(run: Run, metrics: list, params: list, tags: list) -> None:
