@@ -39,12 +39,15 @@ ALLOWED: dict[str, set[str]] = {
     "execution": {"errors", "rules", "core", "bootstrap", "tracking", "accounts"},
     "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry"},
     "web": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry", "audit"},
+    # Other clients' wire protocols (issue 12): the API's token authentication and
+    # upload reading, the access helpers, the tracking services.
+    "compat": {"errors", "rules", "core", "tracking", "accounts", "api"},
     "sdk": {"errors", "rules", "core", "bootstrap", "tracking", "execution", "registry"},
     # `studio worker` runs the execution worker in-process; everything else goes
     # through the SDK.
     "cli": {"errors", "rules", "core", "bootstrap", "sdk", "execution"},
     "settings": {"core"},
-    "urls": {"api", "accounts", "web"},  # accounts.routes: the login pages are declared public
+    "urls": {"api", "accounts", "web", "compat"},  # accounts.routes: the login pages are declared public
     "wsgi": set(),
     "asgi": set(),
     "__main__": {"cli"},
