@@ -90,7 +90,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=20, help="log_batch calls per round")
-    parser.add_argument("--mlflow-python", default=DEFAULT_MLFLOW_PYTHON)
+    venvs = os.environ.get("STUDIO_CLIENT_VENVS")  # as tests/clientvenv.py
+    default = f"{venvs}/.venv-mlflow/bin/python" if venvs else DEFAULT_MLFLOW_PYTHON
+    parser.add_argument("--mlflow-python", default=default)
     parser.add_argument("--no-azureml", action="store_true")
     return parser.parse_args(argv)
 
