@@ -33,6 +33,7 @@ urlpatterns = [
     path("accounts/logout/", route("public")(auth_views.LogoutView.as_view()), name="logout"),
     path("api/v1/", api.urls),
     path(f"{azureml.PREFIX}/", include("studio.compat.azureml.urls")),
+    path("", include("studio.compat.mlflow.urls")),
     path("api/<path:rest>", unknown_route),
     path("", include("studio.web.urls")),
 ]

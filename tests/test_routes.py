@@ -70,6 +70,7 @@ def test_only_the_declared_routes_are_public():
         "accounts/login/",
         "accounts/logout/",
         "accounts/set-password/<uidb64>/<token>/",  # a one-time link, no account yet
+        "api/2.0/<path:rest>",  # MLflow's ENDPOINT_NOT_FOUND for what is not served
         "api/<path:rest>",
         "azureml/discovery",  # azureml-core asks it without a token: base URLs only
     ]
@@ -170,8 +171,8 @@ def _web_routes(world) -> list[tuple[str, str, object]]:
     }
     found = []
     for route, view in _patterns(get_resolver()):
-        if route.startswith(("api/", "azureml/")):
-            continue  # the API's and azureml-core's routes: checked below
+        if route.startswith(("api/", "ajax-api/", "azureml/")):
+            continue  # the JSON APIs, MLflow's and azureml-core's routes: checked below
         name = next(p.name for p in _named(get_resolver()) if p.callback is view)
         kwargs = {k: samples[k] for k in _converters(get_resolver(), view)}
         if name == "run-file":
@@ -512,3 +513,148 @@ def test_every_azureml_route_refuses_a_token_of_another_run_and_no_token(world, 
     assert _state() == before
     assert not Run.objects.filter(run_id="taken-over").exists()
     report(f"routes: {len(urls)} azureml routes refuse no token (401) and another run's (404)")
+# --- MLflow's tracking API (studio.compat.mlflow) ------------------------------------
+
+
+def _mlflow_routes(world):
+    """(method, url, body, content type, view) of every MLflow route, naming objects
+    of "default": the world's run (its uuid) and experiment, a logged model of it."""
+    from studio.compat.mlflow import urls as mlflow_urls
+
+    run = world["run"]
+    rid, exp = run.uuid.hex, str(run.experiment_id)
+    model = f"m-{rid}-{'0' * 12}"
+    services.run_set_tags(
+        run=run,
+        tags={
+            f"mlflow.loggedModel.{model}": json.dumps(
+                {"name": "m", "status": "LOGGED_MODEL_READY", "params": {}, "tags": {},
+                 "created": 0, "updated": 0}
+            )
+        },
+    )  # fmt: skip
+    metric = {"key": "m", "value": 1.0, "timestamp": 1_800_000_000_000, "step": 0}
+    bodies = {
+        "experiments/create": {"name": "taken-over"},
+        "experiments/get": {"experiment_id": exp},
+        "experiments/get-by-name": {"experiment_name": "secret-exp"},
+        "experiments/search": {"filter": "name = 'secret-exp'"},
+        "runs/create": {"experiment_id": exp, "tags": [{"key": "mlflow.parentRunId", "value": rid}]},
+        "runs/get": {"run_id": rid},
+        "runs/update": {"run_id": rid, "status": "KILLED", "run_name": "taken over"},
+        "runs/search": {"experiment_ids": [exp]},
+        "runs/delete": {"run_id": rid},
+        "runs/log-batch": {"run_id": rid, "metrics": [metric], "tags": [{"key": "o", "value": "1"}]},
+        "runs/log-metric": {"run_id": rid, **metric},
+        "runs/log-parameter": {"run_id": rid, "key": "owned", "value": "yes"},
+        "runs/set-tag": {"run_id": rid, "key": "owned", "value": "yes"},
+        "runs/delete-tag": {"run_id": rid, "key": "lr"},
+        "metrics/get-history": {"run_id": rid, "metric_key": "m"},
+        "runs/log-inputs": {"run_id": rid, "datasets": [{"dataset": {"name": "owned"}}]},
+        "runs/outputs": {"run_id": rid, "models": [{"model_id": model}]},
+        "logged-models": {"experiment_id": exp, "source_run_id": rid, "name": "taken-over"},
+        "logged-models/<str:model>": {"status": "LOGGED_MODEL_UPLOAD_FAILED"},
+        "logged-models/<str:model>/params": {"params": [{"key": "owned", "value": "1"}]},
+        "logged-models/<str:model>/tags": {"tags": [{"key": "owned", "value": "1"}]},
+    }  # fmt: skip
+    for prefix in ("api", "ajax-api"):
+        for route, view in mlflow_urls.TRACKING:
+            url = f"/{prefix}/2.0/mlflow/{route}".replace("<str:model>", model)
+            body = bodies[route]
+            if route == "logged-models/<str:model>":
+                yield "GET", url, None, None, view
+                yield "PATCH", url, json.dumps(body), "application/json", view
+            elif route in ("logged-models/<str:model>/tags",):
+                yield "PATCH", url, json.dumps(body), "application/json", view
+            elif view.studio_policy == "read" and route not in (
+                "experiments/search",
+                "runs/search",
+            ):
+                yield (
+                    "GET",
+                    url + "?" + "&".join(f"{k}={v}" for k, v in body.items()),
+                    None,
+                    None,
+                    view,
+                )
+            else:
+                yield "POST", url, json.dumps(body), "application/json", view
+        artifacts = f"/{prefix}/2.0/mlflow-artifacts/artifacts"
+        yield (
+            "GET",
+            f"{artifacts}?path={exp}/{rid}/artifacts",
+            None,
+            None,
+            mlflow_urls.views.artifact_list,
+        )
+        yield (
+            "GET",
+            f"{artifacts}/{exp}/{rid}/artifacts/a.txt",
+            None,
+            None,
+            mlflow_urls.views.artifact,
+        )
+        yield "PUT", f"{artifacts}/{exp}/{rid}/artifacts/b.txt", b"taken over", "text/plain", mlflow_urls.views.artifact  # fmt: skip
+
+
+def _mlflow_call(client, method, url, body, content_type):
+    if method == "GET":
+        return client.get(url)
+    return client.generic(method, url, body, content_type=content_type)
+
+
+def _files_of(run) -> list:
+    from studio.tracking.models import RunFile
+
+    return sorted(RunFile.objects.filter(run=run).values_list("name", flat=True))
+
+
+def test_every_mlflow_route_answers_an_outsider_resource_does_not_exist(world, outsider):
+    charlie, routes = _api_client(outsider), list(_mlflow_routes(world))
+    before, files, checked = _state(), _files_of(world["run"]), 0
+    for method, url, body, content_type, _ in routes:
+        response = _mlflow_call(charlie, method, url, body, content_type)
+        if url.endswith("/experiments/create") or url.endswith("/experiments/search"):
+            # charlie's own workspace: a new experiment there (the second prefix finds it
+            # made), a search that finds nothing
+            created_before = url.startswith("/ajax-api/") and url.endswith("/create")
+            assert response.status_code == (400 if created_before else 200), url
+            assert "secret-exp" not in response.content.decode()
+            continue
+        assert response.status_code == 404, (method, url, response.content[:200])
+        assert response.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", url
+        checked += 1
+    assert _only_charlies_own_changes(before)
+    assert _files_of(world["run"]) == files
+    assert checked >= 40
+    report(f"routes: {checked} MLflow requests as an outsider, all RESOURCE_DOES_NOT_EXIST")
+
+
+def test_every_mlflow_write_answers_a_reader_permission_denied(world, reader):
+    dave, routes = _api_client(reader), list(_mlflow_routes(world))
+    before, files, writes, reads = _state(), _files_of(world["run"]), 0, 0
+    for method, url, body, content_type, view in routes:
+        response = _mlflow_call(dave, method, url, body, content_type)
+        if view.studio_policy == "write" and method != "GET":
+            assert response.status_code == 403, (method, url, response.content[:200])
+            assert response.json()["error_code"] == "PERMISSION_DENIED"
+            writes += 1
+        else:
+            assert response.status_code == 200, (method, url, response.content[:200])
+            reads += 1
+    assert _state() == before
+    assert _files_of(world["run"]) == files
+    report(f"routes: {writes} MLflow writes refused to a reader, {reads} reads answered")
+
+
+def test_every_mlflow_route_answers_an_anonymous_caller_unauthenticated(world, client, owner):
+    client.force_login(owner)  # a session cookie is not a token
+    routes = list(_mlflow_routes(world))
+    before, checked = _state(), 0
+    for method, url, body, content_type, _ in routes:
+        response = _mlflow_call(client, method, url, body, content_type)
+        assert response.status_code == 401, (method, url)
+        assert response.json()["error_code"] == "UNAUTHENTICATED"
+        checked += 1
+    assert _state() == before
+    report(f"routes: {checked} MLflow requests without a token, all UNAUTHENTICATED")
