@@ -2,6 +2,8 @@
 workspace" and owns it; on Settings → Workspace its owners rename, archive (read-only,
 out of the switcher, runs kept) and delete it by typing its name."""
 
+import os
+
 import pytest
 
 from studio.accounts.models import Membership, Role
@@ -94,3 +96,100 @@ def test_members_who_are_not_owners_see_the_page_and_no_controls(client, member,
     assert "Only the workspace's owners" in page and 'name="action"' not in page
     assert client.post(SETTINGS, {"action": "archive"}).status_code == 403
     assert not Workspace.objects.get(pk=workspace.pk).archived
+
+
+# --- the files of a deleted workspace --------------------------------------------------
+
+
+class _Body:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
+def _stored(workspace, name="outputs/a.txt"):
+    """A finished run of ``workspace`` with a file, a child with one, and a model
+    registered from the first (its own copy of the bytes): their storage keys."""
+    from studio.registry import services as registry
+    from studio.registry.models import ModelFile
+    from studio.tracking.models import RunFile
+
+    experiment = services.experiment_get_or_create(workspace=workspace, name="e")
+    run = services.run_create(experiment=experiment, submitted_by="alice")
+    child = services.run_create(experiment=experiment, submitted_by="alice", parent=run)
+    services.run_file_upload(run=run, name=name, content=_Body(b"weights"))
+    services.run_file_upload(run=child, name=name, content=_Body(b"child"))
+    registry.model_register(workspace=workspace, name="m", created_by="alice", run=run, path=name)
+    for r in (child, run):
+        services.run_complete(run=r)
+    keys = list(
+        RunFile.objects.filter(run__workspace=workspace).values_list("storage_key", flat=True)
+    )
+    keys += ModelFile.objects.filter(workspace=workspace).values_list("storage_key", flat=True)
+    return run, keys
+
+
+def _on_disk(keys) -> list[bool]:
+    from studio.tracking.storage import files_storage
+
+    return [files_storage().exists(k) for k in keys]
+
+
+def test_deleting_a_workspace_deletes_its_files_once_committed(
+    client, owner, workspace, other_workspace, django_capture_on_commit_callbacks
+):
+    from studio.tracking.storage import files_storage
+
+    run, keys = _stored(workspace)
+    _, others = _stored(other_workspace)
+    assert len(keys) == 3 and _on_disk(keys) == [True] * 3
+    files_storage().delete(keys[0])  # already gone: no error, the rest still deleted
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        response = client.post(SETTINGS, {"action": "delete", "confirm": "default"})
+    assert response.status_code == 302
+    assert not Workspace.objects.filter(pk=workspace.pk).exists()
+    assert _on_disk(keys[1:]) == [True, True]  # not before the commit
+    for callback in pending:
+        callback()
+    assert _on_disk(keys) == [False] * 3
+    folder = files_storage().path(f"runs/{run.uuid.hex}")
+    assert not os.path.exists(folder)
+    assert _on_disk(others) == [True] * 3  # another workspace's files stay
+
+
+def test_a_refused_delete_keeps_every_file(
+    client, owner, workspace, django_capture_on_commit_callbacks
+):
+    _, keys = _stored(workspace)
+    services.run_create(
+        experiment=services.experiment_get_or_create(workspace=workspace, name="e"),
+        submitted_by="alice",
+    )  # still going
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True) as pending:
+        client.post(SETTINGS, {"action": "delete", "confirm": "default"})
+    assert "still going" in get(client, SETTINGS)
+    assert pending == []
+    assert _on_disk(keys) == [True] * 3
+
+
+def test_the_api_delete_deletes_the_files_too(
+    client, owner, workspace, django_capture_on_commit_callbacks
+):
+    from studio.accounts.services import token_create
+
+    _, keys = _stored(workspace)
+    _, secret = token_create(user=owner, name="laptop")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.delete(
+            "/api/v1/workspaces/default",
+            '{"confirm": "default"}',
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secret}",
+        )
+    assert response.status_code == 200, response.content
+    assert _on_disk(keys) == [False] * 3
