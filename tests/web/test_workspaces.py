@@ -3,6 +3,7 @@ workspace" and owns it; on Settings → Workspace its owners rename, archive (re
 out of the switcher, runs kept) and delete it by typing its name."""
 
 import os
+import re
 
 import pytest
 
@@ -15,9 +16,36 @@ NEW = "/settings/workspaces/new/"
 SETTINGS = "/settings/workspace/"
 
 
+def _switcher(page: str) -> str:
+    """The workspace switcher's markup: the open workspace and its menu."""
+    start = page.index('<details class="dropdown ws-switch">')
+    return page[start : page.index("</details>", start)]
+
+
+def test_the_switcher_lists_the_workspaces_then_new_workspace(client, owner, other_workspace):
+    Membership.objects.create(user=owner, workspace=other_workspace, role=Role.READER)
+    client.force_login(owner)
+    page = get(client, "/runs/?ws=other-team")
+    switcher = _switcher(page)
+    assert '<span class="ws-name">other-team</span>' in switcher  # the open one, shown
+    links = re.findall(r'<a href="([^"]+)"( aria-current="true")?>([^<]+)</a>', switcher)
+    assert links == [
+        ("/runs/?ws=default", "", "default"),
+        ("/runs/?ws=other-team", ' aria-current="true"', "other-team"),
+        (NEW, "", "New workspace"),
+    ]
+    assert page.count(f'href="{NEW}"') == 1  # in the switcher, nowhere else
+
+
+def test_someone_in_no_workspace_finds_new_workspace_in_the_switcher(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user(username="erin"))
+    switcher = _switcher(get(client, "/runs/"))
+    assert "No workspace" in switcher and f'<a href="{NEW}">New workspace</a>' in switcher
+
+
 def test_a_member_creates_a_workspace_from_the_switcher_and_owns_it(client, reader):
     client.force_login(reader)
-    assert f'href="{NEW}"' in get(client, "/runs/")
+    assert f'href="{NEW}"' in _switcher(get(client, "/runs/"))
     response = client.post(NEW, {"name": "team-a"})
     assert response.status_code == 302 and response["Location"] == "/runs/?ws=team-a"
     team = Workspace.objects.get(name="team-a")
@@ -56,7 +84,7 @@ def test_owner_renames_archives_and_unarchives(client, owner, workspace, other_w
     client.force_login(owner)
     client.post(SETTINGS + "?ws=default", {"action": "rename", "name": "renamed"})
     assert Workspace.objects.get(pk=workspace.pk).name == "renamed"
-    assert 'value="renamed"' in get(client, "/runs/?ws=other-team")
+    assert 'href="/runs/?ws=renamed"' in _switcher(get(client, "/runs/?ws=other-team"))
     client.post(SETTINGS + "?ws=renamed", {"action": "archive"})
     assert Workspace.objects.get(pk=workspace.pk).archived
     page = get(client, SETTINGS + "?ws=renamed")
@@ -66,8 +94,8 @@ def test_owner_renames_archives_and_unarchives(client, owner, workspace, other_w
     assert client.get(f"/runs/{run.run_id}/").status_code == 200
     assert Run.objects.get(pk=run.pk).display_name == ""
     # Out of the switcher, seen from another workspace.
-    switcher = get(client, "/runs/?ws=other-team")
-    assert 'value="renamed"' not in switcher and ">other-team</span>" in switcher
+    switcher = _switcher(get(client, "/runs/?ws=other-team"))
+    assert "renamed" not in switcher and '"ws-name">other-team</span>' in switcher
     client.post(SETTINGS + "?ws=renamed", {"action": "unarchive"})
     assert client.post(f"/runs/{run.run_id}/name/", {"display_name": "x"}).status_code == 302
 
