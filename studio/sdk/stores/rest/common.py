@@ -49,8 +49,9 @@ def _with_remedy(exc: NotFound) -> NotFound:
         return exc
     name = found.group(1)
     exc.message = (
-        f"Workspace {name} does not exist: create it in the studio (Settings → New "
-        f"workspace), with `studio workspace create {name[1:-1]}`, or ask an owner."
+        f"Workspace {name} does not exist: create it in the studio (the workspace "
+        f"switcher's New workspace), with `studio workspace create {name[1:-1]}`, or ask "
+        "an owner."
     )
     exc.args = (exc.message,)
     return exc
