@@ -221,3 +221,30 @@ def test_three_bridges_submit_each_run_exactly_once(submit, source, bridge):
     assert {wait_terminal(run, timeout=90) for run in runs} == {"Completed"}
     for run in runs:
         assert [j.job_id for j in jobs_named(run.id)] == [execution(run.id).slurm_job_id]
+
+
+def test_a_pipelines_steps_on_a_slurm_target_each_run_as_a_job_of_their_own(
+    jobs, ws, exp, source, bridge
+):
+    bridge()
+    steps = [
+        jobs.ScriptStep(
+            name=name,
+            script=source.write(f"{name}.py", f"print('step {name}')\n"),
+            source_directory=str(source.path),
+            compute_target=TARGET,
+            after=after,
+        )
+        for name, after in (("prepare", []), ("train", ["prepare"]))
+    ]
+    pipeline = exp.submit(jobs.Pipeline(ws, steps=steps))
+
+    assert wait_terminal(pipeline, timeout=120) == "Completed"
+    children = {c.display_name: c for c in pipeline.get_children()}
+    job_ids = {name: execution(child.id).slurm_job_id for name, child in children.items()}
+    assert all(j.isdigit() for j in job_ids.values()) and len(set(job_ids.values())) == 2
+    for name, child in children.items():
+        assert child.get_status() == "Completed"
+        assert [j.job_id for j in jobs_named(child.id)] == [job_ids[name]]
+        assert f"step {name}" in log_of(child)
+    assert execution(pipeline.id).slurm_job_id == ""  # the driver runs on the login node
