@@ -47,12 +47,22 @@ def _log(text: str) -> None:
 
 
 class Bridge:
-    def __init__(self, *, workspace, target: str, me: str, server: str, output_dir: Path):
+    def __init__(
+        self,
+        *,
+        workspace,
+        target: str,
+        me: str,
+        server: str,
+        output_dir: Path,
+        run_as: str = "",
+    ):
         self.ws = workspace
         self.target = target
         self.me = me
         self.server = server
         self.output_dir = output_dir
+        self.run_as = run_as
         self.unknown: dict[str, int] = {}
         self.grace = float(os.environ.get("STUDIO_CANCEL_GRACE_SECONDS") or 10)
 
@@ -70,9 +80,10 @@ class Bridge:
         from studio.core.spawn import python_path
         from studio.execution import services as execution
 
-        script = slurm.batch_script(
-            sys.executable, run.run_id, ["--worker", self.me, "--server", self.server]
-        )
+        args = ["--worker", self.me, "--server", self.server]
+        if self.run_as:  # the job (submitted by root) starts the script as that user
+            args += ["--run-as", self.run_as]
+        script = slurm.batch_script(sys.executable, run.run_id, args)
         output = str(self.output_dir / f"{run.run_id}-%j.out")
         env = dict(os.environ, PYTHONPATH=python_path())
         try:
@@ -91,19 +102,21 @@ class Bridge:
 
     def recover_claims(self, jobs: dict[str, slurm.Job]) -> None:
         """Runs claimed by a bridge that died between its claim and recording the job:
-        the job Slurm has under the run's name is recorded; none → submitted now, by
-        whichever bridge takes the claim over first (a conditional UPDATE)."""
+        the job Slurm has under the run's name is recorded (its supervisor may have
+        started the run already); none, and the run is still only claimed → submitted
+        now, by whichever bridge takes the claim over first (a conditional UPDATE)."""
         from django.utils import timezone
 
         from studio.execution import services as execution
         from studio.execution.models import Execution
+        from studio.rules.transitions import ACTIVE
         from studio.tracking.models import RunStatus
 
         claimed = (
             Execution.objects.filter(
                 run__workspace=self.ws,
                 run__compute_target=self.target,
-                run__status=RunStatus.PREPARING,
+                run__status__in=ACTIVE,
                 slurm_job_id="",
             )
             .exclude(worker=self.me)
@@ -119,6 +132,8 @@ class Bridge:
                 execution.slurm_job_record(run=record.run, job_id=found.job_id)
                 _log(f"adopted {record.run.run_id}: its Slurm job {found.job_id} was submitted")
                 continue
+            if record.run.status != RunStatus.PREPARING:
+                continue  # started, yet no job of its name: the lease decides
             taken = Execution.objects.filter(
                 pk=record.pk, worker=record.worker, slurm_job_id=""
             ).update(worker=self.me)
@@ -278,6 +293,7 @@ def serve(
     poll: float = 1.0,
     max_runs: int | None = None,
     output_dir: str | None = None,
+    run_as: str = "",
 ) -> int:
     """Bridge ``target`` of ``workspace`` to Slurm until interrupted (or, with
     ``max_runs``, until that many runs were submitted and have ended)."""
@@ -291,7 +307,14 @@ def serve(
 
     folder = Path(output_dir or Path(settings.STUDIO_HOME) / "slurm-jobs")
     folder.mkdir(parents=True, exist_ok=True)
-    bridge = Bridge(workspace=workspace, target=target, me=me, server=server, output_dir=folder)
+    bridge = Bridge(
+        workspace=workspace,
+        target=target,
+        me=me,
+        server=server,
+        output_dir=folder,
+        run_as=run_as,
+    )
     adopted = (
         Execution.objects.filter(run__workspace=workspace, run__compute_target=target)
         .exclude(slurm_job_id="")

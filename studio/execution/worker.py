@@ -137,6 +137,7 @@ def work(
             poll=poll,
             max_runs=max_runs,
             output_dir=slurm_output,
+            run_as=run_as,
         )
     orphans = reconcile(target=target, me=me)
     print(

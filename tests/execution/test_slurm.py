@@ -10,6 +10,7 @@ from __future__ import annotations
 import select
 import signal
 import subprocess
+import time
 
 import psutil
 import pytest
@@ -248,3 +249,47 @@ def test_a_pipelines_steps_on_a_slurm_target_each_run_as_a_job_of_their_own(
         assert [j.job_id for j in jobs_named(child.id)] == [job_ids[name]]
         assert f"step {name}" in log_of(child)
     assert execution(pipeline.id).slurm_job_id == ""  # the driver runs on the login node
+
+
+def _dead_bridge(target: str) -> str:
+    """The name of a bridge of ``target`` on this host whose process is gone."""
+    import socket
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return f"{socket.gethostname()}:{target}:{gone.pid}:{int(time.time())}"
+
+
+@pytest.mark.parametrize("submitted", [False, True], ids=["before-sbatch", "after-sbatch"])
+def test_a_claim_left_by_a_bridge_killed_before_recording_its_job_is_submitted_once(
+    submit, source, hpc, start_worker, live_server, submitted
+):
+    import os
+    import sys
+
+    from studio.core.spawn import python_path
+    from studio.execution import services as execution_services
+
+    run = submit(source.write("t.py", "print('once')\n"), target=TARGET)
+    assert run.get_status() == "Queued"  # no bridge yet
+    dead = _dead_bridge(TARGET)
+    assert execution_services.run_claim(workspace=None, target=TARGET, worker=dead).run_id == run.id
+    if submitted:  # it died right after sbatch: the job is in Slurm, not on the run
+        script = slurm.batch_script(
+            sys.executable, run.id, ["--worker", dead, "--server", live_server.url]
+        )
+        slurm.submit(
+            {"partition": "debug"},
+            run_id=run.id,
+            output="/dev/null",
+            script=script,
+            env={**os.environ, "PYTHONPATH": python_path()},
+        )
+
+    start_worker(TARGET)
+
+    assert wait_terminal(run, timeout=60) == "Completed"
+    (job,) = jobs_named(run.id)
+    assert execution(run.id).slurm_job_id == job.job_id
+    assert "once" in log_of(run)
