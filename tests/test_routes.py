@@ -338,6 +338,7 @@ def _api_operations(world):
                 .replace("{version}", "1")
                 .replace("{upload}", "0" * 32)
                 .replace("{path:file}", "a.txt")
+                .replace("{target}", "local")
             ).replace("//", "/")
             for operation in path_view.operations:
                 payload = inspect.signature(operation.view_func).parameters.get("payload")

@@ -214,8 +214,16 @@ class RestStore(Spool, RestRegistry, Store):
         *,
         capacity: int | None = None,
         provisioning: dict[str, Any] | None = None,
+        kind: str | None = None,
+        slurm: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        body = {"name": name, "capacity": capacity, "provisioning": provisioning}
+        body = {
+            "name": name,
+            "capacity": capacity,
+            "provisioning": provisioning,
+            "kind": kind,
+            "slurm": slurm,
+        }
         return self._call(
             "POST",
             f"/workspaces/{_q(workspace)}/compute-targets",
@@ -224,6 +232,14 @@ class RestStore(Spool, RestRegistry, Store):
 
     def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/workspaces/{_q(workspace)}/compute-targets")["targets"]
+
+    def compute_target_status(self, workspace: str, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/workspaces/{_q(workspace)}/compute-targets/{_q(name)}")
+
+    def delete_compute_target(self, workspace: str, name: str) -> None:
+        self._call(
+            "DELETE", f"/workspaces/{_q(workspace)}/compute-targets/{_q(name)}", json_body={}
+        )
 
     def _upload_snapshot(self, run_id: str, files) -> None:
         for name, path in files:
