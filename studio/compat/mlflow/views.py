@@ -54,7 +54,7 @@ def _error(code: str, message: str) -> HttpResponse:
 def mlflow_endpoint(need: str, *methods: str) -> Callable:
     """An MLflow endpoint: ``Authorization: Bearer <Studio API token>`` (as
     ``MLFLOW_TRACKING_TOKEN`` sends it; never a cookie), the HTTP ``methods`` it
-    answers, and ``need``, the route policy (tests/test_routes.py) that the access
+    answers, and ``need``, the route policy (tests/routes/) that the access
     helpers the view calls enforce on each object."""
     _declared(need, {})
 
