@@ -98,3 +98,30 @@ def test_the_switcher_and_new_workspace_work_with_the_keyboard(browser, owner, o
     page.wait_for_url(re.compile(r"/runs/\?ws=keyboard-team$"))
     assert page.locator("details.ws-switch .ws-name").inner_text() == "keyboard-team"
     assert browser.console_errors == [] and browser.csp_violations() == []
+
+
+def test_compute_page_fits_a_phone(browser, owner, workspace):
+    """The Compute page's table of targets scrolls inside its own focusable region at
+    390 px; the page itself does not scroll sideways."""
+    from studio.execution import services as execution
+
+    execution.compute_target_get_or_create(
+        workspace=workspace,
+        name="hpc",
+        kind="slurm",
+        slurm_settings={"partition": "debug", "time_limit": "02:00:00"},
+    )
+    page = browser.page
+    page.set_viewport_size(PHONE)
+    browser.sign_in("alice", "pw-alice")
+    page.wait_for_url(re.compile(r"/runs/$"))
+    browser.goto("/compute/")
+    assert page.locator("#target-hpc").is_visible()
+    scroll, viewport = _widths(page)
+    assert scroll <= viewport, f"the page is {scroll} px wide in a {viewport} px viewport"
+    region = page.locator("[role=region][aria-label='Compute targets']")
+    assert region.get_attribute("tabindex") == "0"
+    assert page.evaluate(
+        "(() => { const r = document.querySelector('[aria-label=\"Compute targets\"]');"
+        " return r.scrollWidth > r.clientWidth; })()"
+    )
