@@ -47,6 +47,24 @@ def pytest_configure(config):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def s3_server():
+    """With STUDIO_TEST_STORAGE=s3 (tests/envsetup.py), the local S3 server that every
+    run file of the session goes to; None on the local disk."""
+    if os.environ.get("STUDIO_STORAGE") != "s3":
+        yield None
+        return
+    from tests.s3server import from_environment
+
+    server = from_environment().start()
+    yield server
+    server.stop()
+
+
+def on_local_disk() -> bool:
+    return os.environ.get("STUDIO_STORAGE", "local") != "s3"
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     from django.core.cache import cache

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.schemas import MetricBatchIn
+from studio.core.ranges import file_response
 from studio.errors import (
     LengthRequired,
     PayloadTooLarge,
@@ -119,7 +120,8 @@ def file_download(
         response["Content-Disposition"] = "attachment"
         response["Content-Security-Policy"] = "sandbox"
         return response
-    response = FileResponse(
+    response = file_response(
+        request,
         selectors.file_open(run_file=run_file),
         as_attachment=True,
         filename=run_file.name.rsplit("/", 1)[-1],
