@@ -50,8 +50,13 @@ def file_list(request: HttpRequest, run: Run):
 class _Limited:
     """Reads a request body and stops at the upload limit instead of filling the disk."""
 
+    closed = False
+
     def __init__(self, stream, limit: int):
         self.stream, self.limit, self.read_bytes = stream, limit, 0
+
+    def seekable(self) -> bool:
+        return False  # a request body: the S3 backend streams it in parts
 
     def read(self, size: int = -1) -> bytes:
         chunk = self.stream.read(size if size and size > 0 else 1024 * 1024)
