@@ -39,7 +39,9 @@ class S3Server:
         return self
 
     def stop(self) -> None:
+        """Gone: connections to its port are refused from now on."""
         self._server.stop()
+        self._server._server.server_close()
 
     def keys(self, prefix: str = "") -> list[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(

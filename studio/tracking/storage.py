@@ -89,6 +89,48 @@ def open_object(key: str, *, size: int | None = None, buffered: bool = True) -> 
     return io.BufferedReader(raw, buffer_size=256 << 10) if buffered else raw
 
 
+def write_object(key: str, data: bytes) -> str:
+    """Store ``data`` (a small object: a chunk of a log) at ``key``; returns the key.
+    On a bucket one PUT, without the transfer manager's threads that a streamed
+    upload needs (they cost more than the request itself)."""
+    store = files_storage()
+    with storage_errors(f"store {key}"):
+        if not is_object_store(store):
+            from django.core.files.base import ContentFile
+
+            return store.save(key, ContentFile(data))
+        from storages.utils import clean_name
+
+        store.connection.meta.client.put_object(
+            Bucket=store.bucket_name, Key=store._normalize_name(clean_name(key)), Body=data
+        )
+    return key
+
+
+def delete_objects(keys: list[str]) -> None:
+    """Remove ``keys`` (one request per 1,000 on a bucket); missing ones are no error."""
+    store = files_storage()
+    with storage_errors("remove objects"):
+        if not is_object_store(store):
+            for key in keys:
+                store.delete(key)
+            return
+        from storages.utils import clean_name
+
+        client = store.connection.meta.client
+        for at in range(0, len(keys), 1000):
+            names = [store._normalize_name(clean_name(k)) for k in keys[at : at + 1000]]
+            client.delete_objects(
+                Bucket=store.bucket_name,
+                Delete={"Objects": [{"Key": n} for n in names], "Quiet": True},
+            )
+
+
+def read_object(key: str, size: int) -> bytes:
+    with open_object(key, size=size) as f:
+        return f.read()
+
+
 class _ObjectReader(io.RawIOBase):
     """A seekable read-only view of one object in a bucket: each read continues the
     open ranged GET if it is where that left off, else starts another one."""
