@@ -23,6 +23,7 @@ class S3Server:
         self.bucket = bucket
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._stopped = False
 
     def start(self) -> S3Server:
         import boto3
@@ -39,7 +40,10 @@ class S3Server:
         return self
 
     def stop(self) -> None:
-        """Gone: connections to its port are refused from now on."""
+        """Gone: connections to its port are refused from now on (once is enough)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._server.stop()
         self._server._server.server_close()
 
