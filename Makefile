@@ -51,6 +51,7 @@ FILE_TESTS ?= tests/api/test_file_storage.py tests/api/test_uploads.py \
 	tests/api/test_supervising_api.py tests/tracking/test_run_page_selectors.py \
 	tests/web/test_run_files.py tests/web/test_run_page.py tests/web/test_models_pages.py \
 	tests/registry/test_api.py tests/cli/test_download_logs.py tests/sdk/test_models.py \
+	tests/sdk/test_contract.py tests/sdk/test_rest_local.py \
 	tests/execution/test_outputs_storage.py tests/execution/test_cancel.py
 
 test-s3: install
@@ -76,5 +77,6 @@ bench: install bench-venv
 	$(BIN)/python bench/chart.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/runs_page.py
+	$(BIN)/python bench/log_storage.py
 	$(BIN)/python bench/runs_query.py --mlflow-python $(MLFLOW_VENV)/bin/python
 	$(BIN)/python bench/server.py --mlflow-python $(MLFLOW_VENV)/bin/python
