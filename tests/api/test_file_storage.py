@@ -302,3 +302,24 @@ def test_storage_settings_are_checked_at_start_up(tmp_path):
     assert bad_url.returncode != 0
     assert "STUDIO_S3_ENDPOINT_URL must be an http(s) URL" in bad_url.stderr
     assert start(STUDIO_STORAGE="s3", STUDIO_S3_BUCKET="b").returncode == 0
+
+
+@pytest.mark.local_disk
+def test_a_live_log_begun_before_chunks_keeps_growing_in_place(run):
+    """A run started before the upgrade: its log is one file appended in place."""
+    from studio.tracking import selectors
+
+    services.run_file_upload(run=run, name="logs/std_log.txt", content=io.BytesIO(b"old "))
+    assert services.run_live_log_append(run=run, offset=4, data=b"and new") == 11
+    live = selectors.file_get(run=run, name="logs/std_log.txt")
+    assert not live.chunked
+    assert selectors.file_read(run_file=live) == (b"old and new", 11)
+
+
+@pytest.mark.s3
+def test_an_uploaded_log_in_a_bucket_takes_no_appends(run):
+    from studio.errors import Conflict
+
+    services.run_file_upload(run=run, name="logs/std_log.txt", content=io.BytesIO(b"old "))
+    with pytest.raises(Conflict, match="uploaded as a file"):
+        services.run_live_log_append(run=run, offset=4, data=b"and new")

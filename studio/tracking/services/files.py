@@ -178,6 +178,11 @@ def _legacy_log_append(live: RunFile, offset: int, data: bytes) -> int:
     local disk): a run started before the upgrade finishes its log as it began it."""
     import fcntl
 
+    if storage.is_object_store():
+        raise Conflict(
+            f"{live.name} of this run was uploaded as a file; it takes no appends.",
+            field="offset",
+        )
     path = Path(storage.files_storage().path(live.storage_key))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(exist_ok=True)
