@@ -73,6 +73,7 @@ bench-venv: $(MLFLOW_VENV)/bin/.installed
 bench: install bench-venv
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cancel.py
+	$(BIN)/python bench/slurm.py
 	$(BIN)/python bench/environments.py
 	$(BIN)/python bench/chart.py
 	$(BIN)/python bench/api.py

@@ -1,8 +1,16 @@
 """Server benchmark: `studio server` (gunicorn) side by side with `mlflow server`, each
-as shipped (default workers), each on its own throwaway SQLite store with the same runs.
+as shipped (default workers), each on its own throwaway store with the same runs: SQLite
+and, with ``--database-url``, PostgreSQL too, all in the same run.
 
     .venv/bin/python bench/server.py [--runs N] [--points N] [--requests N] [--clients N]
                                      [--mlflow-python PATH | --no-mlflow]
+                                     [--database-url postgres://USER@HOST:PORT/NAME [--no-sqlite]]
+
+``--database-url`` names a scratch PostgreSQL database that the bench creates (dropping
+one left behind by an interrupted run), gives to Studio, and drops at the end; MLflow
+gets its own beside it, ``NAME_mlflow``, created and dropped the same way. Both servers
+then use the same PostgreSQL server, Studio through psycopg 3 and MLflow through
+psycopg2 (``postgresql+psycopg2://``). The summary prints every server and backend in columns.
 
 For each server:
 
@@ -23,7 +31,7 @@ For each server:
   missed).
 
 The seeding goes through each side's own client (Studio's SDK on its local store,
-MLflow's tracking client on its SQLite store) before the servers start.
+MLflow's tracking client on its store) before the servers start.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +103,53 @@ for i in range(runs):
     last = run.info.run_id
 print(json.dumps({"experiment_id": exp, "run_id": last}))
 """
+
+
+class ScratchDatabase:
+    """A PostgreSQL database made for the bench and dropped after it (``WITH (FORCE)``:
+    a server the bench stopped may leave a connection closing)."""
+
+    def __init__(self, url: str):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
+            raise SystemExit(f"--database-url: a postgres://USER@HOST:PORT/NAME URL, not {url!r}")
+        self.url, self.parts = url, parts
+        self.name = parts.path.strip("/")
+
+    def _admin(self):
+        import psycopg
+
+        p = self.parts
+        return psycopg.connect(
+            host=p.hostname or "127.0.0.1", port=p.port or 5432, user=p.username or "postgres",
+            password=urllib.parse.unquote(p.password) if p.password else None,
+            dbname="postgres", autocommit=True,
+        )  # fmt: skip
+
+    def create(self) -> None:
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def sibling(self, suffix: str) -> ScratchDatabase:
+        return ScratchDatabase(self.parts._replace(path=f"/{self.name}{suffix}").geturl())
+
+    def as_sqlalchemy(self) -> str:
+        """The URL for MLflow: SQLAlchemy with psycopg2, the driver its venv has
+        (SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3)."""
+        return self.parts._replace(scheme="postgresql+psycopg2").geturl()
+
+
+def _seed(argv: list[str], env: dict, cwd: Path) -> dict:
+    """Run a seeding script; its last line of output, as JSON (its errors, if it fails)."""
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"seeding failed ({argv[0]}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _free_port() -> int:
@@ -195,16 +251,16 @@ def _studio_login(base: str):
     return client
 
 
-def bench_studio(args, tmp: Path) -> dict:
-    home = tmp / "studio"
+def bench_studio(args, tmp: Path, database_url: str | None = None) -> dict:
+    """Studio on SQLite under its STUDIO_HOME, or on ``database_url``."""
+    home = tmp / ("studio-postgresql" if database_url else "studio-sqlite")
     env = {**os.environ, "STUDIO_HOME": str(home), "PYTHONPATH": str(ROOT)}
     for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "STUDIO_TEST_SQLITE"):
         env.pop(name, None)
-    seeded = subprocess.run(
-        [PYTHON, "-c", STUDIO_SEED, str(args.runs), str(args.points)],
-        env=env, cwd=tmp, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    run_id = json.loads(seeded.stdout.strip().splitlines()[-1])["run_id"]
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    seeded = _seed([PYTHON, "-c", STUDIO_SEED, str(args.runs), str(args.points)], env, tmp)
+    run_id = seeded["run_id"]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = Server(
@@ -212,7 +268,7 @@ def bench_studio(args, tmp: Path) -> dict:
         [PYTHON, "-m", "studio", "server", "--port", str(port)],
         env,
         f"{base}/accounts/login/",
-        tmp / "studio-server.log",
+        home.with_suffix(".log"),
     )
     r: dict = {}
     try:
@@ -247,24 +303,24 @@ def bench_studio(args, tmp: Path) -> dict:
     return r
 
 
-def bench_mlflow(args, tmp: Path) -> dict:
-    store = f"sqlite:///{tmp / 'mlflow.db'}"
-    artifacts = str(tmp / "mlflow-artifacts")
+def bench_mlflow(args, tmp: Path, store: str | None = None) -> dict:
+    """MLflow on a SQLite file, or on ``store`` (a SQLAlchemy URL)."""
+    kind = "sqlite" if store is None else "postgresql"
+    store = store or f"sqlite:///{tmp / 'mlflow.db'}"
+    artifacts = str(tmp / f"mlflow-artifacts-{kind}")
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     env.pop("DATABASE_URL", None)
-    seeded = subprocess.run(
-        [args.mlflow_python, "-c", MLFLOW_SEED, store, artifacts, str(args.runs),
-         str(args.points)],
-        env=env, cwd=tmp, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    ids = json.loads(seeded.stdout.strip().splitlines()[-1])
+    argv = [args.mlflow_python, "-c", MLFLOW_SEED, store, artifacts, str(args.runs),
+            str(args.points)]  # fmt: skip
+    ids = _seed(argv, env, tmp)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     mlflow_bin = str(Path(args.mlflow_python).parent / "mlflow")
     argv = [mlflow_bin, "server", "--backend-store-uri", store, "--default-artifact-root",
             artifacts, "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    server = Server("mlflow server", argv, env, f"{base}/health", tmp / "mlflow-server.log")
+    log = tmp / f"mlflow-server-{kind}.log"
+    server = Server("mlflow server", argv, env, f"{base}/health", log)
     search = {
         "experiment_ids": [ids["experiment_id"]],
         "max_results": 100,
@@ -337,6 +393,28 @@ def report(name: str, r: dict, targets: bool) -> bool:
     return ok
 
 
+def summary(results: dict[str, dict]) -> None:
+    """Every server and backend side by side, one column each."""
+    rows = [
+        ("cold start (s)", lambda r: f"{r['start_s']:.2f}"),
+        ("first start, new store (s)", lambda r: f"{r['first_start_s']:.2f}"),
+        ("memory idle (MB RSS)", lambda r: f"{r['idle_mb'][0]:,.0f}"),
+        ("memory after runs page (MB RSS)", lambda r: f"{r['loaded_mb'][0]:,.0f}"),
+        ("memory after the load (MB RSS)", lambda r: f"{r['after_mb'][0]:,.0f}"),
+        ("runs page (requests/s)", lambda r: f"{r['runs_rps']:,.1f}"),
+        ("run page (requests/s)", lambda r: f"{r['run_rps']:,.1f}"),
+        ("checks", lambda r: "ok" if all(r["checks"].values()) else "FAILED"),
+    ]
+    names = list(results)
+    first = max(len(label) for label, _ in rows)
+    widths = [max(len(n), 9) for n in names]
+    print()
+    print(" " * first + "  " + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True)))
+    for label, cell in rows:
+        cells = [cell(results[n]).rjust(w) for n, w in zip(names, widths, strict=True)]
+        print(label.ljust(first) + "  " + "  ".join(cells))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="runs seeded on each side")
@@ -350,7 +428,17 @@ def main() -> int:
         f"{DEFAULT_MLFLOW_PYTHON})",
     )
     parser.add_argument("--no-mlflow", action="store_true", help="Studio only")
+    parser.add_argument(
+        "--database-url",
+        help="also on PostgreSQL: a scratch database the bench creates and drops, e.g. "
+        "postgres://postgres@127.0.0.1:5432/bench_server (MLflow gets NAME_mlflow)",
+    )
+    parser.add_argument(
+        "--no-sqlite", action="store_true", help="with --database-url: PostgreSQL only"
+    )
     args = parser.parse_args()
+    if args.no_sqlite and not args.database_url:
+        parser.error("--no-sqlite needs --database-url")
     if not args.no_mlflow and not Path(args.mlflow_python).exists():
         print(
             f"MLflow's Python {args.mlflow_python} is missing: create the benchmark venv "
@@ -358,14 +446,39 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
+    backends = [] if args.no_sqlite else ["SQLite"]
+    studio_db = mlflow_db = None
+    if args.database_url:
+        studio_db = ScratchDatabase(args.database_url)
+        mlflow_db = studio_db.sibling("_mlflow")
+        backends.append("PostgreSQL")
     tmp = Path(tempfile.mkdtemp(prefix="studio-bench-server-"))
-    ok = True
+    ok, results = True, {}
     try:
-        print(f"{args.runs} runs x {args.points} points on each side, SQLite, "
-              f"{args.clients} clients, {os.cpu_count()} CPUs")  # fmt: skip
-        ok &= report("studio", bench_studio(args, tmp), targets=True)
-        if not args.no_mlflow:
-            ok &= report("mlflow", bench_mlflow(args, tmp), targets=False)
+        print(f"{args.runs} runs x {args.points} points on each side, "
+              f"{' and '.join(backends)}, {args.clients} clients, {os.cpu_count()} CPUs")  # fmt: skip
+        for backend in backends:
+            pg = backend == "PostgreSQL"
+            if pg:
+                studio_db.create()
+                if not args.no_mlflow:
+                    mlflow_db.create()
+            try:
+                name = f"studio {backend}"
+                results[name] = bench_studio(args, tmp, studio_db.url if pg else None)
+                ok &= report(name, results[name], targets=True)
+                if not args.no_mlflow:
+                    name = f"mlflow {backend}"
+                    results[name] = bench_mlflow(
+                        args, tmp, mlflow_db.as_sqlalchemy() if pg else None
+                    )
+                    ok &= report(name, results[name], targets=False)
+            finally:
+                if pg:
+                    studio_db.drop()
+                    if not args.no_mlflow:
+                        mlflow_db.drop()
+        summary(results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1

@@ -6,6 +6,7 @@ from studio.accounts.forms import SignInForm
 from studio.accounts.routes import route
 from studio.api import environments, execution, files, runs, saved_views, workspaces  # noqa: F401  (register the API's routes)
 from studio.api.base import api, error_page, unknown_route
+from studio.compat import azureml
 from studio.web.views import errors
 
 
@@ -31,6 +32,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", route("public")(auth_views.LogoutView.as_view()), name="logout"),
     path("api/v1/", api.urls),
+    path(f"{azureml.PREFIX}/", include("studio.compat.azureml.urls")),
+    path("", include("studio.compat.mlflow.urls")),
     path("api/<path:rest>", unknown_route),
     path("", include("studio.web.urls")),
 ]

@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Pinned where a newer release is known to break the client on Python 3.12.
-AZUREML = ("azureml-core==1.61.0.post4",)
+AZUREML = ("azureml-core==1.61.0.post4", "matplotlib")  # log_image(plot=)
 MLFLOW = ("mlflow>=3,<4", "scikit-learn", "psycopg2-binary")
 
 

@@ -36,22 +36,26 @@ ALLOWED: dict[str, set[str]] = {
     "registry": {"errors", "rules", "core", "tracking"},
     "audit": {"errors", "rules", "core", "tracking"},
     "accounts": {"errors", "rules", "core", "tracking", "registry", "audit"},
-    "execution": {"errors", "rules", "core", "bootstrap", "tracking", "accounts"},
-    "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry"},
+    # A job's AZUREML_* environment and run token; the local store's compat endpoint.
+    "execution": {"errors", "rules", "core", "bootstrap", "tracking", "accounts", "compat"},
+    "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry", "compat"},
     "web": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry", "audit"},
+    # Other clients' wire protocols (issue 12: azureml-core, mlflow): the API's token
+    # authentication and upload reading, the access helpers, the tracking services.
+    "compat": {"errors", "rules", "core", "tracking", "accounts", "api"},
     "sdk": {"errors", "rules", "core", "bootstrap", "tracking", "execution", "registry"},
     # `studio worker` runs the execution worker in-process; everything else goes
     # through the SDK.
     "cli": {"errors", "rules", "core", "bootstrap", "sdk", "execution"},
     "settings": {"core"},
-    "urls": {"api", "accounts", "web"},  # accounts.routes: the login pages are declared public
+    "urls": {"api", "accounts", "web", "compat"},  # accounts.routes: the login pages are declared public
     "wsgi": set(),
     "asgi": set(),
     "__main__": {"cli"},
 }
 SDK_MODULE_LEVEL = {"studio.errors", "studio.rules", "studio.core.env", "studio.bootstrap"}
 LOCAL_STORE = "studio.sdk.stores.local"
-SERVER_SIDE = ("tracking", "web", "api", "accounts", "execution", "registry")
+SERVER_SIDE = ("tracking", "web", "api", "accounts", "execution", "registry", "compat")
 
 
 def _module_name(path: Path) -> str:

@@ -1,7 +1,7 @@
 """The route declaration (docs/requirements.md C2), which also enforces what it declares.
 
 Every web view carries ``@route(need, ...)`` and every API operation
-``@endpoint(need, ...)``; ``tests/test_routes.py`` fails for a URL without one and
+``@endpoint(need, ...)``; ``tests/routes/`` fails for a URL without one and
 requests every URL as an outsider, a reader and an anonymous caller.
 
 ``need`` is ``public`` (anyone) or what the caller must be allowed in the workspace

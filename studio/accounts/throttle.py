@@ -20,16 +20,21 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files import locks
 
 from studio.errors import TooManyAttempts
 
 
 def _key(kind: str, *parts: str) -> str:
     digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
-    return f"studio:throttle:{kind}:{digest}"
+    # v2: the count and the end of its window are two keys (v1 kept one dict).
+    return f"studio:throttle:v2:{kind}:{digest}"
 
 
 def _limits() -> tuple[int, int, int]:
@@ -40,22 +45,52 @@ def _limits() -> tuple[int, int, int]:
     )
 
 
+@contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """Hold the machine-wide lock of the counters (a file under STUDIO_HOME): the
+    default file cache's ``add`` and ``incr`` are a read then a write, so two server
+    workers counting at once would each write n + 1. ``flock`` excludes threads as
+    well as processes (each call opens the file anew)."""
+    with open(Path(settings.STUDIO_HOME) / "throttle.lock", "ab") as f:
+        locks.lock(f, locks.LOCK_EX)
+        try:
+            yield
+        finally:
+            locks.unlock(f)
+
+
 def _fail(key: str, window: int) -> None:
-    # The window starts at the first failure; the count expires with it.
-    now = time.time()
-    if cache.add(key, {"n": 1, "until": now + window}, timeout=window):
-        return
-    entry = cache.get(key) or {"n": 0, "until": now + window}
-    entry["n"] += 1
-    cache.set(key, entry, timeout=max(1, math.ceil(entry["until"] - now)))
+    """Count one failure under ``key``. The window starts at the first failure and
+    the count expires with it. ``add`` starts the count, ``incr`` adds to it (atomic
+    in memcached, Redis and the in-memory cache; the lock makes it so in the file
+    cache too)."""
+    with _one_at_a_time():
+        now = time.time()
+        if cache.add(key, 1, timeout=window):
+            cache.set(f"{key}:until", now + window, timeout=window)
+            return
+        try:
+            cache.incr(key)
+        except ValueError:  # the window ended between add and incr: a new one
+            cache.set(key, 1, timeout=window)
+            cache.set(f"{key}:until", now + window, timeout=window)
+            return
+        # Django's generic incr (the file cache's) writes with the default timeout:
+        # the count keeps the end of its own window.
+        until = cache.get(f"{key}:until") or now + window
+        cache.touch(key, timeout=max(1, math.ceil(until - now)))
+
+
+def _count(key: str) -> int:
+    return cache.get(key) or 0
 
 
 def _wait(key: str, limit: int) -> int:
     """Seconds left in ``key``'s lock, 0 when it is not locked."""
-    entry = cache.get(key)
-    if not entry or entry["n"] < limit:
+    if _count(key) < limit:
         return 0
-    return max(1, math.ceil(entry["until"] - time.time()))
+    until = cache.get(f"{key}:until") or 0
+    return max(1, math.ceil(until - time.time()))
 
 
 def _refuse(seconds: int, what: str) -> None:
@@ -88,8 +123,15 @@ def signin_failed(*, username: str, address: str | None) -> None:
         _fail(key, window)
 
 
+def signin_failures(*, username: str, address: str | None) -> int:
+    """Failed sign-ins counted for ``username`` from ``address`` in the current window."""
+    return _count(_signin_keys(username, address)[0])
+
+
 def signin_succeeded(*, username: str, address: str | None) -> None:
-    cache.delete(_signin_keys(username, address)[0])
+    pair = _signin_keys(username, address)[0]
+    with _one_at_a_time():
+        cache.delete_many([pair, f"{pair}:until"])
 
 
 def token_check(*, address: str | None) -> None:

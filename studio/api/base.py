@@ -38,6 +38,11 @@ from studio.rules import jsoncodec
 logger = logging.getLogger("studio.api")
 
 
+# Wire protocols of other clients (``studio.compat``) under /api/: they check their
+# own bodies (MLflow's artifact PUTs carry the file's guessed type).
+COMPAT_PREFIXES = ("/api/2.0/",)
+
+
 class ContentTypeMiddleware:
     """Every state-changing API request must declare the one content type its route
     takes (JSON, or octet-stream for file uploads), whether or not it has a body:
@@ -47,11 +52,16 @@ class ContentTypeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/") and request.method in (
-            "POST",
-            "PUT",
-            "PATCH",
-            "DELETE",
+        if (
+            request.path.startswith("/api/")
+            and not request.path.startswith(COMPAT_PREFIXES)
+            and request.method
+            in (
+                "POST",
+                "PUT",
+                "PATCH",
+                "DELETE",
+            )
         ):
             is_upload = request.method == "PUT" and "/files/" in request.path
             wanted = "application/octet-stream" if is_upload else "application/json"

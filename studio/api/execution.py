@@ -16,7 +16,9 @@ from studio.accounts.access import access_new_run
 from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.schemas import EmptyIn, LogChunkIn, PipelineIn, StatusIn, SubmissionIn, TargetIn
+from studio.compat.azureml import tokens as azureml_tokens
 from studio.errors import ValidationError
+from studio.execution import selectors as execution_selectors
 from studio.execution import services as execution
 from studio.tracking import selectors
 from studio.tracking import services as tracking
@@ -27,15 +29,36 @@ from studio.tracking.schema import run_to_dict
 @api.post("/workspaces/{name}/compute-targets", tags=["execution"])
 @endpoint("write", workspace="name")
 def compute_target_get_or_create(request: HttpRequest, workspace: Workspace, payload: TargetIn):
-    """The target, created on first use; ``capacity`` and ``provisioning`` (v1's
-    cluster settings, recorded) change it when given."""
+    """The target, created on first use; ``capacity``, ``provisioning`` (v1's
+    cluster settings, recorded), ``kind`` (queue, slurm) and ``slurm`` (partition,
+    account, time_limit, gres, extra_sbatch_args) change it when given."""
     target = execution.compute_target_get_or_create(
         workspace=workspace,
         name=payload.name,
         capacity=payload.capacity,
         provisioning=payload.provisioning,
+        kind=payload.kind,
+        slurm_settings=payload.slurm,
     )
     return execution.compute_target_to_dict(target)
+
+
+@api.get("/workspaces/{name}/compute-targets/{target}", tags=["execution"])
+@endpoint("read", workspace="name")
+def compute_target_show(request: HttpRequest, workspace: Workspace, target: str):
+    """One target (``local`` too) with its queued and running runs, the workers or
+    Slurm jobs serving them, and their last heartbeat."""
+    return execution_selectors.compute_target_status(workspace=workspace, name=target)
+
+
+@api.delete("/workspaces/{name}/compute-targets/{target}", tags=["execution"])
+@endpoint("write", workspace="name")
+def compute_target_delete(
+    request: HttpRequest, workspace: Workspace, target: str, payload: EmptyIn
+):
+    """Delete a named target; refused (409) while runs wait for or run on it."""
+    execution.compute_target_delete(workspace=workspace, name=target)
+    return {"name": target, "deleted": True}
 
 
 @api.get("/workspaces/{name}/compute-targets", tags=["execution"])
@@ -134,7 +157,9 @@ def job_token_create(request: HttpRequest, run: Run, payload: EmptyIn):
     """A token for the job of a local run, reaching that run and its descendants
     only; for its submitter's supervisor, which revokes it when the job ends."""
     token = execution.job_token_create(run=run, username=request.user.get_username())
-    return api.create_response(request, {"token": token}, status=201)
+    # azureml-core inside the job sends a JWT naming that token (studio.compat.azureml).
+    body = {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
+    return api.create_response(request, body, status=201)
 
 
 @api.post("/runs/{run_id}/job-token/revoke", tags=["execution"])

@@ -97,6 +97,8 @@ class TargetIn(Body):
     name: StrictStr
     capacity: StrictInt | None = None
     provisioning: dict[StrictStr, Any] | None = None
+    kind: StrictStr | None = None  # queue, slurm (None: as it is; queue when created)
+    slurm: dict[StrictStr, Any] | None = None  # execution.slurm.SETTINGS
 
 
 class SubmissionIn(Body):

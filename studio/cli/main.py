@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from studio.errors import StudioError
 
-from . import experiments, folder, runs, server, worker, workspaces
+from . import compute, experiments, folder, runs, server, worker, workspaces
 from . import models as model_commands
 from .common import Parser
 from .output import UsageError, emit
@@ -35,6 +35,7 @@ def build_parser() -> Parser:
     folder.register(groups)
     runs.register(groups)
     experiments.register(groups)
+    compute.register(groups)
     model_commands.register(groups)
     server.register(groups)
     worker.register(groups)

@@ -36,6 +36,7 @@ def worker(args: argparse.Namespace) -> Result:
         concurrency=args.concurrency,
         drivers=args.drivers,
         max_runs=args.max_runs,
+        slurm_output=args.slurm_output,
     )
     return Result(None, exit_code=code, printed=True)
 
@@ -46,7 +47,10 @@ def register(groups: argparse._SubParsersAction) -> None:
         help="execute the queued runs of a compute target",
         description="Claim the runs queued on compute target NAME of WORKSPACE and run each "
         "under a supervisor on this machine, CONCURRENCY at a time, and drive the pipelines "
-        "queued on NAME, DRIVERS at a time, until interrupted. On start it stops what "
+        "queued on NAME, DRIVERS at a time, until interrupted. On a slurm target (run it on "
+        "a login node) each run is submitted as a Slurm job running the supervisor, and the "
+        "jobs are watched: a job that ends without its supervisor reporting fails its run "
+        "with the Slurm state. On start it stops what "
         "earlier workers of NAME on this machine left behind. The worker uses the database "
         "directly (DATABASE_URL, else STUDIO_HOME); its jobs do not: they reach the studio "
         "at URL with a token for their own run, revoked when the run ends.",
@@ -78,5 +82,11 @@ def register(groups: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-runs", type=positive_int, metavar="N", help="exit once N runs have finished"
+    )
+    p.add_argument(
+        "--slurm-output",
+        metavar="DIR",
+        help="slurm targets: where each job's own output (the supervisor's) goes, a folder "
+        "the compute nodes can write (default: STUDIO_HOME/slurm-jobs)",
     )
     p.set_defaults(handler=worker, output="json", query=None)

@@ -109,6 +109,11 @@ class Backend(ABC):
     def job_access(self, run_id: str) -> tuple[str, str]:
         """(server, token) the job reports with; ("", "") for the local store."""
 
+    @abstractmethod
+    def azureml_access(self, run_id: str, token: str) -> tuple[str, str]:
+        """(service endpoint, run token) azureml-core's ``Run.get_context()`` reports
+        with (``studio.compat.azureml``); ``token``: what ``job_access`` gave."""
+
     def end(self, run_id: str) -> None:  # noqa: B027
         """The supervisor is done with the run: its log and its job's token."""
 
@@ -144,6 +149,7 @@ class LocalBackend(Backend):
         self.server = server
         self._runs: dict[str, Any] = {}
         self._logs: dict[str, tuple[Path, int]] = {}
+        self._endpoints: dict[str, Any] = {}
 
     def _model(self, run_id: str):
         if run_id not in self._runs:
@@ -281,6 +287,15 @@ class LocalBackend(Backend):
 
         return self.server, run_token_create(run=self._model(run_id))
 
+    def azureml_access(self, run_id: str, token: str) -> tuple[str, str]:
+        from studio.compat.azureml import jobenv, local, tokens
+
+        if self.server:  # a worker's job: the studio's endpoint, the JWT of its token
+            return jobenv.endpoint(self.server), tokens.mint_for_secret(token)
+        # The local store: no server anywhere; this supervisor serves its job.
+        self._endpoints[run_id] = endpoint = local.LocalEndpoint(self._model(run_id))
+        return endpoint.service, endpoint.token
+
     def end(self, run_id: str) -> None:
         from studio.rules import filenames
         from studio.tracking import services as tracking
@@ -288,6 +303,10 @@ class LocalBackend(Backend):
         path, _ = self._logs.pop(run_id, (None, 0))
         if path is not None:
             path.unlink(missing_ok=True)
+        endpoint = self._endpoints.pop(run_id, None)
+        if endpoint is not None:
+            endpoint.close()
+
         tracking.run_file_sizes_update(run=self._model(run_id), prefix=filenames.LOGS)
 
     def steps(self, pipeline_id: str) -> list[dict[str, Any]]:
@@ -369,6 +388,7 @@ class RestBackend(Backend):
         self.uri = uri.rstrip("/")
         self.token = token or os.environ.get("STUDIO_TOKEN") or ""
         self.api = _Api(self.uri, self.token)
+        self._azureml_tokens: dict[str, str] = {}
         self._status: dict[str, str] = {}
         self._logs: dict[str, tuple[Path, int]] = {}
 
@@ -482,7 +502,13 @@ class RestBackend(Backend):
 
     def job_access(self, run_id: str) -> tuple[str, str]:
         data = _retry(lambda: self.api("POST", self._runs(run_id) + "/job-token", {}))
+        self._azureml_tokens[run_id] = data["azureml_token"]
         return self.uri, data["token"]
+
+    def azureml_access(self, run_id: str, token: str) -> tuple[str, str]:
+        from studio.compat.azureml.jobenv import endpoint
+
+        return endpoint(self.uri), self._azureml_tokens.pop(run_id)
 
     def end(self, run_id: str) -> None:
         try:

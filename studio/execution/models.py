@@ -7,12 +7,23 @@ from django.db import models
 from studio.tracking.models import Run, Workspace
 
 
+class ComputeKind(models.TextChoices):
+    LOCAL = "local"  # the submitting machine: the built-in target ``local``, no worker
+    QUEUE = "queue"  # ``studio worker --target NAME`` runs the script itself
+    SLURM = "slurm"  # ``studio worker --target NAME`` on a login node submits a Slurm job
+
+
 class ComputeTarget(models.Model):
-    """A named pool of workers (``studio worker --target NAME``), created on first use.
-    ``local`` is the submitting machine and needs no worker."""
+    """A named target of a workspace, created on first use (kind ``queue``) or with a
+    kind: ``queue`` runs are executed by ``studio worker --target NAME``, ``slurm`` ones
+    are submitted by that worker (the bridge) as Slurm jobs with ``slurm``'s settings.
+    ``local`` is the submitting machine and needs no row."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="targets")
     name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=ComputeKind.choices, default=ComputeKind.QUEUE)
+    # partition, account, time_limit, gres, extra_sbatch_args (execution.slurm.SETTINGS)
+    slurm = models.JSONField(default=dict, blank=True)
     capacity = models.PositiveIntegerField(default=4)  # parallel pipeline steps
     # What v1's AmlCompute.provisioning_configuration asked for (VM size, scaling...):
     # recorded, not applied (the target runs where its workers run).
@@ -73,6 +84,8 @@ class Execution(models.Model):
     exit_code = models.IntegerField(null=True, blank=True)
     signal = models.CharField(max_length=20, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The Slurm job that runs it (slurm targets): set once, never changed.
+    slurm_job_id = models.CharField(max_length=32, blank=True, default="")
     # The environment the run's script runs in (None: the submitter's interpreter),
     # and the variables set in its process (the environment's and the run
     # configuration's ``environment_variables``).

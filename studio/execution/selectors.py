@@ -96,3 +96,95 @@ def environment_page(*, workspace: Workspace) -> list[dict[str, Any]]:
         entry["versions"].append(environment_to_dict(env, runs=env.runs))
         entry["runs"] += env.runs
     return list(page.values())
+
+
+# --- compute targets --------------------------------------------------------------------
+
+LOCAL_TARGET = {"kind": "local", "capacity": None, "provisioning": {}, "slurm": None}
+
+
+def compute_page(*, workspace: Workspace) -> list[dict[str, Any]]:
+    """Every target of the workspace (``local`` first) with its queued and running
+    runs, the workers or Slurm jobs serving them and the last heartbeat of its runs:
+    the studio's Compute page and ``studio compute list``. Three queries."""
+    from studio.execution.models import ComputeTarget, Execution
+    from studio.rules.transitions import ACTIVE
+    from studio.tracking.models import Run, RunStatus
+
+    targets = {
+        "local": {"name": "local", "workspace": workspace.name, **LOCAL_TARGET},
+        **{
+            t.name: {
+                "name": t.name,
+                "workspace": workspace.name,
+                "kind": t.kind,
+                "capacity": t.capacity,
+                "provisioning": t.provisioning,
+                "slurm": t.slurm if t.kind == "slurm" else None,
+            }
+            for t in ComputeTarget.objects.filter(workspace=workspace).order_by("name")
+        },
+    }
+    for entry in targets.values():
+        entry.update(queued=0, running=0, workers=[], jobs=[], last_heartbeat=None)
+    counts = (
+        Run.objects.filter(workspace=workspace, status__in=(RunStatus.QUEUED, *ACTIVE))
+        .values("compute_target", "status")
+        .annotate(n=Count("pk"), beat=Max("heartbeat_at"))
+    )
+    for row in counts:
+        entry = targets.get(row["compute_target"])
+        if entry is None:
+            continue
+        key = "queued" if row["status"] == RunStatus.QUEUED else "running"
+        entry[key] += row["n"]
+        if row["beat"] and (
+            entry["last_heartbeat"] is None or row["beat"] > entry["last_heartbeat"]
+        ):
+            entry["last_heartbeat"] = row["beat"]
+    serving = (
+        Execution.objects.filter(
+            run__workspace=workspace, run__status__in=(RunStatus.QUEUED, *ACTIVE)
+        )
+        .exclude(worker="", slurm_job_id="")
+        .values("run__compute_target", "run__run_id", "run__status", "run__status_reason",
+                "worker", "host", "slurm_job_id")
+        .order_by("run__created_at")
+    )  # fmt: skip
+    for row in serving:
+        entry = targets.get(row["run__compute_target"])
+        if entry is None:
+            continue
+        if row["worker"] and row["worker"] not in entry["workers"]:
+            entry["workers"].append(row["worker"])
+        if row["slurm_job_id"]:
+            entry["jobs"].append(
+                {
+                    "job_id": row["slurm_job_id"],
+                    "run_id": row["run__run_id"],
+                    "status": row["run__status"],
+                    "reason": row["run__status_reason"],
+                    "host": row["host"],
+                }
+            )
+    for entry in targets.values():
+        entry["last_heartbeat"] = iso(entry["last_heartbeat"]) if entry["last_heartbeat"] else None
+    return list(targets.values())
+
+
+def compute_target_status(*, workspace: Workspace, name: str) -> dict[str, Any]:
+    """One target of ``compute_page``; NotFound when the workspace has none so named."""
+    for entry in compute_page(workspace=workspace):
+        if entry["name"] == name:
+            return entry
+    raise NotFound(f"Compute target {name!r} does not exist.", field="name")
+
+
+def slurm_job_of(run) -> str:
+    """The Slurm job id of a run on a named target ("" for none); no query for runs
+    on ``local`` or none (interactive ones)."""
+    from studio.execution.models import Execution
+
+    if not run.compute_target or run.compute_target == "local":
+        return ""
+    return Execution.objects.filter(run=run).values_list("slurm_job_id", flat=True).first() or ""

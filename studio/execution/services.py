@@ -10,9 +10,9 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from studio.errors import Conflict, InvalidTransition, ValidationError
-from studio.execution import envdefs
-from studio.execution.models import ComputeTarget, Environment, Execution
+from studio.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from studio.execution import envdefs, slurm
+from studio.execution.models import ComputeKind, ComputeTarget, Environment, Execution
 from studio.rules import transitions, validation
 from studio.rules.graph import check_steps
 from studio.tracking import services as tracking
@@ -36,34 +36,106 @@ def compute_target_check(name: str) -> str:
 MAX_CAPACITY = 1000
 
 
+KINDS = (ComputeKind.QUEUE, ComputeKind.SLURM)
+
+
+def _check_kind(name: str, kind: str | None, settings: Mapping[str, Any] | None):
+    """The kind asked for and its checked Slurm settings (None when not given)."""
+    if kind is None:
+        if settings is not None:
+            raise ValidationError("slurm settings need kind 'slurm'.", field="kind")
+        return None, None
+    if name == LOCAL or kind == ComputeKind.LOCAL:
+        raise ValidationError(
+            "'local' is the built-in target (the submitting machine): create a 'queue' or a "
+            "'slurm' target under another name.",
+            field="kind" if kind == ComputeKind.LOCAL else "name",
+        )
+    if kind not in KINDS:
+        raise ValidationError(f"kind {kind!r} is not one of {', '.join(KINDS)}.", field="kind")
+    if kind != ComputeKind.SLURM:
+        if settings:
+            raise ValidationError("slurm settings need kind 'slurm'.", field="kind")
+        return kind, {}
+    return kind, slurm.check_settings(settings)
+
+
+def _busy(target: ComputeTarget) -> int:
+    """Runs of the target waiting for or held by its workers."""
+    return Run.objects.filter(
+        workspace=target.workspace,
+        compute_target=target.name,
+        status__in=(RunStatus.QUEUED, *ACTIVE),
+    ).count()
+
+
 def compute_target_get_or_create(
     *,
     workspace: Workspace,
     name: str,
     capacity: int | None = None,
     provisioning: Mapping[str, Any] | None = None,
+    kind: str | None = None,
+    slurm_settings: Mapping[str, Any] | None = None,
 ) -> ComputeTarget:
-    """The target ``name`` of the workspace, created on first use; ``capacity`` (its
-    parallel pipeline steps) and ``provisioning`` (v1's cluster settings, recorded)
-    change it when given."""
+    """The target ``name`` of the workspace, created on first use (kind ``queue``
+    unless ``kind`` says); ``capacity`` (its parallel pipeline steps),
+    ``provisioning`` (v1's cluster settings, recorded), ``kind`` and
+    ``slurm_settings`` change it when given. Everything is checked before anything is
+    stored; a target with queued or running runs keeps its kind (Conflict)."""
     name = compute_target_check(name)
     if capacity is not None and (type(capacity) is not int or not 1 <= capacity <= MAX_CAPACITY):
         raise ValidationError(
             f"capacity must be a whole number from 1 to {MAX_CAPACITY}.", field="capacity"
         )
     recorded = _provisioning(provisioning) if provisioning is not None else None
+    kind, settings = _check_kind(name, kind, slurm_settings)
     with transaction.atomic():
-        target, _ = ComputeTarget.objects.select_for_update().get_or_create(
-            workspace=workspace, name=name
+        target, created = ComputeTarget.objects.select_for_update().get_or_create(
+            workspace=workspace, name=name, defaults={"kind": kind or ComputeKind.QUEUE}
         )
         changed = []
+        if kind is not None and kind != target.kind:
+            busy = _busy(target)
+            if busy:
+                raise Conflict(
+                    f"Compute target {name!r} is a {target.kind} target with {busy} queued or "
+                    f"running run(s): it becomes a {kind} target once they end.",
+                    field="kind",
+                )
+            target.kind, changed = kind, [*changed, "kind"]
+        if settings is not None and settings != target.slurm:
+            target.slurm, changed = settings, [*changed, "slurm"]
         if capacity is not None and capacity != target.capacity:
             target.capacity, changed = capacity, [*changed, "capacity"]
         if recorded is not None and recorded != target.provisioning:
             target.provisioning, changed = recorded, [*changed, "provisioning"]
-        if changed:
+        if changed and not created:
             target.save(update_fields=changed)
+        elif changed:
+            target.save()
     return target
+
+
+def compute_target_delete(*, workspace: Workspace, name: str) -> None:
+    """Delete a named target; refused while runs wait for or run on it. Its past runs
+    keep its name."""
+    if name == LOCAL:
+        raise ValidationError("'local' is the built-in target: it cannot be deleted.", field="name")
+    with transaction.atomic():
+        target = (
+            ComputeTarget.objects.select_for_update().filter(workspace=workspace, name=name).first()
+        )
+        if target is None:
+            raise NotFound(f"Compute target {name!r} does not exist.", field="name")
+        busy = _busy(target)
+        if busy:
+            raise Conflict(
+                f"Compute target {name!r} has {busy} queued or running run(s): cancel them "
+                "or let them end first.",
+                field="name",
+            )
+        target.delete()
 
 
 MAX_PROVISIONING = 10_000  # characters of JSON
@@ -86,8 +158,10 @@ def compute_target_to_dict(target: ComputeTarget) -> dict[str, Any]:
     return {
         "name": target.name,
         "workspace": target.workspace.name,
+        "kind": target.kind,
         "capacity": target.capacity,
         "provisioning": target.provisioning,
+        "slurm": target.slurm if target.kind == ComputeKind.SLURM else None,
     }
 
 
@@ -258,7 +332,10 @@ def run_claim(
     there): the IMMEDIATE transaction holds the database write lock. Either way the
     status changes through ``run_transition`` (its conditional UPDATE, from Queued
     only)."""
-    queued = Run.objects.filter(status=RunStatus.QUEUED, compute_target=target)
+    # A run back in Queued while its Slurm job waits is Slurm's, not to be claimed again.
+    queued = Run.objects.filter(
+        status=RunStatus.QUEUED, compute_target=target, execution__slurm_job_id=""
+    )
     if workspace is not None:
         queued = queued.filter(workspace=workspace)
     if types:
@@ -302,6 +379,43 @@ def execution_record(*, run: Run, **fields: Any) -> None:
     if unknown:
         raise ValidationError(f"Unknown execution fields {sorted(unknown)}.", field="execution")
     Execution.objects.update_or_create(run=run, defaults=fields)
+
+
+def slurm_job_record(*, run: Run, job_id: str) -> None:
+    """The run's Slurm job, set once: a second job id for the same run is refused
+    (the claim let one bridge submit it; a second sbatch would run it twice)."""
+    if not job_id.isdigit():
+        raise ValidationError(f"{job_id!r} is not a Slurm job id.", field="slurm_job_id")
+    updated = Execution.objects.filter(run=run, slurm_job_id="").update(slurm_job_id=job_id)
+    if not updated:
+        current = Execution.objects.filter(run=run).values_list("slurm_job_id", flat=True).first()
+        if current != job_id:
+            raise Conflict(
+                f"Run {run.run_id} already has Slurm job {current}; it is never changed.",
+                field="slurm_job_id",
+            )
+
+
+def run_slurm_pending(*, run: Run, reason: str) -> bool:
+    """The run's job waits in Slurm's queue: the run shows Queued with Slurm's pending
+    reason (from Preparing, where the claim left it, or while it stays Queued). Not a
+    status the lease covers: nothing heartbeats a pending job. False when the run
+    moved on (its supervisor started, or it was cancelled)."""
+    reason = reason[:255]
+    if run.status == RunStatus.PREPARING:
+        try:
+            tracking.run_transition(
+                run=run, status=RunStatus.QUEUED, reason=reason, only_from=RunStatus.PREPARING
+            )
+            return True
+        except InvalidTransition:
+            return False
+    # Only the reason changes (not the status): the transition table is not involved.
+    return bool(
+        Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED)
+        .exclude(status_reason=reason)
+        .update(status_reason=reason)
+    )
 
 
 def heartbeat_every() -> float:

@@ -94,6 +94,7 @@ def job_environment(
     server: str = "",
     token: str = "",
     user: pwd.struct_passwd | None = None,
+    azureml: tuple[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment a job starts with: the allowlist above, its run (``run``: its
     data, with ``id``, ``workspace``, ``experiment``), and its store.
@@ -104,7 +105,12 @@ def job_environment(
     submitting machine of a remote studio) gets the API at ``server`` and a token
     that reaches its own run and its descendants only, and a HOME and STUDIO_HOME of
     its own inside its working copy: never DATABASE_URL, the server's STUDIO_HOME or
-    anything else of the worker's."""
+    anything else of the worker's.
+
+    ``azureml``: (service endpoint, run token) for azureml-core's
+    ``Run.get_context()``; every job gets its AZUREML_* variables
+    (``studio.compat.azureml.jobenv``)."""
+    from studio.compat.azureml import jobenv
     from studio.execution.launch import python_path
 
     env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW or k.startswith("LC_")}
@@ -121,6 +127,13 @@ def job_environment(
     params = (run.get("properties") or {}).get(STEP_PARAMS)
     if params:
         env.update({f"AML_PARAMETER_{k}": str(v) for k, v in json.loads(params).items()})
+    if azureml is not None:
+        service, azureml_token = azureml
+        env.update(
+            jobenv.environment(
+                run, service=service, token=azureml_token, python_path=env["PYTHONPATH"]
+            )
+        )
     if not server:
         env["STUDIO_TRACKING_URI"] = "local"
         if os.environ.get("DATABASE_URL"):
@@ -237,10 +250,13 @@ def supervise(
         log.note(text)
     try:
         server, token = backend.job_access(run_id)
+        azureml = backend.azureml_access(run_id, token)
         backend.materialize(run_id, workdir)
         _prepare_workdir(workdir, run_as)
         command = [prepared.python, run["script"], *run["arguments"]]
-        env = job_environment(run, workdir=workdir, server=server, token=token, user=run_as)
+        env = job_environment(
+            run, workdir=workdir, server=server, token=token, user=run_as, azureml=azureml
+        )
         proc = subprocess.Popen(
             command,
             cwd=workdir,

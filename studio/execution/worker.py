@@ -106,19 +106,39 @@ def work(
     drivers: int = 2,
     poll: float = 1.0,
     max_runs: int | None = None,
+    slurm_output: str | None = None,
 ) -> int:
     """Claim and run queued runs of ``target`` in ``workspace`` until interrupted (or
     ``max_runs`` are done): scripts under a supervisor, ``concurrency`` at a time, and
     pipelines (queued on the target of their first step) under a driver, ``drivers``
-    at a time, apart so that a driver never holds the slot its steps wait for."""
+    at a time, apart so that a driver never holds the slot its steps wait for.
+
+    On a ``slurm`` target this is the Slurm bridge (``bridge.serve``): each claimed run
+    becomes a Slurm job that runs the supervisor on a compute node."""
     from studio.execution import services as execution
     from studio.execution.launch import spawn
+    from studio.execution.models import ComputeKind, ComputeTarget
     from studio.execution.supervisor import revoke_run_tokens
     from studio.tracking import selectors
     from studio.tracking.models import RunType
 
     ws = selectors.workspace_get(name=workspace)
     me = f"{socket.gethostname()}:{target}:{os.getpid()}:{int(time.time())}"
+    kind = ComputeTarget.objects.filter(workspace=ws, name=target).values_list("kind", flat=True)
+    if kind.first() == ComputeKind.SLURM:
+        from studio.execution import bridge
+
+        return bridge.serve(
+            workspace=ws,
+            target=target,
+            server=server,
+            me=me,
+            drivers=drivers,
+            poll=poll,
+            max_runs=max_runs,
+            output_dir=slurm_output,
+            run_as=run_as,
+        )
     orphans = reconcile(target=target, me=me)
     print(
         f"studio worker {me}: serving target {target!r} of {workspace!r}"
@@ -174,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--drivers", type=int, default=2)
     parser.add_argument("--max-runs", type=int)
+    parser.add_argument("--slurm-output", default=None)
     args = parser.parse_args(argv)
     try:
         check_options(server=args.server, run_as=args.run_as)
@@ -190,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         drivers=args.drivers,
         max_runs=args.max_runs,
+        slurm_output=args.slurm_output,
     )
 
 

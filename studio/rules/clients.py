@@ -15,6 +15,10 @@ _CLIENTS = (
     # "... azureml-core/1.61.0 ..."
     (re.compile(r"azureml\._restclient/core\.(\d[\w.+-]*)"), "azureml-core"),
     (re.compile(r"azureml-core/(\d[\w.+-]*)"), "azureml-core"),
+    # What azureml-core 1.61.0 really sends inside a job (its REST clients, msrest):
+    # "python/3.12.1 (Linux-...) msrest/0.7.1 azureml._restclient/1.5.0
+    # azureml-sdk-core/1.61.0"
+    (re.compile(r"azureml-sdk-core/(\d[\w.+-]*)"), "azureml-core"),
     # MLflow's Python client: "mlflow-python-client/3.17.2"
     (re.compile(r"mlflow-python-client/(\d[\w.+-]*)"), "mlflow"),
     (re.compile(r"\bmlflow/(\d[\w.+-]*)"), "mlflow"),

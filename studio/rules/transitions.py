@@ -39,7 +39,9 @@ _STOPPABLE = {CANCEL_REQUESTED, CANCELED, FAILED}
 TRANSITIONS: dict[str, frozenset[str]] = {
     NOT_STARTED: frozenset({QUEUED, PREPARING, STARTING, RUNNING} | _STOPPABLE),
     QUEUED: frozenset({PREPARING, STARTING, RUNNING} | _STOPPABLE),
-    PREPARING: frozenset({STARTING, RUNNING} | _STOPPABLE),
+    # Preparing -> Queued: a run a Slurm bridge claimed and submitted waits in Slurm's
+    # queue (no process of Studio's holds it until its job starts).
+    PREPARING: frozenset({QUEUED, STARTING, RUNNING} | _STOPPABLE),
     STARTING: frozenset({RUNNING} | _STOPPABLE),
     RUNNING: frozenset({FINALIZING, COMPLETED} | _STOPPABLE),
     FINALIZING: frozenset({COMPLETED} | _STOPPABLE),

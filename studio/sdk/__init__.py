@@ -34,7 +34,7 @@ from studio.errors import (
     WebserviceException,
     WorkspaceException,
 )
-from studio.sdk.compute import AmlCompute, ComputeTarget
+from studio.sdk.compute import AmlCompute, ComputeTarget, SlurmCompute
 from studio.sdk.config import ScriptRunConfig
 from studio.sdk.environment import (
     DEFAULT_CPU_IMAGE,
@@ -89,6 +89,7 @@ __all__ = [
     "TensorflowConfiguration",
     "AmlCompute",
     "ComputeTarget",
+    "SlurmCompute",
     "Pipeline",
     "PipelineParameter",
     "PipelineRun",

@@ -14,6 +14,12 @@ Studio does what it can of that for real: the target is created in the workspace
 ``max_nodes`` becomes how many steps of a pipeline it runs at once. A VM size, a
 priority, scale-down or network settings need Azure: they are recorded on the target
 (``get_status().serialize()`` shows them) and warned about once.
+
+A Slurm cluster is a target of kind ``slurm``; ``studio worker --target NAME`` on a
+login node submits each of its runs as a Slurm job::
+
+    hpc = ComputeTarget.create(ws, "hpc", SlurmCompute(partition="debug", time_limit="02:00:00"))
+    ws.compute_targets["hpc"].partition  # 'debug'
 """
 
 from __future__ import annotations
@@ -43,6 +49,24 @@ class AmlComputeProvisioningConfiguration:
         data = asdict(self)
         data.update(data.pop("settings"))
         return data
+
+
+@dataclass
+class SlurmCompute:
+    """The configuration of a ``slurm`` target, for ``ComputeTarget.create``: the
+    partition, account, time limit (Slurm's formats: ``MINUTES``, ``HH:MM:SS``,
+    ``D-HH:MM:SS``) and GRES (``gpu:1``) its jobs ask for, and more sbatch options as
+    ``--name=value`` items (none the bridge sets itself, such as --output or --wrap).
+    None: the cluster's default. Checked when created; nothing is stored if wrong."""
+
+    partition: str | None = None
+    account: str | None = None
+    time_limit: str | None = None
+    gres: str | None = None
+    extra_sbatch_args: list[str] = field(default_factory=list)
+
+    def serialize(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class ComputeTarget:
@@ -85,10 +109,16 @@ class ComputeTarget:
         """Create the target ``name`` in the workspace (or take the existing one) with
         what the configuration asks that Studio can do; the rest is recorded."""
         config = provisioning_configuration
+        if isinstance(config, SlurmCompute):
+            data = workspace._store.get_compute_target(
+                workspace.name, name, kind="slurm", slurm=config.serialize()
+            )
+            return _of(workspace, data)
         if not isinstance(config, AmlComputeProvisioningConfiguration):
             raise TypeError(
-                "ComputeTarget.create takes AmlCompute.provisioning_configuration(...); "
-                "to use another machine, start `studio worker --target NAME` on it."
+                "ComputeTarget.create takes SlurmCompute(...) or "
+                "AmlCompute.provisioning_configuration(...); to use another machine, start "
+                "`studio worker --target NAME` on it."
             )
         data = workspace._store.get_compute_target(
             workspace.name, name, capacity=config.max_nodes, provisioning=config.serialize()
@@ -104,6 +134,20 @@ class ComputeTarget:
     @property
     def provisioning_state(self) -> str:
         return "Succeeded"
+
+    @property
+    def kind(self) -> str:
+        """local, queue or slurm."""
+        return self._data.get("kind", "queue")
+
+    def delete(self) -> None:
+        """Delete the target (refused while runs wait for or run on it)."""
+        self.workspace._store.delete_compute_target(self.workspace.name, self.name)
+
+    def get_details(self) -> dict[str, Any]:
+        """Its queued and running runs, the workers or Slurm jobs serving them, and
+        their last heartbeat."""
+        return self.workspace._store.compute_target_status(self.workspace.name, self.name)
 
     @property
     def capacity(self) -> int:
@@ -186,6 +230,42 @@ class AmlCompute(ComputeTarget):
         )
 
 
+class SlurmComputeTarget(ComputeTarget):
+    """A ``slurm`` target: its runs are Slurm jobs, submitted by ``studio worker
+    --target NAME`` on a login node with these settings."""
+
+    type = "Slurm"
+
+    @property
+    def settings(self) -> SlurmCompute:
+        return SlurmCompute(**(self._data.get("slurm") or {}))
+
+    @property
+    def partition(self) -> str | None:
+        return self.settings.partition
+
+    @property
+    def account(self) -> str | None:
+        return self.settings.account
+
+    @property
+    def time_limit(self) -> str | None:
+        return self.settings.time_limit
+
+    @property
+    def gres(self) -> str | None:
+        return self.settings.gres
+
+    @property
+    def extra_sbatch_args(self) -> list[str]:
+        return list(self.settings.extra_sbatch_args)
+
+    def serialize(self) -> dict[str, Any]:
+        data = super().serialize()
+        data["properties"] = {"maxNodes": self.capacity, **self.settings.serialize()}
+        return data
+
+
 class ComputeTargetStatus:
     """What ``get_status()`` returns: ``serialize()`` as v1's, from what Studio has."""
 
@@ -210,12 +290,12 @@ class ComputeTargetStatus:
         return repr(self.serialize())
 
 
-_TYPES = {"AmlCompute": AmlCompute}
+_TYPES = {"AmlCompute": AmlCompute, "slurm": SlurmComputeTarget}
 
 
 def _find(workspace, name: str) -> dict[str, Any] | None:
     if name == LOCAL:
-        return {"name": LOCAL, "capacity": 1, "provisioning": {}}
+        return {"name": LOCAL, "kind": "local", "capacity": 1, "provisioning": {}}
     for data in workspace._store.list_compute_targets(workspace.name):
         if data["name"] == name:
             return data
@@ -224,5 +304,7 @@ def _find(workspace, name: str) -> dict[str, Any] | None:
 
 def _of(workspace, data: dict[str, Any]) -> ComputeTarget:
     """The target of ``data`` as its v1 class (``AmlCompute`` when provisioned so)."""
-    kind = "AmlCompute" if data.get("provisioning") else None
+    kind = "slurm" if data.get("kind") == "slurm" else None
+    if kind is None and data.get("provisioning"):
+        kind = "AmlCompute"
     return _TYPES.get(kind, ComputeTarget)._bind(workspace, data)

@@ -84,8 +84,14 @@ def _steps(run: Run) -> list[dict[str, Any]] | None:
 
 
 def overview(request: HttpRequest, run: Run) -> dict[str, Any]:
+    from studio.execution.selectors import slurm_job_of
+
     failure = run.error if isinstance(run.error, dict) else None
-    return {"properties": list(run.properties.all()), "failure": failure}
+    return {
+        "properties": list(run.properties.all()),
+        "failure": failure,
+        "slurm_job_id": slurm_job_of(run),
+    }
 
 
 def _metrics(request: HttpRequest, run: Run) -> dict[str, Any]:

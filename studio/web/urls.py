@@ -9,6 +9,7 @@ from studio.web.views import (
     account,
     audit,
     compare,
+    compute,
     environments,
     experiments,
     invitations,
@@ -106,6 +107,7 @@ urlpatterns = [
     path("models/", include(model_pages)),
     path("views/", include(view_pages)),
     path("environments/", environments.environment_list, name="environment-list"),
+    path("compute/", compute.compute_list, name="compute-list"),
     path("settings/", include(settings_pages)),
     path("accounts/", include(account_pages)),
 ]

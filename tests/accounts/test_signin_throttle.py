@@ -4,12 +4,16 @@ included; another username keeps its own count; a success resets the count."""
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 
+from studio.accounts import throttle
 from studio.accounts.services import token_create, token_revoke
+from studio.errors import TooManyAttempts
 
 LOCKED = "Too many attempts, try again in 15 minutes."
 
@@ -173,3 +177,85 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_count(client, owner, set
         HTTP_X_FORWARDED_FOR="192.0.2.7",
     )
     assert response.status_code == 302
+
+
+# --- counting under concurrency ---------------------------------------------------------
+
+
+@pytest.fixture(params=["locmem", "files"])
+def any_cache(request, settings, tmp_path):
+    """The tests' in-memory cache and the production default, files on disk."""
+    if request.param == "files":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(tmp_path / "cache"),
+            }
+        }
+    from django.core.cache import cache
+
+    cache.clear()
+    return request.param
+
+
+def _concurrently(times: int, call) -> None:
+    start = threading.Barrier(times)
+    errors = []
+
+    def one():
+        start.wait()
+        try:
+            call()
+        except Exception as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # interleave the threads as much as the interpreter can
+    try:
+        threads = [threading.Thread(target=one) for _ in range(times)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert errors == []
+
+
+@pytest.mark.parametrize("times", [9, 40])
+def test_concurrent_failures_are_each_counted(any_cache, settings, times):
+    settings.STUDIO_SIGNIN_FAILURE_LIMIT = 10
+    _concurrently(times, lambda: throttle.signin_failed(username="alice", address="10.0.0.9"))
+    assert throttle.signin_failures(username="alice", address="10.0.0.9") == times
+    if times >= 10:
+        with pytest.raises(TooManyAttempts, match="try again in 15 minutes"):
+            throttle.signin_check(username="alice", address="10.0.0.9")
+    else:
+        throttle.signin_check(username="alice", address="10.0.0.9")  # not locked yet
+
+
+def test_concurrent_token_guesses_are_each_counted(any_cache, settings):
+    settings.STUDIO_SIGNIN_FAILURE_LIMIT = 30
+    _concurrently(29, lambda: throttle.token_failed(address="10.0.0.9"))
+    throttle.token_check(address="10.0.0.9")  # 29 of 30: still open
+    throttle.token_failed(address="10.0.0.9")
+    with pytest.raises(TooManyAttempts):
+        throttle.token_check(address="10.0.0.9")
+
+
+def test_the_file_cache_keeps_the_window_of_the_first_failure(settings, tmp_path, monkeypatch):
+    """Django's generic incr rewrites the value with the default timeout (5 minutes):
+    the count must still last the whole 15-minute window."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    for _ in range(10):
+        throttle.signin_failed(username="alice", address="10.0.0.9")
+    later = time.time() + 10 * 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert throttle.signin_failures(username="alice", address="10.0.0.9") == 10
+    with pytest.raises(TooManyAttempts, match="try again in 5 minutes"):
+        throttle.signin_check(username="alice", address="10.0.0.9")

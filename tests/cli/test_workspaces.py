@@ -34,7 +34,7 @@ def test_create_list_show_rename_archive_delete(studio):
     assert "team-b" not in [w["name"] for w in studio("workspace", "list", "--all").json()]
 
 
-@pytest.mark.parametrize("name", ["", "x" * 256, "../x", "   ", "Default"], ids=repr)
+@pytest.mark.parametrize("name", ["", "x" * 256, "../x", "a\x00b", "   ", "Default"], ids=repr)
 def test_bad_names_fail_in_one_line_and_create_nothing(studio, name):
     studio("workspace", "create", "default")  # the local store: make "default" exist
     before = studio("workspace", "list", "--all").json()

@@ -85,3 +85,32 @@ def _passed_env() -> dict[str, str]:
     """Settings a test put in this process's environment for its children."""
     keys = ("STUDIO_RUN_LEASE_SECONDS", "STUDIO_CANCEL_GRACE_SECONDS")
     return {k: os.environ[k] for k in keys if k in os.environ}
+
+
+SLURM_DEV = Path(__file__).resolve().parents[2] / "scripts" / "slurm-dev.sh"
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """The local one-node Slurm of scripts/slurm-dev.sh, started when it is not up
+    (under a file lock: pytest-xdist workers share it). A test marked ``slurm`` fails,
+    never skips, when it cannot be started."""
+    import fcntl
+
+    env = {
+        **os.environ,
+        "STUDIO_SLURM_DIR": os.environ.get("STUDIO_SLURM_DIR", "/tmp/studio-slurm"),
+    }
+    conf = (
+        subprocess.run([str(SLURM_DEV), "env"], env=env, capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .split("=", 1)[1]
+    )
+    os.environ["SLURM_CONF"] = conf
+    with open("/tmp/studio-slurm.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if subprocess.run([str(SLURM_DEV), "status"], env=env).returncode != 0:
+            done = subprocess.run([str(SLURM_DEV), "up"], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.fail(f"scripts/slurm-dev.sh up failed:\n{done.stdout}{done.stderr}")
+    return conf

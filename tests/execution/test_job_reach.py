@@ -64,6 +64,23 @@ def test_a_job_run_by_a_worker_sees_no_database_url_studio_home_secret_key_or_wo
     assert env["STUDIO_HOME"].startswith(seen["cwd"])  # its spool is its own
     given = {"STUDIO_RUN_ID", "STUDIO_WORKSPACE", "STUDIO_EXPERIMENT", "STUDIO_TRACKING_URI"}
     given |= {"STUDIO_TOKEN"}
+    # What azureml-core's Run.get_context() reads (studio.compat.azureml.jobenv): the
+    # studio's endpoint and a JWT of the job's own token, never the expiry variable.
+    azureml = {k for k in env if k.startswith("AZUREML_")}
+    assert azureml == {
+        "AZUREML_RUN_ID",
+        "AZUREML_RUN_TOKEN",
+        "AZUREML_SERVICE_ENDPOINT",
+        "AZUREML_DISCOVERY_SERVICE_ENDPOINT",
+        "AZUREML_ARM_SUBSCRIPTION",
+        "AZUREML_ARM_RESOURCEGROUP",
+        "AZUREML_ARM_WORKSPACE_NAME",
+        "AZUREML_ARM_PROJECT_NAME",
+        "AZUREML_EXPERIMENT_ID",
+    }
+    assert env["AZUREML_SERVICE_ENDPOINT"] == f"{live_server.url}/azureml"
+    assert env["AZUREML_RUN_ID"] == run.id
+    given |= azureml
     assert {k for k in env if k not in ENV_ALLOW | given and not k.startswith("LC_")} == set()
     from studio.tracking.models import Run
 

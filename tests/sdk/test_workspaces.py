@@ -99,8 +99,8 @@ def test_over_http_a_missing_workspace_says_how_to_create_it(rest_workspace, sdk
     with pytest.raises(NotFound) as err:
         sdk.Workspace("nowhere", tracking_uri=rest_workspace.tracking_uri)
     assert err.value.message == (
-        "Workspace 'nowhere' does not exist: create it in the studio (Settings → New "
-        "workspace), with `studio workspace create nowhere`, or ask an owner."
+        "Workspace 'nowhere' does not exist: create it in the studio (the workspace "
+        "switcher's New workspace), with `studio workspace create nowhere`, or ask an owner."
     )
 
 

@@ -16,6 +16,11 @@ from studio.tracking.models import Run
             "azureml-core 1.61.0.post4",
         ),
         ("azureml-core/1.61.0 python/3.12", "azureml-core 1.61.0"),
+        (  # as azureml-core 1.61.0.post4 sends it from a job (seen on the wire)
+            "python/3.12.1 (Linux-6.18.44-x86_64-with-glibc2.36) msrest/0.7.1 "
+            "azureml._restclient/1.5.0 azureml-sdk-core/1.61.0",
+            "azureml-core 1.61.0",
+        ),
         ("python-httpx/0.28.1", ""),
         ("Mozilla/5.0 (X11; Linux x86_64)", ""),
         ("", ""),

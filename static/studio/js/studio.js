@@ -12,6 +12,20 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
+// The workspace switcher (a <details> menu) closes on a click outside it and on
+// Escape, which gives the focus back to it.
+document.addEventListener("click", (event) => {
+  const open = document.querySelector("details.ws-switch[open]");
+  if (open && !open.contains(event.target)) open.open = false;
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const open = event.target.closest?.("details.ws-switch[open]");
+  if (!open) return;
+  open.open = false;
+  open.querySelector("summary")?.focus();
+});
+
 // "/" focuses the search bar (unless the user is typing somewhere already).
 document.addEventListener("keydown", (event) => {
   if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

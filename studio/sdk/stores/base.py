@@ -143,13 +143,25 @@ class Store(RegistryContract, ABC):
         *,
         capacity: int | None = None,
         provisioning: dict[str, Any] | None = None,
+        kind: str | None = None,
+        slurm: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The target (name, workspace, capacity, provisioning), created on first use;
-        ``capacity`` and ``provisioning`` change it when given."""
+        """The target (name, workspace, kind, capacity, provisioning, slurm), created
+        on first use; ``capacity``, ``provisioning``, ``kind`` and ``slurm`` change it
+        when given."""
 
     @abstractmethod
     def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
         """The workspace's named compute targets, by name."""
+
+    @abstractmethod
+    def compute_target_status(self, workspace: str, name: str) -> dict[str, Any]:
+        """The target (``local`` too) with its queued and running run counts, the
+        workers or Slurm jobs serving them and their last heartbeat."""
+
+    @abstractmethod
+    def delete_compute_target(self, workspace: str, name: str) -> None:
+        """Delete a named target (refused while runs wait for or run on it)."""
 
     @abstractmethod
     def submit_run(

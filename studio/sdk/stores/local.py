@@ -425,6 +425,8 @@ class LocalStore(LocalRegistry, Store):
         *,
         capacity: int | None = None,
         provisioning: dict[str, Any] | None = None,
+        kind: str | None = None,
+        slurm: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         from studio.execution import services as execution
 
@@ -433,8 +435,20 @@ class LocalStore(LocalRegistry, Store):
             name=name,
             capacity=capacity,
             provisioning=provisioning,
+            kind=kind,
+            slurm_settings=slurm,
         )
         return execution.compute_target_to_dict(target)
+
+    def compute_target_status(self, workspace: str, name: str) -> dict[str, Any]:
+        from studio.execution import selectors
+
+        return selectors.compute_target_status(workspace=self._workspace(workspace), name=name)
+
+    def delete_compute_target(self, workspace: str, name: str) -> None:
+        from studio.execution import services as execution
+
+        execution.compute_target_delete(workspace=self._workspace(workspace), name=name)
 
     def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
         from studio.execution import services as execution

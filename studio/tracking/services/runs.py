@@ -3,6 +3,7 @@ and tags."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from studio.errors import (
+    Conflict,
     InvalidTransition,
     NotFound,
     PropertyConflict,
@@ -61,6 +63,26 @@ def experiment_get_or_create(*, workspace: Workspace, name: str) -> Experiment:
 
 
 # --- runs --------------------------------------------------------------------------
+
+
+# A run id a client chooses (azureml-core names its child runs itself): URL-safe.
+_CLIENT_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
+
+
+def _check_client_run_ids(run_ids: list[str]) -> list[str]:
+    """Run ids chosen by the client: well formed, distinct and not taken."""
+    for i, run_id in enumerate(run_ids):
+        if not isinstance(run_id, str) or not _CLIENT_RUN_ID.fullmatch(run_id):
+            raise ValidationError(
+                f"Run id {run_id!r} must be 1 to 255 letters, digits, '_', '-' or '.'.",
+                field=f"run_ids[{i}]",
+            )
+    if len(set(run_ids)) != len(run_ids):
+        raise ValidationError("The run ids of one call must differ.", field="run_ids")
+    taken = list(Run.objects.filter(run_id__in=run_ids).values_list("run_id", flat=True)[:1])
+    if taken:
+        raise Conflict(f"A run with id {taken[0]!r} already exists.", field="run_id")
+    return run_ids
 
 
 def _new_run_id(experiment_name: str) -> str:
@@ -114,8 +136,10 @@ def run_create(
     arguments: Iterable[str] = (),
     tags: Mapping[str, str | None] | None = None,
     properties: Mapping[str, str] | None = None,
+    run_id: str | None = None,
 ) -> Run:
-    """Create one run (``start_logging``, ``child_run``, ``submit``)."""
+    """Create one run (``start_logging``, ``child_run``, ``submit``). ``run_id``: the
+    id the client chose (v1's ``child_run`` names its runs), else a new one."""
     if type not in RunType.values:
         raise ValidationError(f"Unknown run type {type!r}.", field="type")
     if status not in (RunStatus.RUNNING, RunStatus.NOT_STARTED, RunStatus.QUEUED):
@@ -125,11 +149,13 @@ def run_create(
     clean_props = _check_properties(properties or {})
     if parent is not None and parent.experiment_id != experiment.pk:
         raise ValidationError("A child run belongs to its parent's experiment.", field="parent")
+    if run_id is not None:
+        _check_client_run_ids([run_id])
     now = timezone.now()
     with transaction.atomic():
         number = _reserve_numbers(experiment, 1)
         run = Run.objects.create(
-            run_id=_new_run_id(experiment.name),
+            run_id=run_id or _new_run_id(experiment.name),
             workspace_id=experiment.workspace_id,
             experiment=experiment,
             number=number,
@@ -161,11 +187,18 @@ def run_create_children(
     count: int | None = None,
     tag_key: str | None = None,
     tag_values: Iterable[str] | None = None,
+    run_ids: Iterable[str] | None = None,
 ) -> list[Run]:
     """Create many child runs in one transaction (``create_children``).
 
     With ``tag_key`` and ``tag_values``, one child per value, tagged ``tag_key=value``.
+    ``run_ids``: the ids the client chose for them (v1's ``create_children``).
     """
+    chosen = list(run_ids) if run_ids is not None else None
+    if chosen is not None:
+        _check_client_run_ids(chosen)
+        if count is None and tag_values is None:
+            count = len(chosen)
     values = list(tag_values) if tag_values is not None else None
     if values is not None:
         if tag_key is None:
@@ -182,16 +215,18 @@ def run_create_children(
         raise ValidationError("count must be a non-negative integer.", field="count")
     if count > MAX_CHILDREN_PER_CALL:
         raise ValidationError(f"At most {MAX_CHILDREN_PER_CALL} children per call.", field="count")
+    if chosen is not None and len(chosen) != count:
+        raise ValidationError("One run id per child is needed.", field="run_ids")
     if count == 0:
         return []
     experiment = parent.experiment
     now = timezone.now()
     with transaction.atomic():
         first = _reserve_numbers(experiment, count)
-        run_ids = _new_run_ids(experiment.name, count)
+        new_ids = chosen or _new_run_ids(experiment.name, count)
         runs = [
             Run(
-                run_id=run_ids[i],
+                run_id=new_ids[i],
                 workspace_id=parent.workspace_id,
                 experiment=experiment,
                 number=first + i,

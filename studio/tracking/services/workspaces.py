@@ -4,12 +4,18 @@ business (``studio.accounts.access``); the creator's membership is added by
 
 from __future__ import annotations
 
+import logging
+
+from django.apps import apps
 from django.db import transaction
 
 from studio.errors import Conflict, ValidationError
 from studio.rules import validation
 from studio.rules.transitions import TERMINAL
-from studio.tracking.models import Run, Workspace
+from studio.tracking import storage
+from studio.tracking.models import Run, RunFile, Workspace
+
+log = logging.getLogger(__name__)
 
 
 def _check_name_free(name: str, *, but: Workspace | None = None) -> None:
@@ -71,4 +77,58 @@ def workspace_delete(*, workspace: Workspace, confirm: str) -> None:
                 "or wait for them to end before deleting it.",
                 field="workspace",
             )
+        folders = [
+            f"runs/{u.hex}"
+            for u in Run.objects.filter(workspace=workspace).values_list("uuid", flat=True)
+        ]
+        keys = _stored_keys(workspace)
         workspace.delete()
+        # The bytes go once the rows are gone for good: a delete rolled back keeps them.
+        transaction.on_commit(lambda: _remove_files(keys, folders))
+
+
+def _stored_keys(workspace: Workspace) -> list[str]:
+    """The storage keys of every file deleted with ``workspace``: its runs' files and
+    the rows of other apps that name bytes in the files storage (``storage_key``) and
+    belong to the workspace (the registry's model files, copies of run files)."""
+    keys = list(
+        RunFile.objects.filter(run__workspace=workspace).values_list("storage_key", flat=True)
+    )
+    for model in apps.get_models():
+        fields = {f.name: f for f in model._meta.concrete_fields}
+        owner = fields.get("workspace")
+        if model is RunFile or "storage_key" not in fields or owner is None:
+            continue
+        if owner.is_relation and owner.related_model is Workspace:
+            rows = model._default_manager.filter(workspace=workspace)
+            keys += rows.values_list("storage_key", flat=True)
+    return keys
+
+
+def _remove_files(keys: list[str], folders: list[str]) -> None:
+    """Delete ``keys`` and what is left under the runs' folders; files already gone
+    are no error, and one that cannot be deleted is logged, not raised (the workspace
+    is deleted already)."""
+    store = storage.files_storage()
+    for key in keys:
+        _remove(store, key)
+    for folder in folders:
+        try:
+            _, names = store.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            log.warning("Could not list %s of a deleted workspace: %s", folder, exc)
+            continue
+        for name in names:
+            _remove(store, f"{folder}/{name}")
+        _remove(store, folder)  # the folder itself, where the storage has folders
+
+
+def _remove(store, key: str) -> None:
+    try:
+        store.delete(key)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("Could not delete %s of a deleted workspace: %s", key, exc)

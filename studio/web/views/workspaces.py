@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from studio.accounts import services
-from studio.accounts.access import allows
+from studio.accounts.access import allows, current_workspace
 from studio.accounts.routes import CURRENT, route
 from studio.errors import StudioError
 from studio.tracking.models import Workspace
@@ -37,7 +37,8 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Created {workspace.name!r}; you are its owner.")
             return _open(workspace)
-    context = {"name": name, **frame(request, None, "workspace-new")}
+    # The switcher keeps showing the workspace one came from.
+    context = {"name": name, **frame(request, current_workspace(request), "workspace-new")}
     return render(request, "web/workspace_new.html", context)
 
 

@@ -1,192 +1,29 @@
-"""The REST store: the same contract as the local store, over the JSON API v1.
-
-Errors come back as the exceptions the server raised (``errors.error_from_code``).
-Metric batches that cannot reach the server go to a spool on disk
-(``STUDIO_HOME/spool/<identity>/runs/<run id>/``, one fsync'd file per batch, written
-under a temporary name and renamed) and are delivered in order when it is back: by the
-background flusher, at exit, or by the next process that uses the SDK with the same
-server and token. The identity is a hash of the server and the token (the token never
-reaches the disk); each file carries the server, the token's hash and the run too, so
-a process with another token leaves the batch alone. Batch ids travel with them, so a
-batch whose first delivery did arrive is not stored twice. A batch the server refuses
-(run finished, token revoked, bad data) is never deleted: it moves to
-``<identity>/refused/<run id>/`` and a warning names the run and the points.
-"""
+"""``RestStore``: the store contract over the JSON API v1 (the package's docstring
+says how metric batches survive an outage)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import re
-import sys
 import threading
-import time
-import urllib.parse
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
 from studio.core.env import studio_home
-from studio.errors import NotFound, StudioError, Unavailable, ValidationError, error_from_code
+from studio.errors import NotFound, Unavailable, ValidationError, error_from_code
 from studio.rules import jsoncodec, validation, wire
 from studio.rules.filenames import SNAPSHOT, check_file_name
-from studio.rules.registry import filter_param
 from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
-from studio.sdk.stores.registry import RegistryContract
-
-API = "/api/v1"
-LOCAL = "local"
-# Reconnect attempts are spaced out so a dead server costs the flusher little.
-RETRY_AFTER = 2.0
+from studio.sdk.stores.rest.common import API, LOCAL, _file_path, _q, _token_hash, _with_remedy
+from studio.sdk.stores.rest.registry import RestRegistry
+from studio.sdk.stores.rest.spool import Spool
 
 
-def _q(value: str) -> str:
-    return urllib.parse.quote(value, safe="")
-
-
-def _token_hash(token: str) -> str:
-    """Names a token in the spool without storing it (and without the hash the
-    server keeps for lookups: another prefix)."""
-    return hashlib.sha256(f"studio-spool\n{token}".encode()).hexdigest()
-
-
-def _points(body: Mapping[str, Any]) -> int:
-    return sum(len(s.get("values", ())) for s in body.get("series", ())) + len(
-        body.get("records", ())
-    )
-
-
-def _file_path(name: str) -> str:
-    """A file name as one URL path part: slashes and dots encoded too, so that no
-    client library resolves ``..`` before the server checks the name."""
-    return _q(name).replace(".", "%2E")
-
-
-class RestRegistry(RegistryContract):
-    """Over the JSON API (RestStore's transport)."""
-
-    def _model_path(self, workspace: str, name: str, version: int | None = None) -> str:
-        path = f"/workspaces/{_q(workspace)}/models/{_q(name)}"
-        return path if version is None else f"{path}/versions/{int(version)}"
-
-    def list_models(
-        self,
-        workspace: str,
-        *,
-        name: str | None = None,
-        tags: Sequence[tuple[str, str | None]] = (),
-        properties: Sequence[tuple[str, str | None]] = (),
-        run_id: str | None = None,
-        latest: bool = False,
-    ) -> list[dict[str, Any]]:
-        params = list(self._params(model=name, run_id=run_id, latest=latest).items())
-        params += [("tag", filter_param(t)) for t in tags]
-        params += [("prop", filter_param(p)) for p in properties]
-        path = f"/workspaces/{_q(workspace)}/models"
-        return self._call("GET", path, params=params)["models"]
-
-    def get_model(self, workspace: str, name: str, version: int | None = None) -> dict[str, Any]:
-        return self._call("GET", self._model_path(workspace, name, version))
-
-    def register_model_from_run(
-        self,
-        run_id: str,
-        name: str,
-        *,
-        path: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        properties: Mapping[str, str] | None = None,
-        description: str | None = None,
-    ) -> dict[str, Any]:
-        body = {
-            "name": name,
-            "path": path,
-            "tags": dict(tags) if tags else None,
-            "properties": dict(properties) if properties else None,
-            "description": description,
-        }
-        return self._call("POST", f"/runs/{_q(run_id)}/models", json_body=body)
-
-    def register_model_files(
-        self,
-        workspace: str,
-        name: str,
-        *,
-        files: Sequence[tuple[str, Any]],
-        path: str = "",
-        tags: Mapping[str, str] | None = None,
-        properties: Mapping[str, str] | None = None,
-        description: str | None = None,
-    ) -> dict[str, Any]:
-        upload = uuid.uuid4().hex
-        base = f"/workspaces/{_q(workspace)}/model-uploads/{upload}/files/"
-        for file_name, file_path in files:
-            with open(file_path, "rb") as f:
-                self._call(
-                    "PUT",
-                    base + _file_path(check_file_name(file_name)),
-                    content=f.read(),
-                    headers={"Content-Type": "application/octet-stream"},
-                )
-        body = {
-            "name": name,
-            "upload": upload,
-            "path": path,
-            "tags": dict(tags) if tags else None,
-            "properties": dict(properties) if properties else None,
-            "description": description,
-        }
-        return self._call("POST", f"/workspaces/{_q(workspace)}/models", json_body=body)
-
-    def update_model(
-        self,
-        workspace: str,
-        name: str,
-        version: int,
-        *,
-        tags: Mapping[str, str] | None = None,
-        remove_tags: Sequence[str] | None = None,
-        properties: Mapping[str, str] | None = None,
-        description: str | None = None,
-    ) -> dict[str, Any]:
-        body = {
-            "tags": dict(tags) if tags else None,
-            "remove_tags": list(remove_tags) if remove_tags else None,
-            "properties": dict(properties) if properties else None,
-            "description": description,
-        }
-        return self._call("PATCH", self._model_path(workspace, name, version), json_body=body)
-
-    def download_model_file(
-        self, workspace: str, name: str, version: int, file: str, out: IO[bytes]
-    ) -> None:
-        url = f"{self._model_path(workspace, name, version)}/files/{_file_path(file)}"
-        self._stream_to(url, out)
-
-
-_MISSING_WORKSPACE = re.compile(r"^Workspace ('.*'|\".*\") does not exist\.$")
-
-
-def _with_remedy(exc: NotFound) -> NotFound:
-    """A missing workspace, said with what to do about it (a fresh server has none)."""
-    found = _MISSING_WORKSPACE.match(exc.message) if exc.field == "workspace" else None
-    if found is None:
-        return exc
-    name = found.group(1)
-    exc.message = (
-        f"Workspace {name} does not exist: create it in the studio (Settings → New "
-        f"workspace), with `studio workspace create {name[1:-1]}`, or ask an owner."
-    )
-    exc.args = (exc.message,)
-    return exc
-
-
-class RestStore(RestRegistry, Store):
+class RestStore(Spool, RestRegistry, Store):
     def __init__(self, uri: str, token: str | None = None) -> None:
         self.uri = uri.rstrip("/")
         token = token or os.environ.get("STUDIO_TOKEN")
@@ -364,109 +201,6 @@ class RestStore(RestRegistry, Store):
         body = {"keys": list(keys)}
         return self._call("POST", f"/runs/{_q(run_id)}/tags/remove", json_body=body)["tags"]
 
-    # --- metrics, with the spool -------------------------------------------------
-
-    def log_batch(
-        self,
-        run_id: str,
-        batch_id: str,
-        series: Sequence[Mapping[str, Any]],
-        records: Sequence[Mapping[str, Any]],
-    ) -> dict[str, Any]:
-        body = {"batch_id": batch_id, "series": list(series), "records": list(records)}
-        # Keep order: while older batches wait in the spool, newer ones queue behind them.
-        if self._spooled(run_id) or time.monotonic() < self.down_until:
-            self._spool(run_id, body)
-            self.drain(run_id)
-            return {"batch_id": batch_id, "spooled": True}
-        try:
-            return self._call("POST", f"/runs/{_q(run_id)}/metrics", json_body=body)
-        except Unavailable:
-            self.down_until = time.monotonic() + RETRY_AFTER
-            self._spool(run_id, body)
-            return {"batch_id": batch_id, "spooled": True}
-
-    def _spool_dir(self, run_id: str) -> Path:
-        return self.spool_root / _q(run_id)
-
-    def _spooled(self, run_id: str) -> list[Path]:
-        folder = self._spool_dir(run_id)
-        if not folder.is_dir():
-            return []
-        return sorted(folder.glob("*.json"))
-
-    def _spool(self, run_id: str, body: dict[str, Any]) -> None:
-        folder = self._spool_dir(run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{body['batch_id']}.json"
-        tmp = folder / f".{name}.tmp"
-        entry = {"server": self.uri, "token_sha256": self.token_hash, "run": run_id, "body": body}
-        with open(tmp, "w") as f:
-            f.write(jsoncodec.dumps(entry))
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.rename(folder / name)
-
-    def _mine(self, entry: Any, run_id: str) -> bool:
-        return (
-            isinstance(entry, dict)
-            and entry.get("server") == self.uri
-            and entry.get("token_sha256") == self.token_hash
-            and entry.get("run") == run_id
-        )
-
-    def _refused(self, path: Path, run_id: str, body: dict[str, Any], exc: StudioError) -> None:
-        """Keep a batch the server refused where no drain sends it again, and say so."""
-        folder = self.refused_root / path.parent.name
-        folder.mkdir(parents=True, exist_ok=True)
-        try:
-            path.rename(folder / path.name)
-        except FileNotFoundError:
-            return  # another process of ours moved it and reported it
-        print(
-            f"studio: the studio refused {_points(body)} spooled points of run {run_id} "
-            f"({exc}); kept in {folder / path.name}",
-            file=sys.stderr,
-        )
-
-    def drain(self, run_id: str | None = None, *, required: bool = False) -> None:
-        """Deliver spooled batches, oldest first; stop at the first failure. With
-        ``required``, a batch that cannot be delivered raises Unavailable."""
-        if not self.spool_root.is_dir():
-            return
-        with self.spool_lock:
-            runs = [self._spool_dir(run_id)] if run_id else sorted(self.spool_root.iterdir())
-            for folder in runs:
-                run = urllib.parse.unquote(folder.name)
-                for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-                    try:
-                        entry = jsoncodec.loads(path.read_bytes())
-                    except (OSError, StudioError):
-                        continue  # taken by another process of ours, or unreadable
-                    if not self._mine(entry, run):
-                        continue  # another server's or token's batch: not ours to send
-                    try:
-                        self._call("POST", f"/runs/{_q(run)}/metrics", json_body=entry["body"])
-                    except Unavailable:
-                        self.down_until = time.monotonic() + RETRY_AFTER
-                        if required:
-                            raise
-                        return
-                    except StudioError as exc:
-                        self._refused(path, run, entry["body"], exc)
-                        continue
-                    path.unlink(missing_ok=True)  # another process of ours may have sent it
-                if folder.is_dir() and not any(folder.iterdir()):
-                    folder.rmdir()
-        self.down_until = 0.0
-
-    def release(self) -> None:
-        if self.spool_root.is_dir() and time.monotonic() >= self.down_until:
-            try:
-                self.drain()
-            except Exception as exc:  # the flusher must keep going
-                print(f"studio: draining the spool failed: {exc}", file=sys.stderr)
-
     def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]:
         params = {"name": name} if name is not None else None
         return self._call("GET", f"/runs/{_q(run_id)}/metrics", params=params)["metrics"]
@@ -480,8 +214,16 @@ class RestStore(RestRegistry, Store):
         *,
         capacity: int | None = None,
         provisioning: dict[str, Any] | None = None,
+        kind: str | None = None,
+        slurm: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        body = {"name": name, "capacity": capacity, "provisioning": provisioning}
+        body = {
+            "name": name,
+            "capacity": capacity,
+            "provisioning": provisioning,
+            "kind": kind,
+            "slurm": slurm,
+        }
         return self._call(
             "POST",
             f"/workspaces/{_q(workspace)}/compute-targets",
@@ -490,6 +232,14 @@ class RestStore(RestRegistry, Store):
 
     def list_compute_targets(self, workspace: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/workspaces/{_q(workspace)}/compute-targets")["targets"]
+
+    def compute_target_status(self, workspace: str, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/workspaces/{_q(workspace)}/compute-targets/{_q(name)}")
+
+    def delete_compute_target(self, workspace: str, name: str) -> None:
+        self._call(
+            "DELETE", f"/workspaces/{_q(workspace)}/compute-targets/{_q(name)}", json_body={}
+        )
 
     def _upload_snapshot(self, run_id: str, files) -> None:
         for name, path in files:

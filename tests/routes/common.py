@@ -1,31 +1,23 @@
-"""Routes (docs/requirements.md C2): every URL the project serves declares who may call it, so a
-new route cannot ship without an authorization decision; and the declaration is
-enforced: every named page and every API operation is requested as an outsider, a
-reader writing and an anonymous caller, and must refuse them without changing anything.
-"""
+"""What the route-policy tests share: the routes of the project, the state a refused
+call must leave unchanged, the bodies and clients they call with."""
 
 import inspect
 import json
 
-import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 import studio.urls  # noqa: F401  (every API module registered before operations are listed)
-from studio.accounts.invitations import invitation_create
 from studio.accounts.models import ApiToken, Invitation, Membership
-from studio.accounts.routes import CURRENT, POLICIES
+from studio.accounts.routes import CURRENT
 from studio.accounts.services import token_create
 from studio.api import registry as registry_api
 from studio.api import schemas
 from studio.api.base import api
 from studio.execution.models import ComputeTarget, Environment
-from studio.registry import services as registry
 from studio.registry.models import ModelFile, ModelVersion
-from studio.tracking import saved_views, services
 from studio.tracking.models import Experiment, Run, RunTag, SavedView, Workspace
-from tests.figures import report
 
 
 def _patterns(resolver, prefix=""):
@@ -34,44 +26,6 @@ def _patterns(resolver, prefix=""):
             yield from _patterns(entry, prefix + str(entry.pattern))
         elif isinstance(entry, URLPattern):
             yield prefix + str(entry.pattern), entry.callback
-
-
-def test_every_django_route_declares_a_policy():
-    missing = []
-    for route, view in _patterns(get_resolver()):
-        if route.startswith("api/v1/"):
-            continue  # django-ninja's dispatcher; its operations are checked below
-        if getattr(view, "studio_policy", None) not in POLICIES:
-            missing.append(route)
-    assert missing == []
-
-
-def test_every_api_operation_declares_a_policy():
-    missing, seen = [], 0
-    for prefix, router in api._routers:
-        for path, path_view in router.path_operations.items():
-            for operation in path_view.operations:
-                seen += 1
-                if getattr(operation.view_func, "studio_policy", None) not in POLICIES:
-                    missing.append(f"{operation.methods} {prefix}{path}")
-    assert seen >= 20
-    assert missing == []
-
-
-def test_only_the_declared_routes_are_public():
-    public = sorted(
-        route
-        for route, view in _patterns(get_resolver())
-        if getattr(view, "studio_policy", None) == "public"
-    )
-    assert public == [
-        "",
-        "accounts/invite/<str:token>/",  # the invitee has no account yet
-        "accounts/login/",
-        "accounts/logout/",
-        "accounts/set-password/<uidb64>/<token>/",  # a one-time link, no account yet
-        "api/<path:rest>",
-    ]
 
 
 # --- what each route does for callers who may not use it --------------------------------
@@ -92,35 +46,6 @@ FORM = {
     "username": "charlie",
     "state": "",
 }
-
-
-@pytest.fixture
-def world(owner, member, reader, outsider, workspace):
-    """Everything of "default" a route can name: a run with a child and a file, a
-    shared view, dave's membership, alice's token."""
-    experiment = services.experiment_get_or_create(workspace=workspace, name="secret-exp")
-    run = services.run_create(experiment=experiment, submitted_by="alice")
-    services.run_create(experiment=run.experiment, submitted_by="alice", parent=run)
-    services.run_set_tags(run=run, tags={"lr": "0.1"})
-    services.run_file_upload(run=run, name="outputs/a.txt", content=_Body(b"secret"))
-    view = saved_views.view_create(
-        workspace=workspace, owner=member, name="team-view", state={}, shared=True
-    )
-    token, _ = token_create(user=owner, name="alice-laptop")
-    invitation, _ = invitation_create(
-        workspace=workspace, role="owner", created_by=owner, note="secret-invite"
-    )
-    registry.model_register(
-        workspace=workspace, name="secret-model", created_by="alice", run=run, path="outputs/a.txt"
-    )
-    return {
-        "run": run,
-        "view": view,
-        "membership": Membership.objects.get(user=reader, workspace=workspace),
-        "token": token,
-        "invitation": invitation,
-        "user": reader,
-    }
 
 
 class _Body:
@@ -145,7 +70,11 @@ def _state() -> tuple:
         sorted(ModelVersion.objects.values_list("model__name", "version", "tags", "description")),
         sorted(ModelFile.objects.values_list("name", "version__version")),
         sorted(Environment.objects.values_list("workspace__name", "name", "version")),
-        sorted(Invitation.objects.values_list("workspace__name", "role", "revoked_at")),
+        list(
+            Invitation.objects.order_by("pk").values_list(
+                "workspace__name", "role", "revoked_at", "accepted_by__username"
+            )
+        ),
         sorted(User.objects.values_list("username", "is_active", "is_superuser", "password")),
         sorted(Workspace.objects.values_list("name", "archived")),
     )
@@ -169,8 +98,8 @@ def _web_routes(world) -> list[tuple[str, str, object]]:
     }
     found = []
     for route, view in _patterns(get_resolver()):
-        if route.startswith("api/"):
-            continue
+        if route.startswith(("api/", "ajax-api/", "azureml/")):
+            continue  # the JSON APIs, MLflow's and azureml-core's routes: checked below
         name = next(p.name for p in _named(get_resolver()) if p.callback is view)
         kwargs = {k: samples[k] for k in _converters(get_resolver(), view)}
         if name == "run-file":
@@ -219,26 +148,6 @@ def _resolves_objects(view) -> bool:
     return any(source is not CURRENT for source in view.studio_objects.values())
 
 
-def test_an_outsider_gets_404_for_every_object_and_never_sees_another_workspace(
-    client, world, outsider
-):
-    client.force_login(outsider)
-    before, checked = _state(), 0
-    for name, url, view in _web_routes(world):
-        if view.studio_policy == "public":
-            continue
-        for method in (client.get, client.post):
-            response = method(url, FORM) if method == client.post else method(url)
-            checked += 1
-            if _resolves_objects(view):
-                assert response.status_code == 404, (name, method)
-            body = _content(response)
-            leaks = [s for s in (*SECRETS, world["run"].run_id) if s in body]
-            assert leaks == [], (name, response.status_code)
-    assert _state() == before or _only_charlies_own_changes(before)
-    report(f"routes: {checked} web requests as an outsider, none saw another workspace")
-
-
 def _only_charlies_own_changes(before) -> bool:
     """An outsider may save a view or a token in their own workspace; "default" stays."""
     after = _state()
@@ -247,34 +156,6 @@ def _only_charlies_own_changes(before) -> bool:
         for part in state
     ]
     return default_of(after) == default_of(before)
-
-
-def test_a_reader_is_refused_every_write_page_and_nothing_changes(client, world, reader):
-    client.force_login(reader)
-    before, checked = _state(), []
-    for name, url, view in _web_routes(world):
-        if view.studio_post in ("write", "owner", "superuser") or name == "run-bulk":
-            response = client.post(url, {**FORM, "run": world["run"].run_id})
-            # No account is visible to a non-superuser: one named in the URL is a 404.
-            refused = 404 if view.studio_post == "superuser" and view.studio_objects else 403
-            assert response.status_code == refused, name
-            checked.append(name)
-    assert _state() == before
-    assert len(checked) >= 10
-    report(f"routes: {len(checked)} web write routes refused to a reader (403)")
-
-
-def test_an_anonymous_caller_is_sent_to_sign_in_from_every_page(client, world):
-    before, checked = _state(), 0
-    for name, url, view in _web_routes(world):
-        if view.studio_policy == "public":
-            continue
-        for response in (client.get(url), client.post(url, FORM)):
-            assert response.status_code == 302, name
-            assert response["Location"].startswith("/accounts/login/?next="), name
-            checked += 1
-    assert _state() == before
-    report(f"routes: {checked} web requests as anonymous, all sent to sign in")
 
 
 # --- the API ---------------------------------------------------------------------------
@@ -331,6 +212,7 @@ def _api_operations(world):
                 .replace("{version}", "1")
                 .replace("{upload}", "0" * 32)
                 .replace("{path:file}", "a.txt")
+                .replace("{target}", "local")
             ).replace("//", "/")
             for operation in path_view.operations:
                 payload = inspect.signature(operation.view_func).parameters.get("payload")
@@ -375,53 +257,3 @@ def _own(method, response, role) -> bool:
 def _left_out(url, response) -> bool:
     assert response.status_code == 200, (url, response.content[:200])
     return response.json()["runs"] == []
-
-
-def test_every_api_operation_answers_an_outsider_404_and_changes_nothing(world, outsider):
-    charlie = _api_client(outsider)
-    before, checked = _state(), 0
-    for method, url, body, content_type, _ in _api_operations(world):
-        response = _call(charlie, method, url, body, content_type)
-        if url in LEAVE_OUT:
-            assert _left_out(url, response)
-            continue
-        if url == OWN:
-            assert _own(method, response, None)
-            continue
-        assert response.status_code == 404, (method, url, response.content[:200])
-        assert response.json()["error"]["code"] == "not_found"
-        checked += 1
-    assert _state() == before
-    assert checked >= 25
-    report(f"routes: {checked} API operations as an outsider, all 404 (heartbeat: left out)")
-
-
-def test_every_api_write_answers_a_reader_403_and_changes_nothing(world, reader):
-    dave = _api_client(reader)
-    before, writes, reads = _state(), 0, 0
-    for method, url, body, content_type, operation in _api_operations(world):
-        response = _call(dave, method, url, body, content_type)
-        if url in LEAVE_OUT:
-            assert _left_out(url, response)
-        elif url == OWN:
-            assert _own(method, response, "reader")
-        elif operation.view_func.studio_policy in ("write", "owner"):
-            assert response.status_code == 403, (method, url, response.content[:200])
-            writes += 1
-        else:
-            assert response.status_code == 200, (method, url, response.content[:200])
-            reads += 1
-    assert _state() == before
-    report(f"routes: {writes} API writes refused to a reader (403), {reads} reads answered 200")
-
-
-def test_every_api_operation_answers_an_anonymous_caller_401(world):
-    anonymous = Client()
-    before, checked = _state(), 0
-    for method, url, body, content_type, _ in _api_operations(world):
-        response = _call(anonymous, method, url, body, content_type)
-        assert response.status_code == 401, (method, url)
-        assert response.json()["error"]["code"] == "not_authenticated"
-        checked += 1
-    assert _state() == before
-    report(f"routes: {checked} API operations as anonymous, all 401")
