@@ -323,3 +323,29 @@ def test_an_uploaded_log_in_a_bucket_takes_no_appends(run):
     services.run_file_upload(run=run, name="logs/std_log.txt", content=io.BytesIO(b"old "))
     with pytest.raises(Conflict, match="uploaded as a file"):
         services.run_live_log_append(run=run, offset=4, data=b"and new")
+
+
+def test_deleting_a_workspace_deletes_its_live_logs_chunks(
+    owner, run, s3_server, django_capture_on_commit_callbacks
+):
+    from studio.tracking import storage
+    from studio.tracking.models import LogChunk
+
+    services.run_file_upload(run=run, name="outputs/a.txt", content=io.BytesIO(b"a"))
+    for at in range(0, len(DATA), 1024):
+        services.run_live_log_append(run=run, offset=at, data=DATA[at : at + 1024])
+    services.run_complete(run=run)
+    keys = list(LogChunk.objects.values_list("storage_key", flat=True))
+    store = storage.files_storage()
+    assert len(keys) >= 2 and all(store.exists(k) for k in keys)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner.api.delete(
+            "/api/v1/workspaces/default", '{"confirm": "default"}', content_type="application/json"
+        )
+    assert response.status_code == 200, response.content
+    assert [k for k in keys if store.exists(k)] == []
+    folder = f"runs/{run.uuid.hex}"
+    if s3_server is not None:
+        assert s3_server.keys(folder + "/") == []
+    else:
+        assert not os.path.exists(store.path(folder))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import uuid
 from pathlib import Path
 from typing import IO
@@ -59,6 +60,8 @@ def file_bytes_save(*, key: str, content: IO[bytes]) -> tuple[str, int]:
     from django.core.files import File
 
     store = storage.files_storage()
+    if not isinstance(content, io.IOBase | File):
+        content = _Stream(content)  # any object with read(): a request body, a pipe
     try:
         with storage.storage_errors(f"store {key}"):
             saved = store.save(key, File(content))
@@ -76,6 +79,25 @@ def file_bytes_save(*, key: str, content: IO[bytes]) -> tuple[str, int]:
             field="content",
         )
     return saved, size
+
+
+class _Stream(io.RawIOBase):
+    """A stream that only has ``read`` as a file the storages take: not seekable (an
+    object store then uploads it in parts as it is read)."""
+
+    def __init__(self, source):
+        self._source = source
+        self._pending = b""  # what a read() gave beyond the size asked for
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._pending or self._source.read(len(buffer))
+        n = min(len(data), len(buffer))
+        buffer[:n] = data[:n]
+        self._pending = data[n:]
+        return n
 
 
 # --- the live log: chunks plus an index ------------------------------------------------
