@@ -29,8 +29,10 @@ __all__ = [
     "storage_errors",
 ]
 
-# A ranged GET asks for at least this much: a streamed download costs one request
-# per 16 MB, and a small read past its end does not make the server send the rest.
+# A ranged GET asks for what is read and a little more (FIRST_WINDOW); each GET that
+# continues where the last one ended asks for twice as much, up to READ_WINDOW: a
+# small read costs a small request, a streamed download one request per 16 MB.
+FIRST_WINDOW = 256 << 10
 READ_WINDOW = 16 << 20
 
 
@@ -150,6 +152,7 @@ class _ObjectReader(io.RawIOBase):
         self._body = None
         self._body_pos = 0
         self._body_end = 0
+        self._window = FIRST_WINDOW
 
     def readable(self) -> bool:
         return True
@@ -185,8 +188,10 @@ class _ObjectReader(io.RawIOBase):
         return n
 
     def _open(self, want: int) -> None:
+        sequential = self._body is not None and self._body_pos == self._pos
+        self._window = min(self._window * 2, READ_WINDOW) if sequential else FIRST_WINDOW
         self._drop()
-        end = min(self._size, self._pos + max(want, READ_WINDOW))
+        end = min(self._size, self._pos + max(want, self._window))
         with storage_errors(f"read {self._name}"):
             response = self._client.get_object(
                 Bucket=self._bucket, Key=self._key, Range=f"bytes={self._pos}-{end - 1}"
