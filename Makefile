@@ -12,7 +12,7 @@ TEST_WORKERS ?= 2
 # MLflow, for bench/runs_query.py only: its own virtualenv, never in requirements.txt.
 MLFLOW_VENV ?= .venv-mlflow
 
-.PHONY: install chromium migrate demo run test test-fast lint bench bench-venv
+.PHONY: install chromium migrate demo run test test-s3 test-fast lint bench bench-venv
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -45,6 +45,18 @@ run: demo
 test: install chromium
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
+# The file-related tests again with run files in S3: a local S3 server (moto's) started
+# by the test session, the bucket made by it (tests/envsetup.py, tests/conftest.py).
+FILE_TESTS ?= tests/api/test_file_storage.py tests/api/test_uploads.py \
+	tests/api/test_supervising_api.py tests/tracking/test_run_page_selectors.py \
+	tests/web/test_run_files.py tests/web/test_run_page.py tests/web/test_models_pages.py \
+	tests/registry/test_api.py tests/cli/test_download_logs.py tests/sdk/test_models.py \
+	tests/sdk/test_contract.py tests/sdk/test_rest_local.py \
+	tests/execution/test_outputs_storage.py tests/execution/test_cancel.py
+
+test-s3: install
+	STUDIO_TEST_STORAGE=s3 $(BIN)/pytest -n $(TEST_WORKERS) $(FILE_TESTS)
+
 test-fast: install
 	$(BIN)/pytest -m "not slow and not e2e"
 
@@ -66,5 +78,6 @@ bench: install bench-venv
 	$(BIN)/python bench/chart.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/runs_page.py
+	$(BIN)/python bench/log_storage.py
 	$(BIN)/python bench/runs_query.py --mlflow-python $(MLFLOW_VENV)/bin/python
 	$(BIN)/python bench/server.py --mlflow-python $(MLFLOW_VENV)/bin/python

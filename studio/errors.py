@@ -137,6 +137,14 @@ class LengthRequired(StudioError):
     http_status = 411
 
 
+class RangeNotSatisfiable(StudioError):
+    """A download's Range header names no byte of the file (past its end, malformed,
+    or several ranges at once)."""
+
+    code = "range_not_satisfiable"
+    http_status = 416
+
+
 class Unavailable(StudioError):
     code = "unavailable"
     http_status = 503
@@ -180,6 +188,7 @@ _CLASSES = {
         UnsupportedMediaType,
         PayloadTooLarge,
         LengthRequired,
+        RangeNotSatisfiable,
         Unavailable,
         TooManyAttempts,
         WorkspaceArchived,

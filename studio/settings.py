@@ -185,13 +185,65 @@ WHITENOISE_USE_FINDERS = not env_bool("STUDIO_STATIC_COLLECTED", False)
 # Run files (outputs, logs, images) go through Django's storage API: pointing
 # "studio_files" at an object-store backend is a settings change, not a code change.
 STUDIO_FILES_ROOT = Path(env_str("STUDIO_FILES_ROOT") or STUDIO_HOME / "files")
+# STUDIO_STORAGE: "local" (STUDIO_FILES_ROOT, the default) or "s3" (an S3-compatible
+# bucket through django-storages; credentials from the usual AWS_* variables).
+STUDIO_STORAGE = env_str("STUDIO_STORAGE", "local").strip().lower() or "local"
+
+
+def _s3_files_storage() -> dict:
+    """The ``studio_files`` storage for ``STUDIO_STORAGE=s3``: django-storages' S3
+    backend on ``STUDIO_S3_BUCKET`` (at ``STUDIO_S3_ENDPOINT_URL`` for MinIO, Ceph,
+    moto ...; AWS itself when unset). Credentials are boto3's usual chain
+    (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile, an instance role),
+    never a setting of Studio's. A missing bucket fails here, at start-up."""
+    bucket = env_str("STUDIO_S3_BUCKET").strip()
+    if not bucket:
+        raise ValueError(
+            "STUDIO_STORAGE=s3 needs STUDIO_S3_BUCKET (the bucket that keeps run files)."
+        )
+    endpoint = env_str("STUDIO_S3_ENDPOINT_URL").strip()
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise ValueError(f"STUDIO_S3_ENDPOINT_URL must be an http(s) URL, not {endpoint!r}")
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint or None,
+            "region_name": env_str("AWS_DEFAULT_REGION") or env_str("AWS_REGION") or None,
+            # Keys are built from server ids (runs/<uuid>/<uuid>): nothing to rename.
+            "file_overwrite": True,
+            "location": env_str("STUDIO_S3_PREFIX").strip("/"),
+            "default_acl": None,
+            "querystring_auth": False,
+            "client_config": Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path" if endpoint else "auto"},
+                connect_timeout=env_int("STUDIO_S3_CONNECT_TIMEOUT", 5),
+                read_timeout=env_int("STUDIO_S3_READ_TIMEOUT", 60),
+                # A few quick retries: an unreachable bucket is reported in seconds.
+                retries={"mode": "standard", "max_attempts": env_int("STUDIO_S3_ATTEMPTS", 3)},
+            ),
+        },
+    }
+
+
+def _files_storage() -> dict:
+    if STUDIO_STORAGE == "local":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(STUDIO_FILES_ROOT), "file_permissions_mode": 0o640},
+        }
+    if STUDIO_STORAGE == "s3":
+        return _s3_files_storage()
+    raise ValueError(f"STUDIO_STORAGE must be 'local' or 's3', not {STUDIO_STORAGE!r}")
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "studio.core.staticstorage.StudioStaticFilesStorage"},
-    "studio_files": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(STUDIO_FILES_ROOT), "file_permissions_mode": 0o640},
-    },
+    "studio_files": _files_storage(),
 }
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 # A run whose process has not heartbeat for this long is marked Failed ("lost").

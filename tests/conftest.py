@@ -47,6 +47,31 @@ def pytest_configure(config):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def s3_server():
+    """With STUDIO_TEST_STORAGE=s3 (tests/envsetup.py), the local S3 server that every
+    run file of the session goes to; None on the local disk."""
+    if os.environ.get("STUDIO_STORAGE") != "s3":
+        yield None
+        return
+    from tests.s3server import from_environment
+
+    server = from_environment().start()
+    yield server
+    server.stop()
+
+
+def on_local_disk() -> bool:
+    return os.environ.get("STUDIO_STORAGE", "local") != "s3"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("local_disk") and not on_local_disk():
+        pytest.skip("about run files on the local disk; this pass stores them in S3")
+    if item.get_closest_marker("s3") and on_local_disk():
+        pytest.skip("needs run files in S3: STUDIO_TEST_STORAGE=s3 (.ci/run, make test-s3)")
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     from django.core.cache import cache

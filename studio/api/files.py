@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.schemas import MetricBatchIn
+from studio.core.ranges import file_response
 from studio.errors import (
     LengthRequired,
     PayloadTooLarge,
@@ -49,8 +50,13 @@ def file_list(request: HttpRequest, run: Run):
 class _Limited:
     """Reads a request body and stops at the upload limit instead of filling the disk."""
 
+    closed = False
+
     def __init__(self, stream, limit: int):
         self.stream, self.limit, self.read_bytes = stream, limit, 0
+
+    def seekable(self) -> bool:
+        return False  # a request body: the S3 backend streams it in parts
 
     def read(self, size: int = -1) -> bytes:
         chunk = self.stream.read(size if size and size > 0 else 1024 * 1024)
@@ -119,7 +125,8 @@ def file_download(
         response["Content-Disposition"] = "attachment"
         response["Content-Security-Policy"] = "sandbox"
         return response
-    response = FileResponse(
+    response = file_response(
+        request,
         selectors.file_open(run_file=run_file),
         as_attachment=True,
         filename=run_file.name.rsplit("/", 1)[-1],

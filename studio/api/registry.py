@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from ninja import Query
 from pydantic import StrictStr
 
@@ -15,6 +15,7 @@ from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.files import _upload_body
 from studio.api.schemas import Body
+from studio.core.ranges import file_response
 from studio.errors import ValidationError
 from studio.registry import selectors, services
 from studio.registry.schema import version_to_dict
@@ -147,7 +148,8 @@ def model_file_download(
     """A file of the version, as an attachment."""
     found = selectors.version_get(workspace=workspace, name=model, version=version)
     model_file = selectors.file_get(version=found, name=file)
-    response = FileResponse(
+    response = file_response(
+        request,
         selectors.file_open(model_file=model_file),
         as_attachment=True,
         filename=model_file.name.rsplit("/", 1)[-1],

@@ -33,6 +33,8 @@ from studio.rules.filenames import SNAPSHOT
 LOCAL = "local"
 # Bytes of the live log sent per request by a supervisor that reports over HTTP.
 LOG_CHUNK = 256 * 1024
+# Bytes of the live log stored per chunk by a supervisor that reaches the database.
+LOG_SHIP = 1024 * 1024
 
 
 class Backend(ABC):
@@ -146,6 +148,7 @@ class LocalBackend(Backend):
     def __init__(self, *, server: str = "") -> None:
         self.server = server
         self._runs: dict[str, Any] = {}
+        self._logs: dict[str, tuple[Path, int]] = {}
         self._endpoints: dict[str, Any] = {}
 
     def _model(self, run_id: str):
@@ -243,9 +246,34 @@ class LocalBackend(Backend):
         materialize(run=self._model(run_id), into=into)
 
     def log_open(self, run_id: str) -> Path:
+        # The script's output goes to a file of the supervisor's own; ``log_sync``
+        # ships what it gained as chunks of the run's live log (the same code for the
+        # local disk and a bucket, which cannot append in place).
         from studio.tracking import services as tracking
 
-        return tracking.run_live_log_open(run=self._model(run_id))
+        tracking.run_live_log_open(run=self._model(run_id))
+        fd, name = tempfile.mkstemp(prefix=f"studio-{run_id}-", suffix=".log")
+        os.close(fd)
+        self._logs[run_id] = (Path(name), 0)
+        return Path(name)
+
+    def log_sync(self, run_id: str, final: bool = False) -> None:
+        """Ship what the log gained since the last call, at most ``LOG_SHIP`` bytes a
+        chunk. A storage that cannot be reached keeps it for the next call."""
+        from studio.tracking import services as tracking
+
+        if run_id not in self._logs:
+            return
+        path, sent = self._logs[run_id]
+        with open(path, "rb") as f:
+            f.seek(sent)
+            while chunk := f.read(LOG_SHIP):
+                try:
+                    tracking.run_live_log_append(run=self._model(run_id), offset=sent, data=chunk)
+                except Unavailable:
+                    break
+                sent += len(chunk)
+                self._logs[run_id] = (path, sent)
 
     def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None:
         from studio.tracking import services as tracking
@@ -272,6 +300,9 @@ class LocalBackend(Backend):
         from studio.rules import filenames
         from studio.tracking import services as tracking
 
+        path, _ = self._logs.pop(run_id, (None, 0))
+        if path is not None:
+            path.unlink(missing_ok=True)
         endpoint = self._endpoints.pop(run_id, None)
         if endpoint is not None:
             endpoint.close()

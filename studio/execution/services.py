@@ -520,12 +520,9 @@ def run_report_status(
 def live_log_append(*, run: Run, offset: int, data: bytes) -> int:
     """Append ``data`` to the run's live log at ``offset`` (the size its sender knows
     it has); returns the log's size. A chunk sent again (its bytes are already there)
-    changes nothing; one that would leave a gap is refused."""
-    import fcntl
-
-    from studio.errors import Conflict, PayloadTooLarge
-    from studio.rules import filenames
-    from studio.tracking.models import RunFile
+    changes nothing; one that would leave a gap is refused. Stored as a chunk of the
+    log (``tracking.run_live_log_append``), on the local disk or in a bucket."""
+    from studio.errors import PayloadTooLarge
 
     if len(data) > MAX_LOG_CHUNK:
         raise PayloadTooLarge(
@@ -533,21 +530,7 @@ def live_log_append(*, run: Run, offset: int, data: bytes) -> int:
         )
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise ValidationError("offset must be a non-negative integer.", field="offset")
-    path = tracking.run_live_log_open(run=run)
-    with open(path, "r+b") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)  # one append at a time, whoever sends it
-        size = f.seek(0, 2)
-        if offset > size:
-            raise Conflict(
-                f"The log has {size} bytes; a chunk at {offset} would leave a gap.",
-                field="offset",
-            )
-        tail = data[size - offset :]
-        if tail:
-            f.write(tail)
-            size += len(tail)
-    RunFile.objects.filter(run=run, name=filenames.LIVE_LOG).update(size=size)
-    return size
+    return tracking.run_live_log_append(run=run, offset=offset, data=data)
 
 
 def _check_supervisor(run: Run, username: str) -> None:

@@ -367,8 +367,12 @@ def _collect_outputs(backend: Backend, run_id: str, workdir: Path) -> None:
     made to a file outside, such as the server's key, would be read through); files
     not owned by whoever owns the outputs folder (the job's user). The walk and the
     opens go through directory descriptors without following links, so a job that
-    swaps a folder for a link meanwhile gains nothing."""
-    from studio.errors import StudioError
+    swaps a folder for a link meanwhile gains nothing.
+
+    A file refused by the studio (its name, its size) is skipped; a storage that
+    cannot be reached (``Unavailable``) stops the collection and is raised: the run
+    must not end Completed with outputs missing."""
+    from studio.errors import StudioError, Unavailable
 
     root = workdir / filenames.OUTPUTS
     if root.is_symlink() or not root.is_dir():
@@ -388,6 +392,8 @@ def _collect_outputs(backend: Backend, run_id: str, workdir: Path) -> None:
             with f:
                 try:
                     backend.upload(run_id, name, f)
+                except Unavailable:
+                    raise
                 except StudioError as exc:
                     print(f"studio: output {name} skipped: {exc}", file=sys.stderr)
 
@@ -431,8 +437,26 @@ def _finish_completed(backend: Backend, run_id: str, workdir: Path) -> None:
     from studio.rules.transitions import COMPLETED, FINALIZING
 
     if backend.transition(run_id, FINALIZING, "collecting outputs"):
+        if _collect_outputs_or_fail(backend, run_id, workdir):
+            backend.transition(run_id, COMPLETED, "completed")
+
+
+def _collect_outputs_or_fail(backend: Backend, run_id: str, workdir: Path) -> bool:
+    """Collect the outputs of a finalizing run; when the storage cannot take them, the
+    run ends Failed (``outputs_failed``) with the storage's error, and False."""
+    from studio.errors import Unavailable
+    from studio.rules.transitions import FAILED
+
+    try:
         _collect_outputs(backend, run_id, workdir)
-        backend.transition(run_id, COMPLETED, "completed")
+    except Unavailable as exc:
+        message = f"The outputs could not be stored: {exc}"
+        print(f"studio: {message}", file=sys.stderr)
+        backend.transition(
+            run_id, FAILED, "outputs_failed", {"message": message, "code": "outputs_failed"}
+        )
+        return False
+    return True
 
 
 def _finish_failed(
@@ -445,6 +469,7 @@ def _finish_failed(
     stderr=(),
     workdir=None,
 ) -> None:
+    from studio.errors import Unavailable
     from studio.rules.transitions import FAILED, FINALIZING
 
     error = {"message": message, "code": code}
@@ -453,7 +478,10 @@ def _finish_failed(
     if stderr:
         error["stderr"] = "\n".join(stderr)
     if workdir is not None and backend.transition(run_id, FINALIZING, "collecting outputs"):
-        _collect_outputs(backend, run_id, workdir)
+        try:
+            _collect_outputs(backend, run_id, workdir)
+        except Unavailable as exc:  # Failed anyway; its error says what else went wrong
+            error["message"] += f" The outputs could not be stored either: {exc}"
     backend.transition(run_id, FAILED, code, error)
 
 

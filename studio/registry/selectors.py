@@ -118,8 +118,7 @@ def file_get(*, version: ModelVersion, name: str) -> ModelFile:
 
 
 def file_open(*, model_file: ModelFile) -> IO[bytes]:
-    store = storage.files_storage()
     try:
-        return store.open(model_file.storage_key, "rb")
+        return storage.open_object(model_file.storage_key, size=model_file.size)
     except FileNotFoundError:
         raise NotFound(f"The bytes of {model_file.name!r} are missing.", field="name") from None

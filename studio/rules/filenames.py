@@ -10,7 +10,7 @@ import unicodedata
 from studio.errors import ValidationError
 
 # The layout of a run's files, spelled once: what the script wrote under ./outputs,
-# the logs (the supervisor's live log among them, appended in place) and the
+# the logs (the supervisor's live log among them, stored in chunks) and the
 # submitted source directory.
 LOGS = "logs/"
 OUTPUTS = "outputs/"

@@ -68,6 +68,7 @@ def test_search_refuses_an_empty_or_huge_needle(run, needle):
         selectors.file_search(run_file=f, needle=needle)
 
 
+@pytest.mark.local_disk  # a file swapped in place on the disk
 def test_B7_a_log_replaced_by_a_fifo_is_refused_without_blocking(run):
     f = upload(run, "logs/std_log.txt", b"hello")
     path = path_of(f)
@@ -77,6 +78,7 @@ def test_B7_a_log_replaced_by_a_fifo_is_refused_without_blocking(run):
         selectors.file_read(run_file=f, offset=-10)
 
 
+@pytest.mark.local_disk  # a file swapped in place on the disk
 def test_B7_a_log_replaced_by_a_symlink_to_dev_zero_is_refused(run):
     f = upload(run, "logs/std_log.txt", b"hello")
     path = path_of(f)

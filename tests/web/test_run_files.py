@@ -113,6 +113,7 @@ def test_B1_a_name_is_decoded_exactly_once(client, member, run):
     assert _content(response) == b"literal percent"
 
 
+@pytest.mark.local_disk  # a file swapped or grown in place on the disk
 def test_B2_a_file_swapped_for_a_symlink_out_of_the_root_is_refused(
     client, member, run, canary, settings
 ):
@@ -230,15 +231,14 @@ def _log(client, run, **query):
 
 def test_the_tail_starts_at_a_line_and_following_returns_only_new_bytes(client, member, run):
     lines = b"".join(b"line %05d\n" % i for i in range(20_000))  # 200,000 bytes
-    log_file = upload(run, "logs/std_log.txt", lines)
+    services.run_live_log_append(run=run, offset=0, data=lines)  # as a supervisor ships it
     client.force_login(member)
     tail = _log(client, run).json()
     assert tail["end"] == tail["size"] == len(lines)
     assert tail["end"] - tail["start"] <= 64 * 1024
     assert tail["text"].startswith("line ") and tail["text"].endswith("line 19999\n")
     assert lines[tail["start"] - 1 : tail["start"]] == b"\n"
-    with open(storage_path(log_file), "ab") as f:
-        f.write(b"new line\nunfinished")
+    services.run_live_log_append(run=run, offset=len(lines), data=b"new line\nunfinished")
     more = _log(client, run, offset=tail["end"]).json()
     assert more["text"] == "new line\n"  # the unfinished line waits while the run is live
     assert more["start"] == tail["end"] and more["active"] is True
@@ -291,6 +291,7 @@ def test_B7_invalid_utf8_and_nul_bytes_are_replaced(client, member, run):
     assert _log(client, run).json()["text"] == "bad \ufffd\ufffd bytes and nul\n"
 
 
+@pytest.mark.local_disk  # a file swapped or grown in place on the disk
 def test_B7_a_log_replaced_by_a_fifo_or_dev_zero_is_refused_without_hanging(client, member, run):
     log_file = upload(run, "logs/std_log.txt", b"hello\n")
     path = storage_path(log_file)
@@ -304,6 +305,7 @@ def test_B7_a_log_replaced_by_a_fifo_or_dev_zero_is_refused_without_hanging(clie
     assert client.get(f"/runs/{run.run_id}/files/logs/std_log.txt").status_code == 404
 
 
+@pytest.mark.local_disk  # a file swapped or grown in place on the disk
 def test_B7_a_2_gb_log_is_read_by_ranges_only(client, member, run):
     log_file = upload(run, "logs/std_log.txt", b"")
     path = storage_path(log_file)
@@ -323,6 +325,7 @@ def test_B7_a_2_gb_log_is_read_by_ranges_only(client, member, run):
 # --- search ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.local_disk  # a file swapped or grown in place on the disk
 def test_search_returns_matching_lines_and_continues_over_a_big_log(client, member, run):
     log_file = upload(run, "logs/std_log.txt", b"")
     with open(storage_path(log_file), "r+b") as f:

@@ -8,6 +8,7 @@ from studio.tracking.models.metrics import (
 from studio.tracking.models.runs import (
     Experiment,
     LeaseWatch,
+    LogChunk,
     Run,
     RunFile,
     RunProperty,
@@ -21,6 +22,7 @@ from studio.tracking.models.views import SavedView
 __all__ = [
     "Experiment",
     "LeaseWatch",
+    "LogChunk",
     "MetricBatch",
     "MetricChunk",
     "MetricKind",

@@ -216,6 +216,9 @@ class RunFile(models.Model):
     name = models.CharField(max_length=1024)
     storage_key = models.CharField(max_length=255, unique=True)
     size = models.BigIntegerField(default=0)
+    # A live log is stored as chunks (``LogChunk``), not one object at storage_key:
+    # an object store cannot append, and its tail must open without reading it all.
+    chunked = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -224,6 +227,26 @@ class RunFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LogChunk(models.Model):
+    """One shipped piece of a chunked run file: bytes ``offset .. offset+size`` of
+    it, stored as one object at ``storage_key``. The rows of a file are its index:
+    the chunk holding any byte is one indexed query away, whatever the file's size."""
+
+    run_file = models.ForeignKey(RunFile, on_delete=models.CASCADE, related_name="chunks")
+    offset = models.BigIntegerField()
+    size = models.IntegerField()
+    storage_key = models.CharField(max_length=255, unique=True)
+
+    class Meta:
+        ordering = ["run_file", "offset"]
+        constraints = [
+            models.UniqueConstraint(fields=["run_file", "offset"], name="logchunk_unique_offset")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_file_id}@{self.offset}+{self.size}"
 
 
 class LeaseWatch(models.Model):

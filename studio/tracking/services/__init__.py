@@ -9,6 +9,7 @@ changes nothing.
 from studio.tracking.services.files import (
     run_file_sizes_update,
     run_file_upload,
+    run_live_log_append,
     run_live_log_open,
 )
 from studio.tracking.services.metrics import MAX_BATCH_ITEMS, metric_log_batch, new_batch_id
@@ -47,6 +48,7 @@ __all__ = [
     "run_file_sizes_update",
     "run_file_upload",
     "run_heartbeat",
+    "run_live_log_append",
     "run_live_log_open",
     "run_note_client",
     "run_remove_tags",

@@ -9,11 +9,11 @@ import logging
 from django.apps import apps
 from django.db import transaction
 
-from studio.errors import Conflict, ValidationError
+from studio.errors import Conflict, NotFound, StudioError, ValidationError
 from studio.rules import validation
 from studio.rules.transitions import TERMINAL
 from studio.tracking import storage
-from studio.tracking.models import Run, RunFile, Workspace
+from studio.tracking.models import LogChunk, Run, RunFile, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,13 @@ def _stored_keys(workspace: Workspace) -> list[str]:
     the rows of other apps that name bytes in the files storage (``storage_key``) and
     belong to the workspace (the registry's model files, copies of run files)."""
     keys = list(
-        RunFile.objects.filter(run__workspace=workspace).values_list("storage_key", flat=True)
+        RunFile.objects.filter(run__workspace=workspace, chunked=False).values_list(
+            "storage_key", flat=True
+        )
+    )
+    # A live log's bytes are its chunks (its own key names no object).
+    keys += LogChunk.objects.filter(run_file__run__workspace=workspace).values_list(
+        "storage_key", flat=True
     )
     for model in apps.get_models():
         fields = {f.name: f for f in model._meta.concrete_fields}
@@ -113,22 +119,31 @@ def _remove_files(keys: list[str], folders: list[str]) -> None:
     for key in keys:
         _remove(store, key)
     for folder in folders:
-        try:
-            _, names = store.listdir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        except OSError as exc:
-            log.warning("Could not list %s of a deleted workspace: %s", folder, exc)
-            continue
-        for name in names:
-            _remove(store, f"{folder}/{name}")
-        _remove(store, folder)  # the folder itself, where the storage has folders
+        _remove_tree(store, folder)
+
+
+def _remove_tree(store, folder: str) -> None:
+    """What is left under ``folder`` (a live log's chunks are a folder of their own)."""
+    try:
+        with storage.storage_errors(f"list {folder}"):
+            dirs, names = store.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError, NotFound):
+        return
+    except (OSError, StudioError) as exc:
+        log.warning("Could not list %s of a deleted workspace: %s", folder, exc)
+        return
+    for name in dirs:
+        _remove_tree(store, f"{folder}/{name}")
+    for name in names:
+        _remove(store, f"{folder}/{name}")
+    _remove(store, folder)  # the folder itself, where the storage has folders
 
 
 def _remove(store, key: str) -> None:
     try:
-        store.delete(key)
-    except FileNotFoundError:
+        with storage.storage_errors(f"delete {key}"):
+            store.delete(key)
+    except (FileNotFoundError, NotFound):
         pass
-    except OSError as exc:
+    except (OSError, StudioError) as exc:  # a bucket that cannot be reached, too
         log.warning("Could not delete %s of a deleted workspace: %s", key, exc)

@@ -4,11 +4,12 @@ files, downloaded through an access-checked view)."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from studio.accounts.routes import CURRENT, route
+from studio.core.ranges import file_response
 from studio.registry import selectors
 from studio.registry.models import RegisteredModel
 from studio.tracking.models import Workspace
@@ -48,7 +49,8 @@ def model_file(request: HttpRequest, model: RegisteredModel, version: int, file:
     """A file of a model version: always an attachment, ``nosniff``, sandboxed."""
     found = selectors.version_get(workspace=model.workspace, name=model.name, version=version)
     model_file = selectors.file_get(version=found, name=file)
-    response = FileResponse(
+    response = file_response(
+        request,
         selectors.file_open(model_file=model_file),
         as_attachment=True,
         filename=model_file.name.rsplit("/", 1)[-1],

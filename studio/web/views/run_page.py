@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from studio.accounts.routes import route
 from studio.core.markdown import render_markdown
+from studio.core.ranges import file_response
 from studio.errors import NotFound, StudioError, ValidationError
 from studio.rules import transitions
 from studio.tracking import selectors, services
@@ -266,17 +267,22 @@ def run_log_search(request: HttpRequest, run: Run) -> JsonResponse:
 
 @route("read", run="run_id")
 @require_safe
-def run_file(request: HttpRequest, run: Run, name: str) -> FileResponse:
+def run_file(request: HttpRequest, run: Run, name: str) -> HttpResponse:
     """A run file: a download (attachment, ``nosniff``, sandboxed), or with
-    ``?inline=1`` an allowlisted raster image whose bytes agree (RELIABILITY A8)."""
+    ``?inline=1`` an allowlisted raster image whose bytes agree (RELIABILITY A8). A
+    Range header gets that part of it (206), or 416 when it names no byte of it."""
+    inline = request.GET.get("inline") == "1"
     try:
         run_file = selectors.file_get(run=run, name=name)
-        head, _ = selectors.file_read(run_file=run_file, offset=0, limit=16)
+        # The first bytes only when they decide (an image shown inline): on a bucket
+        # each read is a request.
+        head = selectors.file_read(run_file=run_file, limit=16)[0] if inline else b""
         stream = selectors.file_open(run_file=run_file)
     except (NotFound, ValidationError):
         raise Http404("No such file") from None
-    image = run_files.raster_type(run_file.name, head) if request.GET.get("inline") == "1" else None
-    response = FileResponse(
+    image = run_files.raster_type(run_file.name, head) if inline else None
+    response = file_response(
+        request,
         stream,
         as_attachment=image is None,
         filename=run_file.name.rsplit("/", 1)[-1],
