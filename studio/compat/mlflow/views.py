@@ -26,9 +26,9 @@ from studio.accounts.access import (
     scoped_experiments,
     scoped_runs,
 )
-from studio.accounts.routes import _declared, _label, route
+from studio.accounts.routes import declare_policy, label_policy, route
 from studio.api.base import TokenAuth
-from studio.api.files import _upload_body
+from studio.api.files import upload_body
 from studio.compat.mlflow import protocol
 from studio.compat.mlflow import selectors as mlflow_selectors
 from studio.errors import NotAuthenticated, NotFound, StudioError, ValidationError
@@ -56,7 +56,7 @@ def mlflow_endpoint(need: str, *methods: str) -> Callable:
     ``MLFLOW_TRACKING_TOKEN`` sends it; never a cookie), the HTTP ``methods`` it
     answers, and ``need``, the route policy (tests/routes/) that the access
     helpers the view calls enforce on each object."""
-    _declared(need, {})
+    declare_policy(need, {})
 
     def decorate(view: Callable) -> Callable:
         @csrf_exempt
@@ -73,7 +73,7 @@ def mlflow_endpoint(need: str, *methods: str) -> Callable:
                 logger.exception("Unexpected error in %s %s", request.method, request.path)
                 return _error("INTERNAL_ERROR", "The server failed; the error has been logged.")
 
-        _label(enforced, need, need, {})
+        label_policy(enforced, need, need, {})
         return enforced
 
     return decorate
@@ -528,7 +528,7 @@ def artifact(request: HttpRequest, path: str) -> HttpResponse:
         run, rest = _artifact_run(request, path, "write")
         if not rest:
             raise ValidationError("Name the artifact's path.", field="path")
-        body = _upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
+        body = upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
         services.run_file_upload(run=run, name=protocol.OUTPUTS + rest, content=body)
         _wrote(request, run)
         return _response({})
