@@ -155,15 +155,19 @@ def _experiment(request: HttpRequest, experiment_id: object, need: str = "read")
     return access_experiment(request.user, workspace.name, name, need=need, token=request.auth)
 
 
-def _run(request: HttpRequest, run_hex: object, need: str = "read") -> Run:
+def _run(request: HttpRequest, run_hex: object, need: str = "read", light: bool = False) -> Run:
+    """The run ``run_hex`` through ``access_run``; ``light``: without its tags,
+    properties, experiment and parent (for logging calls, which read none of them)."""
     run_id = mlflow_selectors.run_id_of(uuid_hex=protocol.run_hex(run_hex))
     if run_id is None:
         raise NotFound(f"Run with id={run_hex} not found", field="run_id")
-    return access_run(request.user, run_id, need=need, token=request.auth)
+    return access_run(request.user, run_id, need=need, token=request.auth, light=light)
 
 
-def _run_of(request: HttpRequest, body: dict[str, Any], need: str = "read") -> Run:
-    return _run(request, body.get("run_id") or body.get("run_uuid"), need)
+def _run_of(
+    request: HttpRequest, body: dict[str, Any], need: str = "read", light: bool = False
+) -> Run:
+    return _run(request, body.get("run_id") or body.get("run_uuid"), need, light)
 
 
 def _wrote(request: HttpRequest, run: Run) -> None:
@@ -394,34 +398,21 @@ def run_delete(request: HttpRequest) -> HttpResponse:
 # --- logging ---------------------------------------------------------------------------
 
 
-def _series(metrics: list) -> list[dict[str, Any]]:
-    """MLflow's metrics as Studio series, one per key, in the order logged (plain
-    numbers take the fast path; protobuf's strings go through ``protocol``)."""
-    by_key: dict[str, tuple[list, list, list]] = {}
-    number, integer = protocol.number, protocol.integer
-    for i, m in enumerate(metrics):
-        if not isinstance(m, dict) or not isinstance(m.get("key"), str):
-            raise ValidationError(f"metrics[{i}] needs a key.", field=f"metrics[{i}]")
-        steps, values, times = by_key.setdefault(m["key"], ([], [], []))
-        value, step, ms = m.get("value"), m.get("step", 0), m.get("timestamp")
-        values.append(value if type(value) is float else number(value, f"metrics[{i}].value"))
-        steps.append(step if type(step) is int else integer(step, f"metrics[{i}].step", 0))
-        ms = ms if type(ms) is int else integer(ms, f"metrics[{i}].timestamp")
-        times.append(ms / 1000)
-    return [{"name": k, "steps": s, "values": v, "times": t} for k, (s, v, t) in by_key.items()]
-
-
 def _log(run: Run, metrics: list, params: list, tags: list) -> None:
     """One MLflow logging call, all of it or nothing: params (properties, which
     refuse another value for a key), tags, metrics."""
     params_ = dict(protocol.pairs(params, "params"))
     tags_ = dict(protocol.pairs(tags, "tags"))
-    series = _series(metrics)
+    series = protocol.metric_series(metrics)
     name = tags_.pop(protocol.NAME_TAG, None)
     if protocol.PARENT_TAG in tags_:
         raise ValidationError(
             f"{protocol.PARENT_TAG} is set when the run is created.", field=protocol.PARENT_TAG
         )
+    if not (params_ or tags_ or name):  # metrics only: the service's own transaction
+        if series:
+            services.metric_log_batch(run=run, batch_id=services.new_batch_id(), series=series)
+        return
     with transaction.atomic():
         if params_:
             services.run_add_properties(
@@ -440,7 +431,7 @@ def log_batch(request: HttpRequest) -> HttpResponse:
     body = _body(request)
     metrics, params, tags = (body.get(k) or [] for k in ("metrics", "params", "tags"))
     protocol.check_batch_limits(metrics, params, tags)
-    run = _run_of(request, body, need="write")
+    run = _run_of(request, body, need="write", light=True)
     _log(run, metrics, params, tags)
     _wrote(request, run)
     return _response({})
@@ -449,7 +440,7 @@ def log_batch(request: HttpRequest) -> HttpResponse:
 @mlflow_endpoint("write", "POST")
 def log_metric(request: HttpRequest) -> HttpResponse:
     body = _body(request)
-    run = _run_of(request, body, need="write")
+    run = _run_of(request, body, need="write", light=True)
     metric = {k: body.get(k) for k in ("key", "value", "timestamp", "step")}
     _log(run, [metric], [], [])
     _wrote(request, run)
