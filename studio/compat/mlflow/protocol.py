@@ -37,6 +37,11 @@ DEFAULT_EXPERIMENT_NAME = "Default"  # ... is this Studio experiment
 
 PARENT_TAG = "mlflow.parentRunId"  # a nested run: a Studio child run, not a tag
 NAME_TAG = "mlflow.runName"  # the run's display name, not a tag
+# MLflow's soft delete: a deleted run carries this system tag (set and removed only by
+# runs/delete and runs/restore); Studio keeps listing it, with the tag.
+LIFECYCLE_TAG = "mlflow.lifecycleStage"
+DELETED = "deleted"
+ACTIVE = "active"
 
 # --- statuses ---------------------------------------------------------------------
 
@@ -255,6 +260,40 @@ def pairs(items: object, field: str) -> list[tuple[str, Any]]:
             raise ValidationError(f"{field}[{i}] needs a key.", field=f"{field}[{i}]")
         out.append((item["key"], item.get("value")))
     return out
+
+
+def check_tag_keys(keys, field: str = "tags") -> None:
+    """Refuse the tags MLflow sets through other calls: the parent run (set when the
+    run is created) and the lifecycle stage (runs/delete, runs/restore)."""
+    for key, how in (
+        (PARENT_TAG, "is set when the run is created"),
+        (LIFECYCLE_TAG, "is set by deleting or restoring the run"),
+    ):
+        if key in keys:
+            raise ValidationError(f"{key} {how}.", field=key)
+
+
+def check_active(lifecycle: str, run_id: str) -> None:
+    """MLflow's rule: a deleted run takes no writes until it is restored."""
+    if lifecycle == DELETED:
+        raise ValidationError(
+            f"The run {run_id} must be in the 'active' state. Current state is deleted.",
+            field="run_id",
+        )
+
+
+# runs/search's run_view_type (protobuf JSON sends the name; the number is accepted).
+RUN_VIEW_TYPES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3, 1: 1, 2: 2, 3: 3}
+
+
+def run_view_filter(view_type: object) -> str | None:
+    """runs/search's run_view_type as a term of Studio's filter language (the deleted
+    runs are those with the lifecycle tag), or None for ALL."""
+    kind = RUN_VIEW_TYPES.get(view_type if view_type is not None else "ACTIVE_ONLY")
+    if kind is None:
+        raise ValidationError(f"Invalid run_view_type {view_type!r}.", field="run_view_type")
+    has = f"has tags.{_quote(LIFECYCLE_TAG)}"
+    return {1: f"not ({has})", 2: has, 3: None}[kind]
 
 
 # --- ids ----------------------------------------------------------------------------

@@ -155,19 +155,35 @@ def _experiment(request: HttpRequest, experiment_id: object, need: str = "read")
     return access_experiment(request.user, workspace.name, name, need=need, token=request.auth)
 
 
-def _run(request: HttpRequest, run_hex: object, need: str = "read", light: bool = False) -> Run:
+def _run(
+    request: HttpRequest,
+    run_hex: object,
+    need: str = "read",
+    light: bool = False,
+    deleted_ok: bool = False,
+) -> Run:
     """The run ``run_hex`` through ``access_run``; ``light``: without its tags,
-    properties, experiment and parent (for logging calls, which read none of them)."""
-    run_id = mlflow_selectors.run_id_of(uuid_hex=protocol.run_hex(run_hex))
-    if run_id is None:
+    properties, experiment and parent (for logging calls, which read none of them).
+    A write to a deleted run is refused (after the access check), as MLflow does,
+    except for ``deleted_ok`` (runs/delete, runs/restore)."""
+    found = mlflow_selectors.run_id_of(uuid_hex=protocol.run_hex(run_hex))
+    if found is None:
         raise NotFound(f"Run with id={run_hex} not found", field="run_id")
-    return access_run(request.user, run_id, need=need, token=request.auth, light=light)
+    run_id, lifecycle = found
+    run = access_run(request.user, run_id, need=need, token=request.auth, light=light)
+    if need != "read" and not deleted_ok:
+        protocol.check_active(lifecycle, run.uuid.hex)
+    return run
 
 
 def _run_of(
-    request: HttpRequest, body: dict[str, Any], need: str = "read", light: bool = False
+    request: HttpRequest,
+    body: dict[str, Any],
+    need: str = "read",
+    light: bool = False,
+    deleted_ok: bool = False,
 ) -> Run:
-    return _run(request, body.get("run_id") or body.get("run_uuid"), need, light)
+    return _run(request, body.get("run_id") or body.get("run_uuid"), need, light, deleted_ok)
 
 
 def _wrote(request: HttpRequest, run: Run) -> None:
@@ -189,6 +205,12 @@ def _experiment_dict(experiment: Experiment) -> dict[str, Any]:
     }
 
 
+def _lifecycle(run: Run) -> str:
+    """MLflow's lifecycle stage of a run loaded with its tags (deleted: the tag)."""
+    deleted = any(t.key == protocol.LIFECYCLE_TAG for t in run.tags.all())
+    return protocol.DELETED if deleted else protocol.ACTIVE
+
+
 def _run_info(run: Run) -> dict[str, Any]:
     run_hex = run.uuid.hex
     info = {
@@ -200,7 +222,7 @@ def _run_info(run: Run) -> dict[str, Any]:
         "status": protocol.TO_MLFLOW[run.status],
         "start_time": _ms(run.started_at or run.created_at),
         "artifact_uri": protocol.artifact_uri(str(run.experiment_id), run_hex),
-        "lifecycle_stage": "active",
+        "lifecycle_stage": _lifecycle(run),
     }
     if run.ended_at is not None:
         info["end_time"] = _ms(run.ended_at)
@@ -208,7 +230,11 @@ def _run_info(run: Run) -> dict[str, Any]:
 
 
 def _run_dict(run: Run) -> dict[str, Any]:
-    tags = [{"key": t.key, "value": t.value or ""} for t in run.tags.all()]
+    tags = [
+        {"key": t.key, "value": t.value or ""}
+        for t in run.tags.all()
+        if t.key != protocol.LIFECYCLE_TAG  # shown as info.lifecycle_stage
+    ]
     tags.append({"key": protocol.NAME_TAG, "value": run.display_name or run.label})
     if run.parent_id is not None:
         tags.append({"key": protocol.PARENT_TAG, "value": run.parent.uuid.hex})
@@ -296,6 +322,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
     experiment = _experiment(request, body.get("experiment_id"), need="write")
     tags = dict(protocol.pairs(body.get("tags") or [], "tags"))
     parent_hex = tags.pop(protocol.PARENT_TAG, None)
+    protocol.check_tag_keys(tags)
     name = body.get("run_name") or tags.pop(protocol.NAME_TAG, None) or ""
     tags.pop(protocol.NAME_TAG, None)
     parent_id = None
@@ -358,6 +385,9 @@ def run_search(request: HttpRequest) -> HttpResponse:
         raise ValidationError("experiment_ids must name at least one experiment.", field="ids")
     experiments = [_experiment(request, e) for e in ids]
     search = protocol.search_filter(body.get("filter"))
+    lifecycle = protocol.run_view_filter(body.get("run_view_type"))
+    if lifecycle is not None:
+        search.terms.append(lifecycle)
     workspace = experiments[0].workspace
     base = scoped_runs(Run.objects.filter(workspace=workspace), request.auth)
     if search.run_ids is not None:
@@ -386,13 +416,20 @@ def run_search(request: HttpRequest) -> HttpResponse:
 
 @mlflow_endpoint("write", "POST")
 def run_delete(request: HttpRequest) -> HttpResponse:
-    body = _body(request)
-    run = _run_of(request, body, need="write")
-    raise ValidationError(
-        f"Studio keeps every run: run {run.uuid.hex} cannot be deleted. End it "
-        "(mlflow.end_run) or tag it instead.",
-        field="run_id",
-    )
+    """MLflow's soft delete: the run gets the tag ``mlflow.lifecycleStage=deleted``
+    (runs/search hides it unless asked, writes to it are refused); Studio keeps it,
+    listed with that tag."""
+    run = _run_of(request, _body(request), need="write", deleted_ok=True)
+    services.run_set_tags(run=run, tags={protocol.LIFECYCLE_TAG: protocol.DELETED})
+    return _response({})
+
+
+@mlflow_endpoint("write", "POST")
+def run_restore(request: HttpRequest) -> HttpResponse:
+    """Undo runs/delete: the lifecycle tag goes."""
+    run = _run_of(request, _body(request), need="write", deleted_ok=True)
+    services.run_remove_tags(run=run, keys=[protocol.LIFECYCLE_TAG])
+    return _response({})
 
 
 # --- logging ---------------------------------------------------------------------------
@@ -405,10 +442,7 @@ def _log(run: Run, metrics: list, params: list, tags: list) -> None:
     tags_ = dict(protocol.pairs(tags, "tags"))
     series = protocol.metric_series(metrics)
     name = tags_.pop(protocol.NAME_TAG, None)
-    if protocol.PARENT_TAG in tags_:
-        raise ValidationError(
-            f"{protocol.PARENT_TAG} is set when the run is created.", field=protocol.PARENT_TAG
-        )
+    protocol.check_tag_keys(tags_)
     if not (params_ or tags_ or name):  # metrics only: the service's own transaction
         if series:
             services.metric_log_batch(run=run, batch_id=services.new_batch_id(), series=series)
@@ -470,6 +504,7 @@ def delete_tag(request: HttpRequest) -> HttpResponse:
     body = _body(request)
     run = _run_of(request, body, need="write")
     key = protocol.text(body.get("key"), "key")
+    protocol.check_tag_keys([key])
     if not run.tags.filter(key=key).exists():
         raise NotFound(f"No tag with name: {key} in run with id {run.uuid.hex}", field="key")
     services.run_remove_tags(run=run, keys=[key])
