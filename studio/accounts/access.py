@@ -162,12 +162,6 @@ def _is_ancestor(ancestor_pk: int, run: Run) -> bool:
     return False
 
 
-def _visible(user, workspace_id: int, token: ApiToken | None) -> bool:
-    return _token_allows_workspace(token, workspace_id) and (
-        workspaces_for_user(user).filter(pk=workspace_id).exists()
-    )
-
-
 # --- the helpers ------------------------------------------------------------------------
 
 
@@ -249,22 +243,41 @@ def access_model(
     return model
 
 
-def access_run(user, run_id: str, *, need: Need = "read", token: ApiToken | None = None) -> Run:
+def access_run(
+    user,
+    run_id: str,
+    *,
+    need: Need = "read",
+    token: ApiToken | None = None,
+    light: bool = False,
+) -> Run:
     """The run ``run_id`` if ``user`` may see it and do ``need`` with it. A run-scoped
-    token may change its run and the runs below it, nothing else."""
+    token may change its run and the runs below it, nothing else.
+
+    ``light``: the run comes without its tags, properties, experiment and parent
+    (``selectors.run_get(light=True)``), for a write that reads none of them (a
+    metric batch); the checks are the same."""
     from studio.tracking import selectors
 
     _check_need(need)
     try:
-        run = selectors.run_get(run_id=run_id)
+        run = selectors.run_get(run_id=run_id, light=light)
     except (NotFound, ValidationError):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id") from None
-    if not _visible(user, run.workspace_id, token) or not _token_allows_run(token, run):
+    # The role decides both: no role is not seeing the run at all (NotFound).
+    role = role_in(user, run.workspace)
+    if (
+        role is None
+        or not _token_allows_workspace(token, run.workspace_id)
+        or not _token_allows_run(token, run)
+    ):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
     if need != "read":
         workspace_check_writable(run.workspace)
-    if need != "read" and not allows(user, run.workspace, need):
-        raise PermissionDenied(f"Your role in {run.workspace.name!r} is read-only.", field="run_id")
+        if role not in ROLES_FOR[need]:
+            raise PermissionDenied(
+                f"Your role in {run.workspace.name!r} is read-only.", field="run_id"
+            )
     return run
 
 

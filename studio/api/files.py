@@ -66,7 +66,7 @@ class _Limited:
         return chunk
 
 
-def _upload_body(request: HttpRequest, limit: int) -> _Limited:
+def upload_body(request: HttpRequest, limit: int) -> _Limited:
     """The upload's body, read as it comes and cut at ``limit``. A declared length
     over the limit is refused before a byte is read. A chunked body (no length) is
     streamed where the WSGI server decodes it and says so (``wsgi.input_terminated``:
@@ -98,7 +98,7 @@ def file_upload(request: HttpRequest, run: Run, name: str):
         raise UnsupportedMediaType(
             "Upload files as application/octet-stream.", field="Content-Type"
         )
-    body = _upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
+    body = upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
     run_file = services.run_file_upload(run=run, name=name, content=body)
     return api.create_response(request, {"name": run_file.name, "size": run_file.size}, status=201)
 
