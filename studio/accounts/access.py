@@ -102,6 +102,25 @@ def token_authenticate(secret: str) -> ApiToken | None:
     return token
 
 
+def bearer_authenticate(request: HttpRequest, secret: str) -> ApiToken | None:
+    """The live token a request's ``Authorization: Bearer`` carries, or None, for
+    every surface that takes Studio tokens (the JSON API, MLflow's REST API): a locked
+    client address is refused (429) even with a valid token, and a secret that
+    matches no token ever made counts as a guess against that address."""
+    from studio.accounts import throttle
+    from studio.core.client import client_address
+
+    address = client_address(request)
+    throttle.token_check(address=address)
+    found = token_authenticate(secret)
+    if found is None:
+        if not token_known(secret):  # a guess, not a revoked or ended token
+            throttle.token_failed(address=address)
+        return None
+    request.user = found.user
+    return found
+
+
 def token_known(secret: str) -> bool:
     """Whether a token with this secret was ever made (revoked or not): a secret
     that matches none is a guess (``studio.accounts.throttle``)."""

@@ -16,7 +16,6 @@ from studio.accounts.access import access_new_run
 from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.schemas import EmptyIn, LogChunkIn, PipelineIn, StatusIn, SubmissionIn, TargetIn
-from studio.compat.azureml import tokens as azureml_tokens
 from studio.errors import ValidationError
 from studio.execution import selectors as execution_selectors
 from studio.execution import services as execution
@@ -156,10 +155,8 @@ def live_log_append(request: HttpRequest, run: Run, payload: LogChunkIn):
 def job_token_create(request: HttpRequest, run: Run, payload: EmptyIn):
     """A token for the job of a local run, reaching that run and its descendants
     only; for its submitter's supervisor, which revokes it when the job ends."""
-    token = execution.job_token_create(run=run, username=request.user.get_username())
-    # azureml-core inside the job sends a JWT naming that token (studio.compat.azureml).
-    body = {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
-    return api.create_response(request, body, status=201)
+    tokens = execution.job_token_create(run=run, username=request.user.get_username())
+    return api.create_response(request, tokens, status=201)
 
 
 @api.post("/runs/{run_id}/job-token/revoke", tags=["execution"])

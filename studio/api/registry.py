@@ -13,9 +13,9 @@ from pydantic import StrictStr
 
 from studio.accounts.routes import endpoint
 from studio.api.base import api
-from studio.api.files import upload_body
 from studio.api.schemas import Body
 from studio.core.ranges import file_response
+from studio.core.uploads import upload_body
 from studio.errors import ValidationError
 from studio.registry import selectors, services
 from studio.registry.schema import version_to_dict

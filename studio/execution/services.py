@@ -550,17 +550,21 @@ def _check_supervisor(run: Run, username: str) -> None:
         )
 
 
-def job_token_create(*, run: Run, username: str) -> str:
-    """The token the job of a ``local`` run supervised on its submitter's machine
-    reports with: minted for the submitter only, while the run has not ended."""
+def job_token_create(*, run: Run, username: str) -> dict[str, str]:
+    """The tokens the job of a ``local`` run supervised on its submitter's machine
+    reports with, minted for the submitter only while the run has not ended:
+    ``token`` (Studio's API) and ``azureml_token``, the JWT naming it that
+    azureml-core inside the job sends (``studio.compat.azureml``)."""
     from studio.accounts.services import run_token_create
+    from studio.compat.azureml import tokens as azureml_tokens
 
     _check_supervisor(run, username)
     if run.status in transitions.TERMINAL:
         raise InvalidTransition(
             f"Run {run.run_id} is {run.status}: its job has ended.", field="status"
         )
-    return run_token_create(run=run)
+    token = run_token_create(run=run)
+    return {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
 
 
 def job_tokens_revoke(*, run: Run, username: str) -> int:

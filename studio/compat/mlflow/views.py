@@ -23,14 +23,14 @@ from studio.accounts.access import (
     access_run,
     access_workspace,
     access_workspaces,
+    bearer_authenticate,
     scoped_experiments,
     scoped_runs,
 )
 from studio.accounts.routes import declare_policy, label_policy, route
-from studio.api.base import TokenAuth
-from studio.api.files import upload_body
 from studio.compat.mlflow import protocol
 from studio.compat.mlflow import selectors as mlflow_selectors
+from studio.core.uploads import upload_body
 from studio.errors import NotAuthenticated, NotFound, StudioError, ValidationError
 from studio.rules import transitions
 from studio.tracking import selectors, services
@@ -81,7 +81,7 @@ def mlflow_endpoint(need: str, *methods: str) -> Callable:
 
 def _authenticate(request: HttpRequest) -> None:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    token = TokenAuth().authenticate(request, secret.strip()) if scheme == "Bearer" else None
+    token = bearer_authenticate(request, secret.strip()) if scheme == "Bearer" else None
     if token is None:
         raise NotAuthenticated(
             "Send a Studio API token: set MLFLOW_TRACKING_TOKEN=<token> "
