@@ -254,6 +254,10 @@ def supervise(
         backend.materialize(run_id, workdir)
         _prepare_workdir(workdir, run_as)
         command = [prepared.python, run["script"], *run["arguments"]]
+        if azureml:
+            from studio.compat.azureml import jobenv
+
+            command = jobenv.command(prepared.python, run["script"], run["arguments"])
         env = job_environment(
             run, workdir=workdir, server=server, token=token, user=run_as, azureml=azureml
         )

@@ -8,8 +8,16 @@ from pathlib import Path
 from studio.compat.azureml import PREFIX
 
 JOBSITE = str(Path(__file__).resolve().parent / "jobsite")
+# Runs the script, then flushes what azureml-core holds (jobsite/studio_job_main.py).
+JOB_MAIN = str(Path(JOBSITE) / "studio_job_main.py")
 # Azure's names for the scope in the client's URLs; only the workspace name is read.
 ARM_PLACEHOLDER = "studio"
+
+
+def command(python: str, script: str, arguments: list[str]) -> list[str]:
+    """The command line of a job that azureml-core may log from: its script run by
+    ``studio_job_main``, which flushes the client's queued values once it ends."""
+    return [python, JOB_MAIN, script, *arguments]
 
 
 def endpoint(server: str) -> str:

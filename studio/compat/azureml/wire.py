@@ -78,6 +78,9 @@ def error(exc: StudioError) -> dict[str, Any]:
             "message": exc.message,
             "target": exc.field,
             "innerError": {"code": exc.code},
+            # The client formats its ServiceException by walking ``details``: without
+            # the list its repr raises TypeError and the message is lost.
+            "details": [],
         },
         "componentName": "studio",
     }

@@ -180,3 +180,75 @@ def test_a_job_run_by_a_worker_logs_through_the_studio_server(az_submit, start_w
     metrics = run.get_metrics()
     assert metrics["epochs"] == 4 and math.isnan(metrics["loss"][1])
     assert run.get_tags()["quality"] == "great run"
+
+
+READ_BACK = """
+    import json, math
+    from azureml.core import Run
+
+    run = Run.get_context()
+    run.log("loss", 0.5)
+    run.log("loss", float("nan"))
+    run.tag("phase", "read-back")
+    with open("note.txt", "w") as f:
+        f.write("kept by azureml-core")
+    run.upload_file("outputs/note.txt", "note.txt")
+    run.flush()
+    metrics = run.get_metrics()
+    run.download_file("outputs/note.txt", "note-back.txt")
+    details = run.get_details()
+    seen = {
+        "loss": [None if math.isnan(v) else v for v in metrics["loss"]],
+        "files": sorted(run.get_file_names()),
+        "note": open("note-back.txt").read(),
+        "tags": run.get_tags().get("phase"),
+        "run_id": details["runId"],
+        "status": details["status"],
+    }
+    with open("seen.json", "w") as f:
+        json.dump(seen, f)
+    run.upload_file("outputs/seen.json", "seen.json")
+"""
+
+
+def test_the_client_reads_back_what_it_logged(az_submit, tmp_path):
+    """get_metrics, get_file_names, download_file, get_tags and get_details through
+    azureml-core itself, inside the job: what it wrote, as Studio stored it."""
+    run = az_submit(READ_BACK)
+    assert run.get_status() == "Completed", run.get_details()
+    run.download_file("outputs/seen.json", tmp_path / "seen.json")
+    import json
+
+    seen = json.loads((tmp_path / "seen.json").read_text())
+    assert seen["loss"] == [0.5, None]
+    assert "outputs/note.txt" in seen["files"]
+    assert seen["note"] == "kept by azureml-core"
+    assert seen["tags"] == "read-back"
+    assert seen["run_id"] == run.id
+    assert seen["status"] == "Running"
+
+
+CANCEL = """
+    from azureml.core import Run
+
+    run = Run.get_context()
+    child = run.child_run(name="abandoned")
+    child.log("started", 1)
+    child.flush()  # metrics still queued when the cancel lands are refused: it has ended
+    child.cancel()
+    run.log("after cancel", 1)
+"""
+
+
+def test_cancel_of_a_child_run_ends_it_canceled(az_submit):
+    """A child's cancel() sends Run.Canceled: the child ends Canceled in Studio, its
+    parent (the job's own run, whose cancel() azureml-core refuses inside a job) goes
+    on and completes."""
+    run = az_submit(CANCEL)
+    assert run.get_status() == "Completed", run.get_details()["error"]
+    (child,) = list(run.get_children())
+    assert child.display_name == "abandoned"
+    assert child.get_status() == "Canceled"
+    assert child.get_metrics() == {"started": 1}
+    # Logged last, never flushed by the script: Studio's job harness flushes it.
+    assert run.get_metrics() == {"after cancel": 1}
