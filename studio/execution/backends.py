@@ -457,6 +457,10 @@ class RestBackend(Backend):
                                 {"properties": properties}))  # fmt: skip
 
     def status(self, run_id: str) -> str:
+        from studio.rules.transitions import TERMINAL
+
+        if self.run_token and self._status.get(run_id) in TERMINAL:
+            return self._status[run_id]  # final; and the run's token ended with it
         try:
             self._status[run_id] = self.api("GET", self._runs(run_id))["status"]
         except Unavailable:
@@ -575,10 +579,16 @@ class RestBackend(Backend):
         return endpoint(self.uri), self._azureml_tokens.pop(run_id)
 
     def end(self, run_id: str) -> None:
+        from studio.rules.transitions import TERMINAL
+
         try:
-            _retry(
-                lambda: self.api("POST", self._runs(run_id) + "/job-token/revoke", {}), attempts=5
-            )
+            # A run's own token died with the run (the server refuses it once the run
+            # has ended); one that did not end is revoked here, by the token itself.
+            if not (self.run_token and self._status.get(run_id) in TERMINAL):
+                _retry(
+                    lambda: self.api("POST", self._runs(run_id) + "/job-token/revoke", {}),
+                    attempts=5,
+                )
         finally:
             path, _ = self._logs.pop(run_id, (None, 0))
             if path is not None:

@@ -251,7 +251,8 @@ def work_over_api(
                 for run_id, (proc, run_token) in list(children.items()):
                     if proc.poll() is not None:
                         del children[run_id]
-                        _revoke_over_api(server, run_id, run_token)  # a supervisor killed early
+                        if proc.returncode != 0:  # a supervisor killed before it could
+                            _revoke_over_api(server, run_id, run_token)
                         print(f"finished {run_id}", flush=True)
             asked = False
             try:
