@@ -156,3 +156,34 @@ def test_cancel_reaches_a_run_of_a_worker_over_the_api_and_leaves_nothing(
 
     wait_until(lambda: not leftovers(), timeout=10)
     assert "ready" in log_page(client, run.id)
+
+
+def test_a_pipeline_on_the_workers_target_is_driven_and_its_steps_run_over_the_api(
+    remote_worker, jobs, ws, exp, source, client, submitter
+):
+    (source.path / "data").mkdir()
+    (source.path / "data" / "words.txt").write_text("piped\n")
+    steps = [
+        jobs.ScriptStep(
+            name=name,
+            script=source.write(f"{name}.py", text),
+            source_directory=str(source.path),
+            compute_target=TARGET,
+            after=after,
+        )
+        for name, text, after in (
+            ("prep", "print(open('data/words.txt').read().strip(), 'prepared')", []),
+            ("train", "print('trained')", ["prep"]),
+        )
+    ]
+    run = exp.submit(jobs.Pipeline(ws, steps=steps))
+
+    assert wait_terminal(run, timeout=60) == "Completed", run.get_details()
+    children = {c.display_name: c for c in run.get_children()}
+    assert {name: c.get_status() for name, c in children.items()} == {
+        "prep": "Completed",
+        "train": "Completed",
+    }
+    client.force_login(submitter)
+    assert "piped prepared" in log_page(client, children["prep"].id)
+    assert "trained" in log_page(client, children["train"].id)
