@@ -273,8 +273,11 @@ def work_over_api(
                         children[run_id] = (proc, claimed["token"])
                 if not asked:  # every slot busy: still seen on the Compute page
                     api("POST", base + "/claim", {"worker": me, "claim": False})
-            except Unavailable as exc:
+            except Unavailable as exc:  # the studio is away: its runs wait
                 print(f"studio worker: {exc}", file=sys.stderr, flush=True)
+            except StudioError as exc:  # a revoked token, a reader's: nothing to retry
+                print(f"studio worker: the studio refused: {exc}", file=sys.stderr, flush=True)
+                return 2
             time.sleep(poll)
     except KeyboardInterrupt:
         return 130

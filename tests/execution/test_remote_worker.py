@@ -46,15 +46,13 @@ FOREVER = """
 """
 
 
-@pytest.fixture
-def remote_worker(live_server, submitter, tmp_path):
+def start_remote(live_server, tmp_path, role=Role.CONTRIBUTOR):
     """``studio worker --target gpu-box`` as on another machine: its own STUDIO_HOME
-    and HOME, STUDIO_SERVER_URL and STUDIO_TOKEN (a contributor's token narrowed to
+    and HOME, STUDIO_SERVER_URL and STUDIO_TOKEN (a token of ``role`` narrowed to
     "default"), no DATABASE_URL or any other setting of this test's server."""
     user = MembershipFactory(
-        user__username="vm-3", workspace=Workspace.objects.get(name="default"),
-        role=Role.CONTRIBUTOR,
-    ).user  # fmt: skip
+        user__username="vm-3", workspace=Workspace.objects.get(name="default"), role=role
+    ).user
     _, secret = token_create(
         user=user, name="worker vm-3", workspace=user.memberships.get().workspace
     )
@@ -79,9 +77,24 @@ def remote_worker(live_server, submitter, tmp_path):
         text=True,
     )
     proc.home = home
+    return proc
+
+
+@pytest.fixture
+def remote_worker(live_server, submitter, tmp_path):
+    proc = start_remote(live_server, tmp_path)
     yield proc
     proc.kill()
     proc.wait()
+
+
+def test_a_worker_whose_token_may_not_claim_stops_with_the_studios_answer(
+    live_server, submitter, tmp_path
+):
+    proc = start_remote(live_server, tmp_path, role=Role.READER)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "the studio refused" in out and "read-only" in out
 
 
 def log_page(client, run_id: str) -> str:
