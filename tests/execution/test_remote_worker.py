@@ -17,6 +17,7 @@ from studio.execution.models import WorkerBeat
 from studio.tracking.models import Workspace
 from tests.conftest import PYTHON, ROOT
 from tests.factories import MembershipFactory
+from tests.figures import report
 from tests.jobs import wait_for_status, wait_terminal, wait_until
 
 pytestmark = pytest.mark.slow
@@ -138,6 +139,14 @@ def test_a_worker_with_only_a_url_and_a_token_runs_a_script_to_completed(
     assert not [p for p in home.rglob("*") if p.suffix in (".sqlite3", ".db", ".sqlite")]
     assert not (home / ".studio" / "secret_key").exists()
     assert (home / ".studio" / "supervisors" / f"{run.id}.log").exists()
+    from studio.tracking.models import Run
+
+    record = Run.objects.get(run_id=run.id)
+    report(
+        "worker over the API | submit->Running "
+        f"{(record.started_at - record.created_at).total_seconds():.2f} s (poll 1 s, snapshot"
+        " as one tar) | no database, own STUDIO_HOME"
+    )
     # The run's token died with the run: the job and its supervisor reach nothing now.
     from studio.accounts.models import ApiToken
 
