@@ -38,17 +38,22 @@ ALLOWED: dict[str, set[str]] = {
     "accounts": {"errors", "rules", "core", "tracking", "registry", "audit"},
     # A job's AZUREML_* environment and run token; the local store's compat endpoint.
     "execution": {"errors", "rules", "core", "bootstrap", "tracking", "accounts", "compat"},
-    "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry", "compat"},
+    "api": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry"},
     "web": {"errors", "rules", "core", "tracking", "accounts", "execution", "registry", "audit"},
-    # Other clients' wire protocols (issue 12: azureml-core, mlflow): the API's token
-    # authentication and upload reading, the access helpers, the tracking services.
-    "compat": {"errors", "rules", "core", "tracking", "accounts", "api"},
+    # Other clients' wire protocols (issue 12: azureml-core, mlflow): the access
+    # helpers (tokens, throttling), core's upload reading, the tracking services.
+    "compat": {"errors", "rules", "core", "tracking", "accounts"},
     "sdk": {"errors", "rules", "core", "bootstrap", "tracking", "execution", "registry"},
     # `studio worker` runs the execution worker in-process; everything else goes
     # through the SDK.
     "cli": {"errors", "rules", "core", "bootstrap", "sdk", "execution"},
     "settings": {"core"},
-    "urls": {"api", "accounts", "web", "compat"},  # accounts.routes: the login pages are declared public
+    "urls": {
+        "api",
+        "accounts",
+        "web",
+        "compat",
+    },  # accounts.routes: the login pages are declared public
     "wsgi": set(),
     "asgi": set(),
     "__main__": {"cli"},

@@ -102,6 +102,25 @@ def token_authenticate(secret: str) -> ApiToken | None:
     return token
 
 
+def bearer_authenticate(request: HttpRequest, secret: str) -> ApiToken | None:
+    """The live token a request's ``Authorization: Bearer`` carries, or None, for
+    every surface that takes Studio tokens (the JSON API, MLflow's REST API): a locked
+    client address is refused (429) even with a valid token, and a secret that
+    matches no token ever made counts as a guess against that address."""
+    from studio.accounts import throttle
+    from studio.core.client import client_address
+
+    address = client_address(request)
+    throttle.token_check(address=address)
+    found = token_authenticate(secret)
+    if found is None:
+        if not token_known(secret):  # a guess, not a revoked or ended token
+            throttle.token_failed(address=address)
+        return None
+    request.user = found.user
+    return found
+
+
 def token_known(secret: str) -> bool:
     """Whether a token with this secret was ever made (revoked or not): a secret
     that matches none is a guess (``studio.accounts.throttle``)."""
@@ -160,12 +179,6 @@ def _is_ancestor(ancestor_pk: int, run: Run) -> bool:
             return True
         parent_pk = Run.objects.filter(pk=parent_pk).values_list("parent_id", flat=True).first()
     return False
-
-
-def _visible(user, workspace_id: int, token: ApiToken | None) -> bool:
-    return _token_allows_workspace(token, workspace_id) and (
-        workspaces_for_user(user).filter(pk=workspace_id).exists()
-    )
 
 
 # --- the helpers ------------------------------------------------------------------------
@@ -249,22 +262,41 @@ def access_model(
     return model
 
 
-def access_run(user, run_id: str, *, need: Need = "read", token: ApiToken | None = None) -> Run:
+def access_run(
+    user,
+    run_id: str,
+    *,
+    need: Need = "read",
+    token: ApiToken | None = None,
+    light: bool = False,
+) -> Run:
     """The run ``run_id`` if ``user`` may see it and do ``need`` with it. A run-scoped
-    token may change its run and the runs below it, nothing else."""
+    token may change its run and the runs below it, nothing else.
+
+    ``light``: the run comes without its tags, properties, experiment and parent
+    (``selectors.run_get(light=True)``), for a write that reads none of them (a
+    metric batch); the checks are the same."""
     from studio.tracking import selectors
 
     _check_need(need)
     try:
-        run = selectors.run_get(run_id=run_id)
+        run = selectors.run_get(run_id=run_id, light=light)
     except (NotFound, ValidationError):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id") from None
-    if not _visible(user, run.workspace_id, token) or not _token_allows_run(token, run):
+    # The role decides both: no role is not seeing the run at all (NotFound).
+    role = role_in(user, run.workspace)
+    if (
+        role is None
+        or not _token_allows_workspace(token, run.workspace_id)
+        or not _token_allows_run(token, run)
+    ):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
     if need != "read":
         workspace_check_writable(run.workspace)
-    if need != "read" and not allows(user, run.workspace, need):
-        raise PermissionDenied(f"Your role in {run.workspace.name!r} is read-only.", field="run_id")
+        if role not in ROLES_FOR[need]:
+            raise PermissionDenied(
+                f"Your role in {run.workspace.name!r} is read-only.", field="run_id"
+            )
     return run
 
 

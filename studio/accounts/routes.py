@@ -105,7 +105,9 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _declared(need: str, objects: dict[str, str]) -> None:
+def declare_policy(need: str, objects: dict[str, str]) -> None:
+    """Check a route's declaration (its policy ``need`` and the objects it fetches)
+    when the route is defined; also for other URL families' decorators (compat)."""
     if need not in POLICIES:
         raise ValueError(f"Unknown route policy {need!r}")
     if unknown := set(objects) - set(RESOLVERS):
@@ -122,7 +124,7 @@ def _fetch(request: HttpRequest, objects: dict[str, str], kwargs: dict, need: st
 
 def route(need: str, *, post: str | None = None, **objects: str) -> Callable:
     """Declare and enforce who may call a web view (see the module docstring)."""
-    _declared(need, objects)
+    declare_policy(need, objects)
     if post is not None and post not in access.NEEDS:
         raise ValueError(f"Unknown need {post!r} for POST")
 
@@ -144,7 +146,7 @@ def route(need: str, *, post: str | None = None, **objects: str) -> Callable:
             except PermissionDenied as exc:
                 raise HttpForbidden(exc.message) from None
 
-        _label(enforced, need, post or need, objects)
+        label_policy(enforced, need, post or need, objects)
         return enforced
 
     return decorate
@@ -153,7 +155,7 @@ def route(need: str, *, post: str | None = None, **objects: str) -> Callable:
 def endpoint(need: str, **objects: str) -> Callable:
     """Declare and enforce who may call an API operation. The operation's signature,
     as django-ninja reads it, takes the URL's parameters in place of the objects."""
-    _declared(need, objects)
+    declare_policy(need, objects)
     if need == "superuser":
         raise ValueError("The API has no superuser-only operations; declare them on pages.")
 
@@ -170,13 +172,14 @@ def endpoint(need: str, **objects: str) -> Callable:
             return view(request, **kwargs)
 
         enforced.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        _label(enforced, need, need, objects)
+        label_policy(enforced, need, need, objects)
         return enforced
 
     return decorate
 
 
-def _label(view: Callable, need: str, post: str, objects: dict[str, str]) -> None:
+def label_policy(view: Callable, need: str, post: str, objects: dict[str, str]) -> None:
+    """Mark ``view`` with its declared policy, which the route-policy tests read."""
     view.studio_policy = need  # type: ignore[attr-defined]
     view.studio_post = post  # type: ignore[attr-defined]
     view.studio_objects = dict(objects)  # type: ignore[attr-defined]

@@ -21,10 +21,8 @@ from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 from ninja.security import HttpBearer
 
-from studio.accounts import throttle
-from studio.accounts.access import token_authenticate, token_known
+from studio.accounts.access import bearer_authenticate
 from studio.accounts.routes import route
-from studio.core.client import client_address
 from studio.errors import (
     NotAuthenticated,
     PayloadTooLarge,
@@ -101,15 +99,7 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` only: never a cookie, never ``?token=``."""
 
     def authenticate(self, request: HttpRequest, token: str):
-        address = client_address(request)
-        throttle.token_check(address=address)  # a locked address: 429, even a valid token
-        found = token_authenticate(token)
-        if found is None:
-            if not token_known(token):  # a guess, not a revoked or ended token
-                throttle.token_failed(address=address)
-            return None
-        request.user = found.user
-        return found
+        return bearer_authenticate(request, token)
 
 
 api = NinjaAPI(

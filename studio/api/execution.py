@@ -25,7 +25,6 @@ from studio.api.schemas import (
     SubmissionIn,
     TargetIn,
 )
-from studio.compat.azureml import tokens as azureml_tokens
 from studio.errors import ValidationError
 from studio.execution import selectors as execution_selectors
 from studio.execution import services as execution
@@ -88,12 +87,8 @@ def run_claim(request: HttpRequest, workspace: Workspace, target: str, payload: 
     )
     if claimed is None:
         return {"run": None}
-    run, token = claimed
-    return {
-        "run": run_to_dict(selectors.run_get(run_id=run.run_id)),
-        "token": token,
-        "azureml_token": azureml_tokens.mint_for_secret(token),
-    }
+    run, tokens = claimed
+    return {"run": run_to_dict(selectors.run_get(run_id=run.run_id)), **tokens}
 
 
 @api.get("/workspaces/{name}/compute-targets", tags=["execution"])
@@ -212,10 +207,8 @@ def execution_report(request: HttpRequest, run: Run, payload: ExecutionIn):
 def job_token_create(request: HttpRequest, run: Run, payload: EmptyIn):
     """A token for the job of a local run, reaching that run and its descendants
     only; for its submitter's supervisor, which revokes it when the job ends."""
-    token = execution.job_token_create(run=run, username=request.user.get_username())
-    # azureml-core inside the job sends a JWT naming that token (studio.compat.azureml).
-    body = {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
-    return api.create_response(request, body, status=201)
+    tokens = execution.job_token_create(run=run, username=request.user.get_username())
+    return api.create_response(request, tokens, status=201)
 
 
 @api.post("/runs/{run_id}/job-token/revoke", tags=["execution"])

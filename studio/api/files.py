@@ -9,11 +9,9 @@ from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.schemas import MetricBatchIn
 from studio.core.ranges import file_response
+from studio.core.uploads import upload_body
 from studio.errors import (
-    LengthRequired,
-    PayloadTooLarge,
     UnsupportedMediaType,
-    ValidationError,
 )
 from studio.tracking import selectors, services
 from studio.tracking.models import Run
@@ -47,48 +45,6 @@ def file_list(request: HttpRequest, run: Run):
     return {"files": selectors.file_names(run=run)}
 
 
-class _Limited:
-    """Reads a request body and stops at the upload limit instead of filling the disk."""
-
-    closed = False
-
-    def __init__(self, stream, limit: int):
-        self.stream, self.limit, self.read_bytes = stream, limit, 0
-
-    def seekable(self) -> bool:
-        return False  # a request body: the S3 backend streams it in parts
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self.stream.read(size if size and size > 0 else 1024 * 1024)
-        self.read_bytes += len(chunk)
-        if self.read_bytes > self.limit:
-            raise PayloadTooLarge(f"Files are limited to {self.limit} bytes.", field="body")
-        return chunk
-
-
-def _upload_body(request: HttpRequest, limit: int) -> _Limited:
-    """The upload's body, read as it comes and cut at ``limit``. A declared length
-    over the limit is refused before a byte is read. A chunked body (no length) is
-    streamed where the WSGI server decodes it and says so (``wsgi.input_terminated``:
-    gunicorn); elsewhere (Django's development server) it would arrive empty, so it is
-    refused with 411."""
-    meta = request.META
-    if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
-        if not meta.get("wsgi.input_terminated"):
-            raise LengthRequired(
-                "This server needs a Content-Length for uploads; send the file with one.",
-                field="Content-Length",
-            )
-        return _Limited(meta["wsgi.input"], limit)
-    try:
-        declared = int(meta.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ValidationError("Content-Length is not a number.", field="Content-Length") from None
-    if declared > limit:
-        raise PayloadTooLarge(f"Files are limited to {limit} bytes.", field="body")
-    return _Limited(request, limit)
-
-
 @api.put("/runs/{run_id}/files/{path:name}", tags=["files"])
 @endpoint("write", run="run_id")
 def file_upload(request: HttpRequest, run: Run, name: str):
@@ -98,7 +54,7 @@ def file_upload(request: HttpRequest, run: Run, name: str):
         raise UnsupportedMediaType(
             "Upload files as application/octet-stream.", field="Content-Type"
         )
-    body = _upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
+    body = upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
     run_file = services.run_file_upload(run=run, name=name, content=body)
     return api.create_response(request, {"name": run_file.name, "size": run_file.size}, status=201)
 

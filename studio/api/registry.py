@@ -13,9 +13,9 @@ from pydantic import StrictStr
 
 from studio.accounts.routes import endpoint
 from studio.api.base import api
-from studio.api.files import _upload_body
 from studio.api.schemas import Body
 from studio.core.ranges import file_response
+from studio.core.uploads import upload_body
 from studio.errors import ValidationError
 from studio.registry import selectors, services
 from studio.registry.schema import version_to_dict
@@ -100,7 +100,7 @@ def model_register_upload(request: HttpRequest, workspace: Workspace, payload: M
 @endpoint("write", workspace="name")
 def model_file_upload(request: HttpRequest, workspace: Workspace, upload: str, file: str):
     """One file of a model to register (raw body, ``application/octet-stream``)."""
-    body = _upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
+    body = upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
     staged = services.model_file_stage(
         workspace=workspace,
         upload=_upload_id(upload),

@@ -404,7 +404,7 @@ def run_claim_over_api(
     worker: str,
     types: Sequence[str] = (),
     claim: bool = True,
-) -> tuple[Run, str] | None:
+) -> tuple[Run, dict[str, str]] | None:
     """A worker that reaches the studio over its API (no database) claims a run:
     ``run_claim``, and the token its supervisor and job report with (the run's
     submitter narrowed to the run, ``run_token_create``). A run whose submitter can
@@ -412,6 +412,7 @@ def run_claim_over_api(
     claimed. Records the worker's heartbeat first (``worker_beat``); with ``claim``
     false, only that."""
     from studio.accounts.services import run_token_create
+    from studio.compat.azureml import tokens as azureml_tokens
     from studio.errors import PermissionDenied
 
     compute_target_check(target)
@@ -431,7 +432,7 @@ def run_claim_over_api(
         if run is None:
             return None
         try:
-            return run, run_token_create(run=run)
+            token = run_token_create(run=run)
         except PermissionDenied as exc:
             try:
                 tracking.run_transition(
@@ -442,6 +443,8 @@ def run_claim_over_api(
                 )
             except InvalidTransition:
                 pass
+            continue
+        return run, {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
     return None
 
 
@@ -631,17 +634,21 @@ def _check_supervisor(run: Run, username: str) -> None:
         )
 
 
-def job_token_create(*, run: Run, username: str) -> str:
-    """The token the job of a ``local`` run supervised on its submitter's machine
-    reports with: minted for the submitter only, while the run has not ended."""
+def job_token_create(*, run: Run, username: str) -> dict[str, str]:
+    """The tokens the job of a ``local`` run supervised on its submitter's machine
+    reports with, minted for the submitter only while the run has not ended:
+    ``token`` (Studio's API) and ``azureml_token``, the JWT naming it that
+    azureml-core inside the job sends (``studio.compat.azureml``)."""
     from studio.accounts.services import run_token_create
+    from studio.compat.azureml import tokens as azureml_tokens
 
     _check_supervisor(run, username)
     if run.status in transitions.TERMINAL:
         raise InvalidTransition(
             f"Run {run.run_id} is {run.status}: its job has ended.", field="status"
         )
-    return run_token_create(run=run)
+    token = run_token_create(run=run)
+    return {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
 
 
 def job_tokens_revoke(*, run: Run, username: str, own_token: bool = False) -> int:

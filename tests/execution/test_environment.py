@@ -34,6 +34,17 @@ JOB_KEYS = {
     # The local store reaches the database itself (documented); a job that should
     # not, runs through a server instead.
     "DATABASE_URL",
+    # What azureml-core's Run.get_context() reads inside a job (studio.compat.azureml):
+    # the job's own run, an endpoint and a token for that run only.
+    "AZUREML_RUN_ID",
+    "AZUREML_RUN_TOKEN",
+    "AZUREML_SERVICE_ENDPOINT",
+    "AZUREML_DISCOVERY_SERVICE_ENDPOINT",
+    "AZUREML_ARM_SUBSCRIPTION",
+    "AZUREML_ARM_RESOURCEGROUP",
+    "AZUREML_ARM_WORKSPACE_NAME",
+    "AZUREML_ARM_PROJECT_NAME",
+    "AZUREML_EXPERIMENT_ID",
 }
 NASTY = [
     "; rm -rf ~",

@@ -133,6 +133,7 @@ def _mlflow_routes(world):
         "runs/update": {"run_id": rid, "status": "KILLED", "run_name": "taken over"},
         "runs/search": {"experiment_ids": [exp]},
         "runs/delete": {"run_id": rid},
+        "runs/restore": {"run_id": rid},
         "runs/log-batch": {"run_id": rid, "metrics": [metric], "tags": [{"key": "o", "value": "1"}]},
         "runs/log-metric": {"run_id": rid, **metric},
         "runs/log-parameter": {"run_id": rid, "key": "owned", "value": "yes"},

@@ -17,7 +17,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from studio.accounts import access
-from studio.accounts.routes import _label
+from studio.accounts.routes import label_policy
 from studio.compat.azureml import PREFIX, tokens, wire
 from studio.errors import (
     LengthRequired,
@@ -92,7 +92,7 @@ def azureml_route(need: str, run: str | None = None) -> Callable:
             except StudioError as exc:
                 return _fail(exc)
 
-        _label(enforced, need, need, {"run": run} if run else {})
+        label_policy(enforced, need, need, {"run": run} if run else {})
         return enforced
 
     return decorate
@@ -159,7 +159,7 @@ def run(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     return run_get(request, **kwargs)
 
 
-_label(run, "read", "write", {"run": "run_id"})
+label_policy(run, "read", "write", {"run": "run_id"})
 
 
 @azureml_route("write")
@@ -499,4 +499,4 @@ def content(request: HttpRequest, run_id: str, path: str) -> HttpResponse:
         return _fail(exc)
 
 
-_label(content, "read", "write", {"run": "run_id"})
+label_policy(content, "read", "write", {"run": "run_id"})

@@ -10,6 +10,8 @@ import math
 import re
 from typing import Any
 
+import numpy as np
+
 from studio.errors import (
     Conflict,
     NotAuthenticated,
@@ -35,6 +37,11 @@ DEFAULT_EXPERIMENT_NAME = "Default"  # ... is this Studio experiment
 
 PARENT_TAG = "mlflow.parentRunId"  # a nested run: a Studio child run, not a tag
 NAME_TAG = "mlflow.runName"  # the run's display name, not a tag
+# MLflow's soft delete: a deleted run carries this system tag (set and removed only by
+# runs/delete and runs/restore); Studio keeps listing it, with the tag.
+LIFECYCLE_TAG = "mlflow.lifecycleStage"
+DELETED = "deleted"
+ACTIVE = "active"
 
 # --- statuses ---------------------------------------------------------------------
 
@@ -112,7 +119,10 @@ _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "inf"
 def number(value: object, field: str) -> float:
     """A double as protobuf JSON sends it: a number, or "NaN", "Infinity", "-Infinity"."""
     if type(value) in (int, float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValidationError(f"{field} is out of range: {value!r}.", field=field) from None
     if isinstance(value, str):
         if value in _SPECIAL:
             return _SPECIAL[value]
@@ -180,6 +190,66 @@ def check_batch_limits(metrics: list, params: list, tags: list) -> None:
         )
 
 
+def metric_series(metrics: list) -> list[dict[str, Any]]:
+    """MLflow's metrics (``[{"key", "value", "timestamp", "step"}, ...]``, as its
+    client sends them) as Studio series, one per key in the order first logged, each
+    point in the order logged; timestamps in ms become epoch seconds.
+
+    The whole call is converted at once (numpy arrays, grouped by key with one stable
+    sort): what the client sends (numbers; "NaN", "Infinity", "-Infinity" for
+    non-finite values) never takes a per-point path. Anything else (int64s as decimal
+    strings, a missing step, a bad item) goes through ``_metric_items``, which accepts
+    what protobuf JSON allows and names the first bad item."""
+    if not metrics:
+        return []
+    try:
+        keys = [m["key"] for m in metrics]
+        values = [m["value"] for m in metrics]
+        times = [m["timestamp"] for m in metrics]
+        steps = [m["step"] for m in metrics]
+    except (TypeError, KeyError):
+        return _metric_items(metrics)
+    if set(map(type, keys)) != {str} or not set(map(type, steps)) | set(map(type, times)) <= {int}:
+        return _metric_items(metrics)
+    kinds = set(map(type, values))
+    if str in kinds:
+        values = [_SPECIAL.get(v, v) if type(v) is str else v for v in values]
+        kinds = set(map(type, values))
+    if not kinds <= {float, int}:
+        return _metric_items(metrics)
+    try:
+        value_arr = np.array(values, dtype=np.float64)
+        step_arr = np.array(steps, dtype=np.int64)
+        time_arr = np.array(times, dtype=np.float64) / 1000
+    except OverflowError:
+        return _metric_items(metrics)
+    names = dict.fromkeys(keys)
+    if len(names) == 1:
+        return [{"name": keys[0], "steps": step_arr, "values": value_arr, "times": time_arr}]
+    index = {name: i for i, name in enumerate(names)}
+    codes = np.fromiter(map(index.__getitem__, keys), dtype=np.intp, count=len(keys))
+    order = np.argsort(codes, kind="stable")
+    groups = np.split(order, np.searchsorted(codes[order], np.arange(1, len(names))))
+    return [
+        {"name": name, "steps": step_arr[g], "values": value_arr[g], "times": time_arr[g]}
+        for name, g in zip(names, groups, strict=True)
+    ]
+
+
+def _metric_items(metrics: list) -> list[dict[str, Any]]:
+    """``metric_series`` one item at a time: protobuf JSON's other spellings (int64
+    as strings, a step left out as 0) and the error for the first bad item."""
+    by_key: dict[str, tuple[list, list, list]] = {}
+    for i, m in enumerate(metrics):
+        if not isinstance(m, dict) or not isinstance(m.get("key"), str):
+            raise ValidationError(f"metrics[{i}] needs a key.", field=f"metrics[{i}]")
+        steps, values, times = by_key.setdefault(m["key"], ([], [], []))
+        values.append(number(m.get("value"), f"metrics[{i}].value"))
+        steps.append(integer(m.get("step"), f"metrics[{i}].step", 0))
+        times.append(integer(m.get("timestamp"), f"metrics[{i}].timestamp") / 1000)
+    return [{"name": k, "steps": s, "values": v, "times": t} for k, (s, v, t) in by_key.items()]
+
+
 def pairs(items: object, field: str) -> list[tuple[str, Any]]:
     """``[{"key": k, "value": v}, ...]`` as (key, value) pairs."""
     if not isinstance(items, list):
@@ -190,6 +260,40 @@ def pairs(items: object, field: str) -> list[tuple[str, Any]]:
             raise ValidationError(f"{field}[{i}] needs a key.", field=f"{field}[{i}]")
         out.append((item["key"], item.get("value")))
     return out
+
+
+def check_tag_keys(keys, field: str = "tags") -> None:
+    """Refuse the tags MLflow sets through other calls: the parent run (set when the
+    run is created) and the lifecycle stage (runs/delete, runs/restore)."""
+    for key, how in (
+        (PARENT_TAG, "is set when the run is created"),
+        (LIFECYCLE_TAG, "is set by deleting or restoring the run"),
+    ):
+        if key in keys:
+            raise ValidationError(f"{key} {how}.", field=key)
+
+
+def check_active(lifecycle: str, run_id: str) -> None:
+    """MLflow's rule: a deleted run takes no writes until it is restored."""
+    if lifecycle == DELETED:
+        raise ValidationError(
+            f"The run {run_id} must be in the 'active' state. Current state is deleted.",
+            field="run_id",
+        )
+
+
+# runs/search's run_view_type (protobuf JSON sends the name; the number is accepted).
+RUN_VIEW_TYPES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3, 1: 1, 2: 2, 3: 3}
+
+
+def run_view_filter(view_type: object) -> str | None:
+    """runs/search's run_view_type as a term of Studio's filter language (the deleted
+    runs are those with the lifecycle tag), or None for ALL."""
+    kind = RUN_VIEW_TYPES.get(view_type if view_type is not None else "ACTIVE_ONLY")
+    if kind is None:
+        raise ValidationError(f"Invalid run_view_type {view_type!r}.", field="run_view_type")
+    has = f"has tags.{_quote(LIFECYCLE_TAG)}"
+    return {1: f"not ({has})", 2: has, 3: None}[kind]
 
 
 # --- ids ----------------------------------------------------------------------------

@@ -4,18 +4,28 @@ Every object still reaches the views through the access helpers."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
+from studio.compat.mlflow import protocol
 from studio.rules.runquery import RunQuery
-from studio.tracking.models import Experiment, MetricSummary, Run, RunFile, Workspace
+from studio.tracking.models import Experiment, MetricSummary, Run, RunFile, RunTag, Workspace
 from studio.tracking.models.metrics import MetricKind
 from studio.tracking.runlist import pages
 from studio.tracking.runlist import query as runlist
 
 
-def run_id_of(*, uuid_hex: str) -> str | None:
-    """The Studio run id of the run whose uuid is ``uuid_hex``, or None."""
-    return Run.objects.filter(uuid=uuid_hex).values_list("run_id", flat=True).first()
+def run_id_of(*, uuid_hex: str) -> tuple[str, str] | None:
+    """(Studio run id, MLflow lifecycle stage) of the run whose uuid is ``uuid_hex``,
+    or None: one query, the stage from the lifecycle tag."""
+    deleted = RunTag.objects.filter(
+        run=OuterRef("pk"), key=protocol.LIFECYCLE_TAG, value=protocol.DELETED
+    )
+    found = (
+        Run.objects.filter(uuid=uuid_hex).values_list("run_id", Exists(deleted)).order_by().first()
+    )
+    if found is None:
+        return None
+    return found[0], protocol.DELETED if found[1] else protocol.ACTIVE
 
 
 def experiment_name_of(*, workspace: Workspace, pk: int) -> str | None:

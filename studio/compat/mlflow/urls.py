@@ -15,6 +15,7 @@ TRACKING = [
     ("runs/update", views.run_update),
     ("runs/search", views.run_search),
     ("runs/delete", views.run_delete),
+    ("runs/restore", views.run_restore),
     ("runs/log-batch", views.log_batch),
     ("runs/log-metric", views.log_metric),
     ("runs/log-parameter", views.log_parameter),

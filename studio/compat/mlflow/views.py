@@ -23,14 +23,14 @@ from studio.accounts.access import (
     access_run,
     access_workspace,
     access_workspaces,
+    bearer_authenticate,
     scoped_experiments,
     scoped_runs,
 )
-from studio.accounts.routes import _declared, _label, route
-from studio.api.base import TokenAuth
-from studio.api.files import _upload_body
+from studio.accounts.routes import declare_policy, label_policy, route
 from studio.compat.mlflow import protocol
 from studio.compat.mlflow import selectors as mlflow_selectors
+from studio.core.uploads import upload_body
 from studio.errors import NotAuthenticated, NotFound, StudioError, ValidationError
 from studio.rules import transitions
 from studio.tracking import selectors, services
@@ -56,7 +56,7 @@ def mlflow_endpoint(need: str, *methods: str) -> Callable:
     ``MLFLOW_TRACKING_TOKEN`` sends it; never a cookie), the HTTP ``methods`` it
     answers, and ``need``, the route policy (tests/routes/) that the access
     helpers the view calls enforce on each object."""
-    _declared(need, {})
+    declare_policy(need, {})
 
     def decorate(view: Callable) -> Callable:
         @csrf_exempt
@@ -73,7 +73,7 @@ def mlflow_endpoint(need: str, *methods: str) -> Callable:
                 logger.exception("Unexpected error in %s %s", request.method, request.path)
                 return _error("INTERNAL_ERROR", "The server failed; the error has been logged.")
 
-        _label(enforced, need, need, {})
+        label_policy(enforced, need, need, {})
         return enforced
 
     return decorate
@@ -81,7 +81,7 @@ def mlflow_endpoint(need: str, *methods: str) -> Callable:
 
 def _authenticate(request: HttpRequest) -> None:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    token = TokenAuth().authenticate(request, secret.strip()) if scheme == "Bearer" else None
+    token = bearer_authenticate(request, secret.strip()) if scheme == "Bearer" else None
     if token is None:
         raise NotAuthenticated(
             "Send a Studio API token: set MLFLOW_TRACKING_TOKEN=<token> "
@@ -155,15 +155,35 @@ def _experiment(request: HttpRequest, experiment_id: object, need: str = "read")
     return access_experiment(request.user, workspace.name, name, need=need, token=request.auth)
 
 
-def _run(request: HttpRequest, run_hex: object, need: str = "read") -> Run:
-    run_id = mlflow_selectors.run_id_of(uuid_hex=protocol.run_hex(run_hex))
-    if run_id is None:
+def _run(
+    request: HttpRequest,
+    run_hex: object,
+    need: str = "read",
+    light: bool = False,
+    deleted_ok: bool = False,
+) -> Run:
+    """The run ``run_hex`` through ``access_run``; ``light``: without its tags,
+    properties, experiment and parent (for logging calls, which read none of them).
+    A write to a deleted run is refused (after the access check), as MLflow does,
+    except for ``deleted_ok`` (runs/delete, runs/restore)."""
+    found = mlflow_selectors.run_id_of(uuid_hex=protocol.run_hex(run_hex))
+    if found is None:
         raise NotFound(f"Run with id={run_hex} not found", field="run_id")
-    return access_run(request.user, run_id, need=need, token=request.auth)
+    run_id, lifecycle = found
+    run = access_run(request.user, run_id, need=need, token=request.auth, light=light)
+    if need != "read" and not deleted_ok:
+        protocol.check_active(lifecycle, run.uuid.hex)
+    return run
 
 
-def _run_of(request: HttpRequest, body: dict[str, Any], need: str = "read") -> Run:
-    return _run(request, body.get("run_id") or body.get("run_uuid"), need)
+def _run_of(
+    request: HttpRequest,
+    body: dict[str, Any],
+    need: str = "read",
+    light: bool = False,
+    deleted_ok: bool = False,
+) -> Run:
+    return _run(request, body.get("run_id") or body.get("run_uuid"), need, light, deleted_ok)
 
 
 def _wrote(request: HttpRequest, run: Run) -> None:
@@ -185,6 +205,12 @@ def _experiment_dict(experiment: Experiment) -> dict[str, Any]:
     }
 
 
+def _lifecycle(run: Run) -> str:
+    """MLflow's lifecycle stage of a run loaded with its tags (deleted: the tag)."""
+    deleted = any(t.key == protocol.LIFECYCLE_TAG for t in run.tags.all())
+    return protocol.DELETED if deleted else protocol.ACTIVE
+
+
 def _run_info(run: Run) -> dict[str, Any]:
     run_hex = run.uuid.hex
     info = {
@@ -196,7 +222,7 @@ def _run_info(run: Run) -> dict[str, Any]:
         "status": protocol.TO_MLFLOW[run.status],
         "start_time": _ms(run.started_at or run.created_at),
         "artifact_uri": protocol.artifact_uri(str(run.experiment_id), run_hex),
-        "lifecycle_stage": "active",
+        "lifecycle_stage": _lifecycle(run),
     }
     if run.ended_at is not None:
         info["end_time"] = _ms(run.ended_at)
@@ -204,7 +230,11 @@ def _run_info(run: Run) -> dict[str, Any]:
 
 
 def _run_dict(run: Run) -> dict[str, Any]:
-    tags = [{"key": t.key, "value": t.value or ""} for t in run.tags.all()]
+    tags = [
+        {"key": t.key, "value": t.value or ""}
+        for t in run.tags.all()
+        if t.key != protocol.LIFECYCLE_TAG  # shown as info.lifecycle_stage
+    ]
     tags.append({"key": protocol.NAME_TAG, "value": run.display_name or run.label})
     if run.parent_id is not None:
         tags.append({"key": protocol.PARENT_TAG, "value": run.parent.uuid.hex})
@@ -292,6 +322,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
     experiment = _experiment(request, body.get("experiment_id"), need="write")
     tags = dict(protocol.pairs(body.get("tags") or [], "tags"))
     parent_hex = tags.pop(protocol.PARENT_TAG, None)
+    protocol.check_tag_keys(tags)
     name = body.get("run_name") or tags.pop(protocol.NAME_TAG, None) or ""
     tags.pop(protocol.NAME_TAG, None)
     parent_id = None
@@ -354,6 +385,9 @@ def run_search(request: HttpRequest) -> HttpResponse:
         raise ValidationError("experiment_ids must name at least one experiment.", field="ids")
     experiments = [_experiment(request, e) for e in ids]
     search = protocol.search_filter(body.get("filter"))
+    lifecycle = protocol.run_view_filter(body.get("run_view_type"))
+    if lifecycle is not None:
+        search.terms.append(lifecycle)
     workspace = experiments[0].workspace
     base = scoped_runs(Run.objects.filter(workspace=workspace), request.auth)
     if search.run_ids is not None:
@@ -382,33 +416,23 @@ def run_search(request: HttpRequest) -> HttpResponse:
 
 @mlflow_endpoint("write", "POST")
 def run_delete(request: HttpRequest) -> HttpResponse:
-    body = _body(request)
-    run = _run_of(request, body, need="write")
-    raise ValidationError(
-        f"Studio keeps every run: run {run.uuid.hex} cannot be deleted. End it "
-        "(mlflow.end_run) or tag it instead.",
-        field="run_id",
-    )
+    """MLflow's soft delete: the run gets the tag ``mlflow.lifecycleStage=deleted``
+    (runs/search hides it unless asked, writes to it are refused); Studio keeps it,
+    listed with that tag."""
+    run = _run_of(request, _body(request), need="write", deleted_ok=True)
+    services.run_set_tags(run=run, tags={protocol.LIFECYCLE_TAG: protocol.DELETED})
+    return _response({})
+
+
+@mlflow_endpoint("write", "POST")
+def run_restore(request: HttpRequest) -> HttpResponse:
+    """Undo runs/delete: the lifecycle tag goes."""
+    run = _run_of(request, _body(request), need="write", deleted_ok=True)
+    services.run_remove_tags(run=run, keys=[protocol.LIFECYCLE_TAG])
+    return _response({})
 
 
 # --- logging ---------------------------------------------------------------------------
-
-
-def _series(metrics: list) -> list[dict[str, Any]]:
-    """MLflow's metrics as Studio series, one per key, in the order logged (plain
-    numbers take the fast path; protobuf's strings go through ``protocol``)."""
-    by_key: dict[str, tuple[list, list, list]] = {}
-    number, integer = protocol.number, protocol.integer
-    for i, m in enumerate(metrics):
-        if not isinstance(m, dict) or not isinstance(m.get("key"), str):
-            raise ValidationError(f"metrics[{i}] needs a key.", field=f"metrics[{i}]")
-        steps, values, times = by_key.setdefault(m["key"], ([], [], []))
-        value, step, ms = m.get("value"), m.get("step", 0), m.get("timestamp")
-        values.append(value if type(value) is float else number(value, f"metrics[{i}].value"))
-        steps.append(step if type(step) is int else integer(step, f"metrics[{i}].step", 0))
-        ms = ms if type(ms) is int else integer(ms, f"metrics[{i}].timestamp")
-        times.append(ms / 1000)
-    return [{"name": k, "steps": s, "values": v, "times": t} for k, (s, v, t) in by_key.items()]
 
 
 def _log(run: Run, metrics: list, params: list, tags: list) -> None:
@@ -416,12 +440,13 @@ def _log(run: Run, metrics: list, params: list, tags: list) -> None:
     refuse another value for a key), tags, metrics."""
     params_ = dict(protocol.pairs(params, "params"))
     tags_ = dict(protocol.pairs(tags, "tags"))
-    series = _series(metrics)
+    series = protocol.metric_series(metrics)
     name = tags_.pop(protocol.NAME_TAG, None)
-    if protocol.PARENT_TAG in tags_:
-        raise ValidationError(
-            f"{protocol.PARENT_TAG} is set when the run is created.", field=protocol.PARENT_TAG
-        )
+    protocol.check_tag_keys(tags_)
+    if not (params_ or tags_ or name):  # metrics only: the service's own transaction
+        if series:
+            services.metric_log_batch(run=run, batch_id=services.new_batch_id(), series=series)
+        return
     with transaction.atomic():
         if params_:
             services.run_add_properties(
@@ -440,7 +465,7 @@ def log_batch(request: HttpRequest) -> HttpResponse:
     body = _body(request)
     metrics, params, tags = (body.get(k) or [] for k in ("metrics", "params", "tags"))
     protocol.check_batch_limits(metrics, params, tags)
-    run = _run_of(request, body, need="write")
+    run = _run_of(request, body, need="write", light=True)
     _log(run, metrics, params, tags)
     _wrote(request, run)
     return _response({})
@@ -449,7 +474,7 @@ def log_batch(request: HttpRequest) -> HttpResponse:
 @mlflow_endpoint("write", "POST")
 def log_metric(request: HttpRequest) -> HttpResponse:
     body = _body(request)
-    run = _run_of(request, body, need="write")
+    run = _run_of(request, body, need="write", light=True)
     metric = {k: body.get(k) for k in ("key", "value", "timestamp", "step")}
     _log(run, [metric], [], [])
     _wrote(request, run)
@@ -479,6 +504,7 @@ def delete_tag(request: HttpRequest) -> HttpResponse:
     body = _body(request)
     run = _run_of(request, body, need="write")
     key = protocol.text(body.get("key"), "key")
+    protocol.check_tag_keys([key])
     if not run.tags.filter(key=key).exists():
         raise NotFound(f"No tag with name: {key} in run with id {run.uuid.hex}", field="key")
     services.run_remove_tags(run=run, keys=[key])
@@ -528,7 +554,7 @@ def artifact(request: HttpRequest, path: str) -> HttpResponse:
         run, rest = _artifact_run(request, path, "write")
         if not rest:
             raise ValidationError("Name the artifact's path.", field="path")
-        body = _upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
+        body = upload_body(request, settings.STUDIO_MAX_UPLOAD_BYTES)
         services.run_file_upload(run=run, name=protocol.OUTPUTS + rest, content=body)
         _wrote(request, run)
         return _response({})

@@ -22,7 +22,7 @@ def mlflow_python():
 
 @pytest.fixture
 def run_script(mlflow_python, live_server, api_user, tmp_path):
-    def run(source: str, *, token: str | None = None, check: bool = True):
+    def run(source: str, *, token: str | None = None, check: bool = True, args=()):
         script = tmp_path / "train.py"
         script.write_text(textwrap.dedent(source))
         env = {
@@ -35,7 +35,7 @@ def run_script(mlflow_python, live_server, api_user, tmp_path):
             "PYTHONWARNINGS": "ignore",
         }
         done = subprocess.run(
-            [str(mlflow_python), str(script)],
+            [str(mlflow_python), str(script), *args],
             env=env,
             cwd=tmp_path,
             capture_output=True,

@@ -182,3 +182,93 @@ def test_sklearn_autolog_logs_params_metrics_and_the_model(sdk, rest_workspace, 
     assert any(n.endswith("/model.pkl") for n in models)
     record = [v for k, v in run.get_tags().items() if k.startswith("mlflow.loggedModel.")]
     assert len(record) == 1 and '"LOGGED_MODEL_READY"' in record[0]
+
+
+def test_delete_run_is_a_soft_delete_restore_brings_it_back(sdk, rest_workspace, run_script):
+    script = """
+        import json, sys
+        import mlflow
+        from mlflow import MlflowClient
+        from mlflow.entities import ViewType
+        from mlflow.exceptions import MlflowException
+
+        def code(call):
+            try:
+                call()
+                return "accepted"
+            except MlflowException as exc:
+                return exc.error_code
+
+        client = MlflowClient()
+        exp = mlflow.set_experiment("cleanup").experiment_id
+
+        def names(view):
+            runs = client.search_runs([exp], run_view_type=view)
+            return sorted(r.info.run_name for r in runs)
+
+        if sys.argv[-1] == "delete":
+            with mlflow.start_run(run_name="keep"):
+                mlflow.log_metric("loss", 0.5)
+            with mlflow.start_run(run_name="drop") as drop:
+                mlflow.log_metric("loss", 0.9)
+            rid = drop.info.run_id
+            client.delete_run(rid)
+            fetched = client.get_run(rid)
+            print(json.dumps({
+                "run_id": rid,
+                "stage": fetched.info.lifecycle_stage,
+                "tags": sorted(fetched.data.tags),
+                "active": names(ViewType.ACTIVE_ONLY),
+                "default": sorted(r.info.run_name for r in mlflow.search_runs(
+                    [exp], output_format="list")),
+                "deleted": names(ViewType.DELETED_ONLY),
+                "all": names(ViewType.ALL),
+                "codes": {
+                    "log to deleted": code(lambda: client.log_metric(rid, "loss", 1.0)),
+                    "tag deleted": code(lambda: client.set_tag(rid, "note", "x")),
+                    "delete again": code(lambda: client.delete_run(rid)),
+                    "set the stage tag": code(lambda: mlflow.MlflowClient().set_tag(
+                        client.search_runs([exp])[0].info.run_id,
+                        "mlflow.lifecycleStage", "deleted")),
+                    "rename experiment": code(lambda: client.rename_experiment(exp, "x")),
+                    "experiment tag": code(lambda: client.set_experiment_tag(exp, "k", "v")),
+                },
+            }))
+        else:
+            rid = sys.argv[-1]
+            client.restore_run(rid)
+            client.set_tag(rid, "note", "restored")
+            print(json.dumps({
+                "stage": client.get_run(rid).info.lifecycle_stage,
+                "active": names(ViewType.ACTIVE_ONLY),
+                "deleted": names(ViewType.DELETED_ONLY),
+            }))
+        """
+    out = run_script(script + "\n", args=["delete"])
+    assert out["stage"] == "deleted"
+    assert "mlflow.lifecycleStage" not in out["tags"]  # MLflow shows it as the stage
+    assert out["active"] == out["default"] == ["keep"]
+    assert out["deleted"] == ["drop"]
+    assert out["all"] == ["drop", "keep"]
+    assert out["codes"] == {
+        "log to deleted": "INVALID_PARAMETER_VALUE",
+        "tag deleted": "INVALID_PARAMETER_VALUE",
+        "delete again": "accepted",
+        "set the stage tag": "INVALID_PARAMETER_VALUE",
+        "rename experiment": "ENDPOINT_NOT_FOUND",
+        "experiment tag": "ENDPOINT_NOT_FOUND",
+    }
+    # Studio keeps the run, listed with the tag; its filter language finds it.
+    experiment = sdk.Experiment(rest_workspace, "cleanup")
+    dropped = _sdk_run(sdk, rest_workspace, out["run_id"])
+    assert dropped.get_tags()["mlflow.lifecycleStage"] == "deleted"
+    assert dropped.get_metrics()["loss"] == 0.9
+    assert "note" not in dropped.get_tags()  # the refused write stored nothing
+    listed = [r.id for r in experiment.get_runs(filter="has tags.'mlflow.lifecycleStage'")]
+    assert listed == [dropped.id]
+    assert len(list(experiment.get_runs())) == 2
+
+    out = run_script(script + "\n", args=[out["run_id"]])
+    assert out == {"stage": "active", "active": ["drop", "keep"], "deleted": []}
+    assert "mlflow.lifecycleStage" not in dropped.get_tags()
+    assert dropped.get_tags()["note"] == "restored"
