@@ -46,3 +46,21 @@ def test_mail_is_configured_from_studio_email_settings_only(tmp_path):
     assert configured["default"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     assert configured["default"]["OPTIONS"]["host"] == "smtp.example.com"
     assert configured["default"]["OPTIONS"]["port"] == 587
+
+
+def test_the_readmes_deployment_guide_names_only_variables_and_commands_that_exist():
+    """Every STUDIO_* variable of "Serving a team" is read somewhere in studio/, and
+    every ``manage.py`` command it names is one of ours."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    guide = readme.split("## Serving a team", 1)[1].split("\n## ", 1)[0]
+    code = "\n".join(p.read_text() for p in (root / "studio").rglob("*.py"))
+    named = set(re.findall(r"\bSTUDIO_[A-Z0-9_]+\b", guide))
+    assert {"STUDIO_SECURE_COOKIES", "STUDIO_TOKEN", "STUDIO_SERVER_URL"} <= named
+    assert sorted(v for v in named if f'"{v}"' not in code) == []
+    commands = set(re.findall(r"manage\.py (\w+)", guide))
+    ours = {p.stem for p in root.glob("studio/*/management/commands/*.py")}
+    assert commands and commands <= ours | {"migrate"}

@@ -10,15 +10,25 @@ from __future__ import annotations
 import base64
 import binascii
 
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 
 from studio.accounts.access import access_new_run
 from studio.accounts.routes import endpoint
 from studio.api.base import api
-from studio.api.schemas import EmptyIn, LogChunkIn, PipelineIn, StatusIn, SubmissionIn, TargetIn
+from studio.api.schemas import (
+    ClaimIn,
+    EmptyIn,
+    ExecutionIn,
+    LogChunkIn,
+    PipelineIn,
+    StatusIn,
+    SubmissionIn,
+    TargetIn,
+)
 from studio.errors import ValidationError
 from studio.execution import selectors as execution_selectors
 from studio.execution import services as execution
+from studio.execution import snapshot
 from studio.tracking import selectors
 from studio.tracking import services as tracking
 from studio.tracking.models import Run, RunStatus, Workspace
@@ -58,6 +68,27 @@ def compute_target_delete(
     """Delete a named target; refused (409) while runs wait for or run on it."""
     execution.compute_target_delete(workspace=workspace, name=target)
     return {"name": target, "deleted": True}
+
+
+@api.post("/workspaces/{name}/compute-targets/{target}/claim", tags=["execution"])
+@endpoint("write", workspace="name")
+def run_claim(request: HttpRequest, workspace: Workspace, target: str, payload: ClaimIn):
+    """A worker on any machine polls its target: its heartbeat is recorded (the
+    Compute page shows it, idle or not) and the oldest queued run of ``types`` (all:
+    script, step, pipeline) is claimed for it, with the token its supervisor and job
+    report with (that run and its descendants only). ``run`` is null when none
+    waits. A token narrowed to one run may not claim."""
+    claimed = execution.run_claim_over_api(
+        workspace=workspace,
+        target=target,
+        worker=payload.worker,
+        types=payload.types,
+        claim=payload.claim,
+    )
+    if claimed is None:
+        return {"run": None}
+    run, tokens = claimed
+    return {"run": run_to_dict(selectors.run_get(run_id=run.run_id)), **tokens}
 
 
 @api.get("/workspaces/{name}/compute-targets", tags=["execution"])
@@ -150,6 +181,27 @@ def live_log_append(request: HttpRequest, run: Run, payload: LogChunkIn):
     return {"size": execution.live_log_append(run=run, offset=payload.offset, data=data)}
 
 
+@api.get("/runs/{run_id}/snapshot", tags=["execution"])
+@endpoint("read", run="run_id")
+def snapshot_download(request: HttpRequest, run: Run):
+    """The run's snapshot (its ``snapshot/`` files) as one tar archive, streamed:
+    what its supervisor unpacks into the job's working copy on any machine."""
+    response = StreamingHttpResponse(snapshot.tar_stream(run=run), content_type="application/x-tar")
+    response["Content-Disposition"] = f'attachment; filename="{run.run_id}-snapshot.tar"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@api.post("/runs/{run_id}/execution", tags=["execution"])
+@endpoint("write", run="run_id")
+def execution_report(request: HttpRequest, run: Run, payload: ExecutionIn):
+    """How the script ended (exit code, or the signal that killed it), reported by a
+    supervisor on another machine. Process ids and hosts are not taken over the API:
+    the server never acts on what a job could have written."""
+    execution.execution_record(run=run, exit_code=payload.exit_code, signal=payload.signal[:20])
+    return {"exit_code": payload.exit_code, "signal": payload.signal[:20]}
+
+
 @api.post("/runs/{run_id}/job-token", tags=["execution"])
 @endpoint("write", run="run_id")
 def job_token_create(request: HttpRequest, run: Run, payload: EmptyIn):
@@ -162,8 +214,12 @@ def job_token_create(request: HttpRequest, run: Run, payload: EmptyIn):
 @api.post("/runs/{run_id}/job-token/revoke", tags=["execution"])
 @endpoint("write", run="run_id")
 def job_tokens_revoke(request: HttpRequest, run: Run, payload: EmptyIn):
-    """End the tokens of the run's job (its supervisor does, when the job ends)."""
-    revoked = execution.job_tokens_revoke(run=run, username=request.user.get_username())
+    """End the tokens of the run's job (its supervisor does, when the job ends): the
+    submitter's supervisor of a local run, or a worker's through the run's own token."""
+    own = request.auth is not None and getattr(request.auth, "run_id", None) == run.pk
+    revoked = execution.job_tokens_revoke(
+        run=run, username=request.user.get_username(), own_token=own
+    )
     return {"revoked": revoked}
 
 

@@ -130,6 +130,21 @@ class StatusIn(Body):
     error: dict[StrictStr, StrictStr | StrictInt] | None = None
 
 
+class ClaimIn(Body):
+    """A worker asking for a run of its target (and saying it is alive)."""
+
+    worker: StrictStr
+    types: list[StrictStr] = []
+    claim: StrictBool = True  # false: only the heartbeat (every slot of the worker is busy)
+
+
+class ExecutionIn(Body):
+    """How a run's script ended, as its supervisor saw it."""
+
+    exit_code: StrictInt | None = None
+    signal: StrictStr = ""
+
+
 class LogChunkIn(Body):
     """Bytes of a run's live log (base64), appended at ``offset``."""
 

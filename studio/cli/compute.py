@@ -25,7 +25,8 @@ TARGET_COLUMNS = (
 
 def _serving(target: dict) -> str:
     jobs = [f"job {j['job_id']}" for j in target.get("jobs") or []]
-    return ", ".join(jobs or target.get("workers") or [])
+    seen = [f"{b['host']} ({b['seconds_ago']} s ago)" for b in target.get("seen") or []]
+    return ", ".join(jobs or seen or target.get("workers") or [])
 
 
 def _settings(target: dict) -> str:

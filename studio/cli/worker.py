@@ -1,7 +1,8 @@
 """``studio worker --target NAME -w WORKSPACE --server URL``: execute the queued runs
-of a compute target on this machine. The worker reaches the database directly
-(DATABASE_URL, else the SQLite file under STUDIO_HOME), so Django is set up here, at
-run time only; the jobs it starts reach the studio at URL only."""
+of a compute target on this machine. With STUDIO_TOKEN (the worker's own token) it
+reaches the studio at URL only, from any machine; without, it reaches the database
+directly (DATABASE_URL, else the SQLite file under STUDIO_HOME), so Django is set up
+here, at run time only. Either way the jobs it starts reach the studio at URL only."""
 
 from __future__ import annotations
 
@@ -23,6 +24,20 @@ def worker(args: argparse.Namespace) -> Result:
         check_options(server=args.server, run_as=args.run_as)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if os.environ.get("STUDIO_TOKEN"):  # any machine: the API only, no database
+        from studio.execution.worker import work_over_api
+
+        code = work_over_api(
+            target=args.target,
+            workspace=args.workspace_name,
+            server=args.server,
+            token=os.environ["STUDIO_TOKEN"],
+            run_as=args.run_as,
+            concurrency=args.concurrency,
+            drivers=args.drivers,
+            max_runs=args.max_runs,
+        )
+        return Result(None, exit_code=code, printed=True)
     from studio.bootstrap import setup_django
 
     setup_django()
@@ -50,10 +65,14 @@ def register(groups: argparse._SubParsersAction) -> None:
         "queued on NAME, DRIVERS at a time, until interrupted. On a slurm target (run it on "
         "a login node) each run is submitted as a Slurm job running the supervisor, and the "
         "jobs are watched: a job that ends without its supervisor reporting fails its run "
-        "with the Slurm state. On start it stops what "
-        "earlier workers of NAME on this machine left behind. The worker uses the database "
-        "directly (DATABASE_URL, else STUDIO_HOME); its jobs do not: they reach the studio "
-        "at URL with a token for their own run, revoked when the run ends.",
+        "with the Slurm state. With STUDIO_TOKEN set (a token of an account that may "
+        "write to WORKSPACE) the worker needs nothing but URL: it claims runs, fetches "
+        "their snapshots, sends their logs and uploads their outputs over the API, each "
+        "run with a token of its own. Without it, the worker uses the database directly "
+        "(DATABASE_URL, else STUDIO_HOME) and on start stops what earlier workers of NAME "
+        "on this machine left behind; a slurm target's bridge runs this way. Either way "
+        "the jobs reach the studio at URL with a token for their own run, revoked when "
+        "the run ends.",
     )
     p.add_argument("--target", required=True, metavar="NAME", help="compute target to serve")
     p.add_argument(

@@ -22,17 +22,23 @@ def python_path() -> str:
 
 
 def spawn_client(
-    module: str, run_id: str, server: str, token: str, *, detached: bool = True
+    module: str,
+    run_id: str,
+    server: str,
+    token: str,
+    *args: str,
+    detached: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
     """Start ``python -m module RUN_ID --server URL --client`` on this machine, its
     token in the environment (never on a command line). Detached, it outlives the
     submitting process (a notebook may exit); else it dies with its parent (the
     supervisors of a pipeline driver's steps). Its output goes to
-    ``STUDIO_HOME/supervisors/RUN_ID.log``."""
+    ``STUDIO_HOME/supervisors/RUN_ID.log``. ``args`` and ``env``: more of each."""
     folder = studio_home() / "supervisors"
     folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=python_path(), STUDIO_TOKEN=token)
-    command = [sys.executable, "-m", module, run_id, "--server", server, "--client"]
+    env = dict(os.environ, **(env or {}), PYTHONPATH=python_path(), STUDIO_TOKEN=token)
+    command = [sys.executable, "-m", module, run_id, "--server", server, "--client", *args]
     if not detached:
         command.append("--die-with-parent")
     with open(folder / f"{run_id}.log", "ab") as log:

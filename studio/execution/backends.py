@@ -7,7 +7,9 @@ so that one supervise loop (``supervisor.supervise``) and one driver loop
   minted for their run);
 - ``RestBackend``: the studio's API (the ``local`` target over HTTP: the supervisor
   runs on the submitting machine and reports through the REST store: transitions,
-  heartbeats, the live log in chunks, outputs at the end). It imports no Django.
+  heartbeats, the live log in chunks, outputs at the end; and the supervisors of a
+  worker on another machine or of a Slurm job, with the token their run was claimed
+  with: the snapshot comes as one archive). It imports no Django.
 
 Runs are named by their public id; a run's data is a dictionary as the store
 returns it (``id``, ``workspace``, ``experiment``, ``script``, ``arguments``,
@@ -27,8 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from studio.errors import InvalidTransition, Unavailable
-from studio.rules.filenames import SNAPSHOT
+from studio.errors import InvalidTransition, NotFound, Unavailable
 
 LOCAL = "local"
 # Bytes of the live log sent per request by a supervisor that reports over HTTP.
@@ -372,10 +373,40 @@ class _Api:
         answer = wire.call(self.client, self.uri, method, path, json_body=body, **kwargs)
         return answer.content if hasattr(answer, "content") else answer
 
+    def download(self, path: str, into: IO[bytes]) -> None:
+        """GET ``path`` into the file ``into`` as it comes (a snapshot may be large)."""
+        import httpx
+
+        try:
+            with self.client.stream("GET", path) as response:
+                if response.status_code < 400:
+                    for piece in response.iter_bytes(1024 * 1024):
+                        into.write(piece)
+                    return
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"Cannot reach the studio at {self.uri}: {exc}", field="uri"
+            ) from None
+        self("GET", path)  # the error, as the studio answers it (raised as its exception)
+
 
 def _q(value: str) -> str:
     """One URL path part: slashes and dots encoded too (no client resolves ``..``)."""
     return urllib.parse.quote(value, safe="").replace(".", "%2E")
+
+
+class _Reader:
+    """``size`` bytes of a file, as httpx streams a request body (its own iterator,
+    so a retry starts from a fresh one)."""
+
+    def __init__(self, stream: IO[bytes], size: int) -> None:
+        self.stream, self.size = stream, size
+
+    def __iter__(self):
+        left = self.size
+        while left > 0 and (piece := self.stream.read(min(left, 1024 * 1024))):
+            left -= len(piece)
+            yield piece
 
 
 class RestBackend(Backend):
@@ -384,9 +415,13 @@ class RestBackend(Backend):
     A studio that cannot be reached for a while costs heartbeats and log chunks
     (sent again later), never the script."""
 
-    def __init__(self, uri: str, token: str | None = None) -> None:
+    def __init__(self, uri: str, token: str | None = None, *, run_token: bool = False) -> None:
         self.uri = uri.rstrip("/")
         self.token = token or os.environ.get("STUDIO_TOKEN") or ""
+        # run_token: the token is the run's own, given by a worker that claimed it over
+        # the API (``worker.work_over_api``, the Slurm bridge): its job reports with it
+        # too, and azureml-core with the JWT the claim gave (STUDIO_AZUREML_TOKEN).
+        self.run_token = run_token
         self.api = _Api(self.uri, self.token)
         self._azureml_tokens: dict[str, str] = {}
         self._status: dict[str, str] = {}
@@ -422,6 +457,10 @@ class RestBackend(Backend):
                                 {"properties": properties}))  # fmt: skip
 
     def status(self, run_id: str) -> str:
+        from studio.rules.transitions import TERMINAL
+
+        if self.run_token and self._status.get(run_id) in TERMINAL:
+            return self._status[run_id]  # final; and the run's token ended with it
         try:
             self._status[run_id] = self.api("GET", self._runs(run_id))["status"]
         except Unavailable:
@@ -451,19 +490,29 @@ class RestBackend(Backend):
         except Unavailable:
             pass  # the lease allows for a few missed beats
 
+    def record(self, run_id: str, **fields: Any) -> None:
+        """How the script ended goes to the studio; where it ran (host, pids) stays
+        here: the server never acts on process ids a job could have sent."""
+        if "exit_code" not in fields and "signal" not in fields:
+            return
+        body = {"exit_code": fields.get("exit_code"), "signal": fields.get("signal") or ""}
+        try:
+            _retry(lambda: self.api("POST", self._runs(run_id) + "/execution", body), attempts=5)
+        except Unavailable:
+            pass  # the status (and its error) says how it ended too
+
     def materialize(self, run_id: str, into: Path) -> None:
-        into.mkdir(parents=True, exist_ok=True)
-        root = into.resolve()
-        names = _retry(lambda: self.api("GET", self._runs(run_id) + "/files"))["files"]
-        for name in names:
-            if not name.startswith(SNAPSHOT):
-                continue
-            target = (root / name.removeprefix(SNAPSHOT)).resolve()
-            if not target.is_relative_to(root):
-                continue  # names were checked on upload; this is the second lock
-            target.parent.mkdir(parents=True, exist_ok=True)
-            path = f"{self._runs(run_id)}/files/{_q(name)}"
-            target.write_bytes(_retry(lambda p=path: self.api("GET", p)))
+        """The snapshot in one archive (``GET /runs/{id}/snapshot``), spooled to a
+        temporary file, then unpacked (``snapshot.unpack``: nothing lands outside)."""
+        from studio.execution.snapshot import unpack
+
+        def fetch():
+            with tempfile.TemporaryFile() as spool:
+                self.api.download(self._runs(run_id) + "/snapshot", spool)
+                spool.seek(0)
+                unpack(spool, into)
+
+        _retry(fetch)
 
     def _append(self, run_id: str, offset: int, data: bytes) -> None:
         body = {"offset": offset, "data": base64.b64encode(data).decode("ascii")}
@@ -495,12 +544,31 @@ class RestBackend(Backend):
                 self._logs[run_id] = (path, sent)
 
     def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None:
-        content = stream.read()
+        """The file streamed with its length (any server takes it; none of it is held
+        in memory), from its start again on each attempt."""
         path = f"{self._runs(run_id)}/files/{_q(name)}"
-        headers = {"Content-Type": "application/octet-stream"}
-        _retry(lambda: self.api("PUT", path, content=content, headers=headers))
+        try:
+            size = os.fstat(stream.fileno()).st_size - stream.tell()
+            start = stream.tell()
+        except (AttributeError, OSError, ValueError):
+            size = None
+        if size is None:  # not a file: in memory
+            content = stream.read()
+            headers = {"Content-Type": "application/octet-stream"}
+            _retry(lambda: self.api("PUT", path, content=content, headers=headers))
+            return
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+
+        def send():
+            stream.seek(start)
+            return self.api("PUT", path, content=_Reader(stream, size), headers=headers)
+
+        _retry(send)
 
     def job_access(self, run_id: str) -> tuple[str, str]:
+        if self.run_token:
+            self._azureml_tokens[run_id] = os.environ.get("STUDIO_AZUREML_TOKEN", "")
+            return self.uri, self.token
         data = _retry(lambda: self.api("POST", self._runs(run_id) + "/job-token", {}))
         self._azureml_tokens[run_id] = data["azureml_token"]
         return self.uri, data["token"]
@@ -511,10 +579,16 @@ class RestBackend(Backend):
         return endpoint(self.uri), self._azureml_tokens.pop(run_id)
 
     def end(self, run_id: str) -> None:
+        from studio.rules.transitions import TERMINAL
+
         try:
-            _retry(
-                lambda: self.api("POST", self._runs(run_id) + "/job-token/revoke", {}), attempts=5
-            )
+            # A run's own token died with the run (the server refuses it once the run
+            # has ended); one that did not end is revoked here, by the token itself.
+            if not (self.run_token and self._status.get(run_id) in TERMINAL):
+                _retry(
+                    lambda: self.api("POST", self._runs(run_id) + "/job-token/revoke", {}),
+                    attempts=5,
+                )
         finally:
             path, _ = self._logs.pop(run_id, (None, 0))
             if path is not None:
@@ -524,6 +598,13 @@ class RestBackend(Backend):
         return _retry(lambda: self.api("GET", self._runs(pipeline_id) + "/steps"))["steps"]
 
     def capacity(self, workspace: str, target: str) -> int:
+        if self.run_token:  # a driver a worker started: reads the target, never creates it
+            path = f"/workspaces/{_q(workspace)}/compute-targets/{_q(target)}"
+            try:
+                found = _retry(lambda: self.api("GET", path))["capacity"]
+            except NotFound:
+                found = None
+            return int(found or 4)
         path = f"/workspaces/{_q(workspace)}/compute-targets"
         return int(_retry(lambda: self.api("POST", path, {"name": target}))["capacity"])
 

@@ -8,7 +8,9 @@ Slurm job (``sbatch --parsable``, the batch script on stdin) that runs Studio's 
 supervisor on the compute node: heartbeats, live log, outputs, exit code → status
 and the cancel protocol are the supervisor's, as for any other run. The job id is
 recorded on the run once (``Execution.slurm_job_id``); while the job waits in
-Slurm's queue the run shows Queued with Slurm's pending reason.
+Slurm's queue the run shows Queued with Slurm's pending reason. The job reaches the
+studio over its API only, with a token minted for its run (``--client --run-token``):
+its environment carries neither DATABASE_URL nor STUDIO_HOME (``job_environment``).
 
 Then it watches, every poll, with one ``scontrol show job`` for all jobs:
 
@@ -77,15 +79,22 @@ class Bridge:
     def submit(self, run) -> str | None:
         """sbatch the claimed ``run``; its job id, or None when Slurm refused it (the
         run then fails with sbatch's message)."""
-        from studio.core.spawn import python_path
+        from studio.accounts.services import run_token_create
+        from studio.compat.azureml import tokens
+        from studio.errors import PermissionDenied
         from studio.execution import services as execution
 
-        args = ["--worker", self.me, "--server", self.server]
+        try:  # the job reports over the API with its run's own token, like any worker's
+            token = run_token_create(run=run)
+        except PermissionDenied as exc:
+            self._end(run, run.status, "start_failed", exc.message)
+            return None
+        args = ["--client", "--run-token", "--worker", self.me, "--server", self.server]
         if self.run_as:  # the job (submitted by root) starts the script as that user
             args += ["--run-as", self.run_as]
         script = slurm.batch_script(sys.executable, run.run_id, args)
         output = str(self.output_dir / f"{run.run_id}-%j.out")
-        env = dict(os.environ, PYTHONPATH=python_path())
+        env = job_environment(token=token, azureml_token=tokens.mint_for_secret(token))
         try:
             job_id = slurm.submit(
                 self.settings(), run_id=run.run_id, output=output, script=script, env=env
@@ -266,6 +275,29 @@ class Bridge:
             _log(f"scancel {job_id} failed: {exc}")
 
 
+# What a Slurm job gets of the bridge's environment (sbatch --export=ALL exports what
+# sbatch is started with): the supervisor's allowlist, Slurm's and munge's own
+# settings, the studio's timing settings. Never DATABASE_URL, STUDIO_HOME, the
+# secret key or a bucket's credentials: the job reaches the studio over its API.
+JOB_SETTINGS = ("STUDIO_CANCEL_GRACE_SECONDS", "STUDIO_RUN_LEASE_SECONDS")
+
+
+def job_environment(*, token: str, azureml_token: str) -> dict[str, str]:
+    """The environment ``sbatch`` runs with, which the job inherits."""
+    from studio.core.spawn import python_path
+    from studio.execution.supervisor import ENV_ALLOW
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (k in ENV_ALLOW and k != "STUDIO_HOME")
+        or k in JOB_SETTINGS
+        or k.startswith(("SLURM_", "MUNGE_", "LC_"))
+    }
+    env.update(PYTHONPATH=python_path(), STUDIO_TOKEN=token, STUDIO_AZUREML_TOKEN=azureml_token)
+    return env
+
+
 def _bridge_alive(worker: str, claimed_at, now) -> bool:
     """Whether the bridge ``host:target:pid:started`` that claimed a run may still
     record its job: on this host, its process (same pid, started then); elsewhere,
@@ -333,6 +365,7 @@ def serve(
                 if proc.poll() is not None:
                     del pipelines[run_id]
                     _log(f"finished {run_id}")
+            execution.worker_beat(workspace=workspace, target=target, worker=me)
             while len(pipelines) < drivers:
                 run = execution.run_claim(
                     workspace=workspace, target=target, worker=me, types=(RunType.PIPELINE,)

@@ -100,3 +100,26 @@ class Execution(models.Model):
 
     def __str__(self) -> str:
         return f"execution of {self.run_id}"
+
+
+class WorkerBeat(models.Model):
+    """A worker serving a target, as of its last poll: one row per worker process
+    (``host:target:pid:started``) and target, updated each time it asks for a run, so
+    the Compute page shows idle workers too. Rows not seen for a day are dropped."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    target = models.CharField(max_length=100)
+    worker = models.CharField(max_length=255)
+    host = models.CharField(max_length=255, blank=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["target", "-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "target", "worker"], name="worker_beat_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker} on {self.target}"

@@ -171,13 +171,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="drive over the studio's API at --server (STUDIO_TOKEN), on the submitting machine",
     )
+    parser.add_argument(
+        "--run-token",
+        action="store_true",
+        help="with --client: STUDIO_TOKEN is the pipeline run's own token (a worker "
+        "claimed it over the API)",
+    )
     args = parser.parse_args(argv)
     if args.die_with_parent:  # started by a worker: a dead worker's pipelines are lost
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if args.client:
         from studio.execution.backends import RestBackend
 
-        drive(args.run_id, RestBackend(args.server))
+        drive(args.run_id, RestBackend(args.server, run_token=args.run_token))
         return 0
     from studio.bootstrap import setup_django
 

@@ -105,9 +105,13 @@ LOCAL_TARGET = {"kind": "local", "capacity": None, "provisioning": {}, "slurm": 
 
 def compute_page(*, workspace: Workspace) -> list[dict[str, Any]]:
     """Every target of the workspace (``local`` first) with its queued and running
-    runs, the workers or Slurm jobs serving them and the last heartbeat of its runs:
-    the studio's Compute page and ``studio compute list``. Three queries."""
-    from studio.execution.models import ComputeTarget, Execution
+    runs, the workers or Slurm jobs serving them, the last heartbeat of its runs, and
+    the workers polling it, idle ones too (``seen``: worker, host, last_seen,
+    seconds_ago; newest first): the studio's Compute page and ``studio compute
+    list``. Four queries."""
+    from django.utils import timezone
+
+    from studio.execution.models import ComputeTarget, Execution, WorkerBeat
     from studio.rules.transitions import ACTIVE
     from studio.tracking.models import Run, RunStatus
 
@@ -126,7 +130,7 @@ def compute_page(*, workspace: Workspace) -> list[dict[str, Any]]:
         },
     }
     for entry in targets.values():
-        entry.update(queued=0, running=0, workers=[], jobs=[], last_heartbeat=None)
+        entry.update(queued=0, running=0, workers=[], jobs=[], last_heartbeat=None, seen=[])
     counts = (
         Run.objects.filter(workspace=workspace, status__in=(RunStatus.QUEUED, *ACTIVE))
         .values("compute_target", "status")
@@ -167,6 +171,20 @@ def compute_page(*, workspace: Workspace) -> list[dict[str, Any]]:
                     "host": row["host"],
                 }
             )
+    now = timezone.now()
+    beats = WorkerBeat.objects.filter(workspace=workspace).order_by("target", "-last_seen")
+    for beat in beats.values("target", "worker", "host", "last_seen"):
+        entry = targets.get(beat["target"])
+        if entry is None:
+            continue
+        entry["seen"].append(
+            {
+                "worker": beat["worker"],
+                "host": beat["host"],
+                "last_seen": iso(beat["last_seen"]),
+                "seconds_ago": max(0, int((now - beat["last_seen"]).total_seconds())),
+            }
+        )
     for entry in targets.values():
         entry["last_heartbeat"] = iso(entry["last_heartbeat"]) if entry["last_heartbeat"] else None
     return list(targets.values())

@@ -364,6 +364,90 @@ def run_claim(
     return candidate
 
 
+BEAT_KEEP_SECONDS = 24 * 3600
+
+
+def worker_beat(*, workspace: Workspace, target: str, worker: str) -> None:
+    """``worker`` (``host:target:pid:started``) is polling ``target``: its row's last
+    seen time, for the Compute page (idle workers included; a target first named by
+    its worker is created, as by its first run). Rows of the workspace not seen for a
+    day go at the same time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from studio.execution.models import WorkerBeat
+
+    worker = validation.text(worker, "worker", max_length=255, allow_empty=False)
+    if compute_target_check(target) == LOCAL:
+        raise ValidationError(
+            "'local' is the submitting machine: no worker serves it.", field="target"
+        )
+    if not ComputeTarget.objects.filter(workspace=workspace, name=target).exists():
+        compute_target_get_or_create(workspace=workspace, name=target)  # shown from now on
+    now = timezone.now()
+    WorkerBeat.objects.update_or_create(
+        workspace=workspace,
+        target=target,
+        worker=worker,
+        defaults={"host": worker.split(":", 1)[0], "last_seen": now},
+    )
+    WorkerBeat.objects.filter(
+        workspace=workspace, last_seen__lt=now - timedelta(seconds=BEAT_KEEP_SECONDS)
+    ).delete()
+
+
+def run_claim_over_api(
+    *,
+    workspace: Workspace,
+    target: str,
+    worker: str,
+    types: Sequence[str] = (),
+    claim: bool = True,
+) -> tuple[Run, dict[str, str]] | None:
+    """A worker that reaches the studio over its API (no database) claims a run:
+    ``run_claim``, and the token its supervisor and job report with (the run's
+    submitter narrowed to the run, ``run_token_create``). A run whose submitter can
+    no longer write to the workspace fails at once (start_failed) and the next one is
+    claimed. Records the worker's heartbeat first (``worker_beat``); with ``claim``
+    false, only that."""
+    from studio.accounts.services import run_token_create
+    from studio.compat.azureml import tokens as azureml_tokens
+    from studio.errors import PermissionDenied
+
+    compute_target_check(target)
+    unknown = set(types) - {RunType.SCRIPT, RunType.STEP, RunType.PIPELINE}
+    if unknown:
+        raise ValidationError(f"Unknown run types {sorted(unknown)}.", field="types")
+    kind = ComputeTarget.objects.filter(workspace=workspace, name=target).values_list("kind")
+    if kind.first() == (ComputeKind.SLURM,):
+        raise ValidationError(
+            f"{target!r} is a slurm target: its runs are submitted to Slurm by "
+            "`studio worker --target` on a login node with the database's settings.",
+            field="target",
+        )
+    worker_beat(workspace=workspace, target=target, worker=worker)
+    while claim:
+        run = run_claim(workspace=workspace, target=target, worker=worker, types=types)
+        if run is None:
+            return None
+        try:
+            token = run_token_create(run=run)
+        except PermissionDenied as exc:
+            try:
+                tracking.run_transition(
+                    run=run,
+                    status=RunStatus.FAILED,
+                    reason="start_failed",
+                    error={"message": exc.message, "code": "start_failed"},
+                )
+            except InvalidTransition:
+                pass
+            continue
+        return run, {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
+    return None
+
+
 def execution_record(*, run: Run, **fields: Any) -> None:
     allowed = {
         "worker",
@@ -567,8 +651,12 @@ def job_token_create(*, run: Run, username: str) -> dict[str, str]:
     return {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
 
 
-def job_tokens_revoke(*, run: Run, username: str) -> int:
+def job_tokens_revoke(*, run: Run, username: str, own_token: bool = False) -> int:
+    """End the tokens of the run's job: by the submitter's supervisor of a local run,
+    or (``own_token``) through a token scoped to this very run (a worker's supervisor,
+    which reports with the token its job has)."""
     from studio.accounts.services import run_tokens_revoke
 
-    _check_supervisor(run, username)
+    if not own_token:
+        _check_supervisor(run, username)
     return run_tokens_revoke(run=run)

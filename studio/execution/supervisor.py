@@ -504,22 +504,29 @@ def main(argv: list[str] | None = None) -> int:
         help="report to the studio at --server over its API (STUDIO_TOKEN): the local "
         "target of a remote studio, supervised on the submitting machine",
     )
+    parser.add_argument(
+        "--run-token",
+        action="store_true",
+        help="with --client: STUDIO_TOKEN is the run's own token (a worker claimed the "
+        "run over the API): the job reports with it, azureml-core with "
+        "STUDIO_AZUREML_TOKEN",
+    )
     args = parser.parse_args(argv)
     if args.die_with_parent:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    run_as = pwd.getpwnam(args.run_as) if args.run_as else None
     if args.client:
         from studio.execution.backends import RestBackend
 
-        backend = RestBackend(args.server)
+        backend = RestBackend(args.server, run_token=args.run_token)
         try:
-            supervise(args.run_id, backend)
+            supervise(args.run_id, backend, worker=args.worker, run_as=run_as)
         finally:
             backend.end(args.run_id)
         return 0
     from studio.bootstrap import setup_django
 
     setup_django()
-    run_as = pwd.getpwnam(args.run_as) if args.run_as else None
     backend = LocalBackend(server=args.server)
     try:
         supervise(args.run_id, backend, worker=args.worker, run_as=run_as)

@@ -1,6 +1,11 @@
 """``studio worker --target NAME -w WORKSPACE --server URL``: executes the queued runs
 of a compute target of one workspace.
 
+With a token (STUDIO_TOKEN: a worker's own, of an account that may write to the
+workspace) it works over the studio's API only, on any machine (``work_over_api``);
+without, it reaches the database (DATABASE_URL, else STUDIO_HOME's), as on the
+server's machine and for the Slurm bridge (``work``).
+
 A claim loop rather than a task queue (``django.tasks``): a run here is not a
 fire-and-forget call but a supervised process group that must heartbeat, be
 cancelled mid-way and be found again after a crash; the claim is one conditional
@@ -164,6 +169,7 @@ def work(
                         if children is scripts:
                             revoke_run_tokens(run_id)  # a supervisor killed before it could
                         print(f"finished {run_id}", flush=True)
+            execution.worker_beat(workspace=ws, target=target, worker=me)
             for children, limit, types, module in kinds:
                 while len(children) < limit and (max_runs is None or started < max_runs):
                     run = execution.run_claim(workspace=ws, target=target, worker=me, types=types)
@@ -183,6 +189,116 @@ def work(
     return 0
 
 
+def work_over_api(
+    *,
+    target: str,
+    workspace: str,
+    server: str,
+    token: str,
+    run_as: str = "",
+    concurrency: int = 1,
+    drivers: int = 2,
+    poll: float = 1.0,
+    max_runs: int | None = None,
+) -> int:
+    """``work`` for a worker on any machine: everything over the studio's API at
+    ``server`` with the worker's ``token`` (STUDIO_TOKEN), no database, nothing of
+    the server's disk. Each poll asks for a run (``POST .../claim``, which also
+    records the worker's heartbeat); a claimed run comes with a token of its own, the
+    only one its supervisor (``--client --run-token``: snapshot, transitions,
+    heartbeats, live log, outputs) and its job report with. Django is never set up.
+
+    What it does not do over the API: bridge a ``slurm`` target (the bridge reads the
+    database), and clean up after a predecessor killed with SIGKILL (its supervisors
+    died with it, taking their scripts; the lease then fails their runs as lost)."""
+    from studio.core.spawn import spawn_client
+    from studio.errors import NotFound, StudioError, Unavailable
+    from studio.execution.backends import _Api, _q
+
+    server = server.rstrip("/")
+    api = _Api(server, token)
+    me = f"{socket.gethostname()}:{target}:{os.getpid()}:{int(time.time())}"
+    base = f"/workspaces/{_q(workspace)}/compute-targets/{_q(target)}"
+    try:
+        kind = api("GET", base)["kind"]
+    except NotFound:
+        kind = "queue"  # created by the first run submitted to it
+    except StudioError as exc:
+        print(f"studio worker: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if kind == "slurm":
+        print(
+            f"studio worker: {target!r} is a slurm target; its bridge reads the database "
+            "(DATABASE_URL, no STUDIO_TOKEN): its jobs report over the API",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
+    print(
+        f"studio worker {me}: serving target {target!r} of {workspace!r} over {server}", flush=True
+    )
+    scripts: dict[str, tuple[object, str]] = {}
+    pipelines: dict[str, tuple[object, str]] = {}
+    supervisor_args = ["--run-token", "--worker", me] + (["--run-as", run_as] if run_as else [])
+    kinds = [
+        (scripts, concurrency, ["script", "step"], "studio.execution.supervisor"),
+        (pipelines, drivers, ["pipeline"], "studio.execution.pipeline"),
+    ]
+    started = 0
+    try:
+        while max_runs is None or started < max_runs or scripts or pipelines:
+            for children in (scripts, pipelines):
+                for run_id, (proc, run_token) in list(children.items()):
+                    if proc.poll() is not None:
+                        del children[run_id]
+                        if proc.returncode != 0:  # a supervisor killed before it could
+                            _revoke_over_api(server, run_id, run_token)
+                        print(f"finished {run_id}", flush=True)
+            asked = False
+            try:
+                for children, limit, types, module in kinds:
+                    while len(children) < limit and (max_runs is None or started < max_runs):
+                        asked = True
+                        body = {"worker": me, "types": types}
+                        claimed = api("POST", base + "/claim", body)
+                        if claimed["run"] is None:
+                            break
+                        run_id, started = claimed["run"]["id"], started + 1
+                        print(f"claimed {run_id}", flush=True)
+                        args = supervisor_args if children is scripts else ["--run-token"]
+                        env = {"STUDIO_AZUREML_TOKEN": claimed["azureml_token"]}
+                        proc = spawn_client(
+                            module, run_id, server, claimed["token"], *args, detached=False, env=env
+                        )
+                        children[run_id] = (proc, claimed["token"])
+                if not asked:  # every slot busy: still seen on the Compute page
+                    api("POST", base + "/claim", {"worker": me, "claim": False})
+            except Unavailable as exc:  # the studio is away: its runs wait
+                print(f"studio worker: {exc}", file=sys.stderr, flush=True)
+            except StudioError as exc:  # a revoked token, a reader's: nothing to retry
+                print(f"studio worker: the studio refused: {exc}", file=sys.stderr, flush=True)
+                return 2
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _revoke_over_api(server: str, run_id: str, run_token: str) -> None:
+    """End a finished run's token with the token itself (quiet when it already is:
+    its supervisor revoked it, and a revoked token is refused)."""
+    from studio.errors import StudioError
+    from studio.execution.backends import _Api, _q
+
+    api = _Api(server, run_token)
+    try:
+        api("POST", f"/runs/{_q(run_id)}/job-token/revoke", {})
+    except StudioError:
+        pass
+    finally:
+        api.client.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -200,6 +316,17 @@ def main(argv: list[str] | None = None) -> int:
         check_options(server=args.server, run_as=args.run_as)
     except ValueError as exc:
         parser.error(str(exc))
+    if os.environ.get("STUDIO_TOKEN"):
+        return work_over_api(
+            target=args.target,
+            workspace=args.workspace_name,
+            server=args.server,
+            token=os.environ["STUDIO_TOKEN"],
+            run_as=args.run_as,
+            concurrency=args.concurrency,
+            drivers=args.drivers,
+            max_runs=args.max_runs,
+        )
     from studio.bootstrap import setup_django
 
     setup_django()

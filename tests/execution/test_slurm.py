@@ -7,6 +7,8 @@ or several at once never submit a run twice."""
 
 from __future__ import annotations
 
+import json
+import os
 import select
 import signal
 import subprocess
@@ -85,9 +87,22 @@ def processes_of(run_id: str) -> list[psutil.Process]:
     return found
 
 
-def test_a_run_completes_as_a_slurm_job_with_its_log_and_outputs(submit, source, bridge):
+# WAIT_FOR_FILE's first lines, and the job's environment as an output.
+DUMP_ENV = """
+    import json, os
+    from pathlib import Path
+    print("hello from slurm", flush=True)
+    Path("outputs").mkdir(exist_ok=True)
+    Path("outputs/result.txt").write_text("42")
+    Path("outputs/env.json").write_text(json.dumps(dict(os.environ)))
+"""
+
+
+def test_a_run_completes_as_a_slurm_job_with_its_log_and_outputs(
+    submit, source, bridge, live_server
+):
     bridge()
-    run = submit(source.write("train.py", WAIT_FOR_FILE), target=TARGET)
+    run = submit(source.write("train.py", DUMP_ENV), target=TARGET)
 
     assert wait_terminal(run, timeout=60) == "Completed"
     record = execution(run.id)
@@ -99,6 +114,18 @@ def test_a_run_completes_as_a_slurm_job_with_its_log_and_outputs(submit, source,
     data, _ = run._store.read_file(run.id, "outputs/result.txt")
     assert data == b"42"
     assert record.exit_code == 0
+    # The job reached the studio over its API only, with its run's token: nothing of
+    # the database or the server's STUDIO_HOME; azureml-core's variables (issue 12).
+    data, _ = run._store.read_file(run.id, "outputs/env.json")
+    env = json.loads(data)
+    assert "DATABASE_URL" not in env and "STUDIO_TEST_SQLITE" not in env
+    assert os.environ["STUDIO_HOME"] not in data.decode()
+    assert env["STUDIO_TRACKING_URI"] == live_server.url
+    assert env["STUDIO_TOKEN"].startswith("stu_")
+    assert env["AZUREML_RUN_ID"] == run.id
+    assert env["AZUREML_SERVICE_ENDPOINT"] == f"{live_server.url}/azureml"
+    assert env["AZUREML_RUN_TOKEN"].count(".") == 2  # a JWT of the job's token
+    assert {"AZUREML_ARM_WORKSPACE_NAME", "AZUREML_EXPERIMENT_ID"} <= set(env)
 
 
 def test_an_exit_code_fails_the_run_with_it(submit, source, bridge):

@@ -15,7 +15,7 @@ from studio.accounts.services import token_create
 from studio.api import registry as registry_api
 from studio.api import schemas
 from studio.api.base import api
-from studio.execution.models import ComputeTarget, Environment
+from studio.execution.models import ComputeTarget, Environment, Execution, WorkerBeat
 from studio.registry.models import ModelFile, ModelVersion
 from studio.tracking.models import Experiment, Run, RunTag, SavedView, Workspace
 
@@ -67,6 +67,8 @@ def _state() -> tuple:
         sorted(Experiment.objects.values_list("workspace__name", "name")),
         sorted(ApiToken.objects.filter(revoked_at=None).values_list("user__username", "name")),
         sorted(ComputeTarget.objects.values_list("workspace__name", "name")),
+        sorted(WorkerBeat.objects.values_list("workspace__name", "target", "worker")),
+        sorted(Execution.objects.values_list("run__run_id", "worker", "exit_code")),
         sorted(ModelVersion.objects.values_list("model__name", "version", "tags", "description")),
         sorted(ModelFile.objects.values_list("name", "version__version")),
         sorted(Environment.objects.values_list("workspace__name", "name", "version")),
@@ -180,6 +182,8 @@ BODIES = {
     schemas.SubmissionIn: {"experiment": "taken-over", "script": "t.py", "compute_target": "gpu"},
     schemas.StatusIn: {"status": "Running"},
     schemas.LogChunkIn: {"offset": 0, "data": "dGFrZW4gb3Zlcg=="},
+    schemas.ClaimIn: {"worker": "taken-over:local:1:1"},
+    schemas.ExecutionIn: {"exit_code": 3},
     schemas.PipelineIn: {
         "experiment": "taken-over",
         "steps": [{"name": "a", "script": "a.py", "compute_target": "gpu"}],

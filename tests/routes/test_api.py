@@ -64,3 +64,30 @@ def test_every_api_operation_answers_an_anonymous_caller_401(world):
         checked += 1
     assert _state() == before
     report(f"routes: {checked} API operations as anonymous, all 401")
+
+
+def test_every_run_operation_answers_another_runs_token_404_and_changes_nothing(world, owner):
+    """A job's token (narrowed to its run) reaches nothing of a sibling run: the
+    snapshot, the live log, file uploads, the exit code, status and token routes a
+    worker's supervisor uses included; and it claims no run of a target."""
+    from studio.accounts.services import token_create
+    from studio.tracking import services
+
+    sibling = services.run_create(experiment=world["run"].experiment, submitted_by="alice")
+    _, secret = token_create(user=owner, name="job", workspace=sibling.workspace, run=sibling)
+    job = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    before, checked, named = _state(), 0, set()
+    for method, url, body, content_type, operation in _api_operations(world):
+        if "run" not in operation.view_func.studio_objects:
+            continue
+        response = _call(job, method, url, body, content_type)
+        assert response.status_code == 404, (method, url, response.content[:200])
+        checked += 1
+        named.add(url.split(world["run"].run_id, 1)[1])
+    claim = "/api/v1/workspaces/default/compute-targets/gpu/claim"
+    response = _call(job, "POST", claim, '{"worker": "w"}', "application/json")
+    assert response.status_code == 403
+    assert _state() == before
+    assert {"/snapshot", "/live-log", "/files/outputs/a.txt", "/execution"} <= named
+    assert {"/job-token/revoke", "/status"} <= named
+    report(f"routes: {checked} run operations refused (404) to another run's token")
