@@ -121,25 +121,24 @@ class Bridge:
         from studio.rules.transitions import ACTIVE
         from studio.tracking.models import RunStatus
 
-        claimed = (
-            Execution.objects.filter(
-                run__workspace=self.ws,
-                run__compute_target=self.target,
-                run__status__in=ACTIVE,
-                slurm_job_id="",
-            )
-            .exclude(worker=self.me)
-            .exclude(worker="")
-            .select_related("run")
-        )
         by_name = {job.name: job for job in jobs.values()}
-        for record in claimed:
+        named = [name[len(slurm.job_name("")) :] for name in by_name]
+        # A job of the run's name: recorded, even when the run has already ended (its
+        # supervisor may have run it to the end before any bridge looked).
+        orphans = Execution.objects.filter(
+            run__workspace=self.ws, run__compute_target=self.target, slurm_job_id=""
+        ).exclude(worker__in=(self.me, ""))
+        for record in orphans.filter(run__run_id__in=named).select_related("run"):
             if _bridge_alive(record.worker, record.claimed_at, timezone.now()):
                 continue
-            found = by_name.get(slurm.job_name(record.run.run_id))
-            if found is not None:
-                execution.slurm_job_record(run=record.run, job_id=found.job_id)
-                _log(f"adopted {record.run.run_id}: its Slurm job {found.job_id} was submitted")
+            found = by_name[slurm.job_name(record.run.run_id)]
+            execution.slurm_job_record(run=record.run, job_id=found.job_id)
+            _log(f"adopted {record.run.run_id}: its Slurm job {found.job_id} was submitted")
+        # None, and the run is still only claimed: submitted now, by whichever bridge
+        # takes the claim over first (a conditional UPDATE).
+        claimed = orphans.filter(run__status__in=ACTIVE).exclude(run__run_id__in=named)
+        for record in claimed.select_related("run"):
+            if _bridge_alive(record.worker, record.claimed_at, timezone.now()):
                 continue
             if record.run.status != RunStatus.PREPARING:
                 continue  # started, yet no job of its name: the lease decides
