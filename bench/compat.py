@@ -26,7 +26,7 @@ The same bodies encoded once beforehand and POSTed over one keep-alive connectio
 would see.
 
 The azureml-core figure is another script's: ``bench/compat_azureml.py``, run after
-this one when it exists (``--no-azureml`` skips it), with the same ``--rounds``.
+this one when it exists (``--no-azureml`` skips it).
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"check: every point stored and read back: {'ok' if ok else 'FAILED'}")
     azureml = ROOT / "bench" / "compat_azureml.py"
     if azureml.exists() and not args.no_azureml:
-        done = subprocess.run([PYTHON, str(azureml), "--rounds", str(args.rounds)])
+        done = subprocess.run([PYTHON, str(azureml)])
         ok = ok and done.returncode == 0
     return 0 if ok else 1
 
