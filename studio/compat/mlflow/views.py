@@ -659,22 +659,24 @@ def model_get(request: HttpRequest, model: str) -> HttpResponse:
     return _response(_save_model(run, model, record))
 
 
-@mlflow_endpoint("write", "POST")
-def model_params(request: HttpRequest, model: str) -> HttpResponse:
+def _model_pairs_update(request: HttpRequest, model: str, field: str) -> HttpResponse:
+    """Add the body's ``field`` (``params`` or ``tags``: key/value pairs) to a logged
+    model's record."""
     run, record = _model(request, model, need="write")
-    params = protocol.pairs(_body(request).get("params") or [], "params")
-    record["params"].update({k: str(v) for k, v in params})
+    pairs = protocol.pairs(_body(request).get(field) or [], field)
+    record[field].update({k: str(v) for k, v in pairs})
     _save_model(run, model, record)
     return _response({})
+
+
+@mlflow_endpoint("write", "POST")
+def model_params(request: HttpRequest, model: str) -> HttpResponse:
+    return _model_pairs_update(request, model, "params")
 
 
 @mlflow_endpoint("write", "PATCH")
 def model_tags(request: HttpRequest, model: str) -> HttpResponse:
-    run, record = _model(request, model, need="write")
-    tags = protocol.pairs(_body(request).get("tags") or [], "tags")
-    record["tags"].update({k: str(v) for k, v in tags})
-    _save_model(run, model, record)
-    return _response({})
+    return _model_pairs_update(request, model, "tags")
 
 
 @mlflow_endpoint("write", "POST")
