@@ -221,7 +221,7 @@ def file_open(*, run_file: RunFile) -> IO[bytes]:
     return open(path, "rb")  # noqa: SIM115 - the caller closes it
 
 
-class _ChunkedFile(io.RawIOBase):
+class _ChunkedFile(storage.SeekableReader):
     """A chunked run file (a live log) read as one seekable file: its size is where
     its last chunk ends, and a read at any offset finds its chunk through the index
     (one indexed query) and reads that chunk's object from the storage."""
@@ -239,22 +239,6 @@ class _ChunkedFile(io.RawIOBase):
         self._pos = 0
         self._chunk: tuple[int, int, str] | None = None
         self._reader = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
 
     def readinto(self, buffer) -> int:
         if self._pos >= self._size:

@@ -26,6 +26,7 @@ __all__ = [
     "is_object_store",
     "new_storage_key",
     "open_object",
+    "SeekableReader",
     "storage_errors",
 ]
 
@@ -133,7 +134,33 @@ def read_object(key: str, size: int) -> bytes:
         return f.read()
 
 
-class _ObjectReader(io.RawIOBase):
+class SeekableReader(io.RawIOBase):
+    """A read-only file of ``_size`` bytes read at ``_pos``: what the ranged readers
+    of run files share (an object in a bucket, a live log's chunks). Subclasses set
+    both and implement ``readinto``."""
+
+    _pos = 0
+    _size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        position = base + offset
+        if position < 0:
+            raise ValueError("negative seek position")
+        self._pos = position
+        return position
+
+
+class _ObjectReader(SeekableReader):
     """A seekable read-only view of one object in a bucket: each read continues the
     open ranged GET if it is where that left off, else starts another one."""
 
@@ -153,23 +180,6 @@ class _ObjectReader(io.RawIOBase):
         self._body_pos = 0
         self._body_end = 0
         self._window = FIRST_WINDOW
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        position = base + offset
-        if position < 0:
-            raise ValueError("negative seek position")
-        self._pos = position
-        return position
 
     def readinto(self, buffer) -> int:
         want = min(len(buffer), self._size - self._pos)
