@@ -32,11 +32,27 @@ from studio.tracking.runlist.filters import FILTER_FIELDS, clean_filter_params
 
 DEFAULT_COLUMNS = ("name", "id", "experiment", "status", "created", "duration", "tags")
 MAX_CHARTS = 4
-STATE_KEYS = ("filters", "columns", "sort", "charts")
+STATE_KEYS = ("filters", "columns", "sort", "charts", "group")
+# What a list may be grouped by: a property's or a tag's value, or the experiment.
+GROUP_KINDS = ("prop", "tag", "experiment")
 
 
 def metric_column(name: str, stat: str = "last") -> Column:
     return parse_column(f"metric:{stat}:{name}")
+
+
+def parse_group(key: object) -> Column:
+    """The column a list is grouped by (``prop:KEY``, ``tag:KEY`` or ``experiment``),
+    or a ValidationError."""
+    try:
+        column = parse_column(key)
+    except StudioError as exc:
+        raise ValidationError(exc.message, field="group") from None
+    if column.kind not in GROUP_KINDS:
+        raise ValidationError(
+            "Group by a property (prop:KEY), a tag (tag:KEY) or the experiment.", field="group"
+        )
+    return column
 
 
 @dataclass
@@ -49,6 +65,7 @@ class ListState:
     )
     sort: Sort = field(default_factory=lambda: parse_sort(DEFAULT_SORT))
     charts: list[Column] = field(default_factory=list)
+    group: Column | None = None
     # What a URL asked for that was not understood (shown, never stored).
     problems: list[str] = field(default_factory=list)
 
@@ -72,6 +89,7 @@ class ListState:
                 state.problems.append(exc.message)
         charts = _columns(query.getlist("chart"), state.problems)
         state.charts = [c for c in charts if c.kind == "metric"][:MAX_CHARTS]
+        state.group = _group(query.get("group"), state.problems)
         return state
 
     @classmethod
@@ -87,6 +105,7 @@ class ListState:
         except StudioError as exc:
             state.problems.append(exc.message)
         state.charts = _columns(stored.get("charts") or [], state.problems)[:MAX_CHARTS]
+        state.group = _group(stored.get("group"), state.problems)
         return state
 
     @property
@@ -104,6 +123,8 @@ class ListState:
         if self.sort.key != DEFAULT_SORT:
             pairs.append(("sort", self.sort.key))
         pairs += [("chart", c.key) for c in self.charts]
+        if self.group:
+            pairs.append(("group", self.group.key))
         return pairs
 
     def to_stored(self) -> dict:
@@ -112,7 +133,18 @@ class ListState:
             "columns": [c.key for c in self.columns],
             "sort": self.sort.key,
             "charts": [c.key for c in self.charts],
+            **({"group": self.group.key} if self.group else {}),
         }
+
+
+def _group(key: object, problems: list[str]) -> Column | None:
+    if not key:
+        return None
+    try:
+        return parse_group(key)
+    except StudioError as exc:
+        problems.append(exc.message)
+        return None
 
 
 def _columns(keys: Iterable, problems: list[str]) -> list[Column]:
@@ -148,4 +180,5 @@ def clean_state(state: object, *, workspace: Workspace) -> dict:
         "columns": list(dict.fromkeys(parse_column(c).key for c in columns)),
         "sort": parse_sort(state.get("sort") or DEFAULT_SORT).key,
         "charts": list(dict.fromkeys(c.key for c in parsed_charts)),
+        **({"group": parse_group(state["group"]).key} if state.get("group") else {}),
     }
