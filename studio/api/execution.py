@@ -16,6 +16,8 @@ from studio.accounts.access import access_new_run
 from studio.accounts.routes import endpoint
 from studio.api.base import api
 from studio.api.schemas import (
+    BridgeReportIn,
+    BridgeSyncIn,
     ClaimIn,
     EmptyIn,
     ExecutionIn,
@@ -26,9 +28,9 @@ from studio.api.schemas import (
     TargetIn,
 )
 from studio.errors import ValidationError
+from studio.execution import bridging, snapshot
 from studio.execution import selectors as execution_selectors
 from studio.execution import services as execution
-from studio.execution import snapshot
 from studio.tracking import selectors
 from studio.tracking import services as tracking
 from studio.tracking.models import Run, RunStatus, Workspace
@@ -84,11 +86,32 @@ def run_claim(request: HttpRequest, workspace: Workspace, target: str, payload: 
         worker=payload.worker,
         types=payload.types,
         claim=payload.claim,
+        bridge=payload.bridge,
     )
     if claimed is None:
         return {"run": None}
     run, tokens = claimed
     return {"run": run_to_dict(selectors.run_get(run_id=run.run_id)), **tokens}
+
+
+@api.post("/workspaces/{name}/compute-targets/{target}/bridge/sync", tags=["execution"])
+@endpoint("write", workspace="name")
+def bridge_sync(request: HttpRequest, workspace: Workspace, target: str, payload: BridgeSyncIn):
+    """One poll of a Slurm bridge with only a token (``bridging.bridge_sync``): its
+    heartbeat, the runs whose jobs it watches, claims other bridges left, statuses."""
+    return bridging.bridge_sync(workspace=workspace, target=target, **payload.model_dump())
+
+
+@api.post("/workspaces/{name}/compute-targets/{target}/bridge/runs/{run_id}", tags=["execution"])
+@endpoint("write", workspace="name")
+def bridge_report(
+    request: HttpRequest, workspace: Workspace, target: str, run_id: str, payload: BridgeReportIn
+):
+    """What a Slurm bridge saw about one run of its target (``bridging.bridge_report``):
+    job submitted, job pending, job gone without its supervisor, claim taken over."""
+    return bridging.bridge_report(
+        workspace=workspace, target=target, run_id=run_id, **payload.model_dump()
+    )
 
 
 @api.get("/workspaces/{name}/compute-targets", tags=["execution"])

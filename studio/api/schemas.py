@@ -136,6 +136,30 @@ class ClaimIn(Body):
     worker: StrictStr
     types: list[StrictStr] = []
     claim: StrictBool = True  # false: only the heartbeat (every slot of the worker is busy)
+    bridge: StrictBool = False  # a Slurm bridge (slurm targets only)
+
+
+class BridgeSyncIn(Body):
+    """One poll of a Slurm bridge: Slurm's live jobs and job names, runs it asks about."""
+
+    worker: StrictStr
+    live: list[StrictStr] = []
+    named: list[StrictStr] = []
+    ask: list[StrictStr] = []
+
+
+class BridgeReportIn(Body):
+    """What a Slurm bridge saw about one run of its target (``bridging.bridge_report``)."""
+
+    worker: StrictStr
+    action: StrictStr
+    job_id: StrictStr = ""
+    reason: StrictStr = ""
+    status: StrictStr = ""
+    from_status: StrictStr = ""
+    message: StrictStr = ""
+    code: StrictStr = ""
+    from_worker: StrictStr = ""
 
 
 class ExecutionIn(Body):

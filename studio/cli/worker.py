@@ -36,6 +36,7 @@ def worker(args: argparse.Namespace) -> Result:
             concurrency=args.concurrency,
             drivers=args.drivers,
             max_runs=args.max_runs,
+            slurm_output=args.slurm_output,
         )
         return Result(None, exit_code=code, printed=True)
     from studio.bootstrap import setup_django
@@ -68,9 +69,10 @@ def register(groups: argparse._SubParsersAction) -> None:
         "with the Slurm state. With STUDIO_TOKEN set (a token of an account that may "
         "write to WORKSPACE) the worker needs nothing but URL: it claims runs, fetches "
         "their snapshots, sends their logs and uploads their outputs over the API, each "
-        "run with a token of its own. Without it, the worker uses the database directly "
+        "run with a token of its own (a slurm target's bridge too: it needs no database). "
+        "Without it, the worker uses the database directly "
         "(DATABASE_URL, else STUDIO_HOME) and on start stops what earlier workers of NAME "
-        "on this machine left behind; a slurm target's bridge runs this way. Either way "
+        "on this machine left behind. Either way "
         "the jobs reach the studio at URL with a token for their own run, revoked when "
         "the run ends.",
     )

@@ -404,15 +404,14 @@ def run_claim_over_api(
     worker: str,
     types: Sequence[str] = (),
     claim: bool = True,
+    bridge: bool = False,
 ) -> tuple[Run, dict[str, str]] | None:
-    """A worker that reaches the studio over its API (no database) claims a run:
-    ``run_claim``, and the token its supervisor and job report with (the run's
-    submitter narrowed to the run, ``run_token_create``). A run whose submitter can
-    no longer write to the workspace fails at once (start_failed) and the next one is
-    claimed. Records the worker's heartbeat first (``worker_beat``); with ``claim``
-    false, only that."""
-    from studio.accounts.services import run_token_create
-    from studio.compat.azureml import tokens as azureml_tokens
+    """A worker that reaches the studio over its API (no database), or a Slurm bridge
+    (``bridge``: on a slurm target only, and only a bridge there), claims a run:
+    ``run_claim``, and the tokens its supervisor and job report with
+    (``run_job_tokens``). A run whose submitter can no longer write to the workspace
+    fails at once (start_failed) and the next one is claimed. Records the worker's
+    heartbeat first (``worker_beat``); with ``claim`` false, only that."""
     from studio.errors import PermissionDenied
 
     compute_target_check(target)
@@ -420,10 +419,16 @@ def run_claim_over_api(
     if unknown:
         raise ValidationError(f"Unknown run types {sorted(unknown)}.", field="types")
     kind = ComputeTarget.objects.filter(workspace=workspace, name=target).values_list("kind")
-    if kind.first() == (ComputeKind.SLURM,):
+    slurm_target = kind.first() == (ComputeKind.SLURM,)
+    if slurm_target and not bridge:
         raise ValidationError(
-            f"{target!r} is a slurm target: its runs are submitted to Slurm by "
-            "`studio worker --target` on a login node with the database's settings.",
+            f"{target!r} is a slurm target: its runs are submitted to Slurm by its bridge "
+            "(`studio worker --target` on a login node), which claims with bridge=true.",
+            field="target",
+        )
+    if bridge and not slurm_target:
+        raise ValidationError(
+            f"{target!r} is not a slurm target: only a slurm target has a bridge.",
             field="target",
         )
     worker_beat(workspace=workspace, target=target, worker=worker)
@@ -432,7 +437,7 @@ def run_claim_over_api(
         if run is None:
             return None
         try:
-            token = run_token_create(run=run)
+            return run, run_job_tokens(run=run)
         except PermissionDenied as exc:
             try:
                 tracking.run_transition(
@@ -443,9 +448,19 @@ def run_claim_over_api(
                 )
             except InvalidTransition:
                 pass
-            continue
-        return run, {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
     return None
+
+
+def run_job_tokens(*, run: Run) -> dict[str, str]:
+    """The tokens a claimed run's supervisor and job report with: its submitter's,
+    narrowed to the run and its descendants (``token``), and the same as an Azure ML
+    v1 client takes it (``azureml_token``). PermissionDenied when the submitter may
+    no longer write to the workspace."""
+    from studio.accounts.services import run_token_create
+    from studio.compat.azureml import tokens as azureml_tokens
+
+    token = run_token_create(run=run)
+    return {"token": token, "azureml_token": azureml_tokens.mint_for_secret(token)}
 
 
 def execution_record(*, run: Run, **fields: Any) -> None:

@@ -134,7 +134,8 @@ def work(
         from studio.execution import bridge
 
         return bridge.serve(
-            workspace=ws,
+            port=bridge.DatabasePort(workspace=ws, target=target, me=me),
+            workspace=workspace,
             target=target,
             server=server,
             me=me,
@@ -200,6 +201,7 @@ def work_over_api(
     drivers: int = 2,
     poll: float = 1.0,
     max_runs: int | None = None,
+    slurm_output: str | None = None,
 ) -> int:
     """``work`` for a worker on any machine: everything over the studio's API at
     ``server`` with the worker's ``token`` (STUDIO_TOKEN), no database, nothing of
@@ -207,10 +209,11 @@ def work_over_api(
     records the worker's heartbeat); a claimed run comes with a token of its own, the
     only one its supervisor (``--client --run-token``: snapshot, transitions,
     heartbeats, live log, outputs) and its job report with. Django is never set up.
+    On a ``slurm`` target this is the Slurm bridge over the API (``bridge.ApiPort``).
 
-    What it does not do over the API: bridge a ``slurm`` target (the bridge reads the
-    database), and clean up after a predecessor killed with SIGKILL (its supervisors
-    died with it, taking their scripts; the lease then fails their runs as lost)."""
+    What it does not do over the API: clean up after a predecessor killed with
+    SIGKILL (its supervisors died with it, taking their scripts; the lease then fails
+    their runs as lost)."""
     from studio.core.spawn import spawn_client
     from studio.errors import NotFound, StudioError, Unavailable
     from studio.execution.backends import _Api, _q
@@ -227,13 +230,20 @@ def work_over_api(
         print(f"studio worker: {exc}", file=sys.stderr, flush=True)
         return 2
     if kind == "slurm":
-        print(
-            f"studio worker: {target!r} is a slurm target; its bridge reads the database "
-            "(DATABASE_URL, no STUDIO_TOKEN): its jobs report over the API",
-            file=sys.stderr,
-            flush=True,
+        from studio.execution import bridge
+
+        return bridge.serve(
+            port=bridge.ApiPort(api, workspace=workspace, target=target, me=me),
+            workspace=workspace,
+            target=target,
+            server=server,
+            me=me,
+            drivers=drivers,
+            poll=poll,
+            max_runs=max_runs,
+            output_dir=slurm_output,
+            run_as=run_as,
         )
-        return 2
     print(
         f"studio worker {me}: serving target {target!r} of {workspace!r} over {server}", flush=True
     )
@@ -326,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=args.concurrency,
             drivers=args.drivers,
             max_runs=args.max_runs,
+            slurm_output=args.slurm_output,
         )
     from studio.bootstrap import setup_django
 

@@ -1,9 +1,11 @@
-"""The Slurm bridge (issue 13, item 2), end to end on the local one-node Slurm of
-scripts/slurm-dev.sh: ``studio worker --target hpc`` on a slurm target submits each
-run as a Slurm job running Studio's supervisor, and everything about the run behaves
-as for a local one (log, outputs, exit code, cancel); a job that ends without its
-supervisor reporting fails its run with the Slurm state; bridges killed, restarted
-or several at once never submit a run twice."""
+"""The Slurm bridge (issue 13, items 2 and 5), end to end on the local one-node Slurm
+of scripts/slurm-dev.sh: ``studio worker --target hpc`` on a slurm target submits
+each run as a Slurm job running Studio's supervisor, and everything about the run
+behaves as for a local one (log, outputs, exit code, cancel); a job that ends without
+its supervisor reporting fails its run with the Slurm state; bridges killed,
+restarted or several at once never submit a run twice. The bridge runs both ways a
+login node may run it: with the database's settings, and with nothing but the
+studio's URL and a worker token (its own STUDIO_HOME, no database settings)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,14 @@ import time
 import psutil
 import pytest
 
+from studio.accounts.models import Role
+from studio.accounts.services import token_create
 from studio.execution import slurm
 from studio.sdk import ComputeTarget, SlurmCompute
+from studio.tracking.models import Workspace
+from tests.conftest import PYTHON, ROOT
+from tests.execution.conftest import _passed_env
+from tests.factories import MembershipFactory
 from tests.jobs import execution, wait_for_status, wait_terminal, wait_until
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.usefixtures("slurm_cluster")]
@@ -54,9 +62,59 @@ def hpc(ws):
     return ComputeTarget.create(ws, TARGET, SlurmCompute(partition="debug"))
 
 
+@pytest.fixture(params=["database", "token"])
+def start_bridge(request, start_worker, live_server, tmp_path):
+    """Start a bridge of a target as on a login node: with the database's settings
+    (``start_worker``), or as on a machine with nothing but the studio's URL and a
+    worker token: a STUDIO_HOME and HOME of its own, STUDIO_TOKEN (a contributor's,
+    narrowed to "default"), no DATABASE_URL or any other setting of this server."""
+    if request.param == "database":
+        yield start_worker
+        return
+    user = MembershipFactory(
+        user__username="login-node",
+        workspace=Workspace.objects.get(name="default"),
+        role=Role.CONTRIBUTOR,
+    ).user
+    _, secret = token_create(user=user, name="bridge", workspace=user.memberships.get().workspace)
+    home = tmp_path / "login-node"
+    home.mkdir()
+    started: list[subprocess.Popen] = []
+
+    def start(target: str, *extra: str) -> subprocess.Popen:
+        env = {
+            "PATH": os.environ["PATH"],
+            "LANG": "C.UTF-8",
+            "HOME": str(home),
+            "PYTHONPATH": str(ROOT),
+            "STUDIO_HOME": str(home / ".studio"),
+            "STUDIO_SERVER_URL": live_server.url,
+            "STUDIO_TOKEN": secret,
+            "SLURM_CONF": os.environ["SLURM_CONF"],
+            **_passed_env(),
+        }
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "studio", "worker", "--target", target, "-w", "default", *extra],
+            env=env,
+            cwd=home,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        proc.home = home
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:  # what each bridge printed, shown when the test failed
+        proc.kill()
+        readable = proc.stdout is not None and not proc.stdout.closed
+        print(f"--- bridge {proc.pid}:\n{proc.communicate()[0] if readable else ''}")
+
+
 @pytest.fixture
-def bridge(hpc, start_worker):
-    return lambda *extra: start_worker(TARGET, *extra)
+def bridge(hpc, start_bridge):
+    return lambda *extra: start_bridge(TARGET, *extra)
 
 
 def log_of(run) -> str:
@@ -128,6 +186,34 @@ def test_a_run_completes_as_a_slurm_job_with_its_log_and_outputs(
     assert {"AZUREML_ARM_WORKSPACE_NAME", "AZUREML_EXPERIMENT_ID"} <= set(env)
 
 
+def test_a_bridge_with_only_a_token_keeps_no_database_and_reports_slurm_states(
+    submit, source, hpc, start_bridge, tmp_path
+):
+    """Item 5 for Slurm: the token-only bridge runs a job to the end and fails one that
+    Slurm ended by hand, all over the API; its STUDIO_HOME never holds a database."""
+    proc = start_bridge(TARGET)
+    if not hasattr(proc, "home"):
+        pytest.skip("the database bridge: covered by the tests above")
+    done = submit(source.write("ok.py", "print('over the api')\n"), target=TARGET)
+    held = submit(source.write("wait.py", WAIT_FOR_FILE), tmp_path / "never", target=TARGET)
+    assert wait_terminal(done, timeout=60) == "Completed"
+    wait_until(lambda: "ready" in log_of(held), timeout=60)
+
+    subprocess.run(["scancel", execution(held.id).slurm_job_id], check=True)
+
+    assert wait_terminal(held, timeout=30) == "Failed"
+    assert held.get_details()["error"]["code"] == "slurm_job_ended"
+    from studio.tracking.models import Run
+
+    assert Run.objects.get(run_id=held.id).status_reason == "CANCELLED by user"
+    assert "over the api" in log_of(done)
+    files = [p.name for p in proc.home.rglob("*") if p.is_file()]
+    assert not [f for f in files if f.endswith((".sqlite3", ".db"))], files
+    proc.kill()
+    output = proc.communicate()[0]
+    assert f"submitted {done.id} as Slurm job" in output and "refused" not in output
+
+
 def test_an_exit_code_fails_the_run_with_it(submit, source, bridge):
     bridge()
     run = submit(source.write("bad.py", "import sys\nprint('oops')\nsys.exit(3)\n"), target=TARGET)
@@ -196,12 +282,12 @@ def test_a_job_over_its_time_limit_fails_the_run_as_timeout(submit, source, ws, 
 
 
 def test_a_run_pending_in_slurm_shows_queued_with_the_pending_reason(
-    ws, submit, source, start_worker
+    ws, submit, source, start_bridge
 ):
     ComputeTarget.create(
         ws, "later", SlurmCompute(partition="debug", extra_sbatch_args=["--begin=now+600"])
     )
-    start_worker("later")
+    start_bridge("later")
     run = submit(source.write("t.py", "print(1)\n"), target="later")
     from studio.tracking.models import Run
 
@@ -289,7 +375,7 @@ def _dead_bridge(target: str) -> str:
 
 @pytest.mark.parametrize("submitted", [False, True], ids=["before-sbatch", "after-sbatch"])
 def test_a_claim_left_by_a_bridge_killed_before_recording_its_job_is_submitted_once(
-    submit, source, hpc, start_worker, live_server, submitted
+    submit, source, hpc, start_bridge, live_server, submitted
 ):
     import os
     import sys
@@ -313,9 +399,10 @@ def test_a_claim_left_by_a_bridge_killed_before_recording_its_job_is_submitted_o
             env={**os.environ, "PYTHONPATH": python_path()},
         )
 
-    start_worker(TARGET)
+    start_bridge(TARGET)
 
     assert wait_terminal(run, timeout=60) == "Completed"
     (job,) = jobs_named(run.id)
-    assert execution(run.id).slurm_job_id == job.job_id
+    # The job may end the run before the bridge's next poll records it: it is recorded.
+    wait_until(lambda: execution(run.id).slurm_job_id == job.job_id, timeout=15)
     assert "once" in log_of(run)
