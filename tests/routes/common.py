@@ -183,6 +183,8 @@ BODIES = {
     schemas.StatusIn: {"status": "Running"},
     schemas.LogChunkIn: {"offset": 0, "data": "dGFrZW4gb3Zlcg=="},
     schemas.ClaimIn: {"worker": "taken-over:local:1:1"},
+    schemas.BridgeSyncIn: {"worker": "taken-over:hpc:1:1"},
+    schemas.BridgeReportIn: {"worker": "taken-over:hpc:1:1", "action": "pending", "reason": "x"},
     schemas.ExecutionIn: {"exit_code": 3},
     schemas.PipelineIn: {
         "experiment": "taken-over",
