@@ -229,14 +229,15 @@ class _ChunkedFile(storage.SeekableReader):
     def __init__(self, run_file: RunFile):
         self._file_id = run_file.pk
         self._name = run_file.name
-        last = (
+        last = (  # with the size, the last chunk: a tail (the log viewer's first look) is one query
             LogChunk.objects.filter(run_file_id=self._file_id)
             .order_by("-offset")
-            .values_list("offset", "size")
+            .values_list("offset", "size", "storage_key")
             .first()
         )
         self._size = last[0] + last[1] if last else 0
         self._pos = 0
+        self._last: tuple[int, int, str] | None = last
         self._chunk: tuple[int, int, str] | None = None
         self._reader = None
 
@@ -265,12 +266,14 @@ class _ChunkedFile(storage.SeekableReader):
         return 0
 
     def _find(self) -> tuple[int, int, str]:
-        found = (
-            LogChunk.objects.filter(run_file_id=self._file_id, offset__lte=self._pos)
-            .order_by("-offset")
-            .values_list("offset", "size", "storage_key")
-            .first()
-        )
+        found, self._last = self._last, None  # the last chunk: once, then the index
+        if found is None or not found[0] <= self._pos < found[0] + found[1]:
+            found = (
+                LogChunk.objects.filter(run_file_id=self._file_id, offset__lte=self._pos)
+                .order_by("-offset")
+                .values_list("offset", "size", "storage_key")
+                .first()
+            )
         if found is None or found[0] + found[1] <= self._pos:
             raise NotFound(f"The bytes of {self._name!r} at {self._pos} are missing.")
         self._close_reader()

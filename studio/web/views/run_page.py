@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST, require_safe
 
-from studio.accounts.routes import route
+from studio.accounts.routes import Lean, route
 from studio.core.markdown import render_markdown
 from studio.core.ranges import file_response
 from studio.errors import NotFound, StudioError, ValidationError
@@ -224,7 +224,7 @@ def _log_file(request: HttpRequest, run: Run):
         raise Http404("No such log") from None
 
 
-@route("read", run="run_id")
+@route("read", run=Lean("run_id"))
 @require_safe
 def run_log(request: HttpRequest, run: Run) -> JsonResponse:
     """A chunk of a log as text (``tail``, from ``offset`` or ``before`` an offset),
@@ -247,7 +247,7 @@ def run_log(request: HttpRequest, run: Run) -> JsonResponse:
     return JsonResponse({**chunk, "status": run.status, "active": live})
 
 
-@route("read", run="run_id")
+@route("read", run=Lean("run_id"))
 @require_safe
 def run_log_search(request: HttpRequest, run: Run) -> JsonResponse:
     """Lines of a log holding ``q``: the whole log, 256 MB per call (``next_offset``
@@ -265,7 +265,7 @@ def run_log_search(request: HttpRequest, run: Run) -> JsonResponse:
     return JsonResponse(found)
 
 
-@route("read", run="run_id")
+@route("read", run=Lean("run_id"))
 @require_safe
 def run_file(request: HttpRequest, run: Run, name: str) -> HttpResponse:
     """A run file: a download (attachment, ``nosniff``, sandboxed), or with
