@@ -406,12 +406,16 @@ def experiment_metric_values(*, experiment, name: str, stat: str) -> list[tuple]
 
 def experiment_metric_names(*, experiment, limit: int = 200) -> list[str]:
     """Scalar metric names logged by the experiment's latest 1,000 runs, the most
-    logged first (the one worth charting by default)."""
+    logged first (the one worth charting by default). The system metrics every
+    submitted run gets (``sys/...``) are not the experiment's own: left out."""
     from django.db.models import Count
+
+    from studio.rules.validation import SYSTEM_METRIC_PREFIX
 
     recent = Run.objects.filter(experiment=experiment).order_by("-number").values("pk")[:1000]
     names = (
         MetricSummary.objects.filter(run__in=recent, kind="scalar")
+        .exclude(name__startswith=SYSTEM_METRIC_PREFIX)
         .values("name")
         .annotate(runs=Count("pk"))
         .order_by("-runs", "name")
