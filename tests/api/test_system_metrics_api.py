@@ -85,3 +85,18 @@ def test_every_other_way_in_refuses_sys_too(run):
         run=run, batch_id="m", series=[series("sys/gpu0/util_percent")], system=True
     )
     assert names(run) == {"sys/gpu0/util_percent"}
+
+
+def test_mlflows_log_metric_refuses_sys_with_its_own_error_code(owner, run):
+    body = {
+        "run_id": run.uuid.hex,
+        "key": "sys/gpu0/util",
+        "value": 1.0,
+        "timestamp": 1_750_000_000_000,
+        "step": 0,
+    }
+    response = post(owner.api, "/api/2.0/mlflow/runs/log-metric", body)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "reserved" in response.json()["message"]
+    assert names(run) == set()
