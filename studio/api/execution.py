@@ -25,6 +25,7 @@ from studio.api.schemas import (
     PipelineIn,
     StatusIn,
     SubmissionIn,
+    SystemMetricsIn,
     TargetIn,
 )
 from studio.errors import ValidationError
@@ -202,6 +203,25 @@ def live_log_append(request: HttpRequest, run: Run, payload: LogChunkIn):
     except (binascii.Error, ValueError):
         raise ValidationError("data must be base64.", field="data") from None
     return {"size": execution.live_log_append(run=run, offset=payload.offset, data=data)}
+
+
+@api.post("/runs/{run_id}/system-metrics", tags=["execution"])
+@endpoint("write", run="run_id")
+def system_metrics_log(request: HttpRequest, run: Run, payload: SystemMetricsIn):
+    """A sample of the system metrics (``sys/...``: CPU, memory, disk, network, GPU)
+    the run's supervisor took on another machine. The one route that takes names
+    under ``sys/``; ``POST /runs/{id}/metrics`` refuses them. The reservation keeps
+    a run's code from logging ``sys/...`` by mistake; it is not a barrier against a
+    job that means to: the job and its supervisor may hold the same run token."""
+    return tracking.metric_log_batch(
+        run=run,
+        batch_id=payload.batch_id,
+        series=[
+            {"name": s.name, "steps": s.steps, "values": s.values, "times": s.times}
+            for s in payload.series
+        ],
+        system=True,
+    )
 
 
 @api.get("/runs/{run_id}/snapshot", tags=["execution"])

@@ -88,6 +88,11 @@ class MetricBatchIn(Body):
     records: list[RecordIn] = []
 
 
+class SystemMetricsIn(Body):
+    batch_id: StrictStr = Field(description="Client-chosen id; a retried id is stored once.")
+    series: list[SeriesIn] = Field(description="Numbers, every name under 'sys/'.")
+
+
 class TokenIn(Body):
     name: StrictStr
     workspace: StrictStr | None = None

@@ -107,6 +107,11 @@ class Backend(ABC):
     def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None: ...
 
     @abstractmethod
+    def log_system_metrics(self, run_id: str, batch_id: str, series: list[dict[str, Any]]) -> None:
+        """Store a sample of the run's system metrics (``sysmetrics``: names under
+        ``sys/``, which only this route takes); a retried ``batch_id`` is stored once."""
+
+    @abstractmethod
     def job_access(self, run_id: str) -> tuple[str, str]:
         """(server, token) the job reports with; ("", "") for the local store."""
 
@@ -275,6 +280,13 @@ class LocalBackend(Backend):
                     break
                 sent += len(chunk)
                 self._logs[run_id] = (path, sent)
+
+    def log_system_metrics(self, run_id: str, batch_id: str, series: list[dict[str, Any]]) -> None:
+        from studio.tracking import services
+
+        services.metric_log_batch(
+            run=self._model(run_id), batch_id=batch_id, series=series, system=True
+        )
 
     def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None:
         from studio.tracking import services as tracking
@@ -542,6 +554,12 @@ class RestBackend(Backend):
                     break  # sent again on the next call
                 sent += len(chunk)
                 self._logs[run_id] = (path, sent)
+
+    def log_system_metrics(self, run_id: str, batch_id: str, series: list[dict[str, Any]]) -> None:
+        # Once, no retry: a sample the studio missed is not worth holding the loop
+        # that watches the script; the next one comes in a few seconds.
+        body = {"batch_id": batch_id, "series": series}
+        self.api("POST", self._runs(run_id) + "/system-metrics", body)
 
     def upload(self, run_id: str, name: str, stream: IO[bytes]) -> None:
         """The file streamed with its length (any server takes it; none of it is held

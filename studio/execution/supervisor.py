@@ -37,7 +37,7 @@ import threading
 import time
 from pathlib import Path
 
-from studio.execution import envrun, processes
+from studio.execution import envrun, processes, sysmetrics
 from studio.execution.backends import Backend, LocalBackend
 from studio.execution.processes import (  # noqa: F401  (re-exported: worker, services, pipeline)
     PR_SET_CHILD_SUBREAPER,
@@ -204,12 +204,15 @@ def supervise(
     *,
     worker: str = "",
     run_as: pwd.struct_passwd | None = None,
+    sample_every: float | None = None,
 ) -> str:
     """Run one submitted run to its end; returns the final status. ``backend`` is
     how it reaches the studio (the database by default; the API for the ``local``
     target of a remote studio). A job that reports over the API gets a token minted
     for its run (revoked by ``main`` when this ends); with ``run_as`` it runs as that
-    OS user."""
+    OS user. While the script runs, its system metrics are sampled every
+    ``sample_every`` seconds (``sysmetrics``; STUDIO_SYSTEM_METRICS_SECONDS by
+    default, 10; 0: never)."""
     from studio.rules.transitions import CANCEL_REQUESTED, CANCELED, FAILED, RUNNING, STARTING
 
     backend = backend or LocalBackend()
@@ -291,6 +294,7 @@ def supervise(
     for t in pumps:
         t.start()
     backend.transition(run_id, RUNNING, "running")  # refused: a cancel came first
+    system = _system_metrics(backend, run_id, proc.pid, sample_every, log)
 
     beat_every = backend.heartbeat_every()
     stopped_by = None
@@ -315,12 +319,16 @@ def supervise(
         if now - last_beat >= beat_every:
             last_beat = now
             backend.heartbeat(run_id)
+        if system is not None and code is None:
+            system.tick(now)
         if code is not None:
             # The script is gone; anything it left behind in its group goes too.
             if group_alive(proc.pid):
                 stop_processes(proc.pid, [], grace, log)
             break
         time.sleep(POLL_EVERY)
+    if system is not None:
+        system.close()
     for t in pumps:
         t.join(timeout=5)
 
@@ -362,6 +370,20 @@ def supervise(
         backend.transition(run_id, CANCELED, "canceled")
     shutil.rmtree(workdir, ignore_errors=True)
     return backend.status(run_id)
+
+
+def _system_metrics(
+    backend: Backend, run_id: str, pid: int, every: float | None, log: _LogWriter
+) -> sysmetrics.Reporter | None:
+    """The sampler of the script's system metrics, or None when they are off."""
+    if every is None:
+        every, problem = sysmetrics.interval(os.environ.get(sysmetrics.ENV))
+        if problem:
+            log.note(problem)
+    if every <= 0:
+        return None
+    adopter = os.getpid() if processes._subreaper else None  # orphans come to us
+    return sysmetrics.Reporter(backend, run_id, pid, every=every, adopter=adopter, note=log.note)
 
 
 def _collect_outputs(backend: Backend, run_id: str, workdir: Path) -> None:
@@ -505,6 +527,15 @@ def main(argv: list[str] | None = None) -> int:
         "target of a remote studio, supervised on the submitting machine",
     )
     parser.add_argument(
+        "--system-metrics-every",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between samples of the script's CPU, memory, disk, network and GPU "
+        f"use, logged as sys/... metrics (default: {sysmetrics.ENV} or "
+        f"{sysmetrics.DEFAULT_EVERY:g}; 0: off)",
+    )
+    parser.add_argument(
         "--run-token",
         action="store_true",
         help="with --client: STUDIO_TOKEN is the run's own token (a worker claimed the "
@@ -520,7 +551,13 @@ def main(argv: list[str] | None = None) -> int:
 
         backend = RestBackend(args.server, run_token=args.run_token)
         try:
-            supervise(args.run_id, backend, worker=args.worker, run_as=run_as)
+            supervise(
+                args.run_id,
+                backend,
+                worker=args.worker,
+                run_as=run_as,
+                sample_every=args.system_metrics_every,
+            )
         finally:
             backend.end(args.run_id)
         return 0
@@ -529,12 +566,27 @@ def main(argv: list[str] | None = None) -> int:
     setup_django()
     backend = LocalBackend(server=args.server)
     try:
-        supervise(args.run_id, backend, worker=args.worker, run_as=run_as)
+        supervise(
+            args.run_id,
+            backend,
+            worker=args.worker,
+            run_as=run_as,
+            sample_every=args.system_metrics_every,
+        )
     finally:
         backend.end(args.run_id)
         if args.server:
             revoke_run_tokens(args.run_id)
     return 0
+
+
+def _seconds(value: str) -> float:
+    import argparse
+
+    seconds, problem = sysmetrics.interval(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds >= 0")
+    return seconds
 
 
 def revoke_run_tokens(run_id: str) -> None:

@@ -83,6 +83,32 @@ def key(value: object, field: str = "key") -> str:
     return value
 
 
+# Metric names under this prefix are the system metrics a run's supervisor samples
+# (CPU, memory, disk, network, GPU: ``studio.execution.sysmetrics``). The run's own
+# code may not log them, so a chart named ``sys/...`` always means the same thing;
+# the supervisor writes them through their own route (``system=True`` below).
+SYSTEM_METRIC_PREFIX = "sys/"
+
+
+def metric_name(value: object, field: str = "metric name", *, system: bool = False) -> str:
+    """A metric key (``key``) on the right side of the reserved ``sys/`` prefix: a
+    run's own metrics outside it, the supervisor's system metrics (``system``) in it."""
+    name = key(value, field)
+    if not system and name.startswith(SYSTEM_METRIC_PREFIX):
+        raise ValidationError(
+            f"Metric name {name!r} is reserved: names starting with "
+            f"{SYSTEM_METRIC_PREFIX!r} hold the system metrics (CPU, memory, GPU) the "
+            f"studio samples for a submitted run. Log it under another name, such as "
+            f"{name[len(SYSTEM_METRIC_PREFIX) :] or 'system'!r}.",
+            field=field,
+        )
+    if system and not name.startswith(SYSTEM_METRIC_PREFIX):
+        raise ValidationError(
+            f"System metric {name!r} must start with {SYSTEM_METRIC_PREFIX!r}.", field=field
+        )
+    return name
+
+
 def experiment_name(value: object) -> str:
     if not isinstance(value, str) or not EXPERIMENT_NAME_RE.match(value):
         raise ValidationError(

@@ -355,7 +355,7 @@ class Run(RunFiles):
     def _name(self, name: str, kind: str) -> str:
         known = self._names.get(name)
         if known is None:
-            clean = validation.key(name, "metric name")
+            clean = validation.metric_name(name)  # refused at the call: "sys/" is reserved
             known = self._names[name] = (clean, kind)
         if known[1] != kind:
             raise ValidationError(

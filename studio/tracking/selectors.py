@@ -357,13 +357,17 @@ def metric_summaries_of(
 
 
 def child_metric_names(*, run: Run, limit: int = 200) -> list[str]:
-    """Names of the scalar metrics the run's direct children logged."""
-    return list(
+    """Names of the scalar metrics the run's direct children logged; their own first,
+    then their system metrics (``sys/...``), so the first is one they chose to log."""
+    from studio.rules.validation import SYSTEM_METRIC_PREFIX
+
+    names = list(
         MetricSummary.objects.filter(run__parent=run, kind=MetricKind.SCALAR)
         .order_by("name")
         .values_list("name", flat=True)
         .distinct()[:limit]
     )
+    return sorted(names, key=lambda name: name.startswith(SYSTEM_METRIC_PREFIX))
 
 
 def metric_records(*, run: Run, limit: int = 2000) -> dict[str, list[Any]]:

@@ -15,7 +15,7 @@ from studio.accounts.access import allows
 from studio.core.markdown import render_markdown
 from studio.errors import NotFound, ValidationError
 from studio.execution import services as execution
-from studio.rules import filenames, transitions
+from studio.rules import filenames, transitions, validation
 from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run, RunStatus, RunType
 from studio.web import charts, run_files
@@ -95,9 +95,13 @@ def overview(request: HttpRequest, run: Run) -> dict[str, Any]:
 
 
 def _metrics(request: HttpRequest, run: Run) -> dict[str, Any]:
+    """The run's own metrics, then its system metrics (``sys/...``, sampled by its
+    supervisor) in a group of their own: charts and a summary table each."""
     options = charts.ChartOptions.from_query(request.GET)
-    summaries = list(selectors.metric_summaries(run=run))
-    scalars = [s for s in summaries if s.kind == MetricKind.SCALAR]
+    every = list(selectors.metric_summaries(run=run))
+    system = [s for s in every if s.name.startswith(validation.SYSTEM_METRIC_PREFIX)]
+    summaries = [s for s in every if not s.name.startswith(validation.SYSTEM_METRIC_PREFIX)]
+    scalars = [s for s in summaries + system if s.kind == MetricKind.SCALAR]
     figures = [
         {
             "name": s.name,
@@ -106,6 +110,7 @@ def _metrics(request: HttpRequest, run: Run) -> dict[str, Any]:
         }
         for i, s in enumerate(scalars)
     ]
+    own = len([s for s in summaries if s.kind == MetricKind.SCALAR])
     texts = {}
     for s in summaries:
         if s.kind == MetricKind.TEXT:
@@ -114,8 +119,10 @@ def _metrics(request: HttpRequest, run: Run) -> dict[str, Any]:
     return {
         "options": options,
         "smoothing_choices": SMOOTHING_CHOICES,
-        "charts": figures,
+        "charts": figures[:own],
         "summaries": summaries,
+        "system_charts": figures[own:],
+        "system_summaries": system,
         "texts": texts,
         "records": _records(run, summaries),
     }

@@ -47,10 +47,11 @@ FOREVER = """
 """
 
 
-def start_remote(live_server, tmp_path, role=Role.CONTRIBUTOR):
+def start_remote(live_server, tmp_path, role=Role.CONTRIBUTOR, env=None):
     """``studio worker --target gpu-box`` as on another machine: its own STUDIO_HOME
     and HOME, STUDIO_SERVER_URL and STUDIO_TOKEN (a token of ``role`` narrowed to
-    "default"), no DATABASE_URL or any other setting of this test's server."""
+    "default"), no DATABASE_URL or any other setting of this test's server; ``env``:
+    more variables."""
     user = MembershipFactory(
         user__username="vm-3", workspace=Workspace.objects.get(name="default"), role=role
     ).user
@@ -68,6 +69,7 @@ def start_remote(live_server, tmp_path, role=Role.CONTRIBUTOR):
         "STUDIO_SERVER_URL": live_server.url,
         "STUDIO_TOKEN": secret,
         "STUDIO_CANCEL_GRACE_SECONDS": "2",
+        **(env or {}),
     }
     proc = subprocess.Popen(
         [PYTHON, "-m", "studio", "worker", "--target", TARGET, "-w", "default"],

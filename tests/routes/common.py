@@ -177,6 +177,11 @@ BODIES = {
         "batch_id": "b1",
         "series": [{"name": "m", "steps": [0], "values": [1.0], "times": [0]}],
     },
+    # A valid sample: refused for who sends it, not for what it holds.
+    schemas.SystemMetricsIn: {
+        "batch_id": "s1",
+        "series": [{"name": "sys/cpu_percent", "steps": [0], "values": [1.0], "times": [1.75e9]}],
+    },
     schemas.TargetIn: {"name": "gpu"},
     schemas.EnvironmentIn: {"definition": {"name": "taken-over"}},
     schemas.SubmissionIn: {"experiment": "taken-over", "script": "t.py", "compute_target": "gpu"},

@@ -89,5 +89,6 @@ def test_every_run_operation_answers_another_runs_token_404_and_changes_nothing(
     assert response.status_code == 403
     assert _state() == before
     assert {"/snapshot", "/live-log", "/files/outputs/a.txt", "/execution"} <= named
+    assert "/system-metrics" in named
     assert {"/job-token/revoke", "/status"} <= named
     report(f"routes: {checked} run operations refused (404) to another run's token")

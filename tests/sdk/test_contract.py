@@ -268,3 +268,16 @@ def test_logging_from_many_threads_loses_nothing(exp):
         t.join()
     metrics = run.get_metrics()
     assert all(metrics[f"m{k}"] == [float(i) for i in range(5000)] for k in range(4))
+
+
+@pytest.mark.parametrize("name", ["sys/cpu_percent", "sys/gpu0/util", "sys/"])
+def test_metric_names_under_sys_are_reserved_and_fail_at_the_call(exp, name):
+    run = exp.start_logging()
+    with pytest.raises(ValidationError) as err:
+        run.log(name, 1.0)
+    assert "reserved" in str(err.value) and err.value.field == "metric name"
+    with pytest.raises(ValidationError):
+        run.log_list(name, [1.0])
+    run.log("cpu_percent", 1.0)  # the suggested name is fine
+    run.complete()
+    assert run.get_metrics() == {"cpu_percent": 1.0}

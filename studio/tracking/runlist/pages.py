@@ -406,15 +406,22 @@ def experiment_metric_values(*, experiment, name: str, stat: str) -> list[tuple]
 
 def experiment_metric_names(*, experiment, limit: int = 200) -> list[str]:
     """Scalar metric names logged by the experiment's latest 1,000 runs, the most
-    logged first (the one worth charting by default)."""
-    from django.db.models import Count
+    logged first (the one worth charting by default); the system metrics every
+    submitted run gets (``sys/...``) after the runs' own, so they are not the
+    default while the runs log any of their own, however many runs have them."""
+    from django.db.models import Case, Count, IntegerField, Value, When
+
+    from studio.rules.validation import SYSTEM_METRIC_PREFIX
 
     recent = Run.objects.filter(experiment=experiment).order_by("-number").values("pk")[:1000]
+    system = When(name__startswith=SYSTEM_METRIC_PREFIX, then=Value(1))
     names = (
         MetricSummary.objects.filter(run__in=recent, kind="scalar")
         .values("name")
-        .annotate(runs=Count("pk"))
-        .order_by("-runs", "name")
+        .annotate(
+            runs=Count("pk"), system=Case(system, default=Value(0), output_field=IntegerField())
+        )
+        .order_by("system", "-runs", "name")
         .values_list("name", flat=True)
     )
     return list(names[:limit])

@@ -47,12 +47,16 @@ def metric_log_batch(
     batch_id: str,
     series: Iterable[Mapping[str, Any]] = (),
     records: Iterable[Mapping[str, Any]] = (),
+    system: bool = False,
 ) -> dict[str, Any]:
     """Store one batch of metric points and records: all of it or nothing.
 
     ``series`` items are ``{"name", "steps", "values", "times"}``; ``records`` items
     are ``{"name", "kind", "data"}``. A batch id already stored for this run is a
     retry whose first attempt committed: it is skipped, never stored twice.
+
+    Names under the reserved ``sys/`` prefix are refused, unless ``system``: the
+    supervisor's sampled system metrics, series only and every name under it.
     """
     batch_id = validation.text(batch_id, "batch_id", max_length=64, allow_empty=False)
     series_items = list(series)
@@ -84,7 +88,17 @@ def metric_log_batch(
                 prev.integral and s.integral,
             )
         parsed[s.name] = s
+    for name, s in parsed.items():
+        validation.metric_name(name, f"series.{name}", system=system)
+        if system and s.kind != "scalar":
+            raise ValidationError(
+                f"System metric {name!r} must be numbers.", field=f"series.{name}"
+            )
+    if system and record_items:
+        raise ValidationError("System metrics are series of numbers only.", field="records")
     clean_records = _check_records(record_items)
+    for i, (name, _kind, _data) in enumerate(clean_records):
+        validation.metric_name(name, f"records[{i}].name", system=system)
     points = sum(len(s) for s in parsed.values())
 
     with transaction.atomic():
