@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from studio.errors import ValidationError
-from studio.rules.runquery import parse_column
+from studio.rules.runquery import RunQuery, parse_column, parse_sort
 from studio.tracking import services
 from studio.tracking.models import Run, RunProperty
 from studio.tracking.runlist import groups
+from studio.tracking.runlist import query as runlist
 from studio.tracking.runlist.state import parse_group
 from tests.web.listing_helpers import log_metric
 
@@ -154,3 +155,30 @@ def test_a_bad_group_key_gets_a_clear_message(key):
 def test_group_runs_refuses_a_column_a_list_cannot_group_by(db):
     with pytest.raises(ValidationError, match="Group by a property"):
         groups.group_runs(Run.objects.all(), parse_column("status"), [])
+
+
+@pytest.mark.parametrize("key", ["prop:lr", "tag:candidate", "tag:stage", "experiment"])
+def test_each_groups_filter_selects_exactly_its_runs(sweep, workspace, key):
+    """Opening a group (rows in place, or its own list) adds its condition to the
+    list's filter: through the one filter language, the same runs as the group."""
+    column = parse_group(key)
+    for group in groups.group_runs(Run.objects.all(), column, []).groups:
+        expression = groups.group_filter(column, group)
+        found = runlist.runs(RunQuery(filter=expression), workspace=workspace)
+        assert found.count() == group.count, expression
+
+
+def test_a_value_with_quotes_and_backslashes_is_quoted_for_the_filter(experiment, workspace):
+    odd = "it's a \\ path"
+    services.run_create(experiment=experiment, submitted_by="a", properties={"opt": odd})
+    group = groups.group_runs(Run.objects.all(), parse_group("prop:opt"), []).groups[0]
+    expression = groups.group_filter(parse_group("prop:opt"), group)
+    assert runlist.runs(RunQuery(filter=expression), workspace=workspace).count() == 1
+
+
+def test_groups_sort_by_the_sort_columns_mean_else_by_value(sweep):
+    grouping = groups.group_runs(Run.objects.all(), parse_group("prop:lr"), [LOSS])
+    by_value = [g.label for g in groups.ordered(grouping, parse_sort("-created"))]
+    assert by_value == ["0.001", "0.01", "0.1", "(none)"]  # as numbers; none last
+    best_first = [g.label for g in groups.ordered(grouping, parse_sort("metric:last:loss"))]
+    assert best_first == ["0.001", "0.1", "0.01", "(none)"]  # means 0.3, 0.38, 750000

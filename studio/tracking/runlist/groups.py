@@ -39,7 +39,7 @@ from django.db.models import (
 )
 
 from studio.errors import ValidationError
-from studio.rules.runquery import Column
+from studio.rules.runquery import Column, Sort
 from studio.tracking.models import Run
 from studio.tracking.runlist.state import GROUP_KINDS
 
@@ -92,6 +92,53 @@ class Grouping:
             f"showing the {len(self.groups)} largest groups. Group by a key with fewer "
             "values, or filter the list first."
         )
+
+
+def ordered(grouping: Grouping, sort: Sort) -> list[Group]:
+    """The groups in the order a list sorted by ``sort`` shows them: by the mean of
+    the sort column when it is an aggregated metric column (the best group first),
+    else by value (as numbers when every value is one); "(none)" and groups without
+    a value last."""
+    if sort.column in grouping.metrics:
+        i = grouping.metrics.index(sort.column)
+        valued = [g for g in grouping.groups if g.stats[i].mean is not None]
+        rest = [g for g in grouping.groups if g.stats[i].mean is None]
+        valued.sort(key=lambda g: g.stats[i].mean, reverse=sort.descending)
+        return valued + rest
+    valued = [g for g in grouping.groups if g.value is not None]
+    rest = [g for g in grouping.groups if g.value is None]
+    numbers = {id(g): _number(g.value) for g in valued}
+    if all(n is not None for n in numbers.values()):
+        valued.sort(key=lambda g: numbers[id(g)])
+    else:
+        valued.sort(key=lambda g: g.value)
+    return valued + sorted(rest, key=lambda g: not g.present)
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def quote(text: str) -> str:
+    """``text`` as a quoted string of the filter language."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def group_filter(column: Column, group: Group) -> str:
+    """The filter-language condition that selects ``group``'s runs (what opening a
+    group, as rows in place or as its own list, adds to the list's filter)."""
+    if column.kind == "experiment":
+        return f"experiment = {quote(group.value or '')}"
+    field = f"{'properties' if column.kind == 'prop' else 'tags'}.{quote(column.arg)}"
+    if not group.present:
+        return f"not has {field}"
+    if group.value is None:  # a key-only tag: has the key, no value (~ '' needs one)
+        return f"has {field} and not {field} ~ ''"
+    return f"{field} = {quote(group.value)}"
 
 
 def _keyed(runs: QuerySet[Run], column: Column) -> tuple[QuerySet[Run], list[str]]:
