@@ -180,6 +180,7 @@ def _axes(keys: object, problems: list[str]) -> list[Column]:
 
 
 def _scatter(keys: object, problems: list[str]) -> list[Column]:
+    keys = [k for k in keys if k] if isinstance(keys, list | tuple) else keys
     if not keys:
         return []
     axes = []
