@@ -1,5 +1,5 @@
 // Runs lists: group rows that open in place, and the sweep panels (parallel
-// coordinates and scatter, plotly) whose brushed ranges narrow the list. A brush
+// coordinates and scatter, plotly SVG) whose brushed ranges narrow the list. A brush
 // becomes a condition of the filter language added to the search filter, and the
 // page opens that link: the narrowed list is a URL (and a saved view) like any
 // other. Progressive: without this file a group's name links to its own list.
@@ -113,44 +113,121 @@
   }
 
   // --- panels ----------------------------------------------------------------------------
+  // Parallel coordinates drawn as SVG with plotly's "scatter": plotly's "parcoords"
+  // compiles its WebGL shaders with eval(), which the studio's CSP refuses (no
+  // 'unsafe-eval'). Each axis stands at x = 0, 1, 2 ...; values are scaled to 0..1 on
+  // it (categories evenly spaced); each run is one line across the axes. Selecting a
+  // box over part of an axis is the brush.
+  const COLOURS = ["#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#e7c41f"];
+
+  // Positive values over more than a factor of 20 (a learning rate, a weight decay)
+  // read better on a log scale.
+  function isLog(values) {
+    const present = values.filter((v) => v !== null && v !== undefined);
+    if (!present.length || present.some((v) => !(v > 0))) return false;
+    return Math.max(...present) / Math.min(...present) >= 20;
+  }
+
+  function scaler(dim, rows) {
+    if (dim.kind === "category") {
+      const top = Math.max(dim.ticktext.length - 1, 1);
+      return { to: (v) => (dim.ticktext.length === 1 ? 0.5 : v / top), from: (y) => y * top };
+    }
+    const values = rows.map((r) => dim.values[r]);
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    if (isLog(values)) {
+      const [a, b] = [Math.log(lo), Math.log(hi)];
+      return { lo, hi, to: (v) => (Math.log(v) - a) / (b - a), from: (y) => Math.exp(a + y * (b - a)) };
+    }
+    const span = hi - lo;
+    return {
+      lo, hi,
+      to: (v) => (span ? (v - lo) / span : 0.5),
+      from: (y) => (span ? lo + y * span : lo),
+    };
+  }
+
+  const short = (v) => String(Number(Number(v).toPrecision(4)));
+
   function parcoords(box, sweep, note) {
     const dims = sweep.parcoords.map((i) => sweep.dims[i]);
     // A line needs a value on every axis: runs missing a number are left out (and counted).
-    const keep = sweep.ids.map((_, r) => dims.every((d) => d.values[r] !== null && d.values[r] !== undefined));
-    const rows = keep.map((k, r) => (k ? r : -1)).filter((r) => r >= 0);
+    const rows = sweep.ids.map((_, r) => r).filter((r) => dims.every((d) => d.values[r] !== null && d.values[r] !== undefined));
     const left = sweep.ids.length - rows.length;
     if (left) note.push(`${left} run${left === 1 ? "" : "s"} without a value on every axis ${left === 1 ? "is" : "are"} not drawn.`);
-    const colour = [...dims].reverse().find((d) => d.kind === "number");
-    const trace = {
-      type: "parcoords",
-      dimensions: dims.map((d) => {
-        const values = rows.map((r) => d.values[r]);
-        if (d.kind === "number") return { label: d.label, values };
-        return { label: d.label, values, tickvals: d.ticktext.map((_, i) => i), ticktext: d.ticktext, range: [0, Math.max(d.ticktext.length - 1, 1)] };
-      }),
-      line: colour
-        ? { color: rows.map((r) => colour.values[r]), colorscale: "Viridis", showscale: true, colorbar: { thickness: 10 } }
-        : { color: "#2f6fde" },
+    if (!rows.length) return;
+    const scales = dims.map((d) => scaler(d, rows));
+    // Lines coloured by the last numeric axis (a metric, usually), in 8 bands.
+    const by = [...dims.keys()].reverse().find((i) => dims[i].kind === "number");
+    const band = (r) => (by === undefined ? 3 : Math.min(7, Math.floor(scales[by].to(dims[by].values[r]) * 8)));
+    const traces = COLOURS.map((colour) => ({
+      type: "scatter", mode: "lines+markers", x: [], y: [], text: [], customdata: [],
+      line: { color: colour, width: 1.2 }, marker: { color: colour, size: 4 }, opacity: 0.7,
+      hovertemplate: "%{text}<extra></extra>", showlegend: false,
+    }));
+    for (const r of rows) {
+      const trace = traces[band(r)];
+      dims.forEach((d, i) => {
+        trace.x.push(i);
+        trace.y.push(scales[i].to(d.values[r]));
+        trace.text.push(sweep.names[r]);
+        trace.customdata.push(r);
+      });
+      trace.x.push(null); trace.y.push(null); trace.text.push(""); trace.customdata.push(null);
+    }
+    const annotations = [];
+    const shapes = [];
+    dims.forEach((d, i) => {
+      shapes.push({ type: "line", x0: i, x1: i, y0: 0, y1: 1, line: { color: "#8a93a3", width: 1.5 } });
+      annotations.push({ x: i, y: 1, yref: "paper", yshift: 8, text: d.label, showarrow: false, yanchor: "bottom", font: { size: 12 } });
+      const ticks = d.kind === "category"
+        ? d.ticktext.map((text, code) => [scales[i].to(code), text])
+        : [[0, short(scales[i].lo)], [0.5, short(scales[i].from(0.5))], [1, short(scales[i].hi)]];
+      for (const [y, text] of ticks) {
+        annotations.push({ x: i, y, text, showarrow: false, xanchor: "right", xshift: -4, font: { size: 10, color: "#5b6475" } });
+      }
+    });
+    const layout = {
+      height: 340,
+      margin: { l: 70, r: 24, t: 40, b: 16 },
+      font: { size: 11 },
+      dragmode: "select",
+      hovermode: "closest",
+      xaxis: { visible: false, range: [-0.6, dims.length - 0.6], fixedrange: true },
+      yaxis: { visible: false, range: [-0.04, 1.04], fixedrange: true },
+      shapes,
+      annotations,
     };
-    const layout = { height: 340, margin: { l: 60, r: 60, t: 48, b: 24 }, font: { size: 11 } };
-    window.Plotly.newPlot(box, [trace], layout, { displaylogo: false, responsive: true });
-    let timer = null;
-    box.on("plotly_restyle", () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        const conditions = [];
-        box.data[0].dimensions.forEach((dimension, i) => {
-          const brushed = dimension.constraintrange;
-          if (brushed && brushed.length) conditions.push(condition(dims[i], brushed));
-        });
-        narrow(sweep, conditions);
-      }, 300);
+    window.Plotly.newPlot(box, traces, layout, { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["zoom2d", "pan2d", "autoScale2d", "resetScale2d"] });
+    box.dataset.axes = String(dims.length);
+    box.on("plotly_selected", (event) => {
+      if (!event) return;
+      const conditions = [];
+      dims.forEach((d, i) => {
+        let lo = null;
+        let hi = null;
+        if (event.range) {
+          const [x0, x1] = event.range.x;
+          if (i < Math.min(x0, x1) || i > Math.max(x0, x1)) return;
+          [lo, hi] = [Math.min(...event.range.y), Math.max(...event.range.y)];
+        } else {
+          const ys = (event.points || []).filter((p) => p.x === i).map((p) => p.y);
+          if (!ys.length) return;
+          [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+        }
+        lo = Math.max(lo, 0);
+        hi = Math.min(hi, 1);
+        if (lo > hi) return;
+        conditions.push(condition(d, [[scales[i].from(lo), scales[i].from(hi)]]));
+      });
+      narrow(sweep, conditions);
     });
   }
 
   function axis(dim) {
     const title = { text: dim.label };
-    if (dim.kind === "number") return { title, automargin: true };
+    if (dim.kind === "number") return { title, automargin: true, type: isLog(dim.values) ? "log" : "linear" };
     return { title, automargin: true, tickvals: dim.ticktext.map((_, i) => i), ticktext: dim.ticktext, range: [-0.5, dim.ticktext.length - 0.5] };
   }
 

@@ -1,9 +1,10 @@
 """The sweep panels of a runs list as data: parallel coordinates over the chosen
 properties, tags and metrics, and a scatter of two of them, for the list's first
 1,000 runs in its order. The page embeds this with ``json_script``;
-``static/studio/js/sweep.js`` draws it with plotly (``parcoords``, ``scatter``) and
-turns a brushed range into the filter language, so the narrowed list is a link like
-any other.
+``static/studio/js/sweep.js`` draws it with plotly's SVG ``scatter`` (the parallel
+coordinates too: plotly's ``parcoords`` compiles WebGL shaders with eval(), which the
+CSP refuses) and turns a brushed range into the filter language, so the narrowed list
+is a link like any other.
 
 Names and values are user text: what plotly shows goes through ``plotly_text``; the
 raw values travel beside them only to be written into a filter expression (a quoted
