@@ -121,21 +121,26 @@ def test_grouping_costs_two_queries_whatever_the_number_of_groups(sweep, django_
         groups.group_runs(Run.objects.all(), parse_group("prop:seed"), [LOSS, ACC])
 
 
+@pytest.mark.slow  # 100,000 runs written, even with bulk_create
 def test_a_key_with_100000_values_is_capped_with_a_message(experiment):
     """Runs written with bulk_create: the fixture is about the key's values, not the
     services (each run its own seed)."""
     n = 100_000
     runs = Run.objects.bulk_create(
-        Run(
-            run_id=f"bulk_{i}_{uuid.uuid4().hex[:8]}",
-            workspace=experiment.workspace,
-            experiment=experiment,
-            number=i + 1,
-        )
-        for i in range(n)
+        (
+            Run(
+                run_id=f"bulk_{i}_{uuid.uuid4().hex[:8]}",
+                workspace=experiment.workspace,
+                experiment=experiment,
+                number=i + 1,
+            )
+            for i in range(n)
+        ),
+        batch_size=10_000,
     )
     RunProperty.objects.bulk_create(
-        RunProperty(run=run, key="seed", value=str(i)) for i, run in enumerate(runs)
+        (RunProperty(run=run, key="seed", value=str(i)) for i, run in enumerate(runs)),
+        batch_size=10_000,
     )
     grouping = groups.group_runs(Run.objects.all(), parse_group("prop:seed"), [LOSS])
     assert grouping.capped
