@@ -40,7 +40,7 @@ def _number(value) -> float | None:
 
 
 def _dimension(column: Column, values: list) -> dict:
-    label = plotly_text(column.label if column.kind == "metric" else f"{column.kind} {column.arg}")
+    label = plotly_text(f"tag {column.arg}" if column.kind == "tag" else column.label)
     common = {"key": column.key, "label": label, "field": field(column)}
     present = [v for v in values if v is not None]
     numbers = [_number(v) for v in values]

@@ -134,7 +134,8 @@ def _group_options(state: ListState, suggested: dict) -> list[tuple[str, str]]:
 def _axis_options(state: ListState, suggested: dict) -> list[tuple[str, str]]:
     """(key, label) of the axes the sweep panels offer: the chosen ones, the list's
     metric columns and the properties of the runs on the page."""
-    options = [(c.key, c.label) for c in [*state.axes, *state.scatter]]
+    named = {"prop": "property ", "tag": "tag ", "metric": ""}
+    options = [(c.key, named[c.kind] + c.label) for c in [*state.axes, *state.scatter]]
     options += [(c.key, c.label) for c in state.columns if c.kind == "metric"]
     options += [(f"prop:{k}", f"property {k}") for k in suggested["props"]]
     options += [(f"metric:last:{name}", name) for name in suggested["metrics"][:50]]
