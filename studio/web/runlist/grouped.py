@@ -18,7 +18,6 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from studio.errors import StudioError
-from studio.tracking.models import Run
 from studio.tracking.runlist import groups
 from studio.tracking.runlist.state import ListState
 from studio.web.runlist.links import ListLinks
@@ -56,7 +55,9 @@ def _stats_cell(column, stats: groups.Stats, count: int) -> SafeString:
         + (f", std {stats.std:.6g}" if stats.std is not None else "")
         + f", min {stats.min:.6g}, max {stats.max:.6g} ({stats.n} of {count} runs)"
     )
-    spread = format_html(' <span class="agg-std">± {}</span>', num(stats.std)) if stats.std else ""
+    spread = ""
+    if stats.std is not None:
+        spread = format_html(' <span class="agg-std">± {}</span>', num(stats.std))
     return format_html(
         '<td class="num agg" title="{}"><span class="agg-mean">{}</span>{}'
         '<span class="agg-range">{} – {}</span></td>',
@@ -75,9 +76,7 @@ def grouped_table(runs, state: ListState, links: ListLinks, problems: list[str])
         return None
     metrics = [c for c in state.columns if c.kind == "metric"]
     try:
-        grouping = groups.group_runs(
-            runs if runs is not None else Run.objects.none(), state.group, metrics
-        )
+        grouping = groups.group_runs(runs, state.group, metrics)
     except StudioError as exc:
         problems.append(exc.message)
         return None
