@@ -192,3 +192,24 @@ def test_sdk_get_runs_takes_a_filter(sdk):
     assert [r.id for r in exp.get_runs(filter="has tags.'worth another look'")] == [a.id]
     with pytest.raises(ValidationError):
         list(exp.get_runs(filter="status = "))
+
+
+def test_order_against_a_number_reads_property_and_tag_values_as_numbers(workspace, experiment):
+    """A brushed range (parallel coordinates) says ``properties.lr >= 0.0004``: as text,
+    '5e-4' would sort before '0.001' and 'fast' after both."""
+    for name, lr in [("tiny", "5e-4"), ("small", "0.001"), ("big", "0.1"), ("word", "fast")]:
+        services.run_create(
+            experiment=experiment,
+            submitted_by="alice",
+            display_name=name,
+            properties={"lr": lr},
+            tags={"lr": lr},
+        )
+    assert names(workspace, "properties.lr >= 0.0004 and properties.lr <= 0.01") == [
+        "small",
+        "tiny",
+    ]
+    assert names(workspace, "tags.lr > 0.001") == ["big"]
+    assert names(workspace, "properties.lr < 1e2") == ["big", "small", "tiny"]
+    assert names(workspace, "properties.lr >= a") == ["word"]  # a word: compared as text
+    assert names(workspace, "properties.lr = 0.1") == ["big"]  # = is exact text, as before

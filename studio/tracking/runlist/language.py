@@ -16,13 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
+    Case,
     DurationField,
     ExpressionWrapper,
     F,
+    FloatField,
     Q,
     QuerySet,
+    When,
 )
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Cast, Coalesce, Now
 from django.utils import timezone
 from lark import Lark, Token, Transformer, Tree, UnexpectedInput, v_args
 
@@ -102,6 +105,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
 METRIC_STATS = {"last": "last_value", "min": "min_value", "max": "max_value"}
 _TEXT_LOOKUPS = {"=": "exact", "~": "icontains", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 _ORDER_LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+# A tag or property value read as a number by ``<``, ``<=``, ``>``, ``>=`` against a
+# number (``properties.lr >= 0.001``: '5e-4' is less, though it sorts after '0.001' as
+# text). The pattern bounds what is cast, so PostgreSQL never casts text or a number
+# out of a double's range; values that are not numbers do not match.
+NUMERIC_TEXT = r"^[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,2})?$"
 
 
 def _unquote(token: str) -> str:
@@ -199,6 +207,8 @@ class _Compile(Transformer):
             model = RunTag if field.kind == "tags" else RunProperty
             if op == "!=":
                 return ~_having(_rows(model, field.name, "exact", values[0]))
+            if op in ("<", "<=", ">", ">=") and values[0][0] == "number":
+                return _having(_numeric_rows(model, field.name, op, _number(values[0])))
             lookup = "in" if op == "in" else _TEXT_LOOKUPS[op]
             arg = [v[1] for v in values] if op == "in" else values[0]
             return _having(_rows(model, field.name, lookup, arg))
@@ -221,6 +231,17 @@ def _rows(model, key: str, lookup: str, value) -> QuerySet:
     if isinstance(value, tuple):
         value = value[1]
     return model.objects.filter(key=key, **{f"value__{lookup}": value})
+
+
+def _numeric_rows(model, key: str, op: str, number: float) -> QuerySet:
+    """Rows of ``key`` whose value, read as a number, compares to ``number``."""
+    as_number = Case(
+        When(value__regex=NUMERIC_TEXT, then=Cast("value", FloatField())),
+        default=None,
+        output_field=FloatField(),
+    )
+    rows = model.objects.filter(key=key).annotate(_number=as_number)
+    return rows.filter(**{f"_number__{_ORDER_LOOKUPS[op]}": number})
 
 
 def _having(rows: QuerySet) -> Q:

@@ -32,9 +32,28 @@ from studio.tracking.runlist.filters import FILTER_FIELDS, clean_filter_params
 
 DEFAULT_COLUMNS = ("name", "id", "experiment", "status", "created", "duration", "tags")
 MAX_CHARTS = 4
-STATE_KEYS = ("filters", "columns", "sort", "charts", "group")
+STATE_KEYS = ("filters", "columns", "sort", "charts", "group", "axes", "scatter")
 # What a list may be grouped by: a property's or a tag's value, or the experiment.
 GROUP_KINDS = ("prop", "tag", "experiment")
+# Axes of the sweep panels (parallel coordinates; the scatter's x and y): properties,
+# tags and metrics (URL ``axis=`` repeated, ``scatter=`` x then y).
+AXIS_KINDS = ("prop", "tag", "metric")
+MAX_AXES = 8
+
+
+def parse_axis(key: object, field_name: str = "axes") -> Column:
+    """A sweep panel's axis (``prop:KEY``, ``tag:KEY`` or ``metric:STAT:NAME``), or a
+    ValidationError."""
+    try:
+        column = parse_column(key)
+    except StudioError as exc:
+        raise ValidationError(exc.message, field=field_name) from None
+    if column.kind not in AXIS_KINDS:
+        raise ValidationError(
+            "An axis is a property (prop:KEY), a tag (tag:KEY) or a metric (metric:last:NAME).",
+            field=field_name,
+        )
+    return column
 
 
 def metric_column(name: str, stat: str = "last") -> Column:
@@ -66,6 +85,8 @@ class ListState:
     sort: Sort = field(default_factory=lambda: parse_sort(DEFAULT_SORT))
     charts: list[Column] = field(default_factory=list)
     group: Column | None = None
+    axes: list[Column] = field(default_factory=list)  # parallel coordinates
+    scatter: list[Column] = field(default_factory=list)  # [x, y], or none
     # What a URL asked for that was not understood (shown, never stored).
     problems: list[str] = field(default_factory=list)
 
@@ -90,6 +111,8 @@ class ListState:
         charts = _columns(query.getlist("chart"), state.problems)
         state.charts = [c for c in charts if c.kind == "metric"][:MAX_CHARTS]
         state.group = _group(query.get("group"), state.problems)
+        state.axes = _axes(query.getlist("axis"), state.problems)
+        state.scatter = _scatter(query.getlist("scatter"), state.problems)
         return state
 
     @classmethod
@@ -106,6 +129,8 @@ class ListState:
             state.problems.append(exc.message)
         state.charts = _columns(stored.get("charts") or [], state.problems)[:MAX_CHARTS]
         state.group = _group(stored.get("group"), state.problems)
+        state.axes = _axes(stored.get("axes") or [], state.problems)
+        state.scatter = _scatter(stored.get("scatter") or [], state.problems)
         return state
 
     @property
@@ -125,6 +150,8 @@ class ListState:
         pairs += [("chart", c.key) for c in self.charts]
         if self.group:
             pairs.append(("group", self.group.key))
+        pairs += [("axis", c.key) for c in self.axes]
+        pairs += [("scatter", c.key) for c in self.scatter]
         return pairs
 
     def to_stored(self) -> dict:
@@ -134,7 +161,54 @@ class ListState:
             "sort": self.sort.key,
             "charts": [c.key for c in self.charts],
             **({"group": self.group.key} if self.group else {}),
+            **({"axes": [c.key for c in self.axes]} if self.axes else {}),
+            **({"scatter": [c.key for c in self.scatter]} if self.scatter else {}),
         }
+
+
+def _axes(keys: object, problems: list[str]) -> list[Column]:
+    axes: list[Column] = []
+    for key in list(keys)[: MAX_AXES * 2] if isinstance(keys, list | tuple) else []:
+        try:
+            column = parse_axis(key)
+        except StudioError as exc:
+            problems.append(exc.message)
+            continue
+        if column not in axes:
+            axes.append(column)
+    return axes[:MAX_AXES]
+
+
+def _scatter(keys: object, problems: list[str]) -> list[Column]:
+    keys = [k for k in keys if k] if isinstance(keys, list | tuple) else keys
+    if not keys:
+        return []
+    axes = []
+    for key in list(keys)[:3] if isinstance(keys, list | tuple) else []:
+        try:
+            axes.append(parse_axis(key, "scatter"))
+        except StudioError as exc:
+            problems.append(exc.message)
+    if len(axes) != 2:
+        problems.append("A scatter takes two axes: scatter=X&scatter=Y.")
+        return []
+    return axes
+
+
+def _clean_axes(state: Mapping) -> dict:
+    """The stored ``axes`` and ``scatter`` of a state, or a ValidationError."""
+    cleaned = {}
+    axes = state.get("axes") or []
+    if not isinstance(axes, list) or len(axes) > MAX_AXES:
+        raise ValidationError(f"axes must be a list of at most {MAX_AXES}.", field="axes")
+    if axes:
+        cleaned["axes"] = list(dict.fromkeys(parse_axis(k).key for k in axes))
+    scatter = state.get("scatter") or []
+    if scatter:
+        if not isinstance(scatter, list) or len(scatter) != 2:
+            raise ValidationError("scatter must be a list of two axes [x, y].", field="scatter")
+        cleaned["scatter"] = [parse_axis(k, "scatter").key for k in scatter]
+    return cleaned
 
 
 def _group(key: object, problems: list[str]) -> Column | None:
@@ -181,4 +255,5 @@ def clean_state(state: object, *, workspace: Workspace) -> dict:
         "sort": parse_sort(state.get("sort") or DEFAULT_SORT).key,
         "charts": list(dict.fromkeys(c.key for c in parsed_charts)),
         **({"group": parse_group(state["group"]).key} if state.get("group") else {}),
+        **_clean_axes(state),
     }

@@ -41,6 +41,16 @@ class ListLinks:
         state.sort = sort
         return self.url(state)
 
+    def narrowed(self, condition: str) -> str:
+        """This list with ``condition`` (the filter language) added to its search
+        filter, ungrouped: a group's own list, or what a brushed range leaves."""
+        state = self._changed()
+        state.group = None
+        current = (state.filters.get("q") or [""])[0].strip()
+        if condition:
+            state.filters["q"] = [f"({current}) and {condition}" if current else condition]
+        return self.url(state)
+
     def page(self, *, after: str | None = None, before: str | None = None) -> str:
         if after:
             return self.url(None, ("after", after))

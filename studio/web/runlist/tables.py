@@ -19,10 +19,23 @@ from studio.tracking.runlist import language, pages
 from studio.tracking.runlist import query as runlist
 from studio.tracking.runlist.filters import FILTER_FIELDS
 from studio.tracking.runlist.state import ListState
-from studio.web.runlist import columns, filters
+from studio.web.runlist import columns, filters, grouped, sweep
 from studio.web.runlist.links import ListLinks
 
-STATE_PARAMS = (*FILTER_FIELDS, "col", "sort", "chart", "after", "before")
+STATE_PARAMS = (
+    *FILTER_FIELDS,
+    "col",
+    "sort",
+    "chart",
+    "group",
+    "axis",
+    "scatter",
+    "after",
+    "before",
+)
+# State carried by every form of the list beside the filters (each form leaves out
+# the keys it sets itself).
+KEEP_PARAMS = ("col", "sort", "chart", "group", "axis", "scatter")
 MAX_EXPERIMENTS = 200
 
 
@@ -64,11 +77,14 @@ def runs_table(
         page.runs, {"depth": 0, "cols_query": cols_query, "workspace_name": workspace.name}
     )
     total = page.total
+    # Grouped: every run the filters select, in groups (grouped.py says why).
+    grouping = grouped.grouped_table(runs, state, links, problems)
+    suggest = _suggestions(page.runs)
     hidden = ("experiment",) if experiment else ()
     pairs = state.to_query()
     return {
         "filter_pairs": [pair for pair in pairs if pair[0] in FILTER_FIELDS],
-        "keep_pairs": [pair for pair in pairs if pair[0] in ("col", "sort", "chart")],
+        "keep_pairs": [pair for pair in pairs if pair[0] in KEEP_PARAMS],
         "current_url": links.page(after=request.GET.get("after"), before=request.GET.get("before")),
         "export_url": reverse("run-export") + "?" + urlencode(links.extra + pairs),
         "state": state,
@@ -84,7 +100,7 @@ def runs_table(
         "first_url": links.url() if page.start > 1 else None,
         "headers": columns.headers(state, links),
         "picker": columns.picker(state),
-        "suggest": _suggestions(page.runs),
+        "suggest": suggest,
         "stats": STATS,
         "chips": filters.chips(state, links, hidden=hidden),
         "options": filters.panel_options(
@@ -97,7 +113,36 @@ def runs_table(
         "children_hidden": "children" not in state.filters and "parent" not in state.filters,
         # On an experiment's page the chart spans all its runs (experiments.py).
         "figures": chart_figures(state, page) if experiment is None else [],
+        "grouping": grouping,
+        "group_options": _group_options(state, suggest),
+        "sweep": sweep.panels(runs, state, links),
+        "axis_options": _axis_options(state, suggest),
     }
+
+
+def _group_options(state: ListState, suggested: dict) -> list[tuple[str, str]]:
+    """(key, label) of what the "Group by" menu offers: the experiment, and the
+    property and tag keys of the runs on the page (and the current group)."""
+    options = [("experiment", "Experiment")]
+    options += [(f"prop:{k}", f"property {k}") for k in suggested["props"]]
+    options += [(f"tag:{k}", f"tag {k}") for k in suggested["tags"]]
+    if state.group and state.group.key not in dict(options):
+        options.append((state.group.key, f"{state.group.kind} {state.group.label}"))
+    return options
+
+
+def _axis_options(state: ListState, suggested: dict) -> list[tuple[str, str]]:
+    """(key, label) of the axes the sweep panels offer: the chosen ones, the list's
+    metric columns and the properties of the runs on the page."""
+    named = {"prop": "property ", "tag": "tag ", "metric": ""}
+    options = [(c.key, named[c.kind] + c.label) for c in [*state.axes, *state.scatter]]
+    options += [(c.key, c.label) for c in state.columns if c.kind == "metric"]
+    options += [(f"prop:{k}", f"property {k}") for k in suggested["props"]]
+    options += [(f"metric:last:{name}", name) for name in suggested["metrics"][:50]]
+    found: dict[str, str] = {}
+    for key, label in options:
+        found.setdefault(key, label)
+    return list(found.items())
 
 
 def _experiment_names(workspace: Workspace) -> list[str]:
@@ -150,6 +195,10 @@ def normalized_url(request: HttpRequest, path: str, workspace: Workspace) -> str
     query.setlist("col", keys)
     query.setlist("chart", charts)
     query["sort"] = state.sort.key
+    if state.group:
+        query["group"] = state.group.key
+    query.setlist("axis", [c.key for c in state.axes])
+    query.setlist("scatter", [c.key for c in state.scatter])
     fresh = ListState.from_query(query)
     return ListLinks(path, fresh, [("ws", workspace.name)]).url()
 
