@@ -100,6 +100,15 @@ def _range(params) -> tuple[int, int] | None:
     return lo, hi
 
 
+PALETTE_SIZE = 20  # charts.js PALETTE
+
+
+def colour_index(pk: int) -> int:
+    """A run's colour in every chart, by run, not by its place in a list: runs made
+    one after another differ (the palette is used in order of creation)."""
+    return pk % PALETTE_SIZE
+
+
 def points_per_series(n_series: int) -> int:
     """Buckets per series: a share of the response's total, within bounds."""
     return max(MIN_POINTS, min(MAX_POINTS, TOTAL_POINTS // max(1, n_series)))
@@ -253,23 +262,35 @@ def map_x(x: np.ndarray, table: tuple[np.ndarray, np.ndarray] | None, origin: fl
 
 
 def aggregate(members: Sequence[Points], bins: int) -> dict[str, np.ndarray] | None:
-    """One group's series for one metric: on a common grid of ``bins`` over the x the
-    members span, each member's mean value per bin, then across members their mean,
+    """One group's series for one metric: at the members' own x when they share few
+    enough of them, else on a common grid of ``bins`` over the x they span; each
+    member's mean value per bin, then across members their mean,
     std, and the min of their lows and max of their highs (so every peak is kept);
     ``count`` is how many members have a value in the bin. Empty bins are dropped."""
     members = [m for m in members if len(m.x) and np.isfinite(m.x).any()]
     if not members:
         return None
-    xs = np.concatenate([m.x[np.isfinite(m.x)] for m in members])
-    x_min, x_max = float(xs.min()), float(xs.max())
-    width = (x_max - x_min) / bins if x_max > x_min else 1.0
+    xs = np.unique(np.concatenate([m.x[np.isfinite(m.x)] for m in members]))
+    if len(xs) <= bins:  # few distinct x (the members' own steps): exactly those
+        centres = xs
+
+        def place(x):
+            return np.searchsorted(xs, x)
+    else:
+        width = (xs[-1] - xs[0]) / bins
+        centres = xs[0] + (np.arange(bins) + 0.5) * width
+
+        def place(x):
+            return np.clip(((x - xs[0]) / width).astype(np.int64), 0, bins - 1)
+
+    bins = len(centres)
     means = np.full((len(members), bins), np.nan)
     lows = np.full((len(members), bins), np.nan)
     highs = np.full((len(members), bins), np.nan)
     for row, m in enumerate(members):
         mid = (m.lo + m.hi) / 2
         ok = np.isfinite(m.x) & np.isfinite(mid)
-        idx = np.clip(((m.x[ok] - x_min) / width).astype(np.int64), 0, bins - 1)
+        idx = place(m.x[ok])
         counts = np.bincount(idx, minlength=bins)
         sums = np.bincount(idx, weights=mid[ok], minlength=bins)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -283,7 +304,7 @@ def aggregate(members: Sequence[Points], bins: int) -> dict[str, np.ndarray] | N
     keep = count > 0
     with np.errstate(invalid="ignore"), _quiet():
         out = {
-            "x": x_min + (np.arange(bins) + 0.5) * width,
+            "x": centres,
             "mean": np.nanmean(means, axis=0),
             "std": np.nanstd(means, axis=0),
             "min": np.nanmin(lows, axis=0),
@@ -354,7 +375,8 @@ def payload(runs: Sequence, query: SeriesQuery, group=None) -> dict[str, Any]:
         "x": query.x_key,
         "metrics": query.metrics,
         "runs": [
-            {"id": r.run_id, "label": r.label, "number": r.number, "status": r.status} for r in runs
+            {"id": r.run_id, "label": r.label, "c": colour_index(r.pk), "status": r.status}
+            for r in runs
         ],
         "range": list(query.step_range) if query.step_range else None,
     }
