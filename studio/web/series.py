@@ -100,13 +100,29 @@ def _range(params) -> tuple[int, int] | None:
     return lo, hi
 
 
-PALETTE_SIZE = 20  # charts.js PALETTE
+# charts.js PALETTE, in order (the swatch-cN classes of studio.css too).
+PALETTE = (
+    "#2f5bd3", "#d9730d", "#16803c", "#c0392b", "#7b4fbf", "#8c564b", "#c2408e", "#4d5663",
+    "#9a8c00", "#138a9e", "#1b4f9c", "#b35806", "#2d9e5b", "#e0556a", "#5e3c99", "#a6761d",
+    "#e7298a", "#666666", "#6a8f00", "#1f9fb4",
+)  # fmt: skip
+PALETTE_SIZE = len(PALETTE)
 
 
 def colour_index(pk: int) -> int:
     """A run's colour in every chart, by run, not by its place in a list: runs made
     one after another differ (the palette is used in order of creation)."""
     return pk % PALETTE_SIZE
+
+
+def legend_labels(labels: Sequence[str], run_ids: Sequence[str]) -> list[str]:
+    """What the shared legend calls each run: its label, and the end of its id when
+    another run of the chart has the same label."""
+    repeated = {label for label in labels if labels.count(label) > 1}
+    return [
+        f"{label} ({run_id[-8:]})" if label in repeated else label
+        for label, run_id in zip(labels, run_ids, strict=True)
+    ]
 
 
 def points_per_series(n_series: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,3 +235,24 @@ def test_a_hundred_runs_of_ten_thousand_steps_fit_in_200_kb(client, member, expe
     assert len(response.content) <= 200_000, len(response.content)
     body = json.loads(response.content)
     assert len(body["series"]) == 500
+
+
+def test_the_browser_draws_with_the_palette_the_server_names():
+    source = (Path(__file__).resolve().parents[2] / "static/studio/js/charts.js").read_text()
+    block = re.search(r"const PALETTE = \[(.*?)\];", source, re.S).group(1)
+    assert tuple(re.findall(r'"(#[0-9a-f]{6})"', block)) == series.PALETTE
+
+
+def test_same_labels_are_told_apart_by_the_end_of_their_ids():
+    labels = series.legend_labels(["a", "b", "a"], ["x_11111111", "x_22222222", "x_33333333"])
+    assert labels == ["a (11111111)", "b", "a (33333333)"]
+
+
+def test_a_run_keeps_its_colour_whatever_its_place(client, member, experiment):
+    a, b = RunFactory(experiment=experiment), RunFactory(experiment=experiment)
+    for run in (a, b):
+        _log(run, "loss", [1.0])
+    client.force_login(member)
+    _, ab = _get(client, runs=f"{a.run_id},{b.run_id}", metric="loss")
+    _, ba = _get(client, runs=f"{b.run_id},{a.run_id}", metric="loss")
+    assert ab["runs"][0]["c"] == ba["runs"][1]["c"] != ba["runs"][0]["c"]

@@ -261,7 +261,7 @@
       const xTitle = X_TITLES[xKey] || (xKey.startsWith("metric:") ? xKey.slice(7) : xKey);
       const visible = this.groups ? this.groups.length : this.visibleRuns().length;
       const layout = {
-        height: this.config.compare ? 320 : 280,
+        height: this.panelFor(metric).querySelector(".plot").clientHeight || 280,
         margin: { l: 56, r: 12, t: 10, b: 44 },
         showlegend: false,
         hovermode: visible <= UNIFIED_HOVER_MAX ? "x unified" : "x",
@@ -475,7 +475,8 @@
 
     applyDiff() {
       const differs = new Set(this.config.differs || []);
-      this.panels = this.options.diff ? this.config.panels.filter((m) => differs.has(m)) : [...this.config.panels];
+      const all = this.config.all_panels || this.config.panels;
+      this.panels = this.options.diff ? all.filter((m) => differs.has(m)) : [...all];
       this.load();
     }
 

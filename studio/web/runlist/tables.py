@@ -21,7 +21,7 @@ from studio.tracking.runlist.filters import FILTER_FIELDS
 from studio.tracking.runlist.state import ListState
 from studio.web.runlist import columns, filters
 from studio.web.runlist.links import ListLinks
-from studio.web.series import colour_index
+from studio.web.series import colour_index, legend_labels
 
 CHART_PARAMS = ("chart", "panel", "cx", "smooth", "log", "band", "top")
 STATE_PARAMS = (*FILTER_FIELDS, "col", "sort", *CHART_PARAMS, "group", "after", "before")
@@ -187,12 +187,13 @@ def panel_grid(state: ListState, runs: QuerySet[Run]) -> dict[str, Any] | None:
         .order_by("-runs", "name")
         .values_list("name", flat=True)[:200]
     )
+    labels = legend_labels([Run.label_of(r[2], r[3]) for r in rows], [r[1] for r in rows])
     panels = state.panel_names or [n for n in logged if not n.startswith("sys/")][:DEFAULT_PANELS]
     return {
         "endpoint": reverse("chart-series"),
         "runs": [
-            {"id": run_id, "label": Run.label_of(name, number), "c": colour_index(pk)}
-            for pk, run_id, name, number in rows
+            {"id": row[1], "label": label, "c": colour_index(row[0])}
+            for row, label in zip(rows, labels, strict=True)
         ],
         "panels": panels,
         "metrics": logged,
