@@ -530,6 +530,7 @@
     bindTable() {
       const table = document.querySelector("table.runs.list");
       if (!table || this.config.compare) return;
+      table.classList.add("has-eyes"); // a wider first column holds the eye
       const add = (row) => {
         const cell = row.querySelector("td.sel");
         if (!cell || cell.querySelector(".eye")) return;
