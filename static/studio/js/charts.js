@@ -20,6 +20,7 @@
   ];
   const MAX_METRICS_PER_REQUEST = 10;
   const UNIFIED_HOVER_MAX = 12; // more runs than this: values in the legend only
+  const BAND_MAX = 20; // more runs than this: a low-high stroke per bucket, no bands
   const PLOT_CONFIG = {
     displaylogo: false,
     responsive: true,
@@ -223,10 +224,19 @@
       for (const panel of [...this.grid.querySelectorAll("[data-panel]")]) {
         if (!wanted.has(panel.dataset.panel)) { window.Plotly?.purge(panel.querySelector(".plot")); panel.remove(); }
       }
-      for (const metric of this.panels) this.drawPanel(metric);
-      // In the order of this.panels.
+      // In the order of this.panels; drawn one after the other, the browser painting
+      // each as it is done (the first shows while the others are drawn).
       for (const metric of this.panels) this.grid.append(this.panelFor(metric));
       if (!this.panels.length) this.setStatus("No panels: add one for a metric above.");
+      const drawing = (this.drawing = {});
+      return (async () => {
+        await plotlyReady;
+        for (const metric of this.panels) {
+          if (this.drawing !== drawing) return; // a newer render took over
+          await this.drawPanel(metric);
+          await new Promise((resolve) => setTimeout(resolve));
+        }
+      })();
     }
 
     panelFor(metric) {
@@ -281,6 +291,7 @@
     traces(metric) {
       const byKey = (this.data && this.data[metric]) || {};
       const many = this.visibleRuns().length > UNIFIED_HOVER_MAX;
+      const crowded = this.visibleRuns().length > BAND_MAX;
       const traces = [];
       if (this.groups) {
         this.groups.forEach((group, g) => {
@@ -310,6 +321,17 @@
         const colour = colourOf(run);
         const x = this.xs(d.x);
         const visible = !this.hidden.has(run.id);
+        if (d.reduced && crowded && !this.options.smooth) {
+          // Many runs: one trace each, a stroke from each bucket's low to its high
+          // (every peak drawn) instead of a band and a line.
+          const zx = [], zy = [];
+          d.lo.forEach((lo, i) => { zx.push(x[i], x[i]); zy.push(lo, d.hi[i]); });
+          traces.push({
+            type: "scatter", mode: "lines", x: zx, y: zy, visible, name: plotlyText(run.label),
+            line: { color: colour, width: 1 }, hoverinfo: "none", meta: { run: run.id },
+          });
+          continue;
+        }
         if (d.reduced) {
           traces.push({
             type: "scatter", mode: "lines", x: [...x, ...[...x].reverse()], y: [...d.hi, ...[...d.lo].reverse()],
@@ -331,14 +353,18 @@
     }
 
     drawPanel(metric) {
-      if (!window.Plotly) return;
+      if (!window.Plotly) return Promise.resolve();
       const panel = this.panelFor(metric);
       const plot = panel.querySelector(".plot");
       const traces = this.traces(metric);
       panel.classList.toggle("empty-panel", traces.length === 0);
       plot.dataset.empty = traces.length ? "" : "No run of these logged this metric.";
-      window.Plotly.react(plot, traces, this.layout(metric), PLOT_CONFIG).then(() => {
+      return window.Plotly.react(plot, traces, this.layout(metric), PLOT_CONFIG).then(() => {
         panel.dataset.drawn = String(traces.filter((t) => t.meta && t.meta.band === undefined && t.visible !== false).length);
+        // For bench/workspace.py: time from navigation to the first panel drawn.
+        if (traces.length && !performance.getEntriesByName("studio:first-panel").length) {
+          performance.mark("studio:first-panel");
+        }
         if (plot.dataset.bound) return;
         plot.dataset.bound = "1";
         plot.on("plotly_relayout", (change) => this.linkZoom(metric, change));
@@ -601,10 +627,19 @@
 
   window.StudioCharts = { mount, decode, decodeSeries, smooth, colourOf, plotlyText, instances };
 
-  document.addEventListener("DOMContentLoaded", () => {
+  // This deferred script comes before plotly.js: the series are fetched while
+  // plotly.js is parsed, and drawn once it is there (DOMContentLoaded).
+  const plotlyReady = new Promise((resolve) => {
+    const ready = () => (window.Plotly ? resolve() : null);
+    if (document.readyState === "complete") ready();
+    else document.addEventListener("DOMContentLoaded", ready);
+  });
+  const start = () => {
     for (const root of document.querySelectorAll("[data-panels]")) {
       const config = document.getElementById(root.dataset.panels);
-      if (config && window.Plotly) mount(root, JSON.parse(config.textContent));
+      if (config) mount(root, JSON.parse(config.textContent));
     }
-  });
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
