@@ -257,9 +257,8 @@
       remove.addEventListener("click", () => this.removePanel(metric));
       head.append(title, remove);
       const plot = document.createElement("div");
-      plot.className = "plot";
-      plot.setAttribute("role", "img");
-      plot.setAttribute("aria-label", `Chart of ${metric}`);
+      plot.className = "plot"; // plotly's own controls inside: no role="img" around them
+      panel.setAttribute("aria-label", `Chart of ${metric}`);
       panel.append(head, plot);
       this.grid.append(panel);
       return panel;
