@@ -155,3 +155,31 @@ def test_panels_and_smoothing_are_kept_in_the_link(browser, member, sweep):
     saved = page.get_attribute("form input[name=state]", "value")
     assert "panel=loss" in saved and "smooth=ema%3A0.9" in saved
     _clean(browser)
+
+
+def test_zoom_on_one_panel_zooms_them_all_and_fetches_that_range(browser, member, sweep):
+    for run in sweep:
+        log_series(run, "acc", [i / 50 for i in range(50)])
+    browser.sign_in("bob", "pw-bob")
+    page = browser.page
+    page.wait_for_url(re.compile(r"/runs/$"))
+    browser.goto("/runs/?panel=loss&panel=acc")
+    page.wait_for_selector("[data-panel='acc'][data-drawn]")
+    bodies = []
+    page.on(
+        "request",
+        lambda r: bodies.append(r.post_data or "") if "/charts/series/" in r.url else None,
+    )
+    page.evaluate(
+        """() => Plotly.relayout(document.querySelector("[data-panel='loss'] .plot"),
+                                 {"xaxis.range": [10, 20]})"""
+    )
+    page.wait_for_function(
+        """() => {
+          const r = document.querySelector("[data-panel='acc'] .plot").layout.xaxis.range;
+          return r && r[0] === 10 && r[1] === 20;
+        }"""
+    )
+    page.wait_for_timeout(600)
+    assert any("range=10%2C20" in body for body in bodies)
+    _clean(browser)
