@@ -256,3 +256,30 @@ def test_a_run_keeps_its_colour_whatever_its_place(client, member, experiment):
     _, ab = _get(client, runs=f"{a.run_id},{b.run_id}", metric="loss")
     _, ba = _get(client, runs=f"{b.run_id},{a.run_id}", metric="loss")
     assert ab["runs"][0]["c"] == ba["runs"][1]["c"] != ba["runs"][0]["c"]
+
+
+def _panels_config(body: str) -> dict:
+    return json.loads(
+        re.search(r'id="panels-config" type="application/json">(.*?)</script>', body, re.S)[1]
+    )
+
+
+def test_the_list_charts_the_top_runs_by_its_sort_with_the_most_logged_metrics(
+    client, member, experiment
+):
+    runs = [RunFactory(experiment=experiment, display_name=f"r{i}") for i in range(5)]
+    for i, run in enumerate(runs):
+        _log(run, "loss", [float(i)])
+        if i < 2:
+            _log(run, "rare", [1.0])
+    client.force_login(member)
+    body = client.get("/runs/", {"sort": "metric:last:loss", "top": "3"}).content.decode()
+    config = _panels_config(body)
+    assert [r["label"] for r in config["runs"]] == ["r0", "r1", "r2"]
+    assert config["panels"] == ["loss", "rare"] and config["endpoint"] == URL
+    old_link = client.get("/runs/", {"chart": "metric:max:rare"}).content.decode()
+    assert _panels_config(old_link)["panels"] == ["rare"]
+    experiment_page = client.get(
+        f"/experiments/{experiment.name}/", {"chart": "metric:max:rare"}
+    ).content.decode()
+    assert _panels_config(experiment_page)["panels"] == ["loss", "rare"]

@@ -97,7 +97,7 @@ def runs_table(
         "can_write": allows(request.user, workspace, "write"),
         "filter_hint": language.describe(),
         "children_hidden": "children" not in state.filters and "parent" not in state.filters,
-        "panels": panel_grid(state, runs),
+        "panels": panel_grid(state, runs, experiment=experiment),
         # What the chart options form keeps as it is (all but the panels' own keys).
         "panel_keep": links.extra + [p for p in pairs if p[0] not in CHART_PARAMS[1:]],
     }
@@ -170,7 +170,9 @@ def page_or_first(runs: QuerySet[Run], sort, after: str | None) -> pages.Page:
 DEFAULT_PANELS = 4
 
 
-def panel_grid(state: ListState, runs: QuerySet[Run]) -> dict[str, Any] | None:
+def panel_grid(
+    state: ListState, runs: QuerySet[Run], *, experiment: Experiment | None = None
+) -> dict[str, Any] | None:
     """What the panel grid above the table draws (``static/studio/js/charts.js``):
     the top N listed runs by the list's sort (one query), the panels' metrics (the
     state's, else the metrics most of those runs logged: one query) and the chart
@@ -188,7 +190,10 @@ def panel_grid(state: ListState, runs: QuerySet[Run]) -> dict[str, Any] | None:
         .values_list("name", flat=True)[:200]
     )
     labels = legend_labels([Run.label_of(r[2], r[3]) for r in rows], [r[1] for r in rows])
-    panels = state.panel_names or [n for n in logged if not n.startswith("sys/")][:DEFAULT_PANELS]
+    # An experiment's page keeps chart= for its chart across runs; elsewhere an old
+    # chart= link opens as panels.
+    chosen = state.panels if experiment is not None else state.panel_names
+    panels = chosen or [n for n in logged if not n.startswith("sys/")][:DEFAULT_PANELS]
     return {
         "endpoint": reverse("chart-series"),
         "runs": [
