@@ -173,15 +173,29 @@
         return;
       }
       this.setStatus("Loading charts…");
-      let payloads;
-      try {
-        payloads = await this.fetchSeries(this.panels, runs);
-      } catch (error) {
-        this.setStatus(error.message);
-        return;
-      }
+      // The first panel's series first, so it is drawn while the others load.
+      const loading = (this.loading = {});
+      const batches = this.panels.length > 1 ? [this.panels.slice(0, 1), this.panels.slice(1)] : [this.panels];
       this.data = {};
       this.groups = null;
+      const requests = batches.map((batch) => this.fetchSeries(batch, runs));
+      for (const request of requests) request.catch(() => {}); // reported below, in order
+      for (const [i, batch] of batches.entries()) {
+        let payloads;
+        try {
+          payloads = await requests[i];
+        } catch (error) {
+          this.setStatus(error.message);
+          return;
+        }
+        if (this.loading !== loading) return; // a newer load took over
+        this.absorb(payloads);
+        if (i === batches.length - 1) this.setStatus("");
+        await this.render(batch);
+      }
+    }
+
+    absorb(payloads) {
       for (const payload of payloads) {
         if (payload.groups) {
           this.groups = payload.groups.map((g, i) => ({
@@ -211,14 +225,13 @@
           }
         }
       }
-      this.setStatus("");
-      this.render();
     }
 
     setStatus(text) { if (this.status) this.status.textContent = text; }
 
     // --- drawing -------------------------------------------------------------------
-    render() {
+    // Draw the panels of ``only`` (default: all), in order.
+    render(only) {
       this.renderLegend();
       const wanted = new Set(this.panels);
       for (const panel of [...this.grid.querySelectorAll("[data-panel]")]) {
@@ -231,7 +244,7 @@
       const drawing = (this.drawing = {});
       return (async () => {
         await plotlyReady;
-        for (const metric of this.panels) {
+        for (const metric of only || this.panels) {
           if (this.drawing !== drawing) return; // a newer render took over
           await this.drawPanel(metric);
           await new Promise((resolve) => setTimeout(resolve));
@@ -381,7 +394,7 @@
       else if (!change["xaxis.autorange"]) return;
       this.linking = true;
       const updates = this.panels
-        .filter((m) => m !== source)
+        .filter((m) => m !== source && this.panelFor(m).querySelector(".plot").data)
         .map((m) => {
           const plot = this.panelFor(m).querySelector(".plot");
           return window.Plotly.relayout(plot, range ? { "xaxis.range": range } : { "xaxis.autorange": true });
