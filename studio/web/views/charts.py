@@ -28,7 +28,8 @@ def chart_series(request: HttpRequest) -> JsonResponse:
         group = parse_group(query.group) if query.group else None
     except ValidationError as exc:
         return _bad(exc)
-    runs = access_run_set(request.user, query.run_ids, related=True)
+    # Grouping reads the runs' properties, tags or experiment: loaded with them.
+    runs = access_run_set(request.user, query.run_ids, related=group is not None)
     try:
         return JsonResponse(series.payload(runs, query, group), json_dumps_params=COMPACT)
     except ValidationError as exc:
