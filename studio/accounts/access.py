@@ -318,6 +318,20 @@ def access_runs(
     return scoped_runs(runs, token)
 
 
+def access_run_set(user, run_ids: list[str], *, related: bool = False) -> list[Run]:
+    """Every run of ``run_ids`` for reading together (charts of a list, compare), in
+    that order, in one query: all of them in one workspace ``user`` may read, or
+    ``NotFound`` for the whole set (a run of another workspace, or one the user may
+    not see, looks missing; nothing is told about which). ``related``: with their
+    experiment, tags and properties."""
+    runs = Run.objects.filter(run_id__in=run_ids, workspace__in=workspaces_for_user(user))
+    runs = runs.with_related() if related else runs.select_related("workspace")
+    found = {run.run_id: run for run in runs}
+    if len(found) != len(set(run_ids)) or len({r.workspace_id for r in found.values()}) > 1:
+        raise NotFound("A run does not exist.", field="runs")
+    return [found[run_id] for run_id in run_ids]
+
+
 def access_new_run(
     user, workspace_name: str, parent_id: str | None, *, token: ApiToken | None = None
 ) -> tuple[Workspace, Run | None]:

@@ -169,7 +169,10 @@ def _reduced(buckets: np.ndarray, total: int) -> dict[str, Any]:
 
 
 def _chart_from_points(qs, max_points: int, step_range: tuple[int, int] | None) -> dict[str, Any]:
-    parts = list(qs.values_list("steps", "values", "times"))
+    return _points_chart(list(qs.values_list("steps", "values", "times")), max_points, step_range)
+
+
+def _points_chart(parts, max_points: int, step_range: tuple[int, int] | None) -> dict[str, Any]:
     if not parts:
         return {"reduced": False, "steps": [], "values": [], "times": [], "total": 0}
     s = np.concatenate([metricdata.decode_steps(p[0]) for p in parts])
@@ -181,6 +184,102 @@ def _chart_from_points(qs, max_points: int, step_range: tuple[int, int] | None) 
     if len(s) > max_points:
         return _reduced(metricdata.points_to_buckets(s, v, max_points // 2), len(s))
     return {"reduced": False, "steps": s, "values": v, "times": t, "total": int(len(s))}
+
+
+def metric_chart_batch(
+    *,
+    runs: Iterable[Run],
+    names: Iterable[str],
+    max_points: int,
+    step_range: tuple[int, int] | None = None,
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """``metric_chart_data`` for every (run, metric) pair of several runs at once, in
+    two queries whatever their number: the chunks' counts and stored buckets, then
+    the raw points of the series small enough to send as they are. Keyed by (run pk,
+    name); a pair without a scalar series is left out."""
+    pks, names = [r.pk for r in runs], list(names)
+    qs = MetricChunk.objects.filter(
+        run__in=pks, name__in=names, encoding__in=metricdata.NUMERIC_ENCODINGS
+    ).order_by("run", "name", "seq")
+    if step_range is not None:
+        qs = qs.filter(last_step__gte=step_range[0], first_step__lte=step_range[1])
+    chunks: dict[tuple[int, str], list[tuple[int, bytes]]] = {}
+    for run_pk, name, count, buckets in qs.values_list("run", "name", "count", "buckets"):
+        chunks.setdefault((run_pk, name), []).append((count, buckets))
+    raw_limit = max_points if step_range is None else RAW_READ_FACTOR * max_points
+    raw = {key for key, parts in chunks.items() if sum(c for c, _ in parts) <= raw_limit}
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    for key, parts in chunks.items():
+        if key in raw:
+            continue
+        buckets = np.concatenate([metricdata.decode_buckets(b) for _, b in parts])
+        if step_range is not None:
+            buckets = buckets[(buckets[:, 1] >= step_range[0]) & (buckets[:, 0] <= step_range[1])]
+        total = sum(c for c, _ in parts)
+        out[key] = _reduced(metricdata.reduce_buckets(buckets, max_points // 2), total)
+    points: dict[tuple[int, str], list[tuple[bytes, bytes, bytes]]] = {}
+    if raw:
+        raw_qs = qs.filter(run__in={k[0] for k in raw}, name__in={k[1] for k in raw})
+        for run_pk, name, *arrays in raw_qs.values_list("run", "name", "steps", "values", "times"):
+            if (run_pk, name) in raw:
+                points.setdefault((run_pk, name), []).append(tuple(arrays))
+    for key, parts in points.items():
+        out[key] = _points_chart(parts, max_points, step_range)
+    return out
+
+
+def metric_steps_times(
+    *, runs: Iterable[Run], names: Iterable[str]
+) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
+    """(steps, times) of each (run pk, name) series, sorted by step, in one query that
+    never reads the values: what a chart drawn against time looks up."""
+    qs = MetricChunk.objects.filter(
+        run__in=[r.pk for r in runs],
+        name__in=list(names),
+        encoding__in=metricdata.NUMERIC_ENCODINGS,
+    ).order_by("run", "name", "seq")
+    parts: dict[tuple[int, str], list[tuple[bytes, bytes]]] = {}
+    for run_pk, name, steps, times in qs.values_list("run", "name", "steps", "times"):
+        parts.setdefault((run_pk, name), []).append((steps, times))
+    out = {}
+    for key, chunks in parts.items():
+        s = np.concatenate([metricdata.decode_steps(c[0]) for c in chunks])
+        t = np.concatenate([metricdata.decode_times(c[1]) for c in chunks])
+        order = np.argsort(s, kind="stable")
+        out[key] = (s[order], t[order])
+    return out
+
+
+def metric_steps_values(
+    *, runs: Iterable[Run], name: str
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """(steps, values) of one scalar metric of each run (by run pk), sorted by step:
+    a chart drawn against another metric looks its x up here (one query)."""
+    qs = MetricChunk.objects.filter(
+        run__in=[r.pk for r in runs], name=name, encoding__in=metricdata.NUMERIC_ENCODINGS
+    ).order_by("run", "seq")
+    parts: dict[int, list[tuple[bytes, bytes]]] = {}
+    for run_pk, steps, values in qs.values_list("run", "steps", "values"):
+        parts.setdefault(run_pk, []).append((steps, values))
+    out = {}
+    for run_pk, chunks in parts.items():
+        s = np.concatenate([metricdata.decode_steps(c[0]) for c in chunks])
+        v = np.concatenate([metricdata.decode_values("f8", c[1]) for c in chunks])
+        order = np.argsort(s, kind="stable")
+        out[run_pk] = (s[order], v[order])
+    return out
+
+
+def scalar_metric_names(*, runs: Iterable[Run], names: Iterable[str | None]) -> list[str]:
+    """Which of ``names`` some run of ``runs`` logged as a scalar series (one query)."""
+    wanted = [n for n in names if n is not None]
+    return list(
+        MetricSummary.objects.filter(
+            run__in=[r.pk for r in runs], name__in=wanted, kind=MetricKind.SCALAR
+        )
+        .values_list("name", flat=True)
+        .distinct()
+    )
 
 
 # --- files -------------------------------------------------------------------------

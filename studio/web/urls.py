@@ -8,6 +8,7 @@ from studio.accounts.routes import route
 from studio.web.views import (
     account,
     audit,
+    charts,
     compare,
     compute,
     environments,
@@ -103,6 +104,7 @@ urlpatterns = [
     *runs_list,
     path("runs/<str:run_id>/", include(one_run)),
     path("compare/", compare.compare, name="compare"),
+    path("charts/series/", charts.chart_series, name="chart-series"),
     path("experiments/", include(experiment_pages)),
     path("models/", include(model_pages)),
     path("views/", include(view_pages)),

@@ -70,14 +70,12 @@ def test_A7_markup_in_run_and_metric_names_reaches_every_chart_entity_escaped(
 
     run_page = client.get(f"/runs/{first.run_id}/", {"tab": "metrics"}).content.decode()
     zoomed = client.get(f"/runs/{first.run_id}/chart/", {"name": METRIC}).json()
-    compare = client.get("/compare/", {"runs": f"{first.run_id},{second.run_id}"})
     experiment_page = client.get(f"/experiments/{experiment.name}/?chart={chart}")
-    runs_list = client.get(f"/runs/?chart={chart}")
     pages = {
         "run page": [*_figures(run_page), zoomed],
-        "compare": _figures(compare.content.decode()),
         "experiment": _figures(experiment_page.content.decode()),
-        "runs list": _figures(runs_list.content.decode()),
+        # The panel grids of the runs list and Compare are drawn by charts.js from JSON
+        # data, which escapes names the same way (tests/e2e/test_panels.py checks it).
     }
 
     for page, figures in pages.items():

@@ -34,11 +34,8 @@ def test_an_unnamed_run_is_run_n_in_titles_crumbs_lists_compare_and_charts(
 
     compare = client.get("/compare/", {"runs": f"{child.run_id},{named.run_id}"}).content.decode()
     assert f">Run {child.number}</a>" in compare and ">tuned</a>" in compare
-    figure = json.loads(re.search(r'id="figure-0" type="application/json">(.*?)<', compare)[1])
-    assert {t["name"] for t in figure["data"]} == {
-        f"Run {child.number} ({child.run_id[-8:]})",
-        f"tuned ({named.run_id[-8:]})",
-    }
+    config = json.loads(re.search(r'id="panels-config" type="application/json">(.*?)<', compare)[1])
+    assert [r["label"] for r in config["runs"]] == [f"Run {child.number}", "tuned"]
 
 
 def test_a_run_read_as_values_gets_the_same_label():

@@ -2,6 +2,7 @@
 workspace's default, and that a view never shows more than the viewer may see
 (docs/requirements.md C3) nor stores anything the list's allowlists do not accept (C4)."""
 
+import json
 import re
 
 import pytest
@@ -290,3 +291,23 @@ def test_removing_a_member_removes_their_private_views_not_their_shared_ones(
     saved_views.view_create(workspace=workspace, owner=member, name="team", state={}, shared=True)
     membership_remove(membership=Membership.objects.get(user=member, workspace=workspace))
     assert list(SavedView.objects.values_list("name", flat=True)) == ["team"]
+
+
+def test_a_shared_view_restores_panels_chart_options_and_grouping_for_another_member(
+    client, member, owner, runs
+):
+    client.force_login(member)
+    state = "panel=loss&cx=rel&smooth=avg%3A10&log=1&band=std&top=2&group=tag%3Alr"
+    _save(client, name="panels", shared=True, state=state)
+    view = SavedView.objects.get()
+    assert view.state["panels"] == ["loss"] and view.state["group"] == "tag:lr"
+    assert view.state["chart_options"] == {"x": "rel", "smooth": "avg:10", "log": True,
+                                           "band": "std", "top": 2}  # fmt: skip
+    client.force_login(owner)
+    body = get(client, f"/views/{view.pk}/")
+    config = json.loads(
+        re.search(r'id="panels-config" type="application/json">(.*?)</script>', body, re.S)[1]
+    )
+    assert config["panels"] == ["loss"] and config["group"] == "tag:lr"
+    assert config["options"] == view.state["chart_options"]
+    assert len(config["runs"]) == 2  # the top 2 by the view's sort

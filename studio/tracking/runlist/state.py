@@ -32,7 +32,17 @@ from studio.tracking.runlist.filters import FILTER_FIELDS, clean_filter_params
 
 DEFAULT_COLUMNS = ("name", "id", "experiment", "status", "created", "duration", "tags")
 MAX_CHARTS = 4
-STATE_KEYS = ("filters", "columns", "sort", "charts", "group", "axes", "scatter")
+STATE_KEYS = (
+    "filters", "columns", "sort", "charts", "group", "axes", "scatter", "panels", "chart_options",
+)  # fmt: skip
+# The panel grid above a list: one line chart per metric (``panel=NAME``), and how
+# they are drawn (``cx``, ``smooth``, ``log``, ``band``, ``top``).
+MAX_PANELS = 10
+CHART_X = ("step", "rel", "wall")  # or "metric:NAME"
+BANDS = ("minmax", "std")
+SMOOTHERS = ("ema", "avg")
+MAX_TOP = 200
+DEFAULT_CHART_OPTIONS = {"x": "step", "smooth": "", "log": False, "band": "minmax", "top": 20}
 # What a list may be grouped by: a property's or a tag's value, or the experiment.
 GROUP_KINDS = ("prop", "tag", "experiment")
 # Axes of the sweep panels (parallel coordinates; the scatter's x and y): properties,
@@ -87,6 +97,8 @@ class ListState:
     group: Column | None = None
     axes: list[Column] = field(default_factory=list)  # parallel coordinates
     scatter: list[Column] = field(default_factory=list)  # [x, y], or none
+    panels: list[str] = field(default_factory=list)
+    chart_options: dict = field(default_factory=lambda: dict(DEFAULT_CHART_OPTIONS))
     # What a URL asked for that was not understood (shown, never stored).
     problems: list[str] = field(default_factory=list)
 
@@ -113,6 +125,9 @@ class ListState:
         state.group = _group(query.get("group"), state.problems)
         state.axes = _axes(query.getlist("axis"), state.problems)
         state.scatter = _scatter(query.getlist("scatter"), state.problems)
+        state.panels = _panels(query.getlist("panel"), state.problems)
+        raw = {k: query.get(p) for k, p in _OPTION_PARAMS.items() if query.get(p) is not None}
+        state.chart_options = _chart_options(raw, state.problems)
         return state
 
     @classmethod
@@ -131,7 +146,15 @@ class ListState:
         state.group = _group(stored.get("group"), state.problems)
         state.axes = _axes(stored.get("axes") or [], state.problems)
         state.scatter = _scatter(stored.get("scatter") or [], state.problems)
+        state.panels = _panels(stored.get("panels") or [], state.problems)
+        state.chart_options = _chart_options(stored.get("chart_options") or {}, state.problems)
         return state
+
+    @property
+    def panel_names(self) -> list[str]:
+        """The metrics the panel grid charts: its panels, or for an older link the
+        metrics of its ``chart=`` keys (which the list drew as bars)."""
+        return self.panels or list(dict.fromkeys(c.arg for c in self.charts))
 
     @property
     def query(self) -> RunQuery:
@@ -152,6 +175,11 @@ class ListState:
             pairs.append(("group", self.group.key))
         pairs += [("axis", c.key) for c in self.axes]
         pairs += [("scatter", c.key) for c in self.scatter]
+        pairs += [("panel", name) for name in self.panels]
+        for key, param in _OPTION_PARAMS.items():
+            value = self.chart_options.get(key)
+            if value != DEFAULT_CHART_OPTIONS[key]:
+                pairs.append((param, "1" if value is True else str(value)))
         return pairs
 
     def to_stored(self) -> dict:
@@ -163,6 +191,8 @@ class ListState:
             **({"group": self.group.key} if self.group else {}),
             **({"axes": [c.key for c in self.axes]} if self.axes else {}),
             **({"scatter": [c.key for c in self.scatter]} if self.scatter else {}),
+            **({"panels": list(self.panels)} if self.panels else {}),
+            **_changed_options(self.chart_options),
         }
 
 
@@ -211,6 +241,92 @@ def _clean_axes(state: Mapping) -> dict:
     return cleaned
 
 
+_OPTION_PARAMS = {"x": "cx", "smooth": "smooth", "log": "log", "band": "band", "top": "top"}
+
+
+def _changed_options(options: Mapping) -> dict:
+    changed = {k: v for k, v in options.items() if v != DEFAULT_CHART_OPTIONS[k]}
+    return {"chart_options": changed} if changed else {}
+
+
+def _panels(names: object, problems: list[str]) -> list[str]:
+    try:
+        return parse_panels(names)
+    except StudioError as exc:
+        problems.append(exc.message)
+        return []
+
+
+def parse_panels(names: object) -> list[str]:
+    """The panels' metric names: at most MAX_PANELS keys, each once."""
+    if not isinstance(names, list | tuple):
+        raise ValidationError("panels must be a list of metric names.", field="panels")
+    clean = list(dict.fromkeys(validation.key(n, "panel metric") for n in names))
+    if len(clean) > MAX_PANELS:
+        raise ValidationError(f"At most {MAX_PANELS} chart panels.", field="panels")
+    return clean
+
+
+def _chart_options(raw: Mapping, problems: list[str]) -> dict:
+    try:
+        return parse_chart_options(raw)
+    except StudioError as exc:
+        problems.append(exc.message)
+        return dict(DEFAULT_CHART_OPTIONS)
+
+
+def parse_chart_options(raw: object) -> dict:
+    """How the panels are drawn, from a URL's text or a stored view, checked: x axis
+    (step, rel, wall or metric:NAME), smoothing (``ema:W`` with 0 < W < 1, or
+    ``avg:N`` with 2 <= N <= 500), log scale, group band (minmax or std), how many of
+    the listed runs are charted (top 1..200 by the sort)."""
+    if not isinstance(raw, Mapping):
+        raise ValidationError("chart_options must be an object.", field="chart_options")
+    validation.known_keys(raw, tuple(DEFAULT_CHART_OPTIONS), "chart option", "chart_options")
+    out = dict(DEFAULT_CHART_OPTIONS)
+    x = raw.get("x", "step")
+    if not (x in CHART_X or (isinstance(x, str) and x.startswith("metric:"))):
+        raise ValidationError("The x axis is step, rel, wall or metric:NAME.", field="cx")
+    if x.startswith("metric:"):
+        validation.key(x[len("metric:") :], "x axis metric")
+    out["x"] = x
+    out["smooth"] = _smoothing(raw.get("smooth", ""))
+    log = raw.get("log", False)
+    out["log"] = log in (True, "1", "true", "on")
+    if log not in (True, False, "1", "0", "true", "false", "on", ""):
+        raise ValidationError("log is on (1) or off (0).", field="log")
+    if raw.get("band", "minmax") not in BANDS:
+        raise ValidationError("The group band is minmax or std.", field="band")
+    out["band"] = raw.get("band", "minmax")
+    top = raw.get("top", DEFAULT_CHART_OPTIONS["top"])
+    try:
+        top = int(top)
+    except (TypeError, ValueError):
+        raise ValidationError(f"top is a number of runs, 1 to {MAX_TOP}.", field="top") from None
+    if not 1 <= top <= MAX_TOP:
+        raise ValidationError(f"top is a number of runs, 1 to {MAX_TOP}.", field="top")
+    out["top"] = top
+    return out
+
+
+def _smoothing(value: object) -> str:
+    if value in ("", None):
+        return ""
+    kind, _, amount = str(value).partition(":")
+    try:
+        number = float(amount)
+    except ValueError:
+        number = -1.0
+    if kind == "ema" and 0 < number < 1:
+        return f"ema:{number:g}"
+    if kind == "avg" and number.is_integer() and 2 <= number <= 500:
+        return f"avg:{int(number)}"
+    raise ValidationError(
+        "Smoothing is ema:W (0 < W < 1) or avg:N (a running average of 2 to 500 points).",
+        field="smooth",
+    )
+
+
 def _group(key: object, problems: list[str]) -> Column | None:
     if not key:
         return None
@@ -256,4 +372,6 @@ def clean_state(state: object, *, workspace: Workspace) -> dict:
         "charts": list(dict.fromkeys(c.key for c in parsed_charts)),
         **({"group": parse_group(state["group"]).key} if state.get("group") else {}),
         **_clean_axes(state),
+        **({"panels": parse_panels(state["panels"])} if state.get("panels") else {}),
+        **_changed_options(parse_chart_options(state.get("chart_options") or {})),
     }

@@ -66,26 +66,3 @@ def metric_across_runs(points: Sequence[Point], metric: str, stat: str) -> dict:
             }
         )
     return {"data": data, "layout": _layout(f"{label} by run", "run number", label)}
-
-
-def metric_per_listed_run(points: Sequence[Point], metric: str, stat: str) -> dict:
-    """A metric's value for each run of a list page, in the list's order (bars)."""
-    label = metric if stat == "last" else f"{metric} ({stat})"
-    order = {id(p): i for i, p in enumerate(points)}
-    data = []
-    for status, group in sorted(_by_status(points).items()):
-        data.append(
-            {
-                "type": "bar",
-                "name": plotly_text(status),
-                "x": [order[id(p)] + 1 for p in group],
-                "y": [_finite(p.value) for p in group],
-                "text": [plotly_text(p.label) for p in group],
-                "textposition": "none",
-                "hovertemplate": "%{text}<br>%{y:.4g}<extra></extra>",
-                "marker": {"color": status_color(status)},
-            }
-        )
-    layout = _layout(f"{label}, runs on this page", "position in the list", label)
-    layout["bargap"] = 0.2
-    return {"data": data, "layout": layout}

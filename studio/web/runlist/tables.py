@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 
@@ -21,21 +21,13 @@ from studio.tracking.runlist.filters import FILTER_FIELDS
 from studio.tracking.runlist.state import ListState
 from studio.web.runlist import columns, filters, grouped, sweep
 from studio.web.runlist.links import ListLinks
+from studio.web.series import colour_index, legend_labels
 
-STATE_PARAMS = (
-    *FILTER_FIELDS,
-    "col",
-    "sort",
-    "chart",
-    "group",
-    "axis",
-    "scatter",
-    "after",
-    "before",
-)
+CHART_PARAMS = ("chart", "panel", "cx", "smooth", "log", "band", "top")
 # State carried by every form of the list beside the filters (each form leaves out
 # the keys it sets itself).
-KEEP_PARAMS = ("col", "sort", "chart", "group", "axis", "scatter")
+KEEP_PARAMS = ("col", "sort", *CHART_PARAMS, "group", "axis", "scatter")
+STATE_PARAMS = (*FILTER_FIELDS, *KEEP_PARAMS, "after", "before")
 MAX_EXPERIMENTS = 200
 
 
@@ -111,12 +103,13 @@ def runs_table(
         "can_write": allows(request.user, workspace, "write"),
         "filter_hint": language.describe(),
         "children_hidden": "children" not in state.filters and "parent" not in state.filters,
-        # On an experiment's page the chart spans all its runs (experiments.py).
-        "figures": chart_figures(state, page) if experiment is None else [],
         "grouping": grouping,
         "group_options": _group_options(state, suggest),
         "sweep": sweep.panels(runs, state, links),
         "axis_options": _axis_options(state, suggest),
+        "panels": panel_grid(state, runs, experiment=experiment),
+        # What the chart options form keeps as it is (all but the panels' own keys).
+        "panel_keep": links.extra + [p for p in pairs if p[0] not in CHART_PARAMS[1:]],
     }
 
 
@@ -195,10 +188,9 @@ def normalized_url(request: HttpRequest, path: str, workspace: Workspace) -> str
     query.setlist("col", keys)
     query.setlist("chart", charts)
     query["sort"] = state.sort.key
-    if state.group:
-        query["group"] = state.group.key
-    query.setlist("axis", [c.key for c in state.axes])
-    query.setlist("scatter", [c.key for c in state.scatter])
+    for key, value in state.to_query():
+        if key in ("group", "axis", "scatter", *CHART_PARAMS[1:]):
+            query.appendlist(key, value)
     fresh = ListState.from_query(query)
     return ListLinks(path, fresh, [("ws", workspace.name)]).url()
 
@@ -210,20 +202,60 @@ def page_or_first(runs: QuerySet[Run], sort, after: str | None) -> pages.Page:
         return pages.page(runs, sort)
 
 
-def chart_figures(state: ListState, page: pages.Page) -> list[dict]:
-    """One figure per chosen chart: the metric for each run of the page."""
-    from studio.web.runlist.charts import Point, metric_per_listed_run
+DEFAULT_PANELS = 4
 
-    figures = []
-    for column in state.charts:
-        values = pages.metric_values(
-            run_ids=[r.pk for r in page.runs], name=column.arg, stat=column.stat
-        )
-        points = [Point(r.number, r.label, r.status, values.get(r.pk)) for r in page.runs]
-        figures.append(
-            {"key": column.key, "figure": metric_per_listed_run(points, column.arg, column.stat)}
-        )
-    return figures
+
+def panel_grid(
+    state: ListState, runs: QuerySet[Run], *, experiment: Experiment | None = None
+) -> dict[str, Any] | None:
+    """What the panel grid above the table draws (``static/studio/js/charts.js``):
+    the top N listed runs by the list's sort (one query), the panels' metrics (the
+    state's, else the metrics most of those runs logged: one query) and the chart
+    options. The series themselves come from ``/charts/series/``."""
+    top = state.chart_options["top"]
+    ordered, _ = pages.sorted_runs(runs, state.sort)
+    rows = list(ordered.values_list("pk", "run_id", "display_name", "number")[:top])
+    if not rows:
+        return None
+    logged = list(
+        MetricSummary.objects.filter(run__in=[r[0] for r in rows], kind="scalar")
+        .values("name")
+        .annotate(runs=Count("run"))
+        .order_by("-runs", "name")
+        .values_list("name", flat=True)[:200]
+    )
+    labels = legend_labels([Run.label_of(r[2], r[3]) for r in rows], [r[1] for r in rows])
+    # An experiment's page keeps chart= for its chart across runs; elsewhere an old
+    # chart= link opens as panels.
+    chosen = state.panels if experiment is not None else state.panel_names
+    panels = chosen or [n for n in logged if not n.startswith("sys/")][:DEFAULT_PANELS]
+    return {
+        "endpoint": reverse("chart-series"),
+        "runs": [
+            {"id": row[1], "label": label, "c": colour_index(row[0])}
+            for row, label in zip(rows, labels, strict=True)
+        ],
+        "panels": panels,
+        "metrics": logged,
+        "options": state.chart_options,
+        "group": state.group.key if state.group else None,
+        "top": top,
+        "smoothing_choices": smoothing_choices(state.chart_options["smooth"]),
+    }
+
+
+SMOOTHING = [
+    ("", "None"),
+    *[(f"ema:{w}", f"EMA {w}") for w in ("0.6", "0.8", "0.9", "0.95", "0.99")],
+    *[(f"avg:{n}", f"Running average of {n}") for n in (5, 10, 25, 50, 100)],
+]
+
+
+def smoothing_choices(current: str) -> list[tuple[str, str]]:
+    """The smoothing menu, with the state's own value in it if it is not a preset."""
+    if current and current not in dict(SMOOTHING):
+        return [*SMOOTHING, (current, current)]
+    return SMOOTHING
 
 
 def depth(raw: str | None) -> int:

@@ -1,6 +1,8 @@
-"""Compare (``/compare/?runs=ID,ID,...``): two or more runs side by side, with their
-properties, tags and last/min/max of each metric (differences marked) and each
-metric's charts overlaid, one colour per run. The runs list links here."""
+"""Compare (``/compare/?runs=ID,ID,...``): two to 200 runs side by side, with their
+properties, tags and last/min/max of each metric (differences marked; ``t=1`` puts
+the runs in rows), and each metric's chart overlaid in the panel grid of
+``static/studio/js/charts.js``, which fetches the series as JSON (``/charts/series/``):
+nothing of them is inlined in the page. The runs list links here."""
 
 from __future__ import annotations
 
@@ -8,28 +10,31 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from studio.accounts.access import access_run
+from studio.accounts.access import access_run_set
 from studio.accounts.routes import route
+from studio.errors import StudioError
 from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run
-from studio.web import charts
+from studio.tracking.runlist.state import DEFAULT_CHART_OPTIONS, parse_chart_options
 from studio.web.common import frame
-from studio.web.run_tabs import SMOOTHING_CHOICES, chart_data
+from studio.web.runlist.tables import smoothing_choices
+from studio.web.series import MAX_RUNS, colour_index, legend_labels
 
-MAX_COMPARE = 10
-COMPARE_CHARTS = 16
+MAX_COMPARE = MAX_RUNS
+COMPARE_CHARTS = 30
 
 
 @route("read")
 @require_safe
 def compare(request: HttpRequest) -> HttpResponse:
-    """Every run through the access helper: one the user cannot see makes it a 404."""
+    """Every run through one access query: one the user cannot see makes it a 404."""
     ids = list(
         dict.fromkeys(i.strip() for i in request.GET.get("runs", "").split(",") if i.strip())
     )
-    runs = [access_run(request.user, run_id) for run_id in ids[:MAX_COMPARE]]
+    runs = access_run_set(request.user, ids[:MAX_COMPARE], related=True) if ids else []
     context = {
         **frame(request, runs[0].workspace if runs else None, "runs"),
         "runs": runs,
@@ -37,23 +42,78 @@ def compare(request: HttpRequest) -> HttpResponse:
     }
     if len(runs) < 2:
         return render(request, "web/run_compare.html", context, status=400)
-    options = charts.ChartOptions.from_query(request.GET)
     metrics = _metric_rows(runs)
     context.update(
-        options=options,
-        smoothing_choices=SMOOTHING_CHOICES,
+        transpose=request.GET.get("t") == "1",
         columns=list(zip(runs, _colors(runs), strict=True)),
         properties=_rows(runs, {r.pk: {p.key: p.value for p in r.properties.all()} for r in runs}),
         tags=_rows(runs, {r.pk: {t.key: t.value for t in r.tags.all()} for r in runs}),
         metrics=metrics,
-        charts=_overlays(runs, [m for m in metrics if m["scalar"]][:COMPARE_CHARTS], options),
+        panels=_panels(request, runs, [m for m in metrics if m["scalar"]]),
         more_charts=max(0, sum(m["scalar"] for m in metrics) - COMPARE_CHARTS),
+        keep=[("runs", ",".join(r.run_id for r in runs))],
     )
+    if context["transpose"]:
+        context["transposed"] = _transposed(context)
     return render(request, "web/run_compare.html", context)
 
 
-def _colors(runs: list[Run]) -> list[str]:
-    return [charts.color(i) for i in range(len(runs))]
+def _transposed(context: dict[str, Any]) -> list[tuple]:
+    """One row per run: (run, colour, property cells, tag cells, metric cells)."""
+    return [
+        (
+            run,
+            color,
+            [row["cells"][i] for row in context["properties"]],
+            [row["cells"][i] for row in context["tags"]],
+            [row["cells"][i] for row in context["metrics"]],
+        )
+        for i, (run, color) in enumerate(context["columns"])
+    ]
+
+
+def _labels(runs: list[Run]) -> list[str]:
+    return legend_labels([r.label for r in runs], [r.run_id for r in runs])
+
+
+def _colors(runs: list[Run]) -> list[int]:
+    """Each run's colour in the charts (its own, as on the runs list): the index of
+    its swatch class."""
+    return [colour_index(r.pk) for r in runs]
+
+
+def _panels(request: HttpRequest, runs: list[Run], scalars: list[dict]) -> dict[str, Any]:
+    """The panel grid's config: every scalar metric (up to COMPARE_CHARTS), those
+    whose last values differ, and the chart options of the URL (wrong ones: the
+    defaults)."""
+    raw = {
+        k: request.GET[p]
+        for k, p in (("x", "cx"), ("smooth", "smooth"), ("log", "log"))
+        if request.GET.get(p)
+    }
+    try:
+        options = parse_chart_options(raw)
+    except StudioError:
+        options = dict(DEFAULT_CHART_OPTIONS)
+    names = [m["name"] for m in scalars[:COMPARE_CHARTS]]
+    differs = [m["name"] for m in scalars[:COMPARE_CHARTS] if m["differs"]]
+    diff_only = request.GET.get("diff") == "1"
+    return {
+        "endpoint": reverse("chart-series"),
+        "runs": [
+            {"id": r.run_id, "label": label, "c": colour_index(r.pk)}
+            for r, label in zip(runs, _labels(runs), strict=True)
+        ],
+        "panels": [n for n in names if n in differs] if diff_only else names,
+        "all_panels": names,
+        "metrics": names,
+        "differs": differs,
+        "diff_only": diff_only,
+        "options": {**options, "diff": diff_only},
+        "group": None,
+        "compare": True,
+        "smoothing_choices": smoothing_choices(options["smooth"]),
+    }
 
 
 def _rows(runs: list[Run], values: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -80,23 +140,3 @@ def _metric_rows(runs: list[Run]) -> list[dict[str, Any]]:
         scalar = any(c is not None and c.kind == MetricKind.SCALAR for c in cells)
         rows.append({"name": name, "cells": cells, "differs": len(lasts) > 1, "scalar": scalar})
     return rows
-
-
-def _overlays(runs: list[Run], metrics: list[dict[str, Any]], options) -> list[dict[str, Any]]:
-    """One overlaid figure per metric, each run in its colour (2-3 queries per run)."""
-    figures = []
-    for metric in metrics:
-        series = []
-        for run, color, cell in zip(runs, _colors(runs), metric["cells"], strict=True):
-            if cell is None:
-                continue
-            data = chart_data(run, metric["name"])
-            times = None
-            if options.x == "time" and data["reduced"]:
-                steps = charts.bucket_middles(data)
-                times = selectors.metric_times_at(run=run, name=metric["name"], steps=steps)
-            label = f"{run.label} ({run.run_id[-8:]})"
-            series.append(charts.Series(label=label, color=color, data=data, times=times))
-        figure = charts.overlay_figure(metric["name"], series, options)
-        figures.append({"name": metric["name"], "id": f"figure-{len(figures)}", "figure": figure})
-    return figures
