@@ -41,6 +41,26 @@ class ListLinks:
         state.sort = sort
         return self.url(state)
 
+    def pinned(self, column, shown: list, pin: bool) -> str:
+        """The list with ``column`` pinned (or unpinned), its shown columns written
+        out so the link keeps them whatever the runs log later."""
+        state = self._changed()
+        state.columns = list(shown) + [c for c in state.columns if c not in shown]
+        state.auto_columns = False
+        pins = [c for c in state.pins if c != column]
+        state.pins = pins + [column] if pin else pins
+        return self.url(state)
+
+    def with_baseline(self, run_id: str | None) -> str:
+        state = self._changed()
+        state.baseline = run_id
+        return self.url(state)
+
+    def with_constant_columns(self, show: bool) -> str:
+        state = self._changed()
+        state.show_constant = show
+        return self.url(state)
+
     def page(self, *, after: str | None = None, before: str | None = None) -> str:
         if after:
             return self.url(None, ("after", after))
