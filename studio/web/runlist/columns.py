@@ -74,7 +74,9 @@ def headers(state: ListState, links: ListLinks, shown: list[Column]) -> list[Hea
                 column,
                 url,
                 aria,
-                WIDTH.get(column.kind, "w-custom"),
+                "w-delta"
+                if column.kind == "metric" and state.baseline
+                else WIDTH.get(column.kind, "w-custom"),
                 column in pinned,
                 links.pinned(column, shown, column not in pinned),
                 state.widths.get(column.key),

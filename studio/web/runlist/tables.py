@@ -108,6 +108,7 @@ def runs_table(
         "picker": picker,
         "picker_groups": [("props", "Properties", picker["props"]), ("tags", "Tags", picker["tags"])],
         "constant_hidden": constant,
+        "hidden_column_keys": [c.key for c in constant],
         "constant_url": links.with_constant_columns(not state.show_constant),
         "baseline": baseline.get("baseline_run"),
         "baseline_clear_url": links.with_baseline(None) if state.baseline else None,
