@@ -231,8 +231,9 @@
       th.append(grip);
       grip.addEventListener("pointerdown", (event) => startResize(event, table, th, grip));
       th.draggable = true;
+      // The header moves as a whole, wherever it is grabbed (not its sort link).
+      for (const link of th.querySelectorAll("a")) link.draggable = false;
       th.addEventListener("dragstart", (event) => {
-        if (event.target !== th) return;
         event.dataTransfer.setData("text/x-studio-column", th.dataset.colKey);
         event.dataTransfer.effectAllowed = "move";
         th.classList.add("dragging");
@@ -255,12 +256,37 @@
         location.assign(layoutUrl(table, keys, currentWidths(table)));
       });
     }
+    fitWidth(table);
     placePinned(table);
+  }
+
+  // A fixed-layout table shares its width among the columns: with many of them it
+  // grows (the page scrolls sideways) rather than squeezing the tags to nothing.
+  const LEAST = { "w-name": 200, "w-exp": 110, "w-tags": 160, "w-desc": 200 };
+  function fitWidth(table) {
+    let total = 34;
+    for (const th of headCells(table)) {
+      const fixed = Number(th.dataset.width) || LEAST[th.classList[0]];
+      total += fixed || th.getBoundingClientRect().width || 100;
+    }
+    table.style.minWidth = `${Math.max(1040, Math.round(total))}px`;
+    // Set widths hold only if some column takes what is left over: the tags column,
+    // else an empty one at the end.
+    if (table.querySelector("thead th.w-tags") || !table.querySelector("thead th[data-width]")) return;
+    const rows = [...table.querySelectorAll("tr")].filter((row) => !row.querySelector(":scope > .w-fill, :scope > .fill"));
+    for (const row of rows) {
+      const cell = document.createElement(row.parentElement.tagName === "THEAD" ? "th" : "td");
+      cell.className = row.parentElement.tagName === "THEAD" ? "w-fill" : "fill";
+      cell.setAttribute("aria-hidden", "true");
+      row.append(cell);
+    }
   }
 
   function repin() {
     const table = document.querySelector("table.runs.list");
-    if (table) placePinned(table);
+    if (!table) return;
+    fitWidth(table);
+    placePinned(table);
   }
 
   function startResize(event, table, th, grip) {
