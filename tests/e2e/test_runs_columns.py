@@ -120,8 +120,10 @@ def test_a_shared_view_restores_column_order_widths_and_pins_for_another_member(
     page.wait_for_url(re.compile(r"/runs/$"))
     page.goto(link)
     assert _heads(page) == expected
-    assert page.locator("th[data-col-key='metric:last:val_loss']").get_attribute("class").count(
-        "pinned"
+    assert (
+        page.locator("th[data-col-key='metric:last:val_loss']")
+        .get_attribute("class")
+        .count("pinned")
     )
     lr = page.locator("th[data-col-key='prop:lr']")
     assert lr.get_attribute("data-width") == str(width)

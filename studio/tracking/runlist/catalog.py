@@ -19,7 +19,7 @@ from django.db.models import CharField, Count, Max, Min, QuerySet, Value
 from studio.rules.runquery import Column
 from studio.tracking.models import MetricSummary, Run, RunProperty, RunTag
 
-SAMPLE = 2_000
+SAMPLE = 1_000
 MAX_KEYS = 500
 
 # Metric names where smaller is better: sorted ascending first, and a baseline
@@ -103,8 +103,16 @@ class Catalog:
 def catalog(runs: QuerySet[Run], *, total: int | None = None) -> Catalog:
     """The keys of ``runs`` (a list's filtered runs), counted over its newest
     ``SAMPLE`` runs; ``total`` is the list's size when known (saves a count)."""
-    sample = runs.order_by("-pk").values("pk")[:SAMPLE]
-    sampled = min(total, SAMPLE) if total is not None else len(sample)
+    if total is not None and total <= SAMPLE:
+        # The whole list: no order needed, so the database may start from whichever
+        # index the filters have (top-level runs: the workspace's and parent's).
+        sample = runs.order_by().values("pk")
+        sampled = total
+    else:
+        # A subquery, not a list of ids: 1,000 bound parameters cost more to send
+        # than the database takes to find them again.
+        sample = runs.order_by("-pk").values("pk")[:SAMPLE]
+        sampled = min(total, SAMPLE) if total is not None else len(sample)
     if not sampled:
         return Catalog(0)
     found = Catalog(sampled)

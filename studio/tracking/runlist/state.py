@@ -263,7 +263,11 @@ def clean_state(state: object, *, workspace: Workspace) -> dict:
     return {
         "filters": filters,
         # None given: the built-ins and what the listed runs logged (chosen when shown).
-        **({"columns": list(dict.fromkeys(parse_column(c).key for c in columns))} if columns else {}),
+        **(
+            {"columns": list(dict.fromkeys(parse_column(c).key for c in columns))}
+            if columns
+            else {}
+        ),
         "sort": parse_sort(state.get("sort") or DEFAULT_SORT).key,
         "charts": list(dict.fromkeys(c.key for c in parsed_charts)),
         **({"group": parse_group(state["group"]).key} if state.get("group") else {}),

@@ -274,7 +274,9 @@ def _metric_delta_cell(column: Column, value, base) -> str:
     worse by the metric's direction (lower is better for loss-like names); the sign
     and the title say it too, not the colour alone."""
     if not isinstance(value, float | int) or not isinstance(base, float | int):
-        return format_html('<td class="num" title="{}: {}">{}</td>', column.label, value, num(value))
+        return format_html(
+            '<td class="num" title="{}: {}">{}</td>', column.label, value, num(value)
+        )
     delta = value - base
     if delta != delta:  # NaN on either side
         verdict = "same"

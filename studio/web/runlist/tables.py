@@ -15,9 +15,9 @@ from studio.accounts.access import allows
 from studio.errors import StudioError
 from studio.rules.runquery import STATS, RunQuery, parse_column, parse_sort
 from studio.tracking.models import Experiment, Run, Workspace
-from studio.tracking.runlist.catalog import Catalog, catalog
 from studio.tracking.runlist import language, pages
 from studio.tracking.runlist import query as runlist
+from studio.tracking.runlist.catalog import Catalog, catalog
 from studio.tracking.runlist.filters import FILTER_FIELDS
 from studio.tracking.runlist.state import DEFAULT_COLUMNS, ListState
 from studio.web.runlist import columns, filters
@@ -106,7 +106,10 @@ def runs_table(
         "first_url": links.url() if page.start > 1 else None,
         "headers": columns.headers(state, links, shown),
         "picker": picker,
-        "picker_groups": [("props", "Properties", picker["props"]), ("tags", "Tags", picker["tags"])],
+        "picker_groups": [
+            ("props", "Properties", picker["props"]),
+            ("tags", "Tags", picker["tags"]),
+        ],
         "constant_hidden": constant,
         "hidden_column_keys": [c.key for c in constant],
         "constant_url": links.with_constant_columns(not state.show_constant),

@@ -55,7 +55,9 @@ def _table_rows(runs: list[Run], metrics: list[dict], *, hide_equal: bool) -> di
     """The table's property, tag and metric rows; with ``hide_equal`` only the rows
     where the runs differ, and how many were left out."""
     sections = {
-        "properties": _rows(runs, {r.pk: {p.key: p.value for p in r.properties.all()} for r in runs}),
+        "properties": _rows(
+            runs, {r.pk: {p.key: p.value for p in r.properties.all()} for r in runs}
+        ),
         "tags": _rows(runs, {r.pk: {t.key: t.value for t in r.tags.all()} for r in runs}),
         "metrics": metrics,
     }
