@@ -29,7 +29,10 @@
       counter.textContent = n ? `${n} selected` : "";
       for (const el of bulk.querySelectorAll("[data-needs-selection]")) {
         if (el.tagName === "BUTTON") el.disabled = n === 0;
-        else el.classList.toggle("is-disabled", n === 0);
+        else {
+          el.classList.toggle("is-disabled", n === 0);
+          el.setAttribute("aria-disabled", String(n === 0));
+        }
       }
       if (all) all.checked = n > 0 && n === boxes().length;
     };
