@@ -129,3 +129,33 @@ def test_a_shared_view_restores_column_order_widths_and_pins_for_another_member(
     assert lr.get_attribute("data-width") == str(width)
     assert abs(lr.bounding_box()["width"] - width) <= 2
     _clean(browser)
+
+
+def test_metric_cells_follow_points_pushed_by_the_live_stream(browser, member, sweep):
+    a, b, _ = sweep
+    browser.sign_in("bob", "pw-bob")
+    page = browser.page
+    page.wait_for_url(re.compile(r"/runs/$"))
+    browser.goto(
+        f"/runs/?col=name&col=metric:last:val_loss&col=metric:min:val_loss&baseline={a.run_id}"
+    )
+
+    def cell(run, key):
+        index = page.locator(f"th[data-col-key='{key}']").evaluate("th => th.cellIndex")
+        return page.locator(f"tr[data-run-id='{run.run_id}'] > td").nth(index)
+
+    def shown(td) -> list[str]:
+        return td.evaluate("td => [...td.childNodes].map(n => n.textContent)")
+
+    assert shown(cell(b, "metric:last:val_loss")) == ["0.4", "−0.2"]  # baseline: 0.6
+    # What live.js dispatches when b logs two more points (one not finite).
+    page.evaluate(
+        """id => document.dispatchEvent(new CustomEvent("studio:points", {detail: {
+            run_id: id, name: "val_loss", steps: [2, 3], values: [0.1, 0.75], times: [1, 2]}}))""",
+        b.run_id,
+    )
+    last = cell(b, "metric:last:val_loss")
+    assert shown(last) == ["0.75", "+0.15"]
+    assert last.locator(".delta").get_attribute("class") == "delta delta-worse"
+    assert shown(cell(b, "metric:min:val_loss"))[0] == "0.1"
+    _clean(browser)

@@ -335,6 +335,45 @@
     pinned.at(-1)?.classList.add("pinned-last");
   }
 
+  // --- live metric cells ------------------------------------------------------------
+  // live.js dispatches ``studio:points`` (run_id, name, steps, values) as a running
+  // run logs; the run's last/min/max cells of that metric follow (and their
+  // difference to the baseline). Values may be null for non-finite points.
+  const formatNum = (v) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4))));
+  function updateMetricCells(detail) {
+    const table = document.querySelector("table.runs.list");
+    const row = table && byRunId(table, String(detail.run_id));
+    if (!row || !Array.isArray(detail.values) || !detail.values.length) return;
+    const finite = detail.values.filter((v) => typeof v === "number" && Number.isFinite(v));
+    const last = detail.values[detail.values.length - 1];
+    for (const stat of ["last", "min", "max"]) {
+      const th = table.querySelector(`thead th[data-col-key="${CSS.escape(`metric:${stat}:${detail.name}`)}"]`);
+      const cell = th && row.cells[th.cellIndex];
+      if (!cell) continue;
+      const old = cell.dataset.value === undefined ? null : Number(cell.dataset.value);
+      let value = null;
+      if (stat === "last") value = typeof last === "number" ? last : NaN;
+      else if (finite.length) {
+        const pick = stat === "min" ? Math.min(...finite) : Math.max(...finite);
+        value = old === null || Number.isNaN(old) ? pick : (stat === "min" ? Math.min(old, pick) : Math.max(old, pick));
+      }
+      if (value === null) continue;
+      cell.dataset.value = String(value);
+      cell.title = `${th.textContent.trim()}: ${value}`;
+      const shown = [document.createTextNode(Number.isNaN(value) ? "NaN" : formatNum(value))];
+      if (cell.dataset.base !== undefined && !Number.isNaN(value)) {
+        const delta = value - Number(cell.dataset.base);
+        const verdict = delta === 0 ? "same" : (delta < 0) === (cell.dataset.lower === "1") ? "better" : "worse";
+        const span = document.createElement("span");
+        span.className = `delta delta-${verdict}`;
+        span.textContent = `${delta > 0 ? "+" : delta < 0 ? "−" : "±"}${formatNum(Math.abs(delta))}`;
+        shown.push(span);
+      }
+      if (cell.classList.contains("num")) cell.replaceChildren(...shown);
+    }
+  }
+  document.addEventListener("studio:points", (event) => updateMetricCells(event.detail || {}));
+
   document.addEventListener("DOMContentLoaded", () => {
     setupDropdowns();
     setupPickerSearch();

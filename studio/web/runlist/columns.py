@@ -260,7 +260,11 @@ def cell(run, column: Column, value, ctx: dict) -> str:
         if base is not None and run.pk != ctx.get("baseline_pk"):
             return _metric_delta_cell(column, value, base)
         return format_html(
-            '<td class="num" title="{}: {}">{}</td>', column.label, value, num(value)
+            '<td class="num" title="{}: {}" data-value="{}">{}</td>',
+            column.label,
+            value,
+            value,
+            num(value),
         )
     if kind in ("prop", "tag"):
         text = "" if value is None else value
@@ -287,13 +291,16 @@ def _metric_delta_cell(column: Column, value, base) -> str:
     words = {"same": "same as", "better": "better than", "worse": "worse than"}[verdict]
     sign = "+" if delta > 0 else ("±" if verdict == "same" else "−")
     return format_html(
-        '<td class="num" title="{}: {} ({} {} the baseline {})">{}'
-        '<span class="delta delta-{}">{}{}</span></td>',
+        '<td class="num" title="{}: {} ({} {} the baseline {})" data-value="{}" data-base="{}"'
+        ' data-lower="{}">{}<span class="delta delta-{}">{}{}</span></td>',
         column.label,
         value,
         num(abs(delta)) if verdict != "same" else 0,
         words,
         base,
+        value,
+        base,
+        "1" if lower_is_better(column.arg) else "",
         num(value),
         verdict,
         sign,
