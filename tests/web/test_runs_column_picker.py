@@ -286,3 +286,12 @@ def test_compare_hides_equal_rows_on_request(client, member, sweep):
     assert ">lr<" in table.replace('<span class="diff-mark" title="Values differ">≠</span> ', "")
     assert "val_loss" in table
     assert "3 equal rows hidden" in hidden and "Show equal rows" in hidden
+
+
+def test_the_csv_link_has_the_columns_the_list_chose(client, member, sweep):
+    client.force_login(member)
+    body = get(client, "/runs/")
+    export = html.unescape(re.search(r'href="(/runs\.csv[^"]*)"', body).group(1))
+    assert "col=metric%3Alast%3Aval_loss" in export and "col=prop%3Alr" in export
+    csv = b"".join(client.get(export).streaming_content).decode()
+    assert "val_loss" in csv.splitlines()[0]

@@ -92,7 +92,10 @@ def runs_table(
         "filter_pairs": [pair for pair in pairs if pair[0] in FILTER_FIELDS],
         "keep_pairs": [pair for pair in pairs if pair[0] not in FILTER_FIELDS],
         "current_url": links.page(after=request.GET.get("after"), before=request.GET.get("before")),
-        "export_url": reverse("run-export") + "?" + urlencode(links.extra + pairs),
+        # The CSV has the columns the page shows, those the list chose itself too.
+        "export_url": reverse("run-export")
+        + "?"
+        + urlencode(links.extra + pairs + _chosen_columns(state)),
         "state": state,
         "links": links,
         "filterset": filterset,
@@ -149,6 +152,10 @@ def _suggestions(runs: list[Run], found: Catalog) -> dict[str, list[str]]:
         props.update(p.key for p in run.properties.all())
     metrics = sorted(k.name for k in found.metrics)
     return {"tags": sorted(tags), "props": sorted(props), "metrics": metrics[:200]}
+
+
+def _chosen_columns(state: ListState) -> list[tuple[str, str]]:
+    return [("col", c.key) for c in state.columns] if state.auto_columns else []
 
 
 def auto_columns(found: Catalog) -> list:
