@@ -3,7 +3,7 @@ state, so a pasted link shows what its sender saw (filters, columns, sort, page)
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from urllib.parse import urlencode
 
 from studio.tracking.runlist.state import ListState
@@ -20,7 +20,19 @@ class ListLinks:
         return f"{self.path}?{urlencode(pairs)}" if pairs else self.path
 
     def _changed(self) -> ListState:
-        return copy.deepcopy(self.state)
+        """A copy of the state to change (its lists and dicts copied; columns and
+        sorts are frozen): a page makes a few of these per column header, where a
+        deep copy cost about a millisecond each."""
+        state = self.state
+        return dataclasses.replace(
+            state,
+            filters={key: list(values) for key, values in state.filters.items()},
+            columns=list(state.columns),
+            charts=list(state.charts),
+            pins=list(state.pins),
+            widths=dict(state.widths),
+            problems=list(state.problems),
+        )
 
     def without_filter(self, key: str, value: str) -> str:
         state = self._changed()
