@@ -9,6 +9,14 @@ nothing else (docs/requirements.md C3, C4).
 Column and sort keys, and the runs query a state lists (``query``), are
 ``studio.rules.runquery``'s: a state is that query plus how it is shown (columns,
 charts).
+
+How it is shown, in the URL and as stored::
+
+    col=KEY (repeated, in order)     "columns": [KEY, ...]   none: the list picks them
+    pin=KEY (repeated)               "pins": [KEY, ...]      sticky on the left
+    width=PX:KEY (repeated)          "widths": {KEY: PX}     40 to 800 px
+    baseline=RUN_ID                  "baseline": RUN_ID      metric cells show the difference
+    constant=show                    "show_constant": true   keep constant columns
 """
 
 from __future__ import annotations
