@@ -12,13 +12,16 @@ runs query; column and sort keys           ``RunQuery`` (``of``, ``to_params``,
 a RunQuery turned into runs (FilterSet     ``query``: ``runs``, ``page``, ``each``,
 queryset, keyset page, every page)         ``filterset``, ``reap``
 the state of a list (its query plus        ``state``: ``ListState`` (``.query``),
-columns and charts), what a view stores   ``clean_state``
+columns, pins, widths, baseline, charts,   ``clean_state``
+grouping), what a view stores
 the filter panel's parameters              ``filters``: ``RunFilterSet`` (django-filter),
 (status, tag chips, dates ...)             ``clean_filter_params``
 the filter language (search bar,           ``language``: lark grammar -> Q objects,
 ``filter=``, ``--filter``)                 ``compile_filter``, ``apply_filter``
 sort, keyset pages, cursors, cells         ``pages``: ``page``, ``iterate``, ``Page``,
 (metric/tag/property values per row)       ``attach_cells``, cursors
+what the listed runs logged (keys with     ``catalog``: ``catalog``, ``Catalog``,
+counts, constant ones), loss-like names    ``lower_is_better``, ``ascending_first``
 ========================================  ==============================================
 
 The HTML around it (table, columns menu, filter chips, links, CSV, bulk actions,

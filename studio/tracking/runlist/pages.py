@@ -369,6 +369,19 @@ def attach_cells(runs: Sequence[Run], columns: Sequence[Column]) -> None:
         run.cells = cells
 
 
+def metric_column_values(*, run_pk: int, columns: Sequence[Column]) -> dict[str, Any]:
+    """Column key -> one run's value of each metric column (one query; a baseline)."""
+    metric = [c for c in columns if c.kind == "metric"]
+    if not metric:
+        return {}
+    found = {
+        s.name: s
+        for s in MetricSummary.objects.filter(run_id=run_pk, name__in={c.arg for c in metric})
+    }
+    values = {c.key: _metric_value(found.get(c.arg), c.stat) for c in metric}
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _metric_value(summary: MetricSummary | None, stat: str):
     if summary is None:
         return None

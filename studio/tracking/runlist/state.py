@@ -9,6 +9,14 @@ nothing else (docs/requirements.md C3, C4).
 Column and sort keys, and the runs query a state lists (``query``), are
 ``studio.rules.runquery``'s: a state is that query plus how it is shown (columns,
 charts).
+
+How it is shown, in the URL and as stored::
+
+    col=KEY (repeated, in order)     "columns": [KEY, ...]   none: the list picks them
+    pin=KEY (repeated)               "pins": [KEY, ...]      sticky on the left
+    width=PX:KEY (repeated)          "widths": {KEY: PX}     40 to 800 px
+    baseline=RUN_ID                  "baseline": RUN_ID      metric cells show the difference
+    constant=show                    "show_constant": true   keep constant columns
 """
 
 from __future__ import annotations
@@ -34,7 +42,10 @@ DEFAULT_COLUMNS = ("name", "id", "experiment", "status", "created", "duration", 
 MAX_CHARTS = 4
 STATE_KEYS = (
     "filters", "columns", "sort", "charts", "group", "axes", "scatter", "panels", "chart_options",
+    "pins", "widths", "baseline", "show_constant",
 )  # fmt: skip
+# Column widths a list may set (CSS pixels).
+MIN_WIDTH, MAX_WIDTH = 40, 800
 # The panel grid above a list: one line chart per metric (``panel=NAME``), and how
 # they are drawn (``cx``, ``smooth``, ``log``, ``band``, ``top``).
 MAX_PANELS = 10
@@ -99,6 +110,13 @@ class ListState:
     scatter: list[Column] = field(default_factory=list)  # [x, y], or none
     panels: list[str] = field(default_factory=list)
     chart_options: dict = field(default_factory=lambda: dict(DEFAULT_CHART_OPTIONS))
+    # No columns given (URL or view): the built-ins plus what the listed runs
+    # logged (``web.runlist.tables`` picks them); links then leave ``col`` out.
+    auto_columns: bool = True
+    pins: list[Column] = field(default_factory=list)  # sticky on the left
+    widths: dict[str, int] = field(default_factory=dict)  # column key -> px
+    baseline: str | None = None  # run id every metric column is compared with
+    show_constant: bool = False  # columns empty or constant for all listed runs
     # What a URL asked for that was not understood (shown, never stored).
     problems: list[str] = field(default_factory=list)
 
@@ -115,6 +133,7 @@ class ListState:
         }
         if query.getlist("col"):
             state.columns = _columns(query.getlist("col"), state.problems)
+            state.auto_columns = False
         if query.get("sort"):
             try:
                 state.sort = parse_sort(query.get("sort"))
@@ -128,6 +147,12 @@ class ListState:
         state.panels = _panels(query.getlist("panel"), state.problems)
         raw = {k: query.get(p) for k, p in _OPTION_PARAMS.items() if query.get(p) is not None}
         state.chart_options = _chart_options(raw, state.problems)
+        state.pins = _columns(query.getlist("pin"), state.problems)
+        # width=PX:COLUMN (the column key comes last: it may hold colons)
+        widths = (w.partition(":") for w in query.getlist("width"))
+        state.widths = _widths([(key, px) for px, _, key in widths], state.problems)
+        state.baseline = _baseline(query.get("baseline"), state.problems)
+        state.show_constant = query.get("constant") == "show"
         return state
 
     @classmethod
@@ -138,6 +163,7 @@ class ListState:
         state.filters = {k: list(filters[k]) for k in FILTER_FIELDS if filters.get(k)}
         if stored.get("columns"):
             state.columns = _columns(stored["columns"], state.problems)
+            state.auto_columns = False
         try:
             state.sort = parse_sort(stored.get("sort") or DEFAULT_SORT)
         except StudioError as exc:
@@ -148,6 +174,11 @@ class ListState:
         state.scatter = _scatter(stored.get("scatter") or [], state.problems)
         state.panels = _panels(stored.get("panels") or [], state.problems)
         state.chart_options = _chart_options(stored.get("chart_options") or {}, state.problems)
+        state.pins = _columns(stored.get("pins") or [], state.problems)
+        widths = stored.get("widths") or {}
+        state.widths = _widths(widths.items() if isinstance(widths, dict) else [], state.problems)
+        state.baseline = _baseline(stored.get("baseline"), state.problems)
+        state.show_constant = stored.get("show_constant") is True
         return state
 
     @property
@@ -165,9 +196,8 @@ class ListState:
     def to_query(self) -> list[tuple[str, str]]:
         """Query-string pairs reproducing this state (defaults left out)."""
         pairs = [(key, value) for key in FILTER_FIELDS for value in self.filters.get(key, [])]
-        keys = [c.key for c in self.columns]
-        if keys != list(DEFAULT_COLUMNS):
-            pairs += [("col", k) for k in keys]
+        if not self.auto_columns:
+            pairs += [("col", c.key) for c in self.columns]
         if self.sort.key != DEFAULT_SORT:
             pairs.append(("sort", self.sort.key))
         pairs += [("chart", c.key) for c in self.charts]
@@ -180,12 +210,18 @@ class ListState:
             value = self.chart_options.get(key)
             if value != DEFAULT_CHART_OPTIONS[key]:
                 pairs.append((param, "1" if value is True else str(value)))
+        pairs += [("pin", c.key) for c in self.pins]
+        pairs += [("width", f"{px}:{key}") for key, px in self.widths.items()]
+        if self.baseline:
+            pairs.append(("baseline", self.baseline))
+        if self.show_constant:
+            pairs.append(("constant", "show"))
         return pairs
 
     def to_stored(self) -> dict:
         return {
             "filters": {k: list(v) for k, v in self.filters.items()},
-            "columns": [c.key for c in self.columns],
+            **({} if self.auto_columns else {"columns": [c.key for c in self.columns]}),
             "sort": self.sort.key,
             "charts": [c.key for c in self.charts],
             **({"group": self.group.key} if self.group else {}),
@@ -193,6 +229,10 @@ class ListState:
             **({"scatter": [c.key for c in self.scatter]} if self.scatter else {}),
             **({"panels": list(self.panels)} if self.panels else {}),
             **_changed_options(self.chart_options),
+            **({"pins": [c.key for c in self.pins]} if self.pins else {}),
+            **({"widths": dict(self.widths)} if self.widths else {}),
+            **({"baseline": self.baseline} if self.baseline else {}),
+            **({"show_constant": True} if self.show_constant else {}),
         }
 
 
@@ -327,6 +367,50 @@ def _smoothing(value: object) -> str:
     )
 
 
+def _widths(pairs: Iterable, problems: list[str]) -> dict[str, int]:
+    """Column key -> width from (key, px) pairs; a bad one is dropped with a note."""
+    widths: dict[str, int] = {}
+    for key, px in list(pairs)[:MAX_COLUMNS]:
+        try:
+            key, px = parse_width(key, px)
+            widths[key] = px
+        except StudioError as exc:
+            problems.append(exc.message)
+    return widths
+
+
+def parse_width(key: object, px: object) -> tuple[str, int]:
+    """(column key, width) of a column width, or a ValidationError."""
+    try:
+        column = parse_column(key)
+    except StudioError as exc:
+        raise ValidationError(exc.message, field="widths") from None
+    if isinstance(px, str) and px.isdigit() and len(px) < 5:
+        px = int(px)
+    if type(px) is not int or not MIN_WIDTH <= px <= MAX_WIDTH:
+        raise ValidationError(
+            f"A column width is {MIN_WIDTH} to {MAX_WIDTH} pixels (PX:COLUMN).", field="widths"
+        )
+    return column.key, px
+
+
+def parse_baseline(run_id: object) -> str:
+    """A baseline run id (the run itself is looked up in the list's workspace)."""
+    if not isinstance(run_id, str) or not run_id.strip() or len(run_id) > 300:
+        raise ValidationError("The baseline is a run id.", field="baseline")
+    return run_id.strip()
+
+
+def _baseline(run_id: object, problems: list[str]) -> str | None:
+    if not run_id:
+        return None
+    try:
+        return parse_baseline(run_id)
+    except StudioError as exc:
+        problems.append(exc.message)
+        return None
+
+
 def _group(key: object, problems: list[str]) -> Column | None:
     if not key:
         return None
@@ -356,7 +440,7 @@ def clean_state(state: object, *, workspace: Workspace) -> dict:
     (docs/requirements.md C4). Nothing outside the allowlists is ever stored."""
     validation.known_keys(state, STATE_KEYS, "state field", "state")
     filters = clean_filter_params(state.get("filters") or {}, workspace=workspace)
-    columns = state.get("columns") or list(DEFAULT_COLUMNS)
+    columns = state.get("columns") or []
     charts = state.get("charts") or []
     if not isinstance(columns, list) or len(columns) > MAX_COLUMNS:
         raise ValidationError(f"columns must be a list of at most {MAX_COLUMNS}.", field="columns")
@@ -367,11 +451,43 @@ def clean_state(state: object, *, workspace: Workspace) -> dict:
         raise ValidationError("A chart shows a metric: metric:last:NAME.", field="charts")
     return {
         "filters": filters,
-        "columns": list(dict.fromkeys(parse_column(c).key for c in columns)),
+        # None given: the built-ins and what the listed runs logged (chosen when shown).
+        **(
+            {"columns": list(dict.fromkeys(parse_column(c).key for c in columns))}
+            if columns
+            else {}
+        ),
         "sort": parse_sort(state.get("sort") or DEFAULT_SORT).key,
         "charts": list(dict.fromkeys(c.key for c in parsed_charts)),
         **({"group": parse_group(state["group"]).key} if state.get("group") else {}),
         **_clean_axes(state),
         **({"panels": parse_panels(state["panels"])} if state.get("panels") else {}),
         **_changed_options(parse_chart_options(state.get("chart_options") or {})),
+        **_clean_layout(state),
     }
+
+
+def _clean_layout(state: Mapping) -> dict:
+    """Pins, widths, baseline and the constant columns switch, as stored (only
+    those given)."""
+    found: dict = {}
+    pins = state.get("pins") or []
+    if not isinstance(pins, list) or len(pins) > MAX_COLUMNS:
+        raise ValidationError(f"pins must be a list of at most {MAX_COLUMNS}.", field="pins")
+    if pins:
+        found["pins"] = list(dict.fromkeys(parse_column(c).key for c in pins))
+    widths = state.get("widths") or {}
+    if not isinstance(widths, dict) or len(widths) > MAX_COLUMNS:
+        raise ValidationError(
+            f"widths must map at most {MAX_COLUMNS} column keys to pixels.", field="widths"
+        )
+    if widths:
+        found["widths"] = dict(parse_width(key, px) for key, px in widths.items())
+    if state.get("baseline"):
+        found["baseline"] = parse_baseline(state["baseline"])
+    show = state.get("show_constant", False)
+    if type(show) is not bool:
+        raise ValidationError("show_constant is true or false.", field="show_constant")
+    if show:
+        found["show_constant"] = True
+    return found

@@ -7,7 +7,8 @@ Where does X live?
 ========================================  ==============================================
 the table a page renders (rows, header,   ``tables``: ``runs_table``, ``children_rows``,
 pager, filter panel context)               ``normalized_url``
-column headers, cells, the columns menu    ``columns``
+column headers, cells, the columns menu    ``columns`` (the menu's keys and counts:
+(baseline differences in metric cells)     ``tracking.runlist.catalog``)
 filter chips and the filter panel options  ``filters``
 links that keep the list's state           ``links``: ``ListLinks``
 CSV export                                 ``export``

@@ -1,9 +1,10 @@
-"""Actions on the runs selected in a list: compare them (a link), tag them or
-cancel them (writes, through the tracking services, for contributors and owners)."""
+"""Actions on the runs selected in a list: compare them (a link), make one the
+list's baseline (a link), tag them or cancel them (writes, through the tracking
+services, for contributors and owners)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.contrib import messages
 from django.db import transaction
@@ -18,7 +19,7 @@ from studio.tracking.models import Run, Workspace
 from studio.web.common import back
 
 MAX_SELECTED = 200
-ACTIONS = ("compare", "tag", "cancel")
+ACTIONS = ("compare", "baseline", "tag", "cancel")
 COMPARE_PATH = "/compare/"  # the compare page (run_page.py) takes ?runs=ID,ID
 
 
@@ -29,7 +30,7 @@ def act(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
     if action not in ACTIONS:
         messages.error(request, "Choose what to do with the selected runs.")
         return redirect(back(request, reverse("run-list")))
-    if action != "compare":
+    if action not in ("compare", "baseline"):
         require_role(request.user, workspace, "write")
     ids = list(dict.fromkeys(request.POST.getlist("run")))[:MAX_SELECTED]
     # Only runs of the workspace the user is in; others are silently not there.
@@ -37,6 +38,8 @@ def act(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
     if not runs:
         messages.error(request, "Select one or more runs first.")
         return redirect(back(request, reverse("run-list")))
+    if action == "baseline":
+        return _baseline(request, runs)
     if action == "compare":
         ordered = [r.run_id for r in sorted(runs, key=lambda r: ids.index(r.run_id))]
         return redirect(f"{COMPARE_PATH}?{urlencode({'runs': ','.join(ordered)})}")
@@ -45,6 +48,18 @@ def act(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
     else:
         _cancel(request, runs)
     return redirect(back(request, reverse("run-list")))
+
+
+def _baseline(request: HttpRequest, runs: list[Run]) -> HttpResponse:
+    """Back to the list, with the one selected run as its baseline."""
+    target = back(request, reverse("run-list"))
+    if len(runs) != 1:
+        messages.error(request, "Select exactly one run as the baseline.")
+        return redirect(target)
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("baseline", "after", "before")]
+    query.append(("baseline", runs[0].run_id))
+    return redirect(parts._replace(query=urlencode(query)).geturl())
 
 
 def _tag(request: HttpRequest, runs: list[Run]) -> None:

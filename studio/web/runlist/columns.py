@@ -15,6 +15,7 @@ from django.utils.text import Truncator
 
 from studio.core.templatetags.studio_tags import reltime, run_duration
 from studio.rules.runquery import BUILTIN, Column, Sort, parse_column
+from studio.tracking.runlist.catalog import Catalog, ascending_first, lower_is_better
 from studio.tracking.runlist.state import ListState
 from studio.web.runlist.links import ListLinks
 from studio.web.templatetags.run_tags import num
@@ -41,34 +42,80 @@ class Header:
     sort_url: str | None
     aria_sort: str  # "ascending", "descending" or "none"
     width: str
+    pinned: bool = False
+    pin_url: str = ""  # pins the column, or unpins a pinned one
+    px: int | None = None  # a width the list state sets
 
 
-def headers(state: ListState, links: ListLinks) -> list[Header]:
+def first_descending(column: Column) -> bool:
+    """The first click's direction: newest/longest first for times, largest first
+    for numbers, except smallest first for a metric's ``min`` and loss-like names;
+    A-Z for text."""
+    if column.kind == "metric":
+        return not ascending_first(column)
+    return column.kind in ("created", "duration") or column.numeric
+
+
+def headers(state: ListState, links: ListLinks, shown: list[Column]) -> list[Header]:
+    """The headers of the ``shown`` columns (pinned first)."""
     found = []
-    for column in state.columns:
+    pinned = set(state.pins)
+    for column in shown:
         active = state.sort.column == column
         aria = "none"
         if active:
             aria = "descending" if state.sort.descending else "ascending"
         url = None
         if column.sortable:
-            # First click: newest/largest first for times and numbers, A-Z for text.
-            descending = (
-                not state.sort.descending
-                if active
-                else column.kind in ("created", "duration") or column.numeric
-            )
+            descending = not state.sort.descending if active else first_descending(column)
             url = links.sorted_by(Sort(column, descending))
-        found.append(Header(column, url, aria, WIDTH.get(column.kind, "w-custom")))
+        found.append(
+            Header(
+                column,
+                url,
+                aria,
+                "w-delta"
+                if column.kind == "metric" and state.baseline
+                else WIDTH.get(column.kind, "w-custom"),
+                column in pinned,
+                links.pinned(column, shown, column not in pinned),
+                state.widths.get(column.key),
+            )
+        )
     return found
 
 
-def picker(state: ListState) -> dict:
-    """The built-in columns (with whether each is shown) and the shown custom ones."""
+@dataclass(frozen=True)
+class Choice:
+    """A column the picker offers: its key, label, whether shown, runs having it."""
+
+    column: Column
+    shown: bool
+    runs: int | None = None
+
+
+def picker(state: ListState, catalog: Catalog | None = None) -> dict:
+    """The built-in columns (with whether each is shown), the shown custom ones,
+    and every metric (last/min/max), property and tag key the listed runs have,
+    with the number of runs that have it."""
     shown = {c.key for c in state.columns}
     builtin = [(parse_column(key), key in shown) for key in BUILTIN]
     custom = [c for c in state.columns if c.custom]
-    return {"builtin": builtin, "custom": custom}
+    found = {"builtin": builtin, "custom": custom, "metrics": [], "props": [], "tags": []}
+    if catalog is None:
+        return found
+    for key in catalog.metrics:
+        stats = [parse_column(f"metric:{s}:{key.name}") for s in ("last", "min", "max")]
+        found["metrics"].append((key, [Choice(c, c.key in shown, key.runs) for c in stats]))
+    for kind in ("props", "tags"):
+        prefix = kind[:-1] if kind == "tags" else "prop"
+        found[kind] = [
+            Choice(parse_column(f"{prefix}:{k.name}"), f"{prefix}:{k.name}" in shown, k.runs)
+            for k in getattr(catalog, kind)
+        ]
+    found["sampled"] = catalog.sampled
+    found["capped"] = catalog.capped
+    return found
 
 
 def added_columns(query) -> list[str]:
@@ -131,6 +178,12 @@ def _name_cell(run, ctx: dict) -> str:
             pluralize(n),
             n,
             pluralize(n, "ren"),
+        )
+    if run.pk == ctx.get("baseline_pk"):
+        count = format_html(
+            '{}<span class="chip baseline-chip" title="Metric columns compare with this run">'
+            "baseline</span>",
+            count,
         )
     return format_html(
         '<td><div class="name-cell"{}>{}<span class="run-number" title="Run number in {}">{}</span>'
@@ -203,14 +256,56 @@ def cell(run, column: Column, value, ctx: dict) -> str:
                 '<td class="num" title="{}: not logged"><span class="muted">—</span></td>',
                 column.label,
             )
+        base = ctx.get("baseline_values", {}).get(column.key)
+        if base is not None and run.pk != ctx.get("baseline_pk"):
+            return _metric_delta_cell(column, value, base)
         return format_html(
-            '<td class="num" title="{}: {}">{}</td>', column.label, value, num(value)
+            '<td class="num" title="{}: {}" data-value="{}">{}</td>',
+            column.label,
+            value,
+            value,
+            num(value),
         )
     if kind in ("prop", "tag"):
         text = "" if value is None else value
         return format_html('<td class="cut" title="{0}">{0}</td>', text)
     text = getattr(run, kind, "") if kind in ("submitted_by", "compute_target", "type") else ""
     return format_html('<td class="cut" title="{0}">{0}</td>', text)
+
+
+def _metric_delta_cell(column: Column, value, base) -> str:
+    """A metric's value and its difference to the baseline run's, marked better or
+    worse by the metric's direction (lower is better for loss-like names); the sign
+    and the title say it too, not the colour alone."""
+    if not isinstance(value, float | int) or not isinstance(base, float | int):
+        return format_html(
+            '<td class="num" title="{}: {}">{}</td>', column.label, value, num(value)
+        )
+    delta = value - base
+    if delta != delta:  # NaN on either side
+        verdict = "same"
+    elif delta == 0:
+        verdict = "same"
+    else:
+        verdict = "better" if (delta < 0) == lower_is_better(column.arg) else "worse"
+    words = {"same": "same as", "better": "better than", "worse": "worse than"}[verdict]
+    sign = "+" if delta > 0 else ("±" if verdict == "same" else "−")
+    return format_html(
+        '<td class="num" title="{}: {} ({} {} the baseline {})" data-value="{}" data-base="{}"'
+        ' data-lower="{}">{}<span class="delta delta-{}">{}{}</span></td>',
+        column.label,
+        value,
+        num(abs(delta)) if verdict != "same" else 0,
+        words,
+        base,
+        value,
+        base,
+        "1" if lower_is_better(column.arg) else "",
+        num(value),
+        verdict,
+        sign,
+        num(abs(delta)) if verdict != "same" else "0",
+    )
 
 
 def attach_html(runs, ctx: dict) -> None:

@@ -3,7 +3,7 @@ state, so a pasted link shows what its sender saw (filters, columns, sort, page)
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from urllib.parse import urlencode
 
 from studio.tracking.runlist.state import ListState
@@ -20,7 +20,19 @@ class ListLinks:
         return f"{self.path}?{urlencode(pairs)}" if pairs else self.path
 
     def _changed(self) -> ListState:
-        return copy.deepcopy(self.state)
+        """A copy of the state to change (its lists and dicts copied; columns and
+        sorts are frozen): a page makes a few of these per column header, where a
+        deep copy cost about a millisecond each."""
+        state = self.state
+        return dataclasses.replace(
+            state,
+            filters={key: list(values) for key, values in state.filters.items()},
+            columns=list(state.columns),
+            charts=list(state.charts),
+            pins=list(state.pins),
+            widths=dict(state.widths),
+            problems=list(state.problems),
+        )
 
     def without_filter(self, key: str, value: str) -> str:
         state = self._changed()
@@ -49,6 +61,26 @@ class ListLinks:
         current = (state.filters.get("q") or [""])[0].strip()
         if condition:
             state.filters["q"] = [f"({current}) and {condition}" if current else condition]
+        return self.url(state)
+
+    def pinned(self, column, shown: list, pin: bool) -> str:
+        """The list with ``column`` pinned (or unpinned), its shown columns written
+        out so the link keeps them whatever the runs log later."""
+        state = self._changed()
+        state.columns = list(shown) + [c for c in state.columns if c not in shown]
+        state.auto_columns = False
+        pins = [c for c in state.pins if c != column]
+        state.pins = pins + [column] if pin else pins
+        return self.url(state)
+
+    def with_baseline(self, run_id: str | None) -> str:
+        state = self._changed()
+        state.baseline = run_id
+        return self.url(state)
+
+    def with_constant_columns(self, show: bool) -> str:
+        state = self._changed()
+        state.show_constant = show
         return self.url(state)
 
     def page(self, *, after: str | None = None, before: str | None = None) -> str:

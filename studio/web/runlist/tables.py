@@ -13,12 +13,13 @@ from django.urls import reverse
 
 from studio.accounts.access import allows
 from studio.errors import StudioError
-from studio.rules.runquery import STATS, RunQuery, parse_sort
+from studio.rules.runquery import STATS, RunQuery, parse_column, parse_sort
 from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
 from studio.tracking.runlist import language, pages
 from studio.tracking.runlist import query as runlist
+from studio.tracking.runlist.catalog import Catalog, catalog
 from studio.tracking.runlist.filters import FILTER_FIELDS
-from studio.tracking.runlist.state import ListState
+from studio.tracking.runlist.state import DEFAULT_COLUMNS, ListState
 from studio.web.runlist import columns, filters, grouped, sweep
 from studio.web.runlist.links import ListLinks
 from studio.web.series import colour_index, legend_labels
@@ -26,9 +27,15 @@ from studio.web.series import colour_index, legend_labels
 CHART_PARAMS = ("chart", "panel", "cx", "smooth", "log", "band", "top")
 # State carried by every form of the list beside the filters (each form leaves out
 # the keys it sets itself).
-KEEP_PARAMS = ("col", "sort", *CHART_PARAMS, "group", "axis", "scatter")
+KEEP_PARAMS = (
+    "col", "sort", *CHART_PARAMS, "group", "axis", "scatter", "pin", "width", "baseline", "constant",
+)  # fmt: skip
 STATE_PARAMS = (*FILTER_FIELDS, *KEEP_PARAMS, "after", "before")
 MAX_EXPERIMENTS = 200
+# Columns a list shows by itself (no columns in its URL or view): the built-ins,
+# the most logged metrics and the properties whose values differ across the runs.
+AUTO_METRICS = 3
+AUTO_PROPS = 4
 
 
 def has_state(query_dict: QueryDict) -> bool:
@@ -63,22 +70,30 @@ def runs_table(
     filterset, runs = filtered(workspace, state, base)
     problems = list(state.problems)
     page = _page(runs, state.sort, request.GET.get("after"), request.GET.get("before"), problems)
-    pages.attach_cells(page.runs, state.columns)
-    cols_query = urlencode([pair for pair in state.to_query() if pair[0] == "col"])
-    columns.attach_html(
-        page.runs, {"depth": 0, "cols_query": cols_query, "workspace_name": workspace.name}
-    )
+    found = catalog(runs, total=page.total) if page.runs else Catalog(0)
+    if state.auto_columns:
+        state.columns = auto_columns(found)
+    shown, constant = shown_columns(state, found)
+    baseline = _baseline(workspace, state, shown, problems)
+    pages.attach_cells(page.runs, shown)
+    cols_query = urlencode([("col", c.key) for c in shown])
+    ctx = {"depth": 0, "cols_query": cols_query, "workspace_name": workspace.name, **baseline}
+    columns.attach_html(page.runs, ctx)
     total = page.total
     # Grouped: every run the filters select, in groups (grouped.py says why).
     grouping = grouped.grouped_table(runs, state, links, problems)
-    suggest = _suggestions(page.runs)
+    suggest = _suggestions(page.runs, found)
     hidden = ("experiment",) if experiment else ()
     pairs = state.to_query()
+    picker = columns.picker(state, found)
     return {
         "filter_pairs": [pair for pair in pairs if pair[0] in FILTER_FIELDS],
         "keep_pairs": [pair for pair in pairs if pair[0] in KEEP_PARAMS],
         "current_url": links.page(after=request.GET.get("after"), before=request.GET.get("before")),
-        "export_url": reverse("run-export") + "?" + urlencode(links.extra + pairs),
+        # The CSV has the columns the page shows, those the list chose itself too.
+        "export_url": reverse("run-export")
+        + "?"
+        + urlencode(links.extra + pairs + _chosen_columns(state)),
         "state": state,
         "links": links,
         "filterset": filterset,
@@ -90,8 +105,17 @@ def runs_table(
         "next_url": links.page(after=page.next_cursor) if page.next_cursor else None,
         "prev_url": links.page(before=page.prev_cursor) if page.prev_cursor else None,
         "first_url": links.url() if page.start > 1 else None,
-        "headers": columns.headers(state, links),
-        "picker": columns.picker(state),
+        "headers": columns.headers(state, links, shown),
+        "picker": picker,
+        "picker_groups": [
+            ("props", "Properties", picker["props"]),
+            ("tags", "Tags", picker["tags"]),
+        ],
+        "constant_hidden": constant,
+        "hidden_column_keys": [c.key for c in constant],
+        "constant_url": links.with_constant_columns(not state.show_constant),
+        "baseline": baseline.get("baseline_run"),
+        "baseline_clear_url": links.with_baseline(None) if state.baseline else None,
         "suggest": suggest,
         "stats": STATS,
         "chips": filters.chips(state, links, hidden=hidden),
@@ -146,22 +170,60 @@ def _experiment_names(workspace: Workspace) -> list[str]:
     )
 
 
-def _suggestions(runs: list[Run]) -> dict[str, list[str]]:
-    """Keys the column picker suggests: those of the runs on the page (their tags and
-    properties are already loaded; metric names cost one query)."""
-    tags, props = set(), set()
+def _suggestions(runs: list[Run], found: Catalog) -> dict[str, list[str]]:
+    """Keys the "add" inputs suggest: those the listed runs have (the catalog), and
+    the tags and properties of the runs on the page (already loaded)."""
+    tags = {k.name for k in found.tags}
+    props = {k.name for k in found.props}
     for run in runs:
         tags.update(t.key for t in run.tags.all())
         props.update(p.key for p in run.properties.all())
-    metrics = (
-        MetricSummary.objects.filter(run__in=[r.pk for r in runs], kind="scalar")
-        .order_by("name")
-        .values_list("name", flat=True)
-        .distinct()
-        if runs
-        else []
-    )
-    return {"tags": sorted(tags), "props": sorted(props), "metrics": list(metrics)[:200]}
+    metrics = sorted(k.name for k in found.metrics)
+    return {"tags": sorted(tags), "props": sorted(props), "metrics": metrics[:200]}
+
+
+def _chosen_columns(state: ListState) -> list[tuple[str, str]]:
+    return [("col", c.key) for c in state.columns] if state.auto_columns else []
+
+
+def auto_columns(found: Catalog) -> list:
+    """The columns of a list whose URL or view names none: the built-ins, then the
+    metrics most of its runs logged and the properties whose values differ across
+    them (constant or empty ones tell nothing)."""
+    chosen = [parse_column(k) for k in DEFAULT_COLUMNS]
+    metrics = [k for k in found.metrics if "last" not in k.constant_stats][:AUTO_METRICS]
+    chosen += [parse_column(f"metric:last:{k.name}") for k in metrics]
+    props = [k for k in found.props if k.values > 1][:AUTO_PROPS]
+    chosen += [parse_column(f"prop:{k.name}") for k in props]
+    return chosen
+
+
+def shown_columns(state: ListState, found: Catalog) -> tuple[list, list]:
+    """(the columns shown, pinned first; the columns hidden as empty or constant for
+    every listed run). Nothing is hidden on a list of one run, nor the sort column, a
+    pinned one, or anything once the list asks to show them (``constant=show``)."""
+    hide = not state.show_constant and found.sampled > 1
+    constant = [
+        c
+        for c in state.columns
+        if hide and c != state.sort.column and c not in state.pins and found.uninformative(c)
+    ]
+    shown = [c for c in state.columns if c not in constant]
+    pinned = [c for c in shown if c in state.pins]
+    return pinned + [c for c in shown if c not in pinned], constant
+
+
+def _baseline(workspace: Workspace, state: ListState, shown: list, problems: list[str]) -> dict:
+    """The baseline run of the list (one of the workspace's) and its value of each
+    metric column shown, for the cells' differences; a note when it is not there."""
+    if not state.baseline:
+        return {}
+    run = Run.objects.filter(workspace=workspace, run_id=state.baseline).first()
+    if run is None:
+        problems.append(f"The baseline run {state.baseline!r} is not in this workspace.")
+        return {}
+    values = pages.metric_column_values(run_pk=run.pk, columns=shown)
+    return {"baseline_run": run, "baseline_pk": run.pk, "baseline_values": values}
 
 
 ADD_PARAMS = ("add_metric", "add_prop", "add_tag", "add_chart")
@@ -177,7 +239,9 @@ def normalized_url(request: HttpRequest, path: str, workspace: Workspace) -> str
     if not (adding or empty):
         return None
     state = ListState.from_query(request.GET)
-    keys = [c.key for c in state.columns] + columns.added_columns(request.GET)
+    added = columns.added_columns(request.GET)
+    # Columns the list chooses itself stay so unless one is added.
+    keys = [] if state.auto_columns and not added else [c.key for c in state.columns] + added
     charts = [c.key for c in state.charts]
     if request.GET.get("add_chart", "").strip():
         stat = request.GET.get("add_chart_stat") or "last"
@@ -188,8 +252,8 @@ def normalized_url(request: HttpRequest, path: str, workspace: Workspace) -> str
     query.setlist("col", keys)
     query.setlist("chart", charts)
     query["sort"] = state.sort.key
-    for key, value in state.to_query():
-        if key in ("group", "axis", "scatter", *CHART_PARAMS[1:]):
+    for key, value in state.to_query():  # grouping, pins, widths, baseline ...
+        if key not in (*FILTER_FIELDS, "col", "chart", "sort"):
             query.appendlist(key, value)
     fresh = ListState.from_query(query)
     return ListLinks(path, fresh, [("ws", workspace.name)]).url()

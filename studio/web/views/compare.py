@@ -43,12 +43,11 @@ def compare(request: HttpRequest) -> HttpResponse:
     if len(runs) < 2:
         return render(request, "web/run_compare.html", context, status=400)
     metrics = _metric_rows(runs)
+    table = _table_rows(runs, metrics, hide_equal=request.GET.get("equal") == "hide")
+    context.update(**table, equal_url=_equal_toggle_url(request))
     context.update(
         transpose=request.GET.get("t") == "1",
         columns=list(zip(runs, _colors(runs), strict=True)),
-        properties=_rows(runs, {r.pk: {p.key: p.value for p in r.properties.all()} for r in runs}),
-        tags=_rows(runs, {r.pk: {t.key: t.value for t in r.tags.all()} for r in runs}),
-        metrics=metrics,
         panels=_panels(request, runs, [m for m in metrics if m["scalar"]]),
         more_charts=max(0, sum(m["scalar"] for m in metrics) - COMPARE_CHARTS),
         keep=[("runs", ",".join(r.run_id for r in runs))],
@@ -114,6 +113,32 @@ def _panels(request: HttpRequest, runs: list[Run], scalars: list[dict]) -> dict[
         "compare": True,
         "smoothing_choices": smoothing_choices(options["smooth"]),
     }
+
+
+def _table_rows(runs: list[Run], metrics: list[dict], *, hide_equal: bool) -> dict[str, Any]:
+    """The table's property, tag and metric rows; with ``hide_equal`` only the rows
+    where the runs differ, and how many were left out."""
+    sections = {
+        "properties": _rows(
+            runs, {r.pk: {p.key: p.value for p in r.properties.all()} for r in runs}
+        ),
+        "tags": _rows(runs, {r.pk: {t.key: t.value for t in r.tags.all()} for r in runs}),
+        "metrics": metrics,
+    }
+    equal = sum(not row["differs"] for rows in sections.values() for row in rows)
+    if hide_equal:
+        sections = {k: [row for row in rows if row["differs"]] for k, rows in sections.items()}
+    return {**sections, "hide_equal": hide_equal, "equal_rows": equal}
+
+
+def _equal_toggle_url(request: HttpRequest) -> str:
+    """This comparison with equal rows hidden, or shown again."""
+    query = request.GET.copy()
+    if query.get("equal") == "hide":
+        query.pop("equal")
+    else:
+        query["equal"] = "hide"
+    return f"{request.path}?{query.urlencode()}"
 
 
 def _rows(runs: list[Run], values: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
