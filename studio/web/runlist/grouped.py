@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from studio.errors import StudioError
 from studio.tracking.runlist import groups
@@ -69,19 +69,23 @@ def _stats_cell(column, stats: groups.Stats, count: int) -> SafeString:
     )
 
 
-def grouped_table(runs, state: ListState, links: ListLinks, problems: list[str]):
-    """The group rows of ``state``'s list (``runs``: its filtered runs), or None when
-    the list is not grouped or the grouping fails (with a note in ``problems``)."""
+def grouped_table(
+    runs, state: ListState, links: ListLinks, problems: list[str], columns: list | None = None
+):
+    """The group rows of ``state``'s list (``runs``: its filtered runs) under its
+    ``columns`` as the table shows them (default: the state's), or None when the list
+    is not grouped or the grouping fails (with a note in ``problems``)."""
     if state.group is None:
         return None
-    metrics = [c for c in state.columns if c.kind == "metric"]
+    columns = list(state.columns if columns is None else columns)
+    metrics = [c for c in columns if c.kind == "metric"]
     try:
         grouping = groups.group_runs(runs, state.group, metrics)
     except StudioError as exc:
         problems.append(exc.message)
         return None
     lead = 0
-    for column in state.columns:
+    for column in columns:
         if column.kind == "metric":
             break
         lead += 1
@@ -89,11 +93,11 @@ def grouped_table(runs, state: ListState, links: ListLinks, problems: list[str])
     for i, group in enumerate(groups.ordered(grouping, state.sort)):
         by_column = dict(zip(grouping.metrics, group.stats, strict=True))
         cells = []
-        for column in state.columns[lead:]:
+        for column in columns[lead:]:
             if column in by_column:
                 cells.append(_stats_cell(column, by_column[column], group.count))
             else:
-                cells.append(format_html("<td></td>"))
+                cells.append(mark_safe("<td></td>"))
         condition = groups.group_filter(state.group, group)
         rows.append(
             GroupRow(str(i), group.label, group.count, links.narrowed(condition), lead + 1, cells)

@@ -81,7 +81,7 @@ def runs_table(
     columns.attach_html(page.runs, ctx)
     total = page.total
     # Grouped: every run the filters select, in groups (grouped.py says why).
-    grouping = grouped.grouped_table(runs, state, links, problems)
+    grouping = grouped.grouped_table(runs, state, links, problems, shown)
     suggest = _suggestions(page.runs, found)
     hidden = ("experiment",) if experiment else ()
     pairs = state.to_query()
