@@ -74,6 +74,7 @@ def _point(page, panel: str, x: float, y: float) -> tuple[float, float]:
     return page.evaluate(
         """([id, x, y]) => {
           const box = document.getElementById(id);
+          box.scrollIntoView({block: "center"});  // below the chart panels on a tall page
           const rect = box.querySelector(".nsewdrag").getBoundingClientRect();
           const layout = box._fullLayout;
           return [rect.left + layout.xaxis.l2p(x), rect.top + layout.yaxis.l2p(y)];
