@@ -35,7 +35,7 @@ MAX_EXPERIMENTS = 200
 # Columns a list shows by itself (no columns in its URL or view): the built-ins,
 # the most logged metrics and the properties whose values differ across the runs.
 AUTO_METRICS = 3
-AUTO_PROPS = 4
+AUTO_PROPS = 2  # the built-ins, 3 metrics and 2 properties fit 1440 px
 
 
 def has_state(query_dict: QueryDict) -> bool:
