@@ -9,8 +9,10 @@ process left and each slurm run was one Slurm job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +40,10 @@ def _wait_for(run, wanted: set[str]) -> tuple[str, float]:
         if status in wanted:
             return status, time.perf_counter()
         if time.monotonic() > deadline:
-            raise SystemExit(f"{run.id} still {status} after {DEADLINE_S:g} s")
+            error = run.get_details().get("error") or {}
+            raise SystemExit(
+                f"{run.id} still {status} after {DEADLINE_S:g} s: {error.get('message', '')}"
+            )
         time.sleep(POLL_S)
 
 
@@ -108,6 +113,41 @@ def bench_target(exp, config, runs: int) -> dict:
     }
 
 
+@contextlib.contextmanager
+def studio_server():
+    """The studio on a free loopback port (gunicorn, this process's database and
+    STUDIO_HOME): a Slurm job's supervisor reaches the studio over its API only."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(Path(os.environ["STUDIO_HOME"]) / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "studio.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        env={**os.environ, "PYTHONPATH": str(harness.ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/accounts/login/", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the studio server did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        log.close()
+
+
 def child(args) -> None:
     backend = harness.setup_child()
     from django.contrib.auth import get_user_model
@@ -137,9 +177,11 @@ def child(args) -> None:
     results = {"backend": backend, "version": harness.backend_version()}
     local = ScriptRunConfig(source_directory=str(source), script="honour.py")
     results["local"] = bench_target(exp, local, args.runs)
+    server = contextlib.ExitStack()
+    url = server.enter_context(studio_server())
     bridge = subprocess.Popen(
         [sys.executable, "-m", "studio", "worker", "--target", "hpc", "-w", ws.name,
-         "--server", "http://127.0.0.1:9"],
+         "--server", url],
         env={**os.environ, "PYTHONPATH": str(harness.ROOT)},
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
@@ -151,6 +193,7 @@ def child(args) -> None:
     finally:
         bridge.send_signal(signal.SIGINT)
         bridge.wait(timeout=10)
+        server.close()
     harness.write_results(args.child, results)
 
 
