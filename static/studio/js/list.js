@@ -1,13 +1,11 @@
 // Runs lists (/runs/, a saved view, an experiment): selection, expanding a parent's
-// children in place, live status refresh and charts. Progressive: the page works
+// children in place and charts (live updates: live.js). Progressive: the page works
 // without this file. Server HTML is parsed with DOMParser and moved in as nodes;
 // user text is never assigned through innerHTML.
 "use strict";
 
 (() => {
-  const REFRESH_MS = 5000;
   const parse = (html) => new DOMParser().parseFromString(html, "text/html");
-  const byRunId = (root, id) => root.querySelector(`tr[data-run-id="${CSS.escape(id)}"]`);
 
   async function fetchHtml(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
@@ -85,43 +83,10 @@
       try {
         insertRows(row, await fetchHtml(toggle.dataset.childrenUrl), row.dataset.runId);
         toggle.setAttribute("aria-expanded", "true");
-        scheduleRefresh();
       } finally {
         toggle.removeAttribute("aria-busy");
       }
     });
-  }
-
-  // --- live statuses -------------------------------------------------------------------
-  let timer = null;
-  function scheduleRefresh() {
-    if (timer === null) timer = setTimeout(refresh, REFRESH_MS);
-  }
-
-  async function refresh() {
-    timer = null;
-    const table = document.querySelector("table.runs.list[data-statuses-url]");
-    if (!table) return;
-    const live = [...table.querySelectorAll("tr[data-live][data-run-id]")].slice(0, 200);
-    if (!live.length) return;
-    if (document.hidden) return scheduleRefresh();
-    const url = new URL(table.dataset.statusesUrl, location.href);
-    for (const row of live) url.searchParams.append("run", row.dataset.runId);
-    try {
-      const doc = await fetchHtml(url);
-      for (const fresh of doc.querySelectorAll("tr[data-run-id]")) {
-        const row = byRunId(table, fresh.dataset.runId);
-        if (!row) continue;
-        for (const cell of fresh.querySelectorAll("td[data-col]")) {
-          const target = row.querySelector(`td[data-col="${cell.dataset.col}"]`);
-          if (target) target.replaceChildren(...[...cell.childNodes].map((n) => document.importNode(n, true)));
-        }
-        if (!fresh.hasAttribute("data-live")) row.removeAttribute("data-live");
-      }
-    } catch (error) {
-      // The server is away for a moment: try again at the next tick.
-    }
-    scheduleRefresh();
   }
 
   // --- charts ----------------------------------------------------------------------------
@@ -175,7 +140,6 @@
     setupCleanForms();
     setupSelection();
     setupChildren();
-    scheduleRefresh();
     drawCharts();
   });
 })();

@@ -198,13 +198,22 @@ def cell(run, column: Column, value, ctx: dict) -> str:
             '<td class="cut muted" title="{}">{}</td>', short.chars(400), short.chars(120)
         )
     if kind == "metric":
+        # data-metric/data-stat: live.js updates the cell as the run logs.
         if value is None:
             return format_html(
-                '<td class="num" title="{}: not logged"><span class="muted">—</span></td>',
+                '<td class="num" data-metric="{}" data-stat="{}" title="{}: not logged">'
+                '<span class="muted">—</span></td>',
+                column.arg,
+                column.stat,
                 column.label,
             )
         return format_html(
-            '<td class="num" title="{}: {}">{}</td>', column.label, value, num(value)
+            '<td class="num" data-metric="{}" data-stat="{}" title="{}: {}">{}</td>',
+            column.arg,
+            column.stat,
+            column.label,
+            value,
+            num(value),
         )
     if kind in ("prop", "tag"):
         text = "" if value is None else value

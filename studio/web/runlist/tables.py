@@ -14,6 +14,7 @@ from django.urls import reverse
 from studio.accounts.access import allows
 from studio.errors import StudioError
 from studio.rules.runquery import STATS, RunQuery, parse_sort
+from studio.tracking import live as feed
 from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
 from studio.tracking.runlist import language, pages
 from studio.tracking.runlist import query as runlist
@@ -97,7 +98,18 @@ def runs_table(
         "children_hidden": "children" not in state.filters and "parent" not in state.filters,
         # On an experiment's page the chart spans all its runs (experiments.py).
         "figures": chart_figures(state, page) if experiment is None else [],
+        "live_url": _live_url(workspace, experiment),
     }
+
+
+def _live_url(workspace: Workspace, experiment: Experiment | None) -> str:
+    """The page's event stream (live.js adds the live runs it lists), from the change
+    cursor the page is rendered at."""
+    pairs = [("ws", workspace.name)]
+    if experiment is not None:
+        pairs.append(("experiment", experiment.name))
+    pairs.append(("since", str(feed.cursor())))
+    return reverse("runs-live") + "?" + urlencode(pairs)
 
 
 def _experiment_names(workspace: Workspace) -> list[str]:
