@@ -139,7 +139,7 @@ class ThreadSink(Sink):
 class Subscription:
     """What one stream follows. ``workspace_ids``: where its caller may read (checked
     for every change, whatever else matches); ``runs``: primary keys of the runs
-    whose status, points and log it shows; ``scope``: (workspace id, experiment id or
+    whose status, points and log it shows (they exist already); ``scope``: (workspace id, experiment id or
     None) whose new top-level runs it is told about, or None."""
 
     owner: Any
@@ -152,9 +152,9 @@ class Subscription:
     def matches(self, change: Change) -> bool:
         if change.workspace_id not in self.workspace_ids:
             return False
-        if change.run_pk in self.runs:
-            return True
-        if self.scope is None or change.kind != ChangeKind.CREATED or change.parent_id:
+        if change.kind != ChangeKind.CREATED:
+            return change.run_pk in self.runs
+        if self.scope is None or change.parent_id:
             return False
         workspace_id, experiment_id = self.scope
         return change.workspace_id == workspace_id and experiment_id in (
@@ -164,7 +164,7 @@ class Subscription:
 
     def query(self) -> Q:
         """``matches`` as a filter on the feed (for a stream that resumes)."""
-        q = Q(run_id__in=self.runs)
+        q = Q(run_id__in=self.runs) & ~Q(kind=ChangeKind.CREATED)
         if self.scope is not None:
             workspace_id, experiment_id = self.scope
             new = Q(kind=ChangeKind.CREATED, parent_id=None, workspace_id=workspace_id)
@@ -233,6 +233,14 @@ class Hub:
                 self._running = True
                 if self.autostart:
                     threading.Thread(target=self._run, name="studio-live", daemon=True).start()
+
+    def close_all(self) -> None:
+        """End every open stream (their pages reconnect, and resume)."""
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub.sink.closed = True
+            sub.sink._put(CLOSED)
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:

@@ -54,9 +54,12 @@
         handler(JSON.parse(event.data));
       });
     }
+    // For people and tests alike: whether the page is following.
+    source.addEventListener("open", () => (root().dataset.liveState = "open"));
     source.addEventListener("error", () => {
       // Closed for good (refused: signed out, too many streams): say so; otherwise
       // the browser is already reconnecting.
+      root().dataset.liveState = source.readyState === EventSource.CLOSED ? "closed" : "connecting";
       if (source.readyState === EventSource.CLOSED) showNote("Live updates stopped — reload", true);
     });
   }

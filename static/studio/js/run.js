@@ -413,9 +413,9 @@
 
   function extendChart(chart, detail) {
     const plot = chart.querySelector(".js-plotly-plot");
-    const url = chart.dataset.chartUrl || "";
-    if (!plot || !plot.data?.length) return false;
-    if (chart.dataset.reduced === "1" || !url.includes("x=step") || !url.includes("smooth=0")) return false;
+    const params = new URL(chart.dataset.chartUrl, location.href).searchParams;
+    if (!plot || !plot.data?.length || chart.dataset.reduced === "1") return false;
+    if (params.get("x") !== "step" || Number(params.get("smooth")) !== 0) return false;
     const last = plot.data.length - 1;
     const xs = plot.data[last].x || [];
     const top = xs.length ? xs[xs.length - 1] : -Infinity;
