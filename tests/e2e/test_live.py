@@ -67,9 +67,7 @@ def _clean(browser) -> None:
     assert browser.csp_violations() == []
 
 
-def test_a_logged_value_a_status_and_a_new_run_appear_on_the_open_list(
-    browser, member, experiment
-):
+def test_a_logged_value_a_status_and_a_new_run_appear_on_the_open_list(browser, member, experiment):
     run = make_run(experiment, "training", loss=0.5)
     browser.sign_in("bob", "pw-bob")
     page = browser.page

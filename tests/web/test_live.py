@@ -48,9 +48,7 @@ def test_a_list_stream_resumes_after_the_last_event_id(client, member, experimen
     services.run_complete(run=run)
     client.force_login(member)
 
-    body = _read(
-        client.get(f"/live/runs/?run={run.run_id}", headers={"last-event-id": str(seen)})
-    )
+    body = _read(client.get(f"/live/runs/?run={run.run_id}", headers={"last-event-id": str(seen)}))
 
     events = _events(body)
     assert [e[1] for e in events] == ["points", "run"]
@@ -79,9 +77,10 @@ def test_the_since_of_the_page_is_where_a_first_connection_starts(client, member
 def test_the_run_page_stream_sends_that_run_only(client, member, experiment):
     run, other = make_run(experiment, "a"), make_run(experiment, "b")
     client.force_login(member)
-    assert f'data-live-url="/runs/{run.run_id}/live/?since=' in client.get(
-        f"/runs/{run.run_id}/"
-    ).content.decode()
+    assert (
+        f'data-live-url="/runs/{run.run_id}/live/?since='
+        in client.get(f"/runs/{run.run_id}/").content.decode()
+    )
     log_metric(other, "loss", 1.0)
     log_metric(run, "loss", 2.0)
     services.run_live_log_append(run=run, offset=0, data=b"hello\n")
