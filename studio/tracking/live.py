@@ -9,9 +9,9 @@ server). A sink that falls ``MAX_BACKLOG`` changes behind is closed; its page
 reconnects and resumes from the change cursor.
 
 Ids can commit out of order on PostgreSQL (two transactions, the later id committed
-first), so the poller does not jump over a missing id at once: it keeps reading from
-the lowest id it has not seen for ``GAP_WAIT`` seconds (a rolled-back transaction
-leaves a hole forever), and delivers each id once.
+first), so the poller does not give up a missing id at once: each tick reads the ids
+above the newest it has read, and the missing ids below it again, for ``GAP_WAIT``
+seconds (a rolled-back transaction leaves a hole forever). Each id is delivered once.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ INTERVAL = 0.2  # seconds between two reads of the feed while streams are open
 REAP_EVERY = 15.0  # seconds between two looks for lost runs among the followed ones
 GAP_WAIT = 5.0  # seconds a missing id is waited for before it is given up
 MAX_GAP = 10_000  # a larger jump in ids is given up at once
-BATCH = 1_000  # changes read per tick at most
+BATCH = 1_000  # changes read per tick at most (the rest: next tick)
 MAX_BACKLOG = 2_000  # changes a stream may have waiting before it is closed
 MAX_BACKFILL = 2_000  # changes a resuming stream may ask for; more: start afresh
 
@@ -210,8 +210,8 @@ class Hub:
         self._owners: dict[Any, int] = {}
         self._running = False  # a poller is on (a thread, or the caller's ticks)
         self.low = 0  # every id at or below has been handed out (or given up)
-        self._seen: set[int] = set()  # ids above ``low`` handed out
-        self._missing: dict[int, float] = {}  # ids above ``low`` not seen, since when
+        self.top = 0  # the newest id handed out
+        self._missing: dict[int, float] = {}  # ids below ``top`` not seen yet, since when
         self.ticks = 0
 
     @property
@@ -227,8 +227,7 @@ class Hub:
             self._subs.add(sub)
             if not self._running:
                 # Streams read what came before they joined themselves (backfill).
-                self.low = cursor()
-                self._seen.clear()
+                self.low = self.top = cursor()
                 self._missing.clear()
                 self._running = True
                 if self.autostart:
@@ -285,38 +284,33 @@ class Hub:
         return liveness.runs_reap_lost(runs=list(going.only("pk", "run_id", "status", "uuid")))
 
     def tick(self) -> None:
-        """Read the feed once and hand each new change to the streams it concerns."""
+        """Read the feed once and hand each new change to the streams it concerns:
+        the ids above the newest seen, and the missing ids below it still awaited."""
         self.ticks += 1
-        rows = RunChange.objects.filter(id__gt=self.low).order_by("id").values_list(*_FIELDS)
-        changes = [c for c in _changes(rows[:BATCH]) if c.id not in self._seen]
+        query = RunChange.objects.order_by("id").values_list(*_FIELDS)
+        fresh = _changes(query.filter(id__gt=self.top)[:BATCH])
+        late = []
+        if self._missing:
+            late = _changes(query.filter(id__in=sorted(self._missing)[:BATCH]))
+        now = time.monotonic()
+        for change in late:
+            del self._missing[change.id]
+        expected = self.top + 1
+        for change in fresh:
+            if change.id - expected <= MAX_GAP:  # a larger jump is given up at once
+                self._missing.update(dict.fromkeys(range(expected, change.id), now))
+            expected = change.id + 1
+        if fresh:
+            self.top = fresh[-1].id
+        for missing in [i for i, since in self._missing.items() if now - since >= GAP_WAIT]:
+            del self._missing[missing]
+        self.low = min(self._missing) - 1 if self._missing else self.top
         with self._lock:
             subs = list(self._subs)
-        for change in changes:
+        for change in sorted(late, key=lambda c: c.id) + fresh:
             for sub in subs:
                 if change.id > sub.since and sub.matches(change):
                     sub.sink.put(change)
-            self._seen.add(change.id)
-        self._advance()
-
-    def _advance(self) -> None:
-        now = time.monotonic()
-        if self._seen and max(self._seen) - self.low > MAX_GAP:
-            self.low = min(self._seen) - 1
-        while self._seen:
-            following = self.low + 1
-            if following in self._seen:
-                self._seen.discard(following)
-                self.low = following
-                continue
-            since = self._missing.setdefault(following, now)
-            for missing in range(following + 1, min(self._seen)):
-                self._missing.setdefault(missing, now)
-            if now - since < GAP_WAIT:
-                break
-            del self._missing[following]
-            self.low = following
-        for gone in [i for i in self._missing if i <= self.low]:
-            del self._missing[gone]
 
 
 HUB = Hub()
