@@ -47,6 +47,14 @@ def test_services_write_a_change_for_creation_status_and_points(experiment):
     assert status["status"] == "Completed" and status["ended_at"]
 
 
+def test_infinities_travel_as_null_in_the_change(experiment):
+    run = make_run(experiment, "a")
+    log_metric(run, "x", float("inf"), float("-inf"))
+    data = RunChange.objects.get(run=run, kind=ChangeKind.POINTS).data["series"]["x"]
+    assert data["values"] == [None, None]
+    assert (data["last"], data["min"], data["max"]) == (None, None, None)
+
+
 def test_a_refused_batch_writes_no_change(experiment):
     run = make_run(experiment, "a")
     services.run_complete(run=run)

@@ -64,8 +64,14 @@ def change_run_status(*, run: Run, created: bool = False) -> None:
     )
 
 
+def _number(value: Any) -> float | int | None:
+    """JSON has no NaN or infinity (and PostgreSQL's jsonb and SQLite's JSON check
+    refuse them): a non-finite value travels as null."""
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
 def _finite(values: list) -> list:
-    return [v if isinstance(v, (int, float)) and math.isfinite(v) else None for v in values]
+    return [_number(v) for v in values]
 
 
 def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str, Any]) -> None:
@@ -79,11 +85,11 @@ def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str
         out[name] = {
             "steps": s.steps[-TAIL_POINTS:].tolist(),
             "values": _finite(s.values[-TAIL_POINTS:].tolist()),
-            "times": s.times[-TAIL_POINTS:].tolist(),
+            "times": _finite(s.times[-TAIL_POINTS:].tolist()),
             "truncated": len(s) > TAIL_POINTS,
-            "last": None if summary.last_is_nan else summary.last_value,
-            "min": summary.min_value,
-            "max": summary.max_value,
+            "last": _number(summary.last_value),
+            "min": _number(summary.min_value),
+            "max": _number(summary.max_value),
             "count": summary.count,
         }
     if out:
