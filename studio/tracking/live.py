@@ -304,13 +304,14 @@ class Hub:
             self.top = fresh[-1].id
         for missing in [i for i, since in self._missing.items() if now - since >= GAP_WAIT]:
             del self._missing[missing]
-        self.low = min(self._missing) - 1 if self._missing else self.top
         with self._lock:
             subs = list(self._subs)
         for change in sorted(late, key=lambda c: c.id) + fresh:
             for sub in subs:
                 if change.id > sub.since and sub.matches(change):
                     sub.sink.put(change)
+        # Only now: a stream's keep-alive names ``low`` as where its page is.
+        self.low = min(self._missing) - 1 if self._missing else self.top
 
 
 HUB = Hub()
