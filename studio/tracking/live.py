@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.models import Max, Q
 
 from studio.rules import transitions
@@ -200,6 +200,14 @@ def backfill(sub: Subscription, after: int) -> list[Change] | None:
     return None if len(changes) > MAX_BACKFILL else changes
 
 
+def _close_connection() -> None:
+    """Close this thread's database connection, whatever state it is in."""
+    try:
+        connection.close()
+    except Exception:  # already unusable: nothing left to close
+        log.debug("closing the poller's connection failed", exc_info=True)
+
+
 class Hub:
     """The process's one poller and the streams it feeds."""
 
@@ -209,6 +217,7 @@ class Hub:
         self._subs: set[Subscription] = set()
         self._owners: dict[Any, int] = {}
         self._running = False  # a poller is on (a thread, or the caller's ticks)
+        self._thread: threading.Thread | None = None
         self.low = 0  # every id at or below has been handed out (or given up)
         self.top = 0  # the newest id handed out
         self._missing: dict[int, float] = {}  # ids below ``top`` not seen yet, since when
@@ -217,6 +226,12 @@ class Hub:
     @property
     def streams(self) -> int:
         return len(self._subs)
+
+    @property
+    def running(self) -> bool:
+        """Whether a poller is on (it stops, closing its connection, after the last
+        stream leaves)."""
+        return self._running or (self._thread is not None and self._thread.is_alive())
 
     def subscribe(self, sub: Subscription, *, limit: int) -> None:
         """Start feeding ``sub``; TooMany when its owner already has ``limit`` streams."""
@@ -231,7 +246,10 @@ class Hub:
                 self._missing.clear()
                 self._running = True
                 if self.autostart:
-                    threading.Thread(target=self._run, name="studio-live", daemon=True).start()
+                    self._thread = threading.Thread(
+                        target=self._run, name="studio-live", daemon=True
+                    )
+                    self._thread.start()
 
     def close_all(self) -> None:
         """End every open stream (their pages reconnect, and resume)."""
@@ -257,8 +275,8 @@ class Hub:
             while True:
                 with self._lock:
                     if not self._subs:
-                        self._running = False
-                        return
+                        self._running = False  # a stream joining now starts a new one
+                        break
                 try:
                     if time.monotonic() - reaped >= REAP_EVERY:
                         reaped = time.monotonic()
@@ -266,12 +284,11 @@ class Hub:
                     self.tick()
                 except Exception:  # the database is away for a moment: try again
                     log.exception("reading the change feed failed")
-                    connection.close()
+                    _close_connection()
                     time.sleep(1)
                 time.sleep(INTERVAL)
         finally:
-            close_old_connections()
-            connection.close()
+            _close_connection()
 
     def reap(self) -> int:
         """Mark lost the followed runs whose process is gone (what a reader of them

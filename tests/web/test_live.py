@@ -193,10 +193,13 @@ def test_the_asgi_app_delivers_a_logged_value_while_the_stream_is_open(
                 break
         received = time.monotonic()
         writer.join()
-        await response.aclose() if hasattr(response, "aclose") else response.close()
+        await response.streaming_content.aclose()  # the stream ends: the hub lets it go
         return text, received - logged["at"]
 
     text, _latency = async_to_sync(scenario)()
+    deadline = time.monotonic() + 5
+    while feed.HUB.running and time.monotonic() < deadline:
+        time.sleep(0.05)  # the poller stops (and closes its connection) after the last stream
     (_, name, data), *_ = _events(text)
     assert (name, data["run_id"], data["values"]) == ("points", run.run_id, [0.125])
     assert text.rstrip().endswith(f"id: {feed.cursor()}")  # the change's id, after its events
