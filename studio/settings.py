@@ -248,6 +248,12 @@ STORAGES = {
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 # A run whose process has not heartbeat for this long is marked Failed ("lost").
 STUDIO_RUN_LEASE_SECONDS = env_int("STUDIO_RUN_LEASE_SECONDS", 60)
+# Live pages (Server-Sent Events): how long one stream lasts before the browser
+# reconnects (and resumes), how many one user may hold open, how long changes are kept
+# for a page that reconnects.
+STUDIO_LIVE_LIFETIME_SECONDS = env_int("STUDIO_LIVE_LIFETIME_SECONDS", 300)
+STUDIO_LIVE_MAX_STREAMS = env_int("STUDIO_LIVE_MAX_STREAMS", 6)
+STUDIO_LIVE_RETENTION_SECONDS = env_int("STUDIO_LIVE_RETENTION_SECONDS", 900)
 # Seconds between SIGTERM and SIGKILL when a run is cancelled.
 STUDIO_CANCEL_GRACE_SECONDS = env_int("STUDIO_CANCEL_GRACE_SECONDS", 10)
 # JSON bodies (metric batches) up to 16 MB; file uploads stream past this limit.

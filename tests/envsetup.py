@@ -13,6 +13,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 else:
     os.environ.setdefault("STUDIO_TEST_SQLITE", os.path.join(_home, "test.sqlite3"))
 os.environ.setdefault("STUDIO_USER", "tester")
+# Live event streams end (and browsers reconnect, resuming) every 2 s: a test that
+# reads a whole stream waits no longer than that.
+os.environ.setdefault("STUDIO_LIVE_LIFETIME_SECONDS", "2")
 
 # Shared by the controller and its xdist workers (they inherit the environment).
 os.environ.setdefault("STUDIO_TEST_FIGURES", os.path.join(_home, "figures.txt"))

@@ -25,6 +25,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest
@@ -154,6 +155,20 @@ def route(need: str, *, post: str | None = None, **objects: str) -> Callable:
                 raise Http404("Not found") from None
             except PermissionDenied as exc:
                 raise HttpForbidden(exc.message) from None
+
+        if inspect.iscoroutinefunction(view):
+            # An async view (a live stream): the same checks run in a thread (they
+            # read the session and the database) before its coroutine starts; the
+            # objects it fetches itself are checked by itself.
+            async def checked(request: HttpRequest, *args: Any, **kwargs: Any):
+                def allowed() -> Any:
+                    return enforced(request, *args, **kwargs)
+
+                outcome = await sync_to_async(allowed)()
+                return await outcome if inspect.iscoroutine(outcome) else outcome
+
+            label_policy(checked, need, post or need, objects)
+            return functools.wraps(view)(checked)
 
         label_policy(enforced, need, post or need, objects)
         return enforced

@@ -1,5 +1,7 @@
 """``studio server``: bring the database schema up to date, collect the static files
-(with gzip and brotli variants), then serve the web studio and the API with gunicorn.
+(with gzip and brotli variants), then serve the web studio and the API with gunicorn
+running uvicorn workers (ASGI: open live event streams hold no thread; see
+``asgi_worker``).
 ``--dev`` serves with Django's development server instead (auto-reload on code changes)."""
 
 from __future__ import annotations
@@ -29,15 +31,13 @@ def gunicorn_argv(args: argparse.Namespace) -> list[str]:
         sys.executable,
         "-m",
         "gunicorn",
-        "studio.wsgi:application",
+        "studio.asgi:application",
         "--bind",
         f"{args.host}:{args.port}",
         "--workers",
         str(args.workers),
-        "--threads",
-        str(args.threads),
         "--worker-class",
-        "gthread",
+        "studio.cli.asgi_worker.StudioWorker",
         "--no-control-socket",
         "--access-logfile",
         "-",
@@ -74,12 +74,12 @@ def _positive(text: str) -> int:
 def register(groups: argparse._SubParsersAction) -> None:
     p = groups.add_parser(
         "server",
-        help="serve the web studio and the API (gunicorn; --dev: Django's development server)",
+        help="serve the web studio and the API (gunicorn with uvicorn workers; --dev: Django's "
+        "development server)",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=_positive, default=2, help="gunicorn worker processes")
-    p.add_argument("--threads", type=_positive, default=4, help="threads per worker")
     p.add_argument(
         "--timeout", type=_positive, default=60, help="seconds before a stuck worker is restarted"
     )

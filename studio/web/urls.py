@@ -14,6 +14,7 @@ from studio.web.views import (
     environments,
     experiments,
     invitations,
+    live,
     members,
     run_page,
     runs,
@@ -27,8 +28,8 @@ runs_list = [
     path("runs/", runs.run_list, name="run-list"),
     path("runs.csv", runs.run_export, name="run-export"),
     path("actions/runs/", runs.run_bulk, name="run-bulk"),
-    path("fragments/runs/status/", runs.run_statuses, name="run-statuses"),
     path("fragments/runs/<str:run_id>/children/", runs.run_children_rows, name="run-children-rows"),
+    path("live/runs/", live.runs_live, name="runs-live"),
 ]
 
 one_run = [
@@ -41,6 +42,7 @@ one_run = [
     path("children/", run_page.run_children, name="run-children"),
     path("log/", run_page.run_log, name="run-log"),
     path("log/search/", run_page.run_log_search, name="run-log-search"),
+    path("live/", live.run_live, name="run-live"),
     path("files/<path:name>", run_page.run_file, name="run-file"),
 ]
 

@@ -46,8 +46,7 @@ def studio_server(tmp_path):
     for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "STUDIO_TEST_SQLITE"):
         env.pop(name, None)
     proc = subprocess.Popen(
-        [PYTHON, "-m", "studio", "server", "--port", str(port), "--workers", "2",
-         "--threads", "2"],
+        [PYTHON, "-m", "studio", "server", "--port", str(port), "--workers", "2"],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

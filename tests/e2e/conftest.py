@@ -83,3 +83,6 @@ def browser(live_server, transactional_db, monkeypatch):
         page.on("dialog", on_dialog)
         yield watched
         chromium.close()
+        from studio.tracking.live import HUB
+
+        HUB.close_all()  # the pages' event streams end with the test (and its database)

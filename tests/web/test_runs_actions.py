@@ -1,5 +1,5 @@
 """What a runs list does besides showing runs: CSV export, actions on the selected
-runs (compare, tag, cancel), children expanded in place and the live statuses."""
+runs (compare, tag, cancel), children expanded in place, rows marked live."""
 
 import csv
 import io
@@ -183,29 +183,14 @@ def test_the_children_of_another_workspace_run_are_not_found(client, member, oth
     assert client.get(f"/fragments/runs/{theirs.run_id}/children/").status_code == 404
 
 
-def test_statuses_refresh_shows_the_current_status_of_runs_one_may_see(
-    client, member, experiment, other_workspace
-):
-    ours = make_run(experiment, "ours")
-    theirs = make_run(services.experiment_get_or_create(workspace=other_workspace, name="x"), "t")
-    services.run_fail(run=ours)
-    client.force_login(member)
-
-    body = get(client, f"/fragments/runs/status/?run={ours.run_id}&run={theirs.run_id}")
-
-    assert f'<tr data-run-id="{ours.run_id}">' in body  # no data-live: it has ended
-    assert '<span class="status status-failed">Failed</span>' in body
-    assert theirs.run_id not in body
-
-
-def test_running_rows_are_marked_live_for_the_refresh(client, member, experiment):
+def test_running_rows_are_marked_live_for_the_event_stream(client, member, experiment):
     going, done = make_run(experiment, "going"), make_run(experiment, "done")
     services.run_complete(run=done)
     client.force_login(member)
     body = get(client, "/runs/")
     assert f'<tr data-run-id="{going.run_id}" data-live>' in body
     assert f'<tr data-run-id="{done.run_id}">' in body
-    assert 'data-statuses-url="/fragments/runs/status/"' in body
+    assert 'data-live-url="/live/runs/?ws=default&amp;since=' in body
 
 
 @pytest.mark.parametrize("reason", ["", "lost"])
@@ -220,22 +205,15 @@ def test_list_badges_are_the_status_partial_the_run_page_uses(status, reason):
     assert status_badge(run) == partial.strip()
 
 
-def test_a_run_gone_quiet_is_shown_failed_lost_in_the_list_and_the_refresh(
-    client, member, experiment, settings
-):
+def test_a_run_gone_quiet_is_shown_failed_lost_in_the_list(client, member, experiment, settings):
     import datetime as dt
 
     from django.utils import timezone
 
     quiet = make_run(experiment, "quiet")
     alive = make_run(experiment, "alive")
-    Run.objects.filter(pk=quiet.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
     client.force_login(member)
 
-    body = get(client, f"/fragments/runs/status/?run={quiet.run_id}&run={alive.run_id}")
-    assert '<span class="status status-failed">Failed · lost</span>' in body
-
-    Run.objects.filter(pk=quiet.pk).update(status=RunStatus.RUNNING, status_reason="")
     Run.objects.filter(pk=quiet.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
     page = get(client, "/runs/")
     assert page.count("Failed · lost") == 1

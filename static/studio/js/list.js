@@ -1,14 +1,12 @@
 // Runs lists (/runs/, a saved view, an experiment): selection, expanding a parent's
-// children in place, live status refresh, charts, and the columns (finding one in
-// the picker, resizing, moving and pinning). Progressive: the page works
+// children in place, charts and the columns (finding one in the picker, resizing,
+// moving and pinning); live updates: live.js. Progressive: the page works
 // without this file. Server HTML is parsed with DOMParser and moved in as nodes;
 // user text is never assigned through innerHTML.
 "use strict";
 
 (() => {
-  const REFRESH_MS = 5000;
   const parse = (html) => new DOMParser().parseFromString(html, "text/html");
-  const byRunId = (root, id) => root.querySelector(`tr[data-run-id="${CSS.escape(id)}"]`);
 
   async function fetchHtml(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
@@ -91,43 +89,10 @@
         insertRows(row, await fetchHtml(toggle.dataset.childrenUrl), row.dataset.runId);
         toggle.setAttribute("aria-expanded", "true");
         repin();
-        scheduleRefresh();
       } finally {
         toggle.removeAttribute("aria-busy");
       }
     });
-  }
-
-  // --- live statuses -------------------------------------------------------------------
-  let timer = null;
-  function scheduleRefresh() {
-    if (timer === null) timer = setTimeout(refresh, REFRESH_MS);
-  }
-
-  async function refresh() {
-    timer = null;
-    const table = document.querySelector("table.runs.list[data-statuses-url]");
-    if (!table) return;
-    const live = [...table.querySelectorAll("tr[data-live][data-run-id]")].slice(0, 200);
-    if (!live.length) return;
-    if (document.hidden) return scheduleRefresh();
-    const url = new URL(table.dataset.statusesUrl, location.href);
-    for (const row of live) url.searchParams.append("run", row.dataset.runId);
-    try {
-      const doc = await fetchHtml(url);
-      for (const fresh of doc.querySelectorAll("tr[data-run-id]")) {
-        const row = byRunId(table, fresh.dataset.runId);
-        if (!row) continue;
-        for (const cell of fresh.querySelectorAll("td[data-col]")) {
-          const target = row.querySelector(`td[data-col="${cell.dataset.col}"]`);
-          if (target) target.replaceChildren(...[...cell.childNodes].map((n) => document.importNode(n, true)));
-        }
-        if (!fresh.hasAttribute("data-live")) row.removeAttribute("data-live");
-      }
-    } catch (error) {
-      // The server is away for a moment: try again at the next tick.
-    }
-    scheduleRefresh();
   }
 
   // --- charts ----------------------------------------------------------------------------
@@ -346,13 +311,16 @@
     if (!row || !Array.isArray(detail.values) || !detail.values.length) return;
     const finite = detail.values.filter((v) => typeof v === "number" && Number.isFinite(v));
     const last = detail.values[detail.values.length - 1];
+    // The server's summary of the whole series when the event carries it (live.js).
+    const summary = { last: detail.last, min: detail.min, max: detail.max };
     for (const stat of ["last", "min", "max"]) {
       const th = table.querySelector(`thead th[data-col-key="${CSS.escape(`metric:${stat}:${detail.name}`)}"]`);
       const cell = th && row.cells[th.cellIndex];
       if (!cell) continue;
       const old = cell.dataset.value === undefined ? null : Number(cell.dataset.value);
       let value = null;
-      if (stat === "last") value = typeof last === "number" ? last : NaN;
+      if (typeof summary[stat] === "number") value = summary[stat];
+      else if (stat === "last") value = typeof last === "number" ? last : NaN;
       else if (finite.length) {
         const pick = stat === "min" ? Math.min(...finite) : Math.max(...finite);
         value = old === null || Number.isNaN(old) ? pick : (stat === "min" ? Math.min(old, pick) : Math.max(old, pick));
@@ -381,7 +349,6 @@
     setupCleanForms();
     setupSelection();
     setupChildren();
-    scheduleRefresh();
     drawCharts();
   });
 })();

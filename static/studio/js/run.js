@@ -162,20 +162,20 @@
     true,
   );
 
-  // --- live status (and pipeline steps) while the run is active; stops once it ended -------
+  // --- live status (and pipeline steps): live.js tells when the run's status changed ------
 
-  function pollStatus() {
-    const status = document.querySelector('[data-section="status"]');
-    if (!status || status.dataset.active !== "1") return;
-    setTimeout(async () => {
-      try {
-        await refreshSection("status");
-        if (document.querySelector('[data-section="steps"]')) await refreshSection("steps");
-      } finally {
-        pollStatus();
-      }
-    }, 3000);
-  }
+  const isThisRun = (detail) =>
+    detail.run_id === document.querySelector("[data-run-page]")?.dataset.runId;
+
+  document.addEventListener("studio:run", async (event) => {
+    if (!isThisRun(event.detail)) return;
+    await refreshSection("status");
+    if (document.querySelector('[data-section="steps"]')) await refreshSection("steps");
+    if (!event.detail.active && log.box) {
+      log.box.dataset.active = "0";
+      follow();
+    }
+  });
 
   // --- the log viewer --------------------------------------------------------------------
 
@@ -198,6 +198,9 @@
       results: box.querySelector("[data-log-results]"),
     });
     if (log.atEnd) log.pre.scrollTop = log.pre.scrollHeight;
+    document.addEventListener("studio:log", (event) => {
+      if (isThisRun(event.detail) && event.detail.size > log.end) follow();
+    });
     follow();
   }
 
@@ -217,35 +220,46 @@
     return i ? `${bytes.toFixed(1)} ${units[i]}` : `${bytes} B`;
   }
 
-  // Poll for new bytes while the run is active (and until what it wrote last is read).
+  // Read the new bytes: when the page opens, when live.js says the log grew, and again
+  // at once while the server has more than one read returns (a fast writer).
+  let following = false;
+  let followAgain = false;
   async function follow() {
-    const live = log.box.dataset.active === "1";
-    if (!live && !log.behind) return;
-    let delay = 1000;
-    if (log.atEnd) {
-      try {
-        const response = await fetch(`${log.url}&offset=${log.end}`, { credentials: "same-origin" });
-        if (response.ok) {
-          const chunk = await response.json();
-          if (chunk.start === log.end && log.atEnd) {
-            if (chunk.text) {
-              const stick = nearBottom(log.pre);
-              log.pre.append(document.createTextNode(chunk.text));
-              trimLog();
-              if (stick) log.pre.scrollTop = log.pre.scrollHeight;
-            }
-            log.end = chunk.end;
-          }
-          log.behind = chunk.end < chunk.size && chunk.text !== "";
-          log.box.dataset.active = chunk.active ? "1" : "0";
-          setState(`${chunk.active ? "following · " : ""}${formatSize(chunk.size)}`);
-          if (log.behind) delay = 50; // catching up with a fast writer
-        }
-      } catch {
-        delay = 3000; // the server is away for a moment
-      }
+    if (!log.atEnd) return;
+    if (following) {
+      followAgain = true; // the log grew while a read was under way
+      return;
     }
-    setTimeout(follow, delay);
+    following = true;
+    let delay = null;
+    try {
+      const response = await fetch(`${log.url}&offset=${log.end}`, { credentials: "same-origin" });
+      if (response.ok) {
+        const chunk = await response.json();
+        if (chunk.start === log.end && log.atEnd) {
+          if (chunk.text) {
+            const stick = nearBottom(log.pre);
+            log.pre.append(document.createTextNode(chunk.text));
+            trimLog();
+            if (stick) log.pre.scrollTop = log.pre.scrollHeight;
+          }
+          log.end = chunk.end;
+        }
+        log.behind = chunk.end < chunk.size && chunk.text !== "";
+        log.box.dataset.active = chunk.active ? "1" : "0";
+        setState(`${chunk.active ? "following · " : ""}${formatSize(chunk.size)}`);
+        if (log.behind) delay = 50; // catching up with a fast writer
+      }
+    } catch {
+      // The server is away for a moment: the next "log" event reads again.
+    } finally {
+      following = false;
+    }
+    if (followAgain) {
+      followAgain = false;
+      delay = delay ?? 0;
+    }
+    if (delay !== null) setTimeout(follow, delay);
   }
 
   function trimLog() {
@@ -353,6 +367,7 @@
   function drawChart(figure, chart) {
     const plot = chart.querySelector(".plot");
     chart.classList.remove("loading");
+    chart.dataset.reduced = figure.reduced ? "1" : "0";
     window.Plotly.react(plot, figure.data, figure.layout, PLOT_CONFIG).then(() => {
       if (plot.dataset.bound) return;
       plot.dataset.bound = "1";
@@ -391,19 +406,51 @@
     drawChart(figure, chart);
   }
 
-  // While the run is active its charts grow: redraw the visible ones every 10 s.
-  function refreshCharts() {
-    setTimeout(async () => {
-      const status = document.querySelector('[data-section="status"]');
-      if (!status || status.dataset.active !== "1") return;
-      if (document.visibilityState === "visible") {
-        for (const chart of document.querySelectorAll("[data-chart][data-chart-url]")) {
-          if (chart.querySelector(".js-plotly-plot")) await redraw(chart);
-        }
-      }
-      refreshCharts();
-    }, 10_000);
+  // While the run is active its charts grow (live.js: studio:points). A chart of every
+  // point by step, unsmoothed, gets the new points appended; any other (reduced to
+  // buckets, smoothed, by time) is fetched again, at most every 2 s.
+  const REDRAW_MS = 2000;
+
+  function extendChart(chart, detail) {
+    const plot = chart.querySelector(".js-plotly-plot");
+    const params = new URL(chart.dataset.chartUrl, location.href).searchParams;
+    if (!plot || !plot.data?.length || chart.dataset.reduced === "1") return false;
+    if (params.get("x") !== "step" || Number(params.get("smooth")) !== 0) return false;
+    const last = plot.data.length - 1;
+    const xs = plot.data[last].x || [];
+    const top = xs.length ? xs[xs.length - 1] : -Infinity;
+    const keep = detail.steps.map((step, i) => i).filter((i) => detail.steps[i] > top);
+    if (!keep.length) return true;
+    const when = (t) => new Date(t * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    window.Plotly.extendTraces(
+      plot,
+      {
+        x: [keep.map((i) => detail.steps[i])],
+        y: [keep.map((i) => detail.values[i])],
+        customdata: [keep.map((i) => [detail.steps[i], when(detail.times[i])])],
+      },
+      [last],
+    );
+    if (plot.data[last].mode === "markers" && plot.data[last].x.length > 1) {
+      window.Plotly.restyle(plot, { mode: "lines" }, [last]);
+    }
+    return true;
   }
+
+  document.addEventListener("studio:points", (event) => {
+    const detail = event.detail;
+    if (!isThisRun(detail) || !window.Plotly) return;
+    for (const chart of document.querySelectorAll("[data-chart][data-chart-url]")) {
+      if (chart.dataset.name !== detail.name || !chart.querySelector(".js-plotly-plot")) continue;
+      if (!detail.truncated && extendChart(chart, detail)) continue;
+      if (chart.dataset.redrawPending) continue;
+      chart.dataset.redrawPending = "1";
+      setTimeout(async () => {
+        delete chart.dataset.redrawPending;
+        await redraw(chart);
+      }, REDRAW_MS);
+    }
+  });
 
   function initCharts() {
     const charts = document.querySelectorAll("[data-chart]");
@@ -416,7 +463,6 @@
         if (response.ok) drawChart(await response.json(), entry.target);
       }
     });
-    refreshCharts();
     for (const chart of charts) {
       const data = chart.dataset.figureId && document.getElementById(chart.dataset.figureId);
       if (data) {
@@ -431,6 +477,5 @@
   document.addEventListener("DOMContentLoaded", () => {
     initLog();
     initCharts();
-    pollStatus();
   });
 })();

@@ -1,3 +1,4 @@
+from studio.tracking.models.changes import ChangeKind, RunChange
 from studio.tracking.models.metrics import (
     MetricBatch,
     MetricChunk,
@@ -20,6 +21,7 @@ from studio.tracking.models.runs import (
 from studio.tracking.models.views import SavedView
 
 __all__ = [
+    "ChangeKind",
     "Experiment",
     "LeaseWatch",
     "LogChunk",
@@ -29,6 +31,7 @@ __all__ = [
     "MetricRecord",
     "MetricSummary",
     "Run",
+    "RunChange",
     "RunFile",
     "RunProperty",
     "RunStatus",

@@ -25,6 +25,7 @@ from studio.tracking.models import (
     Run,
     RunFile,
 )
+from studio.tracking.services.changes import change_log
 
 # --- files -------------------------------------------------------------------------
 
@@ -155,6 +156,7 @@ def run_live_log_append(*, run: Run, offset: int, data: bytes) -> int:
                     LogChunk.objects.create(
                         run_file=live, offset=size, size=len(tail), storage_key=key
                     )
+                    change_log(run=run, size=size + len(tail))
         except IntegrityError:
             moved = 0
         if moved:

@@ -22,6 +22,7 @@ from studio.tracking.models import (
     MetricSummary,
     Run,
 )
+from studio.tracking.services.changes import change_points
 from studio.tracking.services.runs import _lock_run
 
 MAX_BATCH_ITEMS = 1_000
@@ -111,7 +112,8 @@ def metric_log_batch(
             return {"batch_id": batch_id, "stored": 0, "duplicate": True}
         MetricBatch.objects.create(run=run, batch_id=batch_id, points=points)
         if parsed:
-            _store_series(run, parsed)
+            summaries = _store_series(run, parsed)
+            change_points(run=run, series=parsed, summaries=summaries)
         if clean_records:
             _store_records(run, clean_records)
         Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
@@ -122,7 +124,8 @@ def _concat_arrays(a, b):
     return metricdata.concat("scalar", a, b)
 
 
-def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
+def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, MetricSummary]:
+    """Store the points; return each series' summary as it is after them."""
     names = list(parsed)
     summaries = {
         s.name: s for s in MetricSummary.objects.select_for_update().filter(run=run, name__in=names)
@@ -195,6 +198,7 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> None:
         MetricSummary.objects.filter(pk=summary.pk).update(
             **{field: getattr(summary, field) for field in _SUMMARY_FIELDS}
         )
+    return {**summaries, **{summary.name: summary for summary in new_summaries}}
 
 
 _SUMMARY_FIELDS = (

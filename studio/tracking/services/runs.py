@@ -32,6 +32,7 @@ from studio.tracking.models import (
     RunType,
     Workspace,
 )
+from studio.tracking.services.changes import change_run_status
 
 MAX_CHILDREN_PER_CALL = 10_000
 
@@ -177,6 +178,7 @@ def run_create(
         RunProperty.objects.bulk_create(
             RunProperty(run=run, key=k, value=v) for k, v in clean_props.items()
         )
+        change_run_status(run=run, created=True)
     return run
 
 
@@ -286,13 +288,16 @@ def run_transition(
         fields["ended_at"] = Coalesce(F("ended_at"), now)
     if error is not None:
         fields["error"] = dict(error)
-    updated = Run.objects.filter(pk=run.pk, status__in=allowed).update(**fields)
+    with transaction.atomic():  # the change is told exactly when it is made
+        updated = Run.objects.filter(pk=run.pk, status__in=allowed).update(**fields)
+        if updated:
+            run.refresh_from_db()
+            change_run_status(run=run)
     if not updated:
         current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
         if current is None:
             raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
         raise InvalidTransition.between(run.run_id, current, status)
-    run.refresh_from_db()
     return run
 
 

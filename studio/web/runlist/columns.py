@@ -251,16 +251,22 @@ def cell(run, column: Column, value, ctx: dict) -> str:
             '<td class="cut muted" title="{}">{}</td>', short.chars(400), short.chars(120)
         )
     if kind == "metric":
+        # data-metric/data-stat: live.js updates the cell as the run logs.
         if value is None:
             return format_html(
-                '<td class="num" title="{}: not logged"><span class="muted">—</span></td>',
+                '<td class="num" data-metric="{}" data-stat="{}" title="{}: not logged">'
+                '<span class="muted">—</span></td>',
+                column.arg,
+                column.stat,
                 column.label,
             )
         base = ctx.get("baseline_values", {}).get(column.key)
         if base is not None and run.pk != ctx.get("baseline_pk"):
             return _metric_delta_cell(column, value, base)
         return format_html(
-            '<td class="num" title="{}: {}" data-value="{}">{}</td>',
+            '<td class="num" data-metric="{}" data-stat="{}" title="{}: {}" data-value="{}">{}</td>',
+            column.arg,
+            column.stat,
             column.label,
             value,
             value,

@@ -14,6 +14,7 @@ from django.urls import reverse
 from studio.accounts.access import allows
 from studio.errors import StudioError
 from studio.rules.runquery import STATS, RunQuery, parse_column, parse_sort
+from studio.tracking import live as feed
 from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
 from studio.tracking.runlist import language, pages
 from studio.tracking.runlist import query as runlist
@@ -134,6 +135,7 @@ def runs_table(
         "panels": panel_grid(state, runs, experiment=experiment),
         # What the chart options form keeps as it is (all but the panels' own keys).
         "panel_keep": links.extra + [p for p in pairs if p[0] not in CHART_PARAMS[1:]],
+        "live_url": _live_url(workspace, experiment),
     }
 
 
@@ -160,6 +162,16 @@ def _axis_options(state: ListState, suggested: dict) -> list[tuple[str, str]]:
     for key, label in options:
         found.setdefault(key, label)
     return list(found.items())
+
+
+def _live_url(workspace: Workspace, experiment: Experiment | None) -> str:
+    """The page's event stream (live.js adds the live runs it lists), from the change
+    cursor the page is rendered at."""
+    pairs = [("ws", workspace.name)]
+    if experiment is not None:
+        pairs.append(("experiment", experiment.name))
+    pairs.append(("since", str(feed.cursor())))
+    return reverse("runs-live") + "?" + urlencode(pairs)
 
 
 def _experiment_names(workspace: Workspace) -> list[str]:

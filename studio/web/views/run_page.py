@@ -24,6 +24,7 @@ from studio.core.markdown import render_markdown
 from studio.core.ranges import file_response
 from studio.errors import NotFound, StudioError, ValidationError
 from studio.rules import transitions
+from studio.tracking import live as feed
 from studio.tracking import selectors, services
 from studio.tracking.models import Run
 from studio.web import charts, run_files
@@ -92,6 +93,8 @@ def run_detail(request: HttpRequest, run: Run) -> HttpResponse:
         tab=tab,
         tabs=TABS,
         confirm_cancel=request.GET.get("confirm") == "cancel" and context["cancellable"],
+        # The change cursor the page is rendered at: live.js follows from there.
+        live_since=None if run.is_terminal else feed.cursor(),
     )
     return render(request, "web/run_page.html", context)
 

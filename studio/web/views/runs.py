@@ -10,16 +10,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from studio.accounts.routes import CURRENT, route
-from studio.core.templatetags.studio_tags import run_duration
 from studio.tracking import saved_views
 from studio.tracking.models import Run, Workspace
 from studio.tracking.runlist.state import ListState
-from studio.tracking.services import liveness
 from studio.web.common import frame
-from studio.web.runlist import bulk, columns, export, tables
+from studio.web.runlist import bulk, export, tables
 from studio.web.runlist.links import ListLinks
-
-MAX_LIVE = 200  # runs whose status one refresh asks for
 
 
 @route("public")
@@ -71,20 +67,6 @@ def run_children_rows(request: HttpRequest, run: Run) -> HttpResponse:
     table's rows), 50 at a time, oldest first."""
     context = tables.children_rows(request, run)
     return render(request, "web/_run_rows_fragment.html", context)
-
-
-@route("read")
-@require_safe
-def run_statuses(request: HttpRequest) -> HttpResponse:
-    """Status badges and durations of the listed runs still going: what the list's
-    refresh replaces every few seconds (the same partial the rows use)."""
-    ids = request.GET.getlist("run")[:MAX_LIVE]
-    visible = Run.objects.visible_to(request.user).filter(run_id__in=ids)
-    runs = list(visible)
-    if liveness.runs_reap_lost(runs=runs):  # gone quiet: Failed, "lost"
-        runs = list(visible.all())
-    cells = [(run, columns.status_badge(run), run_duration(run)) for run in runs]
-    return render(request, "web/_run_statuses.html", {"cells": cells})
 
 
 @route("read", workspace=CURRENT)

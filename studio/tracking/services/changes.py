@@ -1,0 +1,101 @@
+"""Writing the change feed (``RunChange``) that open pages follow live.
+
+The run and metric services call these inside the transaction that makes the change,
+so a change is visible to the feed's poller exactly when the change itself is. Why a
+table and not signals or LISTEN/NOTIFY: the SDK, workers and supervisors write from
+other processes, on SQLite as on PostgreSQL; a row with a monotonic id is the one
+cursor every backend has, and a page that reconnects resumes from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from studio.tracking.models import ChangeKind, Run, RunChange
+
+# How many of the newest points of each series a change carries: a live chart needs
+# the tail; a batch bigger than this says "truncated" and the page reloads the series.
+TAIL_POINTS = 1_000
+# Every PRUNE_EVERY-th change deletes those older than the retention.
+PRUNE_EVERY = 500
+
+
+def retention() -> dt.timedelta:
+    return dt.timedelta(seconds=int(getattr(settings, "STUDIO_LIVE_RETENTION_SECONDS", 900)))
+
+
+def _record(run: Run, kind: str, data: Mapping[str, Any]) -> None:
+    change = RunChange.objects.create(
+        workspace_id=run.workspace_id,
+        experiment_id=run.experiment_id,
+        run=run,
+        parent_id=run.parent_id,
+        kind=kind,
+        data=dict(data),
+    )
+    if change.pk % PRUNE_EVERY == 0:
+        # The newest change stays: a quiet page resumes from it, not from nothing.
+        RunChange.objects.filter(
+            created_at__lt=timezone.now() - retention(), id__lt=change.pk
+        ).delete()
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def change_run_status(*, run: Run, created: bool = False) -> None:
+    """A run was created, or its status changed (``run`` holds the new row)."""
+    _record(
+        run,
+        ChangeKind.CREATED if created else ChangeKind.STATUS,
+        {
+            "status": run.status,
+            "reason": run.status_reason,
+            "started_at": _iso(run.started_at),
+            "ended_at": _iso(run.ended_at),
+        },
+    )
+
+
+def _number(value: Any) -> float | int | None:
+    """JSON has no NaN or infinity (and PostgreSQL's jsonb and SQLite's JSON check
+    refuse them): a non-finite value travels as null."""
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _finite(values: list) -> list:
+    return [_number(v) for v in values]
+
+
+def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str, Any]) -> None:
+    """Scalar points were stored: each series' newest TAIL_POINTS points (non-finite
+    values as null) and its summary (last/min/max/count) after the batch."""
+    out = {}
+    for name, s in series.items():
+        if s.kind != "scalar" or not len(s):
+            continue
+        summary = summaries[name]
+        out[name] = {
+            "steps": s.steps[-TAIL_POINTS:].tolist(),
+            "values": _finite(s.values[-TAIL_POINTS:].tolist()),
+            "times": _finite(s.times[-TAIL_POINTS:].tolist()),
+            "truncated": len(s) > TAIL_POINTS,
+            "last": _number(summary.last_value),
+            "min": _number(summary.min_value),
+            "max": _number(summary.max_value),
+            "count": summary.count,
+        }
+    if out:
+        _record(run, ChangeKind.POINTS, {"series": out})
+
+
+def change_log(*, run: Run, size: int) -> None:
+    """The run's live log grew to ``size`` bytes."""
+    _record(run, ChangeKind.LOG, {"size": size})
