@@ -7,6 +7,7 @@
 
 (() => {
   const parse = (html) => new DOMParser().parseFromString(html, "text/html");
+  const byRunId = (root, id) => root.querySelector(`tr[data-run-id="${CSS.escape(id)}"]`);
 
   async function fetchHtml(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from studio.errors import StudioError
 from studio.tracking.runlist import groups
@@ -97,7 +97,7 @@ def grouped_table(
             if column in by_column:
                 cells.append(_stats_cell(column, by_column[column], group.count))
             else:
-                cells.append(mark_safe("<td></td>"))
+                cells.append(format_html("<td>{}</td>", ""))
         condition = groups.group_filter(state.group, group)
         rows.append(
             GroupRow(str(i), group.label, group.count, links.narrowed(condition), lead + 1, cells)

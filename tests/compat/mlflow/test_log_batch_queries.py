@@ -21,8 +21,9 @@ NOW_MS = 1_800_000_000_000
 # Per call: the token; the run's id by uuid; the run and its workspace (no tags or
 # properties); the lease watch (a running run); the caller's role. Then the metric
 # service, in its transaction (opened and closed: 2): its run lock, the batch-id
-# check and row, the summaries, the chunks' tails (2), the heartbeat.
-FIXED = 14
+# check and row, the summaries, the chunks' tails (2), the heartbeat, the change
+# feed's row (live pages: one per batch, whatever its keys).
+FIXED = 15
 
 
 @pytest.fixture
