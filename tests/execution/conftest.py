@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from studio.accounts.models import Role
 from tests.conftest import PYTHON
 
 
@@ -114,3 +115,27 @@ def slurm_cluster():
             if done.returncode != 0:
                 pytest.fail(f"scripts/slurm-dev.sh up failed:\n{done.stdout}{done.stderr}")
     return conf
+
+
+def other_machine_env(live_server, home, username: str, role: str = Role.CONTRIBUTOR) -> dict:
+    """The environment of ``studio worker`` on a machine that is not the server's:
+    its own HOME and STUDIO_HOME under ``home``, the studio's URL and a token of
+    ``username`` (a ``role`` member of "default", narrowed to it), and nothing of this
+    test's server (no DATABASE_URL)."""
+    from studio.accounts.services import token_create
+    from studio.tracking.models import Workspace
+    from tests.factories import MembershipFactory
+
+    workspace = Workspace.objects.get(name="default")
+    user = MembershipFactory(user__username=username, workspace=workspace, role=role).user
+    _, secret = token_create(user=user, name=f"worker {username}", workspace=workspace)
+    home.mkdir(exist_ok=True)
+    return {
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "STUDIO_HOME": str(home / ".studio"),
+        "STUDIO_SERVER_URL": live_server.url,
+        "STUDIO_TOKEN": secret,
+    }

@@ -5,18 +5,15 @@ outputs over the API with the run's token; cancel reaches it the same way."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import psutil
 import pytest
 
 from studio.accounts.models import Role
-from studio.accounts.services import token_create
 from studio.execution.models import WorkerBeat
-from studio.tracking.models import Workspace
-from tests.conftest import PYTHON, ROOT
-from tests.factories import MembershipFactory
+from tests.conftest import PYTHON
+from tests.execution.conftest import other_machine_env
 from tests.figures import report
 from tests.jobs import wait_for_status, wait_terminal, wait_until
 
@@ -52,22 +49,9 @@ def start_remote(live_server, tmp_path, role=Role.CONTRIBUTOR, env=None):
     and HOME, STUDIO_SERVER_URL and STUDIO_TOKEN (a token of ``role`` narrowed to
     "default"), no DATABASE_URL or any other setting of this test's server; ``env``:
     more variables."""
-    user = MembershipFactory(
-        user__username="vm-3", workspace=Workspace.objects.get(name="default"), role=role
-    ).user
-    _, secret = token_create(
-        user=user, name="worker vm-3", workspace=user.memberships.get().workspace
-    )
     home = tmp_path / "remote-home"
-    home.mkdir()
     env = {
-        "PATH": os.environ["PATH"],
-        "LANG": "C.UTF-8",
-        "HOME": str(home),
-        "PYTHONPATH": str(ROOT),
-        "STUDIO_HOME": str(home / ".studio"),
-        "STUDIO_SERVER_URL": live_server.url,
-        "STUDIO_TOKEN": secret,
+        **other_machine_env(live_server, home, "vm-3", role),
         "STUDIO_CANCEL_GRACE_SECONDS": "2",
         **(env or {}),
     }

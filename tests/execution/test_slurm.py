@@ -19,14 +19,10 @@ import time
 import psutil
 import pytest
 
-from studio.accounts.models import Role
-from studio.accounts.services import token_create
 from studio.execution import slurm
 from studio.sdk import ComputeTarget, SlurmCompute
-from studio.tracking.models import Workspace
-from tests.conftest import PYTHON, ROOT
-from tests.execution.conftest import _passed_env
-from tests.factories import MembershipFactory
+from tests.conftest import PYTHON
+from tests.execution.conftest import _passed_env, other_machine_env
 from tests.jobs import execution, wait_for_status, wait_terminal, wait_until
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.usefixtures("slurm_cluster")]
@@ -71,28 +67,12 @@ def start_bridge(request, start_worker, live_server, tmp_path):
     if request.param == "database":
         yield start_worker
         return
-    user = MembershipFactory(
-        user__username="login-node",
-        workspace=Workspace.objects.get(name="default"),
-        role=Role.CONTRIBUTOR,
-    ).user
-    _, secret = token_create(user=user, name="bridge", workspace=user.memberships.get().workspace)
     home = tmp_path / "login-node"
-    home.mkdir()
+    machine = other_machine_env(live_server, home, "login-node")
     started: list[subprocess.Popen] = []
 
     def start(target: str, *extra: str) -> subprocess.Popen:
-        env = {
-            "PATH": os.environ["PATH"],
-            "LANG": "C.UTF-8",
-            "HOME": str(home),
-            "PYTHONPATH": str(ROOT),
-            "STUDIO_HOME": str(home / ".studio"),
-            "STUDIO_SERVER_URL": live_server.url,
-            "STUDIO_TOKEN": secret,
-            "SLURM_CONF": os.environ["SLURM_CONF"],
-            **_passed_env(),
-        }
+        env = {**machine, "SLURM_CONF": os.environ["SLURM_CONF"], **_passed_env()}
         proc = subprocess.Popen(
             [PYTHON, "-m", "studio", "worker", "--target", target, "-w", "default", *extra],
             env=env,
