@@ -550,21 +550,11 @@ def main(argv: list[str] | None = None) -> int:
         from studio.execution.backends import RestBackend
 
         backend = RestBackend(args.server, run_token=args.run_token)
-        try:
-            supervise(
-                args.run_id,
-                backend,
-                worker=args.worker,
-                run_as=run_as,
-                sample_every=args.system_metrics_every,
-            )
-        finally:
-            backend.end(args.run_id)
-        return 0
-    from studio.bootstrap import setup_django
+    else:
+        from studio.bootstrap import setup_django
 
-    setup_django()
-    backend = LocalBackend(server=args.server)
+        setup_django()
+        backend = LocalBackend(server=args.server)
     try:
         supervise(
             args.run_id,
@@ -575,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         backend.end(args.run_id)
-        if args.server:
+        if args.server and not args.client:
             revoke_run_tokens(args.run_id)
     return 0
 

@@ -237,16 +237,8 @@ class ListState:
 
 
 def _axes(keys: object, problems: list[str]) -> list[Column]:
-    axes: list[Column] = []
-    for key in list(keys)[: MAX_AXES * 2] if isinstance(keys, list | tuple) else []:
-        try:
-            column = parse_axis(key)
-        except StudioError as exc:
-            problems.append(exc.message)
-            continue
-        if column not in axes:
-            axes.append(column)
-    return axes[:MAX_AXES]
+    keys = keys if isinstance(keys, list | tuple) else []
+    return _parsed(keys, parse_axis, MAX_AXES, problems)
 
 
 def _scatter(keys: object, problems: list[str]) -> list[Column]:
@@ -422,16 +414,22 @@ def _group(key: object, problems: list[str]) -> Column | None:
 
 
 def _columns(keys: Iterable, problems: list[str]) -> list[Column]:
+    return _parsed(keys, parse_column, MAX_COLUMNS, problems)
+
+
+def _parsed(keys: Iterable, parse, limit: int, problems: list[str]) -> list[Column]:
+    """The columns ``parse`` makes of ``keys``, each once, at most ``limit``; what it
+    refuses is dropped with a note in ``problems``."""
     columns: list[Column] = []
-    for key in list(keys)[: MAX_COLUMNS * 2]:
+    for key in list(keys)[: limit * 2]:
         try:
-            column = parse_column(key)
+            column = parse(key)
         except StudioError as exc:
             problems.append(exc.message)
             continue
         if column not in columns:
             columns.append(column)
-    return columns[:MAX_COLUMNS]
+    return columns[:limit]
 
 
 def clean_state(state: object, *, workspace: Workspace) -> dict:
