@@ -27,7 +27,7 @@ TABS = (
     ("outputs", "Outputs + logs"),
     ("snapshot", "Snapshot"),
 )
-SECTIONS = ("name", "status", "description", "tags", "steps")
+SECTIONS = ("name", "status", "description", "tags", "steps", "details")
 CHART_POINTS = 1000  # per chart: a chart is ~600 px wide
 EMBEDDED_CHARTS = 12  # the rest load as they scroll into view
 CHILDREN_PAGE = 100
@@ -44,7 +44,9 @@ def _cancellable(run: Run) -> bool:
 
 
 def section_context(request: HttpRequest, run: Run, **extra: Any) -> dict[str, Any]:
-    """What the header, description, tags and steps partials need."""
+    """What the header, description, tags, steps and details partials need."""
+    from studio.execution.selectors import slurm_job_of
+
     editing = extra.pop("editing", request.GET.get("edit") == "description")
     list_url = reverse("run-list") + "?" + urlencode({"ws": run.workspace.name})
     context = {
@@ -62,6 +64,7 @@ def section_context(request: HttpRequest, run: Run, **extra: Any) -> dict[str, A
         "editing": editing,
         "tags": list(run.tags.all()),
         "steps": _steps(run),
+        "slurm_job_id": slurm_job_of(run),
     }
     context.update(extra)
     return context
@@ -84,13 +87,10 @@ def _steps(run: Run) -> list[dict[str, Any]] | None:
 
 
 def overview(request: HttpRequest, run: Run) -> dict[str, Any]:
-    from studio.execution.selectors import slurm_job_of
-
     failure = run.error if isinstance(run.error, dict) else None
     return {
         "properties": list(run.properties.all()),
         "failure": failure,
-        "slurm_job_id": slurm_job_of(run),
     }
 
 

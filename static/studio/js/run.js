@@ -51,6 +51,7 @@
     const form = event.target;
     if (form.matches("[data-description-form]")) return describe(event);
     if (form.matches("[data-log-search]")) return searchLog(event);
+    if (form.matches("[data-cancel-form]")) return cancelRun(event);
     if (!form.matches("[data-fragment]")) return;
     const section = form.closest("[data-section]");
     if (!section) return;
@@ -66,6 +67,29 @@
       window.location.reload();
     }
   });
+
+  // --- cancel: the dialog posts, then the header, details and steps show the new state ----
+
+  async function cancelRun(event) {
+    const form = event.target;
+    const status = document.querySelector('[data-section="status"]');
+    if (!status) return;
+    event.preventDefault();
+    const { response, text } = await fetchText(form.getAttribute("action"), {
+      method: "POST",
+      body: new FormData(form, event.submitter),
+    });
+    form.closest("dialog")?.close();
+    if (!response.ok && response.status !== 400) return window.location.reload();
+    swap(status, text);
+    await refreshAfterStatus();
+  }
+
+  async function refreshAfterStatus() {
+    for (const name of ["details", "steps"]) {
+      if (document.querySelector(`[data-section="${name}"]`)) await refreshSection(name);
+    }
+  }
 
   // --- the description: edit in place with a live preview ---------------------------------
 
@@ -170,7 +194,7 @@
   document.addEventListener("studio:run", async (event) => {
     if (!isThisRun(event.detail)) return;
     await refreshSection("status");
-    if (document.querySelector('[data-section="steps"]')) await refreshSection("steps");
+    await refreshAfterStatus();
     if (!event.detail.active && log.box) {
       log.box.dataset.active = "0";
       follow();

@@ -170,13 +170,15 @@ def run_tags(request: HttpRequest, run: Run) -> HttpResponse:
 @require_POST
 def run_cancel(request: HttpRequest, run: Run) -> HttpResponse:
     """Cancel as ``run.cancel()`` does: a started script gets CancelRequested and its
-    supervisor stops the process group; a pipeline's driver cancels its steps."""
+    supervisor stops the process group; a pipeline's driver cancels its steps. The
+    page's script gets the fresh status section (then refreshes the details)."""
     try:
         run = services.run_cancel(run=run)
-        messages.success(request, f"Cancel requested: the run is {run.status}.")
     except StudioError as exc:
-        messages.error(request, exc.message)
-    return redirect(run_url(run, request.POST.get("tab", "overview")))
+        return _write_failed(request, run, "status", exc)
+    if not _is_fragment(request):
+        messages.success(request, f"Cancel requested: the run is {run.status}.")
+    return _after_write(request, run, "status")
 
 
 # --- data for the page's script ----------------------------------------------------------
