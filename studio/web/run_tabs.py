@@ -245,13 +245,20 @@ def _log_for_page(request: HttpRequest, run: Run, run_file) -> dict[str, Any]:
     else:
         return {"log": None, "log_error": error}
     log["tail"] = mode == "tail"
+    # The number of the first line shown: known from the start of the log, or carried
+    # by a search result's link (?at=&line=); else the viewer numbers from there.
+    log["first_line"] = 1 if log["start"] == 0 else None
+    if mode == "forward" and log["start"] > 0:
+        try:
+            log["first_line"] = run_files.parse_offset(request.GET.get("line"), name="line") or None
+        except ValidationError:
+            pass  # a bad number in a pasted link: number from the part shown
     query = request.GET.get("q", "").strip()[:200]
     matches, more = [], False
     if query:
         found = selectors.file_search(run_file=run_file, needle=query)
-        matches, more = found["matches"], found["next_offset"] is not None
-        for match in matches:
-            match["line"] = run_files.clean_text(match["line"].encode())
+        matches = run_files.present_matches(found["matches"], query)
+        more = found["next_offset"] is not None
     return {"log": log, "log_query": query, "log_matches": matches, "log_more": more}
 
 

@@ -137,3 +137,28 @@ document.addEventListener("keydown", (event) => {
     true,
   );
 })();
+
+// Anything that waits: Studio.busy(element, promise) marks the element aria-busy at
+// once and shows "Loading…" (is-loading) only once the wait passes 300 ms, so quick
+// answers never flash. Returns the promise's result.
+window.Studio = window.Studio || {};
+(() => {
+  const waits = new WeakMap(); // element -> number of waits under way
+  window.Studio.busy = async (element, work) => {
+    if (!element) return work;
+    waits.set(element, (waits.get(element) || 0) + 1);
+    element.setAttribute("aria-busy", "true");
+    const timer = setTimeout(() => element.classList.add("is-loading"), 300);
+    try {
+      return await work;
+    } finally {
+      clearTimeout(timer);
+      const left = waits.get(element) - 1;
+      waits.set(element, left);
+      if (!left) {
+        element.removeAttribute("aria-busy");
+        element.classList.remove("is-loading");
+      }
+    }
+  };
+})();

@@ -256,17 +256,17 @@ def run_log(request: HttpRequest, run: Run) -> JsonResponse:
 @require_safe
 def run_log_search(request: HttpRequest, run: Run) -> JsonResponse:
     """Lines of a log holding ``q``: the whole log, 256 MB per call (``next_offset``
-    continues), at most 200 lines."""
+    and ``next_line`` continue, as ``offset`` and ``line``), at most 200 lines, each
+    with its number, the term's parts and two lines of context either side."""
     run_file = _log_file(request, run)
     try:
         offset = run_files.parse_offset(request.GET.get("offset"), name="offset") or 0
-        found = selectors.file_search(
-            run_file=run_file, needle=request.GET.get("q", ""), offset=offset
-        )
+        line = run_files.parse_offset(request.GET.get("line"), name="line") or 1
+        needle = request.GET.get("q", "")
+        found = selectors.file_search(run_file=run_file, needle=needle, offset=offset, line=line)
     except ValidationError as exc:
         return _bad_request(exc)
-    for match in found["matches"]:
-        match["line"] = run_files.clean_text(match["line"].encode())
+    found["matches"] = run_files.present_matches(found["matches"], needle)
     return JsonResponse(found)
 
 
