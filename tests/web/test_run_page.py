@@ -597,7 +597,7 @@ def test_outputs_show_a_tree_of_files_and_the_log(client, member, run):
     assert "model/</summary>" in body and "weights.bin" in body and "notes.txt" in body
     assert "train.py" not in body  # the snapshot has its own tab
     assert (
-        '<pre class="log" data-log-text tabindex="0" aria-label="Log text">epoch 1\nred\n</pre>'
+        '<pre class="log" data-log-text tabindex="0" aria-label="Log text" data-first-line="1" data-query="">epoch 1\nred\n</pre>'
         in body
     )
     snapshot = page(client, run, tab="snapshot").content.decode()
@@ -618,10 +618,11 @@ def test_the_log_search_works_without_javascript(client, member, run):
     upload(run, "logs/std_log.txt", b"ok\nERROR: disk full\nok\n")
     client.force_login(member)
     body = page(client, run, tab="outputs", q="error").content.decode()
-    assert "1 line match" in body
-    assert "ERROR: disk full</a>" in body and "at=3" in body
-    jumped = page(client, run, tab="outputs", log="logs/std_log.txt", at=3).content.decode()
-    assert ">ERROR: disk full\nok\n</pre>" in jumped
+    assert "1 line matches" in body
+    assert "<mark>ERROR</mark>: disk full</span>" in body and "at=3&amp;line=2" in body
+    jumped = page(client, run, tab="outputs", log="logs/std_log.txt", at=3, line=2).content.decode()
+    assert 'data-first-line="2"' in jumped and ">ERROR: disk full\nok\n</pre>" in jumped
+    assert "Showing the log from line 2 (byte 3)." in jumped
 
 
 def test_selectors_used_by_the_page_exist():
