@@ -63,11 +63,11 @@ document.addEventListener("keydown", (event) => {
     const yes = document.createElement("button");
     yes.type = "button";
     yes.className = "btn btn-danger";
-    yes.dataset.confirmYes = "";
+    yes.dataset.confirmAnswer = "yes";
     const no = document.createElement("button");
     no.type = "button";
     no.className = "btn";
-    no.dataset.confirmNo = "";
+    no.dataset.confirmAnswer = "no";
     actions.append(yes, no);
     dialog.append(text, items, actions);
     yes.addEventListener("click", () => dialog.close("yes"));
@@ -102,11 +102,11 @@ document.addEventListener("keydown", (event) => {
       items.append(more);
     }
     items.hidden = !names.length;
-    box.querySelector("[data-confirm-yes]").textContent = source.dataset.confirmYes || "Yes";
-    box.querySelector("[data-confirm-no]").textContent = source.dataset.confirmNo || "No";
+    box.querySelector('[data-confirm-answer="yes"]').textContent = source.dataset.confirmYes || "Yes";
+    box.querySelector('[data-confirm-answer="no"]').textContent = source.dataset.confirmNo || "No";
     box.returnValue = "";
     box.showModal();
-    box.querySelector("[data-confirm-no]").focus();
+    box.querySelector('[data-confirm-answer="no"]').focus();
     return new Promise((resolve) => {
       box.addEventListener("close", () => resolve(box.returnValue === "yes"), { once: true });
     });
