@@ -116,6 +116,23 @@ def description_html(user, run: Run, text: str | None = None) -> SafeString:
     return render_markdown(text, run_id=run.run_id, refs=RunReferences(user, run))
 
 
+EXCERPT_CHARS = 200  # of a description, read for a chart legend's tooltip
+
+
+def legend_excerpt(text: str, lines: int = 2) -> str:
+    """The first non-empty lines of a description, as plain text (heading and list
+    marks dropped), for the title of a run's entry in a chart legend."""
+    kept = []
+    for line in text.splitlines():
+        line = line.strip().lstrip("#>*-+ ").strip()
+        if line:
+            kept.append(line)
+        if len(kept) == lines:
+            break
+    joined = "\n".join(kept)
+    return joined if len(joined) <= EXCERPT_CHARS else joined[: EXCERPT_CHARS - 1] + "…"
+
+
 @dataclass(frozen=True)
 class DiffLine:
     kind: str  # "add", "del", "same" or "hunk"

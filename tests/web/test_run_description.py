@@ -229,3 +229,37 @@ def test_the_editor_offers_shortcuts_and_the_attach_url(client, member, run):
     body = client.get(f"/runs/{run.run_id}/", {"edit": "description"}).content.decode()
     assert f'data-attach-url="/runs/{run.run_id}/description/attach/"' in body
     assert "Ctrl+Enter saves" in body and "studio/js/description.js" in body
+
+
+# --- chart legends -----------------------------------------------------------------------------
+
+
+def _config(html: str) -> dict:
+    import json
+
+    return json.loads(re.search(r'id="panels-config" type="application/json">(.*?)</script>', html, re.S)[1])
+
+
+def test_chart_legends_carry_the_first_lines_of_each_description(client, member, experiment):
+    from tests.web.run_page_helpers import log_series
+
+    a = RunFactory(experiment=experiment, display_name="a")
+    b = RunFactory(experiment=experiment, display_name="b")
+    services.run_update(run=a, description="# Adam, lr 3e-4\n\n- warmup 1k </script>\n- third line\n")
+    for run in (a, b):
+        log_series(run, "loss", [1.0, 0.5])
+    client.force_login(member)
+    listed = _config(client.get("/runs/", {"ws": experiment.workspace.name}).content.decode())
+    assert {r["id"]: r["desc"] for r in listed["runs"]} == {
+        a.run_id: "Adam, lr 3e-4\nwarmup 1k </script>",
+        b.run_id: "",
+    }
+    compared = _config(client.get("/compare/", {"runs": f"{a.run_id},{b.run_id}"}).content.decode())
+    assert [r["desc"] for r in compared["runs"]] == ["Adam, lr 3e-4\nwarmup 1k </script>", ""]
+
+
+def test_a_long_first_line_is_cut_for_the_tooltip():
+    from studio.web.descriptions import EXCERPT_CHARS, legend_excerpt
+
+    cut = legend_excerpt("x" * 5000)
+    assert len(cut) == EXCERPT_CHARS and cut.endswith("…")
