@@ -100,9 +100,8 @@
   }, true);
 
   document.addEventListener("keydown", (event) => {
-    const text = event.target.closest?.("[data-description-form] textarea");
-    if (!text) return;
-    const form = text.form;
+    const form = event.target.closest?.("[data-description-form]");
+    if (!form) return;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       form.requestSubmit(form.querySelector('button[value="save"]'));
