@@ -261,7 +261,9 @@ class References(Protocol):
 
 
 CHART_PARAMS = ("metric", "runs", "smoothing", "log")
-_CHART_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})chart(?:[ \t]+(?P<params>.*))?$")
+_CHART_FENCE = re.compile(
+    r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})chart(?:[ \t]+(?P<params>.*))?$"
+)
 _ANY_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 

@@ -47,7 +47,8 @@ class RunReferences:
             return [self.run.parent]
         parent_pk = self.run.pk if word == "children" else self.run.parent_id
         if word in RUN_SETS:
-            return list(Run.objects.filter(parent_id=parent_pk).order_by("created_at", "pk")[:MAX_CHART_RUNS])
+            children = Run.objects.filter(parent_id=parent_pk).order_by("created_at", "pk")
+            return list(children[:MAX_CHART_RUNS])
         found = self._readable(word)
         if found is None:
             raise ValidationError(
@@ -61,7 +62,9 @@ class RunReferences:
         metric = validation.key(params["metric"], "metric")
         words = [w.strip() for w in params.get("runs", "this").split(",") if w.strip()]
         if not words:
-            raise ValidationError("runs= names no run; use this, parent.children or run ids.", field="runs")
+            raise ValidationError(
+                "runs= names no run; use this, parent.children or run ids.", field="runs"
+            )
         runs: dict[str, Run] = {}
         for word in words:
             for run in self._run_set(word):

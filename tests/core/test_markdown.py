@@ -450,7 +450,9 @@ class Refs:
         return Chart(params["metric"], [("r_1", "<b>r1</b>", "/runs/r_1/")], "ema:0.6", False)
 
     def run_card(self, run_id):
-        return Card(f"/runs/{run_id}/", "base <i>line</i>", "completed") if run_id == "ok_1" else None
+        return (
+            Card(f"/runs/{run_id}/", "base <i>line</i>", "completed") if run_id == "ok_1" else None
+        )
 
     def view_card(self, view_id):
         return Card("/runs/?view=3", "shared <view>") if view_id == 3 else None
@@ -467,7 +469,9 @@ def test_a_chart_block_renders_a_placeholder_with_checked_data():
     assert refs.asked == [
         {"metric": "val_loss", "runs": "this,parent.children", "smoothing": "0.6"}
     ]
-    assert '<div class="md-chart" data-metric="val_loss" data-smooth="ema:0.6" data-log="0">' in html
+    assert (
+        '<div class="md-chart" data-metric="val_loss" data-smooth="ema:0.6" data-log="0">' in html
+    )
     assert '<a href="/runs/r_1/" data-run="r_1">&lt;b&gt;r1&lt;/b&gt;</a>' in html
     assert_safe(html)
     assert sanitize(html) == html
@@ -485,7 +489,7 @@ def test_a_chart_block_renders_a_placeholder_with_checked_data():
 def test_bad_chart_parameters_render_an_inline_error(block, message):
     html = render_markdown(block, refs=Refs())
     assert '<p class="md-embed-error">Chart: ' in html and message in html.replace("&#x27;", "'")
-    assert "md-chart\"" not in html
+    assert 'md-chart"' not in html
 
 
 def test_a_chart_block_inside_a_longer_fence_stays_code():
@@ -494,7 +498,10 @@ def test_a_chart_block_inside_a_longer_fence_stays_code():
 
 
 def test_chart_params_parse_quoted_values():
-    assert parse_chart_params('metric="val loss" runs=this') == {"metric": "val loss", "runs": "this"}
+    assert parse_chart_params('metric="val loss" runs=this') == {
+        "metric": "val loss",
+        "runs": "this",
+    }
 
 
 def test_references_become_cards_only_when_resolved():

@@ -23,11 +23,18 @@ def real_png(width: int = 4, height: int = 3) -> bytes:
     """A small PNG a browser decodes (red pixels)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 PASTE = """
@@ -103,23 +110,36 @@ def test_a_pasted_image_is_attached_and_a_pasted_svg_is_refused(browser, member,
     page = browser.page
     _edit(page)
     page.evaluate(PASTE, [list(real_png()), "loss plot.png", "image/png"])
-    until(page, "() => /^!\\[loss plot\\]\\(description\\/[0-9a-f]{16}\\.png\\)$/.test(document.querySelector('#description-text').value)")
-    until(page, "() => [...document.querySelectorAll('[data-preview] img')].some((i) => i.naturalWidth === 4)")
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+    until(
+        page,
+        "() => /^!\\[loss plot\\]\\(description\\/[0-9a-f]{16}\\.png\\)$/.test(document.querySelector('#description-text').value)",
+    )
+    until(
+        page,
+        "() => [...document.querySelectorAll('[data-preview] img')].some((i) => i.naturalWidth === 4)",
+    )
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+    )
     page.evaluate(PASTE, [list(svg), "evil.svg", "image/svg+xml"])
     page.wait_for_selector("[data-attach-status].error")
     assert "PNG, JPEG, GIF or WebP" in page.inner_text("[data-attach-status]")
     assert "evil" not in page.input_value("#description-text")
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#description-text", state="detached")
-    until(page, "() => [...document.querySelectorAll('.markdown img')].some((i) => i.naturalWidth === 4)")
+    until(
+        page,
+        "() => [...document.querySelectorAll('.markdown img')].some((i) => i.naturalWidth === 4)",
+    )
     assert [f.name.endswith(".png") for f in RunFile.objects.filter(run=run)] == [True]
     assert browser.dialogs == [] and browser.csp_violations() == []
 
 
 def test_a_chart_block_draws_the_runs_it_names(browser, member, experiment):
     parent = RunFactory(experiment=experiment, display_name="sweep")
-    kids = [RunFactory(experiment=experiment, parent=parent, display_name=f"lr {i}") for i in range(2)]
+    kids = [
+        RunFactory(experiment=experiment, parent=parent, display_name=f"lr {i}") for i in range(2)
+    ]
     for i, kid in enumerate(kids):
         log_series(kid, "val_loss", [1.0 / (s + 1 + i) for s in range(50)])
     services.run_update(

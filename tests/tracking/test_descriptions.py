@@ -22,7 +22,11 @@ HTML = b"<!doctype html><script>alert(1)</script>"
 
 
 def versions(run):
-    return list(run.description_versions.order_by("number").values_list("number", "text", "author__username"))
+    return list(
+        run.description_versions.order_by("number").values_list(
+            "number", "text", "author__username"
+        )
+    )
 
 
 def test_every_save_that_changes_the_text_is_a_version_with_its_author(run, member, owner):
@@ -43,7 +47,9 @@ def test_a_rename_alone_records_no_version(run):
 def test_bad_text_changes_nothing(run, member):
     services.run_update(run=run, description="kept", author=member)
     with pytest.raises(ValidationError):
-        services.run_update(run=run, display_name="new name", description="x" * 1_000_001, author=member)
+        services.run_update(
+            run=run, display_name="new name", description="x" * 1_000_001, author=member
+        )
     run.refresh_from_db()
     assert run.description == "kept" and run.display_name != "new name"
     assert versions(run) == [(1, "kept", "bob")]
@@ -86,11 +92,15 @@ def test_the_api_save_is_a_version_by_the_tokens_user(run, member):
 # --- attachments -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("data", "suffix"), [(PNG, ".png"), (JPEG, ".jpg"), (GIF, ".gif"), (WEBP, ".webp")])
+@pytest.mark.parametrize(
+    ("data", "suffix"), [(PNG, ".png"), (JPEG, ".jpg"), (GIF, ".gif"), (WEBP, ".webp")]
+)
 def test_an_image_is_stored_as_a_description_file_named_by_its_bytes(run, data, suffix):
     stored = services.description_attachment_upload(run=run, content=io.BytesIO(data + b"\0" * 64))
     assert stored.name.startswith("description/") and stored.name.endswith(suffix)
-    got = selectors.file_read(run_file=selectors.file_get(run=run, name=stored.name), limit=len(data))[0]
+    got = selectors.file_read(
+        run_file=selectors.file_get(run=run, name=stored.name), limit=len(data)
+    )[0]
     assert got == data
 
 
@@ -121,5 +131,8 @@ def test_an_image_over_the_cap_is_refused_and_nothing_is_stored(run):
 
 def test_two_attachments_never_collide(experiment):
     run = RunFactory(experiment=experiment)
-    names = {services.description_attachment_upload(run=run, content=io.BytesIO(PNG)).name for _ in range(3)}
+    names = {
+        services.description_attachment_upload(run=run, content=io.BytesIO(PNG)).name
+        for _ in range(3)
+    }
     assert len(names) == 3

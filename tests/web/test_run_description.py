@@ -64,7 +64,9 @@ def test_restore_makes_a_new_version_and_readers_only_look(client, member, reade
     client.force_login(reader)
     body = history(client, run).content.decode()
     assert "Restore" not in body and "v2" in body
-    assert client.post(f"/runs/{run.run_id}/description/restore/", {"version": 1}).status_code == 403
+    assert (
+        client.post(f"/runs/{run.run_id}/description/restore/", {"version": 1}).status_code == 403
+    )
     assert DescriptionVersion.objects.filter(run=run).count() == 2
 
     client.force_login(member)
@@ -83,8 +85,12 @@ def test_an_outsider_sees_no_history_and_cannot_attach(client, outsider, run):
     client.force_login(outsider)
     assert history(client, run).status_code == 404
     upload = SimpleUploadedFile("a.png", PNG, content_type="image/png")
-    assert client.post(f"/runs/{run.run_id}/description/attach/", {"file": upload}).status_code == 404
-    assert client.post(f"/runs/{run.run_id}/description/restore/", {"version": 1}).status_code == 404
+    assert (
+        client.post(f"/runs/{run.run_id}/description/attach/", {"file": upload}).status_code == 404
+    )
+    assert (
+        client.post(f"/runs/{run.run_id}/description/restore/", {"version": 1}).status_code == 404
+    )
 
 
 def test_the_run_page_links_to_the_history(client, reader, run):
@@ -140,7 +146,9 @@ def test_an_image_over_the_cap_is_a_413(client, member, run):
     assert not RunFile.objects.filter(run=run).exists()
 
 
-def test_a_reader_cannot_attach_and_a_request_without_a_file_is_refused(client, member, reader, run):
+def test_a_reader_cannot_attach_and_a_request_without_a_file_is_refused(
+    client, member, reader, run
+):
     client.force_login(reader)
     assert attach(client, run, "a.png", PNG).status_code == 403
     client.force_login(member)
@@ -153,7 +161,9 @@ def test_a_reader_cannot_attach_and_a_request_without_a_file_is_refused(client, 
 
 def test_a_chart_block_names_this_run_and_its_siblings(client, member, experiment):
     parent = RunFactory(experiment=experiment, display_name="sweep")
-    kids = [RunFactory(experiment=experiment, parent=parent, display_name=f"lr {i}") for i in range(3)]
+    kids = [
+        RunFactory(experiment=experiment, parent=parent, display_name=f"lr {i}") for i in range(3)
+    ]
     services.run_update(
         run=kids[0],
         description="```chart metric=val_loss runs=this,parent.children smoothing=0.6\n```",
@@ -176,7 +186,9 @@ def test_a_chart_with_bad_parameters_shows_an_inline_error(client, member, run):
     assert "Chart: runs=parent: this run has no parent." in body and "still here" in body
 
 
-def test_a_chart_of_a_run_the_viewer_cannot_see_is_an_error_not_a_leak(client, member, run, other_workspace):
+def test_a_chart_of_a_run_the_viewer_cannot_see_is_an_error_not_a_leak(
+    client, member, run, other_workspace
+):
     hidden = RunFactory(experiment=ExperimentFactory(workspace=other_workspace, name="secret"))
     services.run_update(run=run, description=f"```chart metric=x runs=this,{hidden.run_id}\n```")
     client.force_login(member)
@@ -184,18 +196,30 @@ def test_a_chart_of_a_run_the_viewer_cannot_see_is_an_error_not_a_leak(client, m
     assert "md-embed-error" in body and f'data-run="{hidden.run_id}"' not in body
 
 
-def test_references_are_cards_only_for_what_the_viewer_can_open(client, member, owner, run, experiment, other_workspace):
+def test_references_are_cards_only_for_what_the_viewer_can_open(
+    client, member, owner, run, experiment, other_workspace
+):
     other = RunFactory(experiment=experiment, display_name="baseline")
-    hidden = RunFactory(experiment=ExperimentFactory(workspace=other_workspace, name="secret"), display_name="secret run")
-    shared = saved_views.view_create(workspace=run.workspace, owner=owner, name="Best runs", state={}, shared=True)
-    private = saved_views.view_create(workspace=run.workspace, owner=owner, name="Alice only", state={}, shared=False)
+    hidden = RunFactory(
+        experiment=ExperimentFactory(workspace=other_workspace, name="secret"),
+        display_name="secret run",
+    )
+    shared = saved_views.view_create(
+        workspace=run.workspace, owner=owner, name="Best runs", state={}, shared=True
+    )
+    private = saved_views.view_create(
+        workspace=run.workspace, owner=owner, name="Alice only", state={}, shared=False
+    )
     services.run_update(
         run=run,
         description=f"vs run:{other.run_id}, run:{hidden.run_id}, view:{shared.pk} and view:{private.pk}",
     )
     client.force_login(member)
     body = client.get(f"/runs/{run.run_id}/").content.decode()
-    assert f'<a class="md-card" href="/runs/{other.run_id}/"><span class="md-card-name">baseline</span>' in body
+    assert (
+        f'<a class="md-card" href="/runs/{other.run_id}/"><span class="md-card-name">baseline</span>'
+        in body
+    )
     assert f"run:{hidden.run_id}" in body and "secret run" not in body
     assert (
         f'<a class="md-card md-card-view" href="/views/{shared.pk}/"><span class="md-card-name">'
@@ -219,7 +243,9 @@ def test_the_conflict_view_shows_the_draft_beside_the_saved_text(client, member,
     assert response.status_code == 409
     body = response.content.decode()
     conflict = body[body.index("data-conflict") :]
-    assert conflict.index("Your draft") < conflict.index("<em>mine</em>") < conflict.index("Saved now")
+    assert (
+        conflict.index("Your draft") < conflict.index("<em>mine</em>") < conflict.index("Saved now")
+    )
     assert conflict.index("Saved now") < conflict.index("<strong>theirs</strong>")
     assert 'data-saved="**theirs**"' in body  # the guard knows the draft is not saved
 
@@ -237,7 +263,9 @@ def test_the_editor_offers_shortcuts_and_the_attach_url(client, member, run):
 def _config(html: str) -> dict:
     import json
 
-    return json.loads(re.search(r'id="panels-config" type="application/json">(.*?)</script>', html, re.S)[1])
+    return json.loads(
+        re.search(r'id="panels-config" type="application/json">(.*?)</script>', html, re.S)[1]
+    )
 
 
 def test_chart_legends_carry_the_first_lines_of_each_description(client, member, experiment):
@@ -245,7 +273,9 @@ def test_chart_legends_carry_the_first_lines_of_each_description(client, member,
 
     a = RunFactory(experiment=experiment, display_name="a")
     b = RunFactory(experiment=experiment, display_name="b")
-    services.run_update(run=a, description="# Adam, lr 3e-4\n\n- warmup 1k </script>\n- third line\n")
+    services.run_update(
+        run=a, description="# Adam, lr 3e-4\n\n- warmup 1k </script>\n- third line\n"
+    )
     for run in (a, b):
         log_series(run, "loss", [1.0, 0.5])
     client.force_login(member)

@@ -51,7 +51,9 @@ def description_restore(*, run: Run, number: int, author=None) -> DescriptionVer
     try:
         old = run.description_versions.get(number=number)
     except (DescriptionVersion.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"Run {run.run_id} has no description version {number}.", field="version") from None
+        raise NotFound(
+            f"Run {run.run_id} has no description version {number}.", field="version"
+        ) from None
     if not description_save(run=run, text=old.text, author=author, restored_from=old.number):
         raise ValidationError(
             f"Version {number} is the description already.", field="version", code="unchanged"
@@ -59,7 +61,9 @@ def description_restore(*, run: Run, number: int, author=None) -> DescriptionVer
     return run.description_versions.first()
 
 
-def description_attachment_upload(*, run: Run, content: IO[bytes], size: int | None = None) -> RunFile:
+def description_attachment_upload(
+    *, run: Run, content: IO[bytes], size: int | None = None
+) -> RunFile:
     """Store an image pasted or dropped into the description editor as a file of the
     run (``description/<random>.<type>``). Allowed on finished runs too: it belongs to
     the description, not to the run's outputs. The type comes from the bytes, never
@@ -87,5 +91,7 @@ def description_attachment_upload(*, run: Run, content: IO[bytes], size: int | N
 
         storage.files_storage().delete(stored.storage_key)
         stored.delete()
-        raise PayloadTooLarge(f"The image is {stored.size} bytes; the limit is {limit}.", field="file")
+        raise PayloadTooLarge(
+            f"The image is {stored.size} bytes; the limit is {limit}.", field="file"
+        )
     return stored

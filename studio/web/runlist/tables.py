@@ -293,8 +293,9 @@ def panel_grid(
     top = state.chart_options["top"]
     ordered, _ = pages.sorted_runs(runs, state.sort)
     rows = list(
-        ordered.annotate(excerpt=Substr("description", 1, descriptions.EXCERPT_CHARS + 100))
-        .values_list("pk", "run_id", "display_name", "number", "excerpt")[:top]
+        ordered.annotate(
+            excerpt=Substr("description", 1, descriptions.EXCERPT_CHARS + 100)
+        ).values_list("pk", "run_id", "display_name", "number", "excerpt")[:top]
     )
     if not rows:
         return None

@@ -37,18 +37,21 @@ def description_history(request: HttpRequest, run: Run) -> HttpResponse:
     error = None
     if (a is not None or b is not None) and (older is None or newer is None):
         error = "No such version: pick two from the list."
+        older = newer = None
     context = {
         "run": run,
         "versions": versions,
-        "older": older if not error else None,
-        "newer": newer if not error else None,
-        "diff": descriptions.diff_lines(older.text, newer.text) if older and newer and not error else None,
+        "older": older,
+        "newer": newer,
+        "diff": descriptions.diff_lines(older.text, newer.text) if older and newer else None,
         "error": error,
         "can_write": allows(request.user, run.workspace, "write"),
         "current": versions[0].number if versions else None,
         **frame(request, run.workspace, "runs"),
     }
-    return render(request, "web/run_description_history.html", context, status=400 if error else 200)
+    return render(
+        request, "web/run_description_history.html", context, status=400 if error else 200
+    )
 
 
 @route("write", run="run_id")
@@ -74,7 +77,9 @@ def description_attach(request: HttpRequest, run: Run) -> JsonResponse:
     the run, answered with the markdown that shows it."""
     upload = request.FILES.get("file")
     if upload is None:
-        return JsonResponse({"error": "No image was sent (field file).", "field": "file"}, status=400)
+        return JsonResponse(
+            {"error": "No image was sent (field file).", "field": "file"}, status=400
+        )
     try:
         stored = services.description_attachment_upload(run=run, content=upload, size=upload.size)
     except StudioError as exc:
