@@ -246,6 +246,8 @@ STORAGES = {
     "studio_files": _files_storage(),
 }
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+# An image pasted into a run description.
+STUDIO_MAX_ATTACHMENT_BYTES = env_int("STUDIO_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 # A run whose process has not heartbeat for this long is marked Failed ("lost").
 STUDIO_RUN_LEASE_SECONDS = env_int("STUDIO_RUN_LEASE_SECONDS", 60)
 # Live pages (Server-Sent Events): how long one stream lasts before the browser

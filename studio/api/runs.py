@@ -127,7 +127,12 @@ def run_get(request: HttpRequest, run: Run):
 @api.patch("/runs/{run_id}", tags=["runs"])
 @endpoint("write", run="run_id")
 def run_update(request: HttpRequest, run: Run, payload: RunPatchIn):
-    services.run_update(run=run, display_name=payload.display_name, description=payload.description)
+    services.run_update(
+        run=run,
+        display_name=payload.display_name,
+        description=payload.description,
+        author=request.user,
+    )
     return _run_dict(run.run_id)
 
 

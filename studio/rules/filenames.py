@@ -16,6 +16,8 @@ LOGS = "logs/"
 OUTPUTS = "outputs/"
 SNAPSHOT = "snapshot/"
 LIVE_LOG = LOGS + "std_log.txt"
+# Images pasted into a run's description (studio.tracking.services.descriptions).
+DESCRIPTION = "description/"
 
 MAX_NAME = 1024
 MAX_SEGMENT_BYTES = 255

@@ -14,15 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from studio.errors import ValidationError
+from studio.rules.images import raster_type
 
-# Raster types a browser may show inline, each with the bytes its files start with.
-RASTER_TYPES = {
-    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
-    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
-    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
-    ".gif": ("image/gif", (b"GIF87a", b"GIF89a")),
-    ".webp": ("image/webp", (b"RIFF",)),
-}
 TEXT_SUFFIXES = frozenset(
     ".txt .log .out .err .md .rst .py .json .jsonl .yaml .yml .toml .ini .cfg .csv .tsv .sh "
     ".html .htm .svg .xml .ipynb .js .css .sql .r .ts .c .h .cpp .java .go .rs .env".split()
@@ -74,20 +67,6 @@ def file_tree(files: list[tuple[str, int]]) -> list[Node]:
 
     order(root)
     return root.children
-
-
-def raster_type(name: str, head: bytes) -> str | None:
-    """The image type to serve ``name`` inline as, when its suffix is on the
-    allowlist and its first bytes agree (a PNG-named HTML polyglot is not an image)."""
-    known = RASTER_TYPES.get(PurePosixPath(name).suffix.lower())
-    if known is None:
-        return None
-    content_type, signatures = known
-    if not any(head.startswith(sig) for sig in signatures):
-        return None
-    if content_type == "image/webp" and head[8:12] != b"WEBP":
-        return None
-    return content_type
 
 
 def preview_kind(name: str, head: bytes) -> str:

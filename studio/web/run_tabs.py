@@ -12,13 +12,12 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from studio.accounts.access import allows
-from studio.core.markdown import render_markdown
 from studio.errors import NotFound, ValidationError
 from studio.execution import services as execution
 from studio.rules import filenames, transitions, validation
 from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run, RunStatus, RunType
-from studio.web import charts, run_files
+from studio.web import charts, descriptions, run_files
 
 TABS = (
     ("overview", "Overview"),
@@ -58,7 +57,8 @@ def section_context(request: HttpRequest, run: Run, **extra: Any) -> dict[str, A
         "cancellable": _cancellable(run),
         "active": run.status not in transitions.TERMINAL,
         "lost": run.status_reason == "lost",
-        "description_html": render_markdown(run.description, run_id=run.run_id),
+        "description_html": descriptions.description_html(request.user, run),
+        "history_url": descriptions.history_url(run),
         "description_base": digest(run.description),
         "draft": run.description,
         "editing": editing,

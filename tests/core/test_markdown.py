@@ -190,11 +190,49 @@ def test_A3_raw_html_blocks_are_removed(payload):
 
 def test_A3_the_dangerous_tags_are_not_in_the_allowlist():
     dangerous = {
-        "script", "svg", "math", "iframe", "form", "input", "meta", "base", "style",
+        "script", "svg", "math", "iframe", "form", "meta", "base", "style",
         "object", "embed", "link", "template", "noscript", "textarea", "select", "button",
-        "frame", "frameset", "applet", "audio", "video", "source", "div", "span",
+        "frame", "frameset", "applet", "audio", "video", "source",
     }  # fmt: skip
     assert not dangerous & ALLOWED_TAGS
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<input type=text name=password value=x>",
+        "<input>",
+        '<input type="submit" formaction="javascript:alert(1)" onclick="alert(1)">',
+        '<input type="image" src="javascript:alert(1)">',
+        "- [ ] <input type=password>",
+    ],
+)
+def test_A3_an_input_is_always_a_disabled_checkbox(payload):
+    html = render_markdown(payload, run_id=RUN)
+    assert_safe(html)
+    for tag, attrs in _nodes_stdlib(html):
+        if tag == "input":
+            assert dict(attrs).keys() <= {"type", "disabled", "checked"}
+            assert dict(attrs)["type"] == "checkbox" and "disabled" in dict(attrs)
+    assert sanitize(html, run_id=RUN) == html
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '<div class="topbar" style="x" onclick="alert(1)">x</div>',
+        '<span class="btn btn-primary">x</span>',
+        '<div class="md-chart evil">x</div>',
+        '<div data-metric="x" data-smooth="javascript:alert(1)" data-log="2">x</div>',
+        '<a data-run="../../x" href="/x">x</a>',
+        '<div data-bind="x">x</div>',
+    ],
+)
+def test_A3_div_and_span_keep_only_the_renderers_own_classes_and_data(payload):
+    html = render_markdown(payload, run_id=RUN)
+    assert_safe(html)
+    for bad in ("topbar", "btn", "evil", "javascript", 'data-log="2"', "data-run", "data-bind"):
+        assert bad not in html, html
 
 
 @pytest.mark.parametrize("payload", A4)
@@ -297,7 +335,7 @@ def test_tables_code_and_lists_render():
     text = "| a | b |\n|:--|--:|\n| 1 | 2 |\n\n```python\nx = 1\n```\n\n1. one\n2. two\n"
     html = render_markdown(text)
     assert '<th align="left">a</th>' in html and '<td align="right">2</td>' in html
-    assert '<code class="language-python">x = 1' in html
+    assert '<div class="highlight"><pre><span></span><code><span class="n">x</span>' in html
     assert "<ol>" in html and "<li>one</li>" in html
 
 
@@ -345,3 +383,139 @@ def test_A6_no_code_compiles_templates_from_strings():
         if re.search(r"\bTemplate\(|from_string\(|engines\[.*\]\.from_string", text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# --- GitHub-flavoured markdown and embeds (issue 15) -------------------------------------------
+
+
+def test_fenced_code_is_highlighted_with_classes_never_inline_styles():
+    html = render_markdown('```python\ndef f():\n    return "s"  # c\n```')
+    assert '<span class="k">def</span>' in html
+    assert '<span class="s2">"s"</span>' in html and '<span class="c1"># c</span>' in html
+    assert "style=" not in html
+    assert_safe(html)
+
+
+def test_an_unknown_language_is_plain_escaped_code():
+    html = render_markdown("```nosuchlang\n<script>alert(1)</script>\n```")
+    assert "&lt;script&gt;" in html and "<script" not in html
+
+
+def test_task_lists_are_disabled_checkboxes():
+    html = render_markdown("- [x] done\n- [ ] todo")
+    assert '<ul class="task-list">' in html
+    assert '<input type="checkbox" disabled checked> done' in html
+    assert '<input type="checkbox" disabled> todo' in html
+
+
+def test_strikethrough_and_bare_url_autolinks():
+    html = render_markdown("~~gone~~ see https://example.com/a?b=1 and www.example.org")
+    assert "<del>gone</del>" in html
+    assert '<a href="https://example.com/a?b=1" rel="noopener noreferrer nofollow">' in html
+    assert 'href="http://www.example.org"' in html
+
+
+def test_a_bare_javascript_url_is_not_autolinked():
+    html = render_markdown("javascript:alert(1) and data:text/html,x")
+    assert "<a" not in html
+
+
+@pytest.mark.parametrize("indent", [2, 3, 4])
+def test_nested_lists_with_two_three_or_four_spaces(indent):
+    pad = " " * indent
+    html = render_markdown(f"- one\n{pad}- nested\n{pad}{pad}- deeper\n- two")
+    assert re.sub(r"\s", "", html) == (
+        "<ul><li>one<ul><li>nested<ul><li>deeper</li></ul></li></ul></li><li>two</li></ul>"
+    )
+
+
+def test_tables_render_with_alignment():
+    html = render_markdown("| a | b |\n|:-:|---|\n| `x` | ~~y~~ |")
+    assert '<th align="center">a</th>' in html and "<td><del>y</del></td>" in html
+
+
+# Embeds: a fake References standing in for the web layer's access-checked one.
+
+from studio.core.markdown import Card, Chart, parse_chart_params  # noqa: E402
+
+
+class Refs:
+    def __init__(self):
+        self.asked = []
+
+    def chart(self, params):
+        self.asked.append(params)
+        if params.get("runs") == "nobody":
+            raise ValidationError("no run named nobody.", field="runs")
+        return Chart(params["metric"], [("r_1", "<b>r1</b>", "/runs/r_1/")], "ema:0.6", False)
+
+    def run_card(self, run_id):
+        return (
+            Card(f"/runs/{run_id}/", "base <i>line</i>", "completed") if run_id == "ok_1" else None
+        )
+
+    def view_card(self, view_id):
+        return Card("/runs/?view=3", "shared <view>") if view_id == 3 else None
+
+
+from studio.errors import ValidationError  # noqa: E402
+
+
+def test_a_chart_block_renders_a_placeholder_with_checked_data():
+    refs = Refs()
+    html = render_markdown(
+        "```chart metric=val_loss runs=this,parent.children smoothing=0.6\n```", refs=refs
+    )
+    assert refs.asked == [
+        {"metric": "val_loss", "runs": "this,parent.children", "smoothing": "0.6"}
+    ]
+    assert (
+        '<div class="md-chart" data-metric="val_loss" data-smooth="ema:0.6" data-log="0">' in html
+    )
+    assert '<a href="/runs/r_1/" data-run="r_1">&lt;b&gt;r1&lt;/b&gt;</a>' in html
+    assert_safe(html)
+    assert sanitize(html) == html
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ("```chart\n```", "metric= is required"),
+        ("```chart metric=x colour=red\n```", "unknown parameter"),
+        ("```chart metric='x\n```", "cannot be read"),
+        ("```chart metric=x runs=nobody\n```", "no run named nobody"),
+    ],
+)
+def test_bad_chart_parameters_render_an_inline_error(block, message):
+    html = render_markdown(block, refs=Refs())
+    assert '<p class="md-embed-error">Chart: ' in html and message in html.replace("&#x27;", "'")
+    assert 'md-chart"' not in html
+
+
+def test_a_chart_block_inside_a_longer_fence_stays_code():
+    html = render_markdown("````markdown\n```chart metric=x\n```\n````", refs=Refs())
+    assert "md-chart" not in html and "metric=x" in html
+
+
+def test_chart_params_parse_quoted_values():
+    assert parse_chart_params('metric="val loss" runs=this') == {
+        "metric": "val loss",
+        "runs": "this",
+    }
+
+
+def test_references_become_cards_only_when_resolved():
+    html = render_markdown("see run:ok_1, run:hidden_2 and view:3, view:4. `run:ok_1`", refs=Refs())
+    assert (
+        '<a class="md-card" href="/runs/ok_1/"><span class="md-card-name">base &lt;i&gt;line&lt;/i&gt;'
+        '</span> <span class="status status-completed">completed</span></a>'
+    ) in html
+    assert "run:hidden_2" in html and "view:4" in html
+    assert '<a class="md-card md-card-view" href="/runs/?view=3">' in html
+    assert "<code>run:ok_1</code>" in html
+    assert_safe(html)
+
+
+def test_without_references_the_text_stays_as_written():
+    html = render_markdown("run:ok_1 view:3")
+    assert html == "<p>run:ok_1 view:3</p>"

@@ -449,7 +449,11 @@
         value.dataset.value = item.key;
         button.append(swatch, label, value);
         if (item.run) {
-          button.title = `${item.label}: click to hide or show in every chart`;
+          // The run's description (its first lines) as the tooltip, when it has one.
+          if (item.run.desc) button.dataset.description = "";
+          button.title = item.run.desc
+            ? `${item.label}\n${item.run.desc}\n\nClick to hide or show in every chart`
+            : `${item.label}: click to hide or show in every chart`;
           button.addEventListener("click", () => this.toggleRun(item.key));
         } else {
           button.disabled = true;

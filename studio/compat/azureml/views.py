@@ -133,7 +133,7 @@ def _dto(run: Run) -> dict:
     return wire.run_dto(selectors.run_get(run_id=run.run_id))
 
 
-def _apply(run: Run, body: dict) -> None:
+def _apply(run: Run, body: dict, author=None) -> None:
     """Tags, properties, display name and description of a RunDto patch."""
     if body.get("tags"):
         services.run_set_tags(run=run, tags=body["tags"])
@@ -141,7 +141,10 @@ def _apply(run: Run, body: dict) -> None:
         services.run_add_properties(run=run, properties=body["properties"])
     if "displayName" in body or "description" in body:
         services.run_update(
-            run=run, display_name=body.get("displayName"), description=body.get("description")
+            run=run,
+            display_name=body.get("displayName"),
+            description=body.get("description"),
+            author=author,
         )
 
 
@@ -173,7 +176,7 @@ def run_patch(request: HttpRequest, grant: tokens.Grant, run_id: str) -> HttpRes
     target = _write(grant, run_id)
     services.run_note_client(run=target, user_agent=request.META.get("HTTP_USER_AGENT"))
     with transaction.atomic():
-        _apply(target, body)
+        _apply(target, body, author=grant.user)
     return reply(_dto(target))
 
 
@@ -194,7 +197,7 @@ def _create_child(request: HttpRequest, grant: tokens.Grant, run_id: str, body: 
             properties=body.get("properties"),
         )
         if body.get("description"):
-            services.run_update(run=child, description=body["description"])
+            services.run_update(run=child, description=body["description"], author=grant.user)
     services.run_note_client(run=child, user_agent=request.META.get("HTTP_USER_AGENT"))
     return child
 

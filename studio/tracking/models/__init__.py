@@ -1,4 +1,5 @@
 from studio.tracking.models.changes import ChangeKind, RunChange
+from studio.tracking.models.descriptions import DescriptionVersion
 from studio.tracking.models.metrics import (
     MetricBatch,
     MetricChunk,
@@ -22,6 +23,7 @@ from studio.tracking.models.views import SavedView
 
 __all__ = [
     "ChangeKind",
+    "DescriptionVersion",
     "Experiment",
     "LeaseWatch",
     "LogChunk",

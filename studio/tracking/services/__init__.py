@@ -6,6 +6,11 @@ fully before it opens a transaction, so bad input raises a ``ValidationError`` a
 changes nothing.
 """
 
+from studio.tracking.services.descriptions import (
+    description_attachment_upload,
+    description_restore,
+    description_save,
+)
 from studio.tracking.services.files import (
     run_file_sizes_update,
     run_file_upload,
@@ -36,6 +41,9 @@ from studio.tracking.services.runs import (
 __all__ = [
     "MAX_BATCH_ITEMS",
     "MAX_CHILDREN_PER_CALL",
+    "description_attachment_upload",
+    "description_restore",
+    "description_save",
     "experiment_get_or_create",
     "metric_log_batch",
     "new_batch_id",

@@ -37,6 +37,13 @@ def run_file_upload(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
     if run.status in transitions.TERMINAL and not name.startswith(filenames.LOGS):
         # Outputs of a finished run are its record; they do not change afterwards.
         raise RunTerminal(f"Run {run.run_id} is {run.status}; it takes no new files.", field="name")
+    return file_store(run=run, name=name, content=content)
+
+
+def file_store(*, run: Run, name: str, content: IO[bytes]) -> RunFile:
+    """The bytes and the row of a new run file, whatever the run's status (callers
+    decide that): one name per run."""
+    name = storage.check_file_name(name)
     if RunFile.objects.filter(run=run, name=name).exists():
         raise ValidationError(
             f"The run already has a file named {name!r}.", field="name", code="file_exists"

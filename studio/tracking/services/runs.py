@@ -346,20 +346,26 @@ def run_cancel(*, run: Run) -> Run:
     return run
 
 
-def run_update(*, run: Run, display_name: str | None = None, description: str | None = None) -> Run:
-    fields = []
+def run_update(
+    *,
+    run: Run,
+    display_name: str | None = None,
+    description: str | None = None,
+    author=None,
+) -> Run:
+    """Rename the run and/or set its description. A description that changes is
+    recorded as a version by ``author`` (a user, or None), from the web, the API
+    or the SDK alike (``descriptions.description_save``)."""
+    from studio.tracking.services.descriptions import description_save
+
     if display_name is not None:
-        run.display_name = validation.text(
-            display_name, "display_name", max_length=validation.MAX_DISPLAY_NAME
-        )
-        fields.append("display_name")
+        name = validation.text(display_name, "display_name", max_length=validation.MAX_DISPLAY_NAME)
+        if description is not None:  # both checked before either is written
+            validation.text(description, "description", max_length=validation.MAX_DESCRIPTION)
+        run.display_name = name
+        run.save(update_fields=["display_name"])
     if description is not None:
-        run.description = validation.text(
-            description, "description", max_length=validation.MAX_DESCRIPTION
-        )
-        fields.append("description")
-    if fields:
-        run.save(update_fields=fields)
+        description_save(run=run, text=description, author=author)
     return run
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, QuerySet
+from django.db.models.functions import Substr
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 
@@ -21,6 +22,7 @@ from studio.tracking.runlist import query as runlist
 from studio.tracking.runlist.catalog import Catalog, catalog
 from studio.tracking.runlist.filters import FILTER_FIELDS
 from studio.tracking.runlist.state import DEFAULT_COLUMNS, ListState
+from studio.web import descriptions
 from studio.web.runlist import columns, filters, grouped, sweep
 from studio.web.runlist.links import ListLinks
 from studio.web.series import colour_index, legend_labels
@@ -290,7 +292,11 @@ def panel_grid(
     options. The series themselves come from ``/charts/series/``."""
     top = state.chart_options["top"]
     ordered, _ = pages.sorted_runs(runs, state.sort)
-    rows = list(ordered.values_list("pk", "run_id", "display_name", "number")[:top])
+    rows = list(
+        ordered.annotate(
+            excerpt=Substr("description", 1, descriptions.EXCERPT_CHARS + 100)
+        ).values_list("pk", "run_id", "display_name", "number", "excerpt")[:top]
+    )
     if not rows:
         return None
     logged = list(
@@ -308,7 +314,12 @@ def panel_grid(
     return {
         "endpoint": reverse("chart-series"),
         "runs": [
-            {"id": row[1], "label": label, "c": colour_index(row[0])}
+            {
+                "id": row[1],
+                "label": label,
+                "c": colour_index(row[0]),
+                "desc": descriptions.legend_excerpt(row[4] or ""),
+            }
             for row, label in zip(rows, labels, strict=True)
         ],
         "panels": panels,

@@ -19,6 +19,7 @@ from studio.errors import StudioError
 from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run
 from studio.tracking.runlist.state import DEFAULT_CHART_OPTIONS, parse_chart_options
+from studio.web import descriptions
 from studio.web.common import frame
 from studio.web.runlist.tables import smoothing_choices
 from studio.web.series import MAX_RUNS, colour_index, legend_labels
@@ -100,7 +101,12 @@ def _panels(request: HttpRequest, runs: list[Run], scalars: list[dict]) -> dict[
     return {
         "endpoint": reverse("chart-series"),
         "runs": [
-            {"id": r.run_id, "label": label, "c": colour_index(r.pk)}
+            {
+                "id": r.run_id,
+                "label": label,
+                "c": colour_index(r.pk),
+                "desc": descriptions.legend_excerpt(r.description),
+            }
             for r, label in zip(runs, _labels(runs), strict=True)
         ],
         "panels": [n for n in names if n in differs] if diff_only else names,

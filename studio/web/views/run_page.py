@@ -20,14 +20,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST, require_safe
 
 from studio.accounts.routes import Lean, route
-from studio.core.markdown import render_markdown
 from studio.core.ranges import file_response
 from studio.errors import NotFound, StudioError, ValidationError
 from studio.rules import transitions
 from studio.tracking import live as feed
 from studio.tracking import selectors, services
 from studio.tracking.models import Run
-from studio.web import charts, run_files
+from studio.web import charts, descriptions, run_files
 from studio.web.common import frame
 from studio.web.run_tabs import (
     SECTIONS,
@@ -120,15 +119,18 @@ def run_describe(request: HttpRequest, run: Run) -> HttpResponse:
     so two people editing at once never silently overwrite each other (F4)."""
     draft = request.POST.get("description", "")
     if request.POST.get("action") == "preview":
-        preview = render_markdown(draft, run_id=run.run_id)
+        preview = descriptions.description_html(request.user, run, draft)
         if _is_fragment(request):
             return render(request, "web/_run_preview.html", {"preview_html": preview})
         return _page_with_editor(request, run, draft, preview=preview)
     if request.POST.get("base") != digest(run.description):
         error = "Someone changed the description while you were editing. Their text is shown; yours is still in the editor."
-        return _page_with_editor(request, run, draft, error=error, conflict=True, status=409)
+        preview = descriptions.description_html(request.user, run, draft)
+        return _page_with_editor(
+            request, run, draft, preview=preview, error=error, conflict=True, status=409
+        )
     try:
-        services.run_update(run=run, description=draft)
+        services.run_update(run=run, description=draft, author=request.user)
     except StudioError as exc:
         return _page_with_editor(request, run, draft, error=exc.message, status=400)
     return _after_write(request, run, "description")
