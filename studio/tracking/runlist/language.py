@@ -449,11 +449,14 @@ def _readable(terminal: str) -> str:
 
 
 def names_archived(expression: str | None) -> bool:
-    """Whether ``expression`` (a valid one) says anything about ``archived``: a list
-    leaves archived runs out unless its filter does."""
-    if not expression or "archived" not in expression.lower():
+    """Whether ``expression`` says anything about ``archived``: a list leaves
+    archived runs out unless its filter does (one that does not parse says nothing)."""
+    if not isinstance(expression, str) or "archived" not in expression.lower():
         return False
-    tree = _parser.parse(expression)
+    try:
+        tree = _parser.parse(expression)
+    except UnexpectedInput:
+        return False
     for node in tree.iter_subtrees():
         if node.data == "field" and len(node.children) == 1:
             token = node.children[0]

@@ -58,8 +58,7 @@ def run_unarchive(request: HttpRequest, run: Run) -> HttpResponse:
 def run_delete(request: HttpRequest, run: Run) -> HttpResponse:
     """Into the trash; the run's page is gone, so the list is where one lands."""
     done = (
-        f"Moved {run.label} to the trash; restore it from Trash within "
-        f"{services.TRASH_DAYS} days."
+        f"Moved {run.label} to the trash; restore it from Trash within {services.TRASH_DAYS} days."
     )
     listing = f"{reverse('run-list')}?ws={run.workspace.name}"
     return _act(request, services.run_delete, run, done, then=listing, failed=_page(run))
