@@ -373,3 +373,12 @@ def test_the_api_refuses_to_delete_a_going_run(member, experiment):
     assert response.status_code == 409
     assert "is Running" in response.json()["error"]["message"]
     assert Run.objects.filter(pk=going.pk).exists()
+
+
+def test_the_experiments_page_does_not_count_trashed_runs(workspace, sweep):
+    from studio.tracking.runlist.pages import experiments_with_counts
+
+    parent, _, _ = sweep
+    services.run_delete(runs=[parent])
+    (experiment,) = experiments_with_counts(workspace=workspace)
+    assert experiment.run_total == 1 and experiment.runs_failed == 0
