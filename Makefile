@@ -54,7 +54,8 @@ FILE_TESTS ?= tests/api/test_file_storage.py tests/api/test_uploads.py \
 	tests/sdk/test_contract.py tests/sdk/test_rest_local.py \
 	tests/execution/test_outputs_storage.py tests/execution/test_cancel.py \
 	tests/e2e/test_run_page.py \
-	tests/api/test_worker_api.py tests/execution/test_remote_worker.py
+	tests/api/test_worker_api.py tests/execution/test_remote_worker.py \
+	tests/tracking/test_trash.py
 
 test-s3: install chromium
 	STUDIO_TEST_STORAGE=s3 $(BIN)/pytest -n $(TEST_WORKERS) $(FILE_TESTS)

@@ -269,18 +269,20 @@ def access_run(
     need: Need = "read",
     token: ApiToken | None = None,
     light: bool = False,
+    trashed: bool = False,
 ) -> Run:
     """The run ``run_id`` if ``user`` may see it and do ``need`` with it. A run-scoped
     token may change its run and the runs below it, nothing else.
 
     ``light``: the run comes without its tags, properties, experiment and parent
     (``selectors.run_get(light=True)``), for a write that reads none of them (a
-    metric batch); the checks are the same."""
+    metric batch); the checks are the same. ``trashed``: a run in its workspace's
+    trash (restore it, delete it for good), which is otherwise NotFound."""
     from studio.tracking import selectors
 
     _check_need(need)
     try:
-        run = selectors.run_get(run_id=run_id, light=light)
+        run = selectors.run_get(run_id=run_id, light=light, trashed=trashed)
     except (NotFound, ValidationError):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id") from None
     # The role decides both: no role is not seeing the run at all (NotFound).

@@ -79,6 +79,10 @@ def _run(request: HttpRequest, value: Any, need: str, token, light: bool = False
     return access.access_run(request.user, value, need=need, token=token, light=light)
 
 
+def _trashed_run(request: HttpRequest, value: Any, need: str, token) -> Any:
+    return access.access_run(request.user, value, need=need, token=token, trashed=True)
+
+
 def _view(request: HttpRequest, value: Any, need: str, token) -> Any:
     return access.access_view(request.user, value, need=need, token=token)
 
@@ -104,6 +108,7 @@ RESOLVERS: dict[str, Callable[..., Any]] = {
     "experiment": _experiment,
     "model": _model,
     "run": _run,
+    "trashed_run": _trashed_run,  # a run in its workspace's trash
     "view": _view,
     "membership": _membership,
     "token": _token,

@@ -28,6 +28,7 @@ from studio.api.schemas import (
     TagKeysIn,
     TagsIn,
 )
+from studio.core.client import client_address
 from studio.errors import ValidationError
 from studio.rules import validation
 from studio.rules.runquery import RunQuery
@@ -198,6 +199,59 @@ def run_fail(request: HttpRequest, run: Run, payload: FailIn):
 def run_cancel(request: HttpRequest, run: Run, payload: EmptyIn):
     services.run_cancel(run=run)
     return _run_dict(run.run_id)
+
+
+# --- archive and trash ----------------------------------------------------------------
+
+
+def _lifecycle(request: HttpRequest, service, run: Run) -> dict[str, Any]:
+    changed = service(runs=[run], by=request.user, address=client_address(request))
+    found = Run.all_objects.filter(pk=run.pk).with_related().first()
+    return {"changed": changed, "run": run_to_dict(found) if found else None}
+
+
+@api.post("/runs/{run_id}/archive", tags=["archive and trash"])
+@endpoint("write", run="run_id")
+def run_archive(request: HttpRequest, run: Run, payload: EmptyIn):
+    """Leave the run and the runs below it out of lists (``archived`` shows them)."""
+    return _lifecycle(request, services.run_archive, run)
+
+
+@api.post("/runs/{run_id}/unarchive", tags=["archive and trash"])
+@endpoint("write", run="run_id")
+def run_unarchive(request: HttpRequest, run: Run, payload: EmptyIn):
+    return _lifecycle(request, services.run_unarchive, run)
+
+
+@api.post("/runs/{run_id}/delete", tags=["archive and trash"])
+@endpoint("write", run="run_id")
+def run_delete(request: HttpRequest, run: Run, payload: EmptyIn):
+    """Move the run and the runs below it to the workspace's trash (409 while one of
+    them is still going); ``restore`` brings them back within the trash's days."""
+    return _lifecycle(request, services.run_delete, run)
+
+
+@api.post("/runs/{run_id}/restore", tags=["archive and trash"])
+@endpoint("write", trashed_run="run_id")
+def run_restore(request: HttpRequest, trashed_run: Run, payload: EmptyIn):
+    return _lifecycle(request, services.run_restore, trashed_run)
+
+
+@api.post("/runs/{run_id}/purge", tags=["archive and trash"])
+@endpoint("write", trashed_run="run_id")
+def run_purge(request: HttpRequest, trashed_run: Run, payload: EmptyIn):
+    """Delete a run of the trash for good, with the runs below it and their files."""
+    return _lifecycle(request, services.run_purge, trashed_run)
+
+
+@api.get("/workspaces/{name}/trash", tags=["archive and trash"])
+@endpoint("read", workspace="name")
+def trash_list(request: HttpRequest, workspace: Workspace, limit: int | None = None):
+    """The runs in the workspace's trash, most recently deleted first (those deleted
+    with a parent come back with it and are not listed)."""
+    services.trash_purge_expired(workspace=workspace)
+    trashed = scoped_runs(selectors.trash_list(workspace=workspace), request.auth)
+    return {"runs": [row.data for row in run_rows(trashed[: page_limit(limit)])]}
 
 
 @api.post("/runs/{run_id}/properties", tags=["properties and tags"])

@@ -16,6 +16,11 @@ class Action(models.TextChoices):
     INVITATION_CREATE = "invitation_create", "invited someone"
     INVITATION_ACCEPT = "invitation_accept", "joined through an invitation"
     INVITATION_REVOKE = "invitation_revoke", "revoked an invitation"
+    RUN_ARCHIVE = "run_archive", "archived runs"
+    RUN_UNARCHIVE = "run_unarchive", "unarchived runs"
+    RUN_DELETE = "run_delete", "moved runs to the trash"
+    RUN_RESTORE = "run_restore", "restored runs from the trash"
+    RUN_PURGE = "run_purge", "deleted runs for good"
 
 
 SIGNIN_ACTIONS = (Action.SIGNIN, Action.SIGNIN_FAILED)

@@ -1,5 +1,5 @@
 """``studio run ...``: submit scripts, follow their logs, and list, show, update,
-cancel and download the logs of runs."""
+cancel, archive, delete (to the trash), restore and download the logs of runs."""
 
 from __future__ import annotations
 
@@ -130,6 +130,27 @@ def run_cancel(args: argparse.Namespace) -> Result:
     run = bind_run(args)
     run.cancel()
     return Result(_data(run), RUN_COLUMNS)
+
+
+def run_archive(args: argparse.Namespace) -> Result:
+    run = bind_run(args)
+    if args.undo:
+        run.unarchive()
+    else:
+        run.archive()
+    return Result(_data(run), RUN_COLUMNS)
+
+
+def run_delete(args: argparse.Namespace) -> Result:
+    run = bind_run(args)
+    run.delete()
+    return Result({**_data(run), "deleted": True}, RUN_COLUMNS)
+
+
+def run_restore(args: argparse.Namespace) -> Result:
+    # A trashed run cannot be bound (it is gone from every read): the store restores it.
+    ws = workspace(args)
+    return Result(ws._store.restore_run(args.run_id), RUN_COLUMNS)
 
 
 def _log_target(root: Path, base: Path, name: str) -> Path:
@@ -385,6 +406,29 @@ def register(groups: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser("cancel", parents=[run_id, scope, output], help="cancel a run")
     p.set_defaults(handler=run_cancel)
+
+    p = commands.add_parser(
+        "archive",
+        parents=[run_id, scope, output],
+        help="leave a run (and its children) out of lists; --undo puts it back",
+    )
+    p.add_argument("--undo", action="store_true", help="unarchive")
+    p.set_defaults(handler=run_archive)
+
+    p = commands.add_parser(
+        "delete",
+        parents=[run_id, scope, output],
+        help="move a finished run (and its children) to the workspace's trash",
+        description="Move the run and the runs below it to the workspace's trash: gone from "
+        "every list and read, restored with `studio run restore` within 30 days, then "
+        "deleted for good with their files. Refused while one of them is still going.",
+    )
+    p.set_defaults(handler=run_delete)
+
+    p = commands.add_parser(
+        "restore", parents=[run_id, scope, output], help="bring a run back from the trash"
+    )
+    p.set_defaults(handler=run_restore)
 
     p = commands.add_parser(
         "download-logs",

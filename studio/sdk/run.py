@@ -333,6 +333,25 @@ class Run(RunFiles):
             return
         self._finish(lambda: self._store.cancel_run(self.id))
 
+    # archive and trash (Studio's own; v1 has no such calls)
+
+    def archive(self) -> None:
+        """Leave this run and the runs below it out of lists (``get_runs``, the
+        studio's) unless their filter says ``archived``."""
+        self._data = self._store.archive_run(self.id, archived=True)
+
+    def unarchive(self) -> None:
+        self._data = self._store.archive_run(self.id, archived=False)
+
+    @property
+    def archived(self) -> bool:
+        return bool(self._data.get("archived"))
+
+    def delete(self) -> None:
+        """Move this finished run and the runs below it to the workspace's trash
+        (restored within 30 days from the studio's Trash, ``studio run restore``)."""
+        self._store.delete_run(self.id)
+
     def __enter__(self) -> Run:
         return self
 

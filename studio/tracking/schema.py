@@ -45,6 +45,7 @@ _AS_IS = (None, None)
 _TIME = (iso, _iso_text)
 _LIST = (lambda value: list(value or []), lambda value: list(_json(value) or []))
 _JSON = (None, _json)
+_BOOL = (None, bool)  # SQLite's driver hands a boolean over as 0 or 1
 
 # key in the dictionary -> (path from a run, how its value is shown)
 RUN_FIELDS: dict[str, tuple[str, tuple]] = {
@@ -70,6 +71,8 @@ RUN_FIELDS: dict[str, tuple[str, tuple]] = {
     "parent_id": ("parent__run_id", _AS_IS),
     "child_count": ("child_count", _AS_IS),
     "logged_with": ("logged_with", _AS_IS),
+    "archived": ("archived", _BOOL),
+    "deleted": ("deleted_at", _TIME),  # in the workspace's trash since then
 }
 _PATHS = tuple(path for path, _ in RUN_FIELDS.values())
 

@@ -48,13 +48,19 @@ def experiment_list(*, workspace: Workspace) -> QuerySet[Experiment]:
     return Experiment.objects.filter(workspace=workspace).order_by("name")
 
 
-def run_get(*, run_id: str, workspace: Workspace | None = None, light: bool = False) -> Run:
+def run_get(
+    *, run_id: str, workspace: Workspace | None = None, light: bool = False, trashed: bool = False
+) -> Run:
     """The run ``run_id`` with its experiment, workspace, parent, tags and properties;
     ``light``: the run's row and its workspace only, for writes that read nothing
-    else (one query instead of three)."""
+    else (one query instead of three). ``trashed``: a run in its workspace's trash
+    (restore, delete for good), which is otherwise not found."""
     if not isinstance(run_id, str) or not run_id:
         raise ValidationError("A run id is required.", field="run_id")
-    qs = Run.objects.filter(run_id=run_id)
+    if trashed:
+        qs = Run.all_objects.filter(run_id=run_id, deleted_at__isnull=False)
+    else:
+        qs = Run.objects.filter(run_id=run_id)
     qs = qs.select_related("workspace") if light else qs.with_related()
     if workspace is not None:
         qs = qs.filter(workspace=workspace)
@@ -415,6 +421,26 @@ def file_read(*, run_file: RunFile, offset: int = 0, limit: int = MAX_READ) -> t
 
 def runs_by_ids(*, run_ids: Iterable[str]) -> QuerySet[Run]:
     return Run.objects.filter(run_id__in=list(run_ids)).with_related()
+
+
+def trash_list(*, workspace: Workspace) -> QuerySet[Run]:
+    """The runs in ``workspace``'s trash that were deleted themselves, not with a
+    parent also in the trash (those come back with it), most recently deleted first,
+    with their experiment."""
+    trashed = Run.all_objects.filter(workspace=workspace, deleted_at__isnull=False)
+    return (
+        trashed.exclude(parent__in=trashed.values("pk"))
+        .select_related("experiment")
+        .order_by("-deleted_at", "-id")
+    )
+
+
+def trash_runs(*, workspace: Workspace, run_ids: Iterable[str]) -> list[Run]:
+    """The runs of ``run_ids`` in ``workspace``'s trash (others are left out)."""
+    found = Run.all_objects.filter(
+        workspace=workspace, deleted_at__isnull=False, run_id__in=list(run_ids)
+    )
+    return list(found.select_related("workspace"))
 
 
 # --- run page, compare and their fragments (studio/web/run_page.py) -----------------

@@ -21,6 +21,7 @@ from studio.web.views import (
     runs,
     saved_views,
     tokens,
+    trash,
     workspaces,
 )
 from studio.web.views import models as model_views
@@ -50,6 +51,9 @@ one_run = [
     path("description/attach/", descriptions.description_attach, name="run-description-attach"),
     path("tags/", run_page.run_tags, name="run-tags"),
     path("cancel/", run_page.run_cancel, name="run-cancel"),
+    path("archive/", trash.run_archive, name="run-archive"),
+    path("unarchive/", trash.run_unarchive, name="run-unarchive"),
+    path("delete/", trash.run_delete, name="run-delete"),
     path("chart/", run_page.run_chart, name="run-chart"),
     path("children/", run_page.run_children, name="run-children"),
     path("log/", run_page.run_log, name="run-log"),
@@ -118,6 +122,9 @@ urlpatterns = [
     *runs_list,
     path("runs/<str:run_id>/", include(one_run)),
     path("compare/", compare.compare, name="compare"),
+    path("trash/", trash.trash_list, name="trash-list"),
+    path("trash/<str:run_id>/restore/", trash.trash_restore, name="trash-restore"),
+    path("trash/<str:run_id>/delete/", trash.trash_purge, name="trash-purge"),
     path("charts/series/", charts.chart_series, name="chart-series"),
     path("experiments/", include(experiment_pages)),
     path("models/", include(model_pages)),

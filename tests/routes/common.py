@@ -60,7 +60,11 @@ class _Body:
 def _state() -> tuple:
     """What of "default" a refused request must leave as it was."""
     return (
-        sorted(Run.objects.values_list("run_id", "display_name", "description", "status")),
+        sorted(
+            Run.all_objects.values_list(
+                "run_id", "display_name", "description", "status", "archived", "deleted_at"
+            )
+        ),
         sorted(RunTag.objects.values_list("run__run_id", "key", "value")),
         sorted(SavedView.objects.values_list("workspace__name", "name", "shared", "is_default")),
         sorted(Membership.objects.values_list("workspace__name", "user__username", "role")),
@@ -106,6 +110,8 @@ def _web_routes(world) -> list[tuple[str, str, object]]:
         kwargs = {k: samples[k] for k in _converters(get_resolver(), view)}
         if name == "run-file":
             kwargs["name"] = "outputs/a.txt"
+        if "trashed_run" in view.studio_objects:
+            kwargs["run_id"] = world["trashed"].run_id
         found.append((name, reverse(name, kwargs=kwargs), view))
     return found
 
@@ -226,15 +232,17 @@ def _api_operations(world):
                 .replace("{target}", "local")
             ).replace("//", "/")
             for operation in path_view.operations:
+                trashed = "trashed_run" in operation.view_func.studio_objects
+                where = url.replace(run_id, world["trashed"].run_id) if trashed else url
                 payload = inspect.signature(operation.view_func).parameters.get("payload")
                 body = None if payload is None else dict(BODIES[payload.annotation])
                 if payload is not None and payload.annotation is schemas.HeartbeatIn:
                     body = {"runs": [run_id]}
                 for method in operation.methods:
                     if method == "PUT":
-                        yield method, url, b"taken over", "application/octet-stream", operation
+                        yield method, where, b"taken over", "application/octet-stream", operation
                     else:
-                        yield method, url, json.dumps(body or {}), "application/json", operation
+                        yield method, where, json.dumps(body or {}), "application/json", operation
 
 
 def _call(client, method, url, body, content_type):

@@ -16,7 +16,7 @@ from tests.routes.common import (
 @pytest.fixture
 def world(owner, member, reader, outsider, workspace):
     """Everything of "default" a route can name: a run with a child and a file, a
-    shared view, dave's membership, alice's token."""
+    run in the trash, a shared view, dave's membership, alice's token."""
     experiment = services.experiment_get_or_create(workspace=workspace, name="secret-exp")
     run = services.run_create(experiment=experiment, submitted_by="alice")
     services.run_create(experiment=run.experiment, submitted_by="alice", parent=run)
@@ -32,8 +32,12 @@ def world(owner, member, reader, outsider, workspace):
     registry.model_register(
         workspace=workspace, name="secret-model", created_by="alice", run=run, path="outputs/a.txt"
     )
+    trashed = services.run_create(experiment=experiment, submitted_by="alice")
+    services.run_complete(run=trashed)
+    services.run_delete(runs=[trashed])
     return {
         "run": run,
+        "trashed": trashed,  # in the workspace's trash: the trash's routes name it
         "view": view,
         "membership": Membership.objects.get(user=reader, workspace=workspace),
         "token": token,

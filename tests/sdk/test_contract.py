@@ -281,3 +281,32 @@ def test_metric_names_under_sys_are_reserved_and_fail_at_the_call(exp, name):
     run.log("cpu_percent", 1.0)  # the suggested name is fine
     run.complete()
     assert run.get_metrics() == {"cpu_percent": 1.0}
+
+
+def test_archived_runs_leave_get_runs_and_deleted_runs_leave_every_read(exp, ws):
+    from studio.errors import Conflict, NotFound
+
+    kept, archived, deleted = (exp.start_logging() for _ in range(3))
+    with deleted.child_run() as child:
+        child.log("loss", 1)
+    for run in (kept, archived, deleted):
+        run.complete()
+    archived.archive()
+    assert archived.archived
+    assert {r.id for r in exp.get_runs()} == {kept.id, deleted.id}
+    assert [r.id for r in exp.get_runs(filter="archived")] == [archived.id]
+
+    deleted.delete()
+    assert [r.id for r in exp.get_runs()] == [kept.id]
+    with pytest.raises(NotFound):
+        ws.get_run(child.id)
+    restored = ws._store.restore_run(deleted.id)
+    assert restored["deleted"] is None
+    assert [r.id for r in deleted.get_children()] == [child.id]
+
+    archived.unarchive()
+    assert {r.id for r in exp.get_runs()} == {kept.id, archived.id, deleted.id}
+    going = exp.start_logging()
+    with pytest.raises(Conflict, match="is Running"):
+        going.delete()
+    assert going.get_status() == "Running"

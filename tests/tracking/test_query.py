@@ -165,6 +165,7 @@ def test_the_compiler_only_emits_allowlisted_lookups():
         "type",
         "created_at",
         "duration",
+        "archived",
     }
     q = language.compile_filter("status = Running and name ~ x and created > 2026-01-01")
     emitted = {child[0] for child in _leaves(q)}

@@ -113,6 +113,20 @@ class Store(RegistryContract, ABC):
     def cancel_run(self, run_id: str) -> dict[str, Any]: ...
 
     @abstractmethod
+    def archive_run(self, run_id: str, *, archived: bool = True) -> dict[str, Any]:
+        """Archive (or unarchive) the run and the runs below it: lists leave archived
+        runs out unless their filter says ``archived``."""
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Move the run and the runs below it to the workspace's trash (refused while
+        one of them is still going); they are gone from every list and read."""
+
+    @abstractmethod
+    def restore_run(self, run_id: str) -> dict[str, Any]:
+        """Bring a run of the trash back, with the runs deleted with it."""
+
+    @abstractmethod
     def add_properties(self, run_id: str, properties: Mapping[str, str]) -> dict[str, str]: ...
 
     @abstractmethod

@@ -381,6 +381,24 @@ class LocalStore(LocalRegistry, Store):
         services.run_cancel(run=self._run(run_id))
         return self._dict(run_id)
 
+    def archive_run(self, run_id: str, *, archived: bool = True) -> dict[str, Any]:
+        from studio.tracking import services
+
+        service = services.run_archive if archived else services.run_unarchive
+        service(runs=[self._run(run_id)])
+        return self._dict(run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        from studio.tracking import services
+
+        services.run_delete(runs=[self._run(run_id)])
+
+    def restore_run(self, run_id: str) -> dict[str, Any]:
+        from studio.tracking import selectors, services
+
+        services.run_restore(runs=[selectors.run_get(run_id=run_id, trashed=True)])
+        return self._dict(run_id)
+
     def add_properties(self, run_id: str, properties: Mapping[str, str]) -> dict[str, str]:
         from studio.tracking import services
 

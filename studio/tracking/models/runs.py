@@ -92,6 +92,16 @@ class RunQuerySet(models.QuerySet):
         return self.annotate(duration=Run.duration_expression())
 
 
+class RunManager(models.Manager.from_queryset(RunQuerySet)):
+    """``Run.objects``: the runs that exist for everyone, i.e. not in a trash. A run
+    in the trash (``deleted_at`` set) is left out of every list, search, compare,
+    API and SDK read and its pages answer 404; only ``Run.all_objects`` (the trash
+    page, restore, the purge, workspace deletion) reaches it."""
+
+    def get_queryset(self) -> RunQuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class Run(models.Model):
     """One training attempt. ``run_id`` is the public id; ``uuid`` names its files."""
 
@@ -129,10 +139,19 @@ class Run(models.Model):
     # The client that logged the run when it was not Studio's own SDK, from its
     # user agent ("azureml-core 1.61.0", "mlflow 3.17.2"): the run page says so.
     logged_with = models.CharField(max_length=100, blank=True)
+    # Archived: left out of lists unless the filter asks for it (``archived``);
+    # everything else about the run stays as it was.
+    archived = models.BooleanField(default=False)
+    # In the workspace's trash since then (``services.trash``): out of sight
+    # everywhere but the trash, purged with its files after TRASH_DAYS.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
-    objects = RunQuerySet.as_manager()
+    objects = RunManager()
+    all_objects = RunQuerySet.as_manager()  # the trash's runs too
 
     class Meta:
+        # Related lookups (a run's parent, cascades) see trashed runs too.
+        base_manager_name = "all_objects"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["experiment", "number"], name="run_unique_number"),
@@ -145,6 +164,8 @@ class Run(models.Model):
             models.Index(
                 fields=["workspace", "parent", "-created_at", "-id"], name="run_ws_parent_created"
             ),
+            # The trash page and the purge: a workspace's trashed runs, oldest first.
+            models.Index(fields=["workspace", "deleted_at"], name="run_ws_deleted"),
         ]
 
     def __str__(self) -> str:

@@ -184,6 +184,10 @@ class RunFilterSet(django_filters.FilterSet):
         # children open under them.
         if not data.get("parent") and not data.get("children"):
             qs = qs.filter(parent__isnull=True)
+        # Archived runs are left out unless the filter names them (``archived``) or
+        # the list is a named run's children (what ``get_children`` reads).
+        if not data.get("parent") and not language.names_archived(data.get("q")):
+            qs = qs.filter(archived=False)
         return qs
 
     def filter_q(self, qs, name, value):

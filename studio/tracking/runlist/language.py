@@ -5,6 +5,8 @@ user-supplied dict or field name ever reaches ``filter(**...)``: every lookup be
     status = Running and tags.quality ~ 'great' and metrics.loss.min < 0.2
     has tags.'worth another look' or experiment in (mnist, cifar)
     not (status in (Failed, Canceled)) and created >= 2026-01-01 and duration > 60
+    archived                     (alone: archived = true; archived runs are left out
+                                  of a list whose filter does not name ``archived``)
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ GRAMMAR = r"""
 ?atom: comparison
      | membership
      | has
+     | flag
      | "(" or_expr ")"
 comparison: field OP value
 membership: field _IN "(" value ("," value)* ")"
 has: _HAS field
+flag: field
 field: WORD ("." part)*
 ?part: WORD | STRING
 ?value: STRING -> string
@@ -101,7 +105,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "type": ("type", "text"),
     "created": ("created_at", "time"),
     "duration": ("duration", "seconds"),
+    "archived": ("archived", "bool"),
 }
+# Columns that stand alone as a condition (``archived`` means ``archived = true``).
+FLAGS = {name for name, (_, kind) in COLUMNS.items() if kind == "bool"}
+_BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 METRIC_STATS = {"last": "last_value", "min": "min_value", "max": "max_value"}
 _TEXT_LOOKUPS = {"=": "exact", "~": "icontains", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 _ORDER_LOOKUPS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
@@ -175,6 +183,17 @@ class _Compile(Transformer):
         if field.kind == "metrics":
             return _having(MetricSummary.objects.filter(name=field.name))
         raise _error("'has' takes tags.KEY, properties.KEY or metrics.NAME", field.column)
+
+    def flag(self, items):
+        (field,) = items
+        if field.kind != "column" or field.name not in FLAGS:
+            raise _error(
+                f"{field.name!r} needs a comparison (status = Running, tags.KEY ~ text, "
+                f"has tags.KEY); only {' and '.join(sorted(FLAGS))} stands alone",
+                field.column,
+            )
+        self._count()
+        return Q(**{COLUMNS[field.name][0]: True})
 
     def negate(self, items):
         return ~items[0]
@@ -269,6 +288,13 @@ def _seconds(value: tuple[str, str, int]) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
+def _boolean(value: tuple[str, str, int], name: str) -> bool:
+    _, raw, column = value
+    if raw.lower() not in _BOOLEANS:
+        raise _error(f"{name} is true or false, not {raw!r}", column)
+    return _BOOLEANS[raw.lower()]
+
+
 def _parse_time(value: tuple[str, str, int]) -> dt.datetime:
     _, raw, column = value
     try:
@@ -296,7 +322,11 @@ def _compare(lookup: str, kind: str, op: str, values: list, name: str) -> Q:
                 )
         if op not in ("=", "!=", "in"):
             raise _error("status takes = != in", values[0][2])
-    if kind == "time":
+    if kind == "bool":
+        if op not in ("=", "!=", "in"):
+            raise _error(f"{name} takes = != in", values[0][2])
+        converted = [_boolean(v, name) for v in values]
+    elif kind == "time":
         converted = [_parse_time(v) for v in values]
     elif kind == "seconds":
         converted = [_seconds(v) for v in values]
@@ -418,6 +448,23 @@ def _readable(terminal: str) -> str:
     return _NAMES.get(terminal, terminal.lower())
 
 
+def names_archived(expression: str | None) -> bool:
+    """Whether ``expression`` says anything about ``archived``: a list leaves
+    archived runs out unless its filter does (one that does not parse says nothing)."""
+    if not isinstance(expression, str) or "archived" not in expression.lower():
+        return False
+    try:
+        tree = _parser.parse(expression)
+    except UnexpectedInput:
+        return False
+    for node in tree.iter_subtrees():
+        if node.data == "field" and len(node.children) == 1:
+            token = node.children[0]
+            if token.type == "WORD" and token.value.lower() == "archived":
+                return True
+    return False
+
+
 def apply_filter(qs: QuerySet[Run], expression: str | None) -> QuerySet[Run]:
     """Filter a run queryset by an expression of the filter language."""
     if not expression:
@@ -436,6 +483,7 @@ def describe() -> dict[str, Any]:
     """The allowlist, for error messages and the search bar's hint."""
     return {
         "fields": [*COLUMNS, "tags.KEY", "properties.KEY", "metrics.NAME[.min|.max]"],
+        "flags": sorted(FLAGS),
         "operators": ["=", "!=", "<", "<=", ">", ">=", "~", "in (...)", "has"],
         "combinators": ["and", "or", "not", "( )"],
     }

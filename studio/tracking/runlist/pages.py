@@ -442,20 +442,22 @@ def experiment_metric_names(*, experiment, limit: int = 200) -> list[str]:
 
 def experiments_with_counts(*, workspace):
     """The workspace's experiments with their run count, runs still going and the
-    time of their latest run, most recently active first (one query)."""
+    time of their latest run, most recently active first (one query); runs in the
+    trash are not counted."""
     from django.db.models import Count, Max
 
     from studio.rules.transitions import STATUSES, TERMINAL
     from studio.tracking.models import Experiment
 
-    going = Q(runs__status__in=[s for s in STATUSES if s not in TERMINAL])
+    kept = Q(runs__deleted_at__isnull=True)
+    going = kept & Q(runs__status__in=[s for s in STATUSES if s not in TERMINAL])
     return (
         Experiment.objects.filter(workspace=workspace)
         .annotate(
-            run_total=Count("runs"),
+            run_total=Count("runs", filter=kept),
             runs_going=Count("runs", filter=going),
-            runs_failed=Count("runs", filter=Q(runs__status="Failed")),
-            last_run_at=Max("runs__created_at"),
+            runs_failed=Count("runs", filter=kept & Q(runs__status="Failed")),
+            last_run_at=Max("runs__created_at", filter=kept),
         )
         .order_by(F("last_activity_at").desc(nulls_last=True), "name")
     )

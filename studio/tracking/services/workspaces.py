@@ -8,6 +8,7 @@ import logging
 
 from django.apps import apps
 from django.db import transaction
+from django.db.models import QuerySet
 
 from studio.errors import Conflict, NotFound, StudioError, ValidationError
 from studio.rules import validation
@@ -77,29 +78,31 @@ def workspace_delete(*, workspace: Workspace, confirm: str) -> None:
                 "or wait for them to end before deleting it.",
                 field="workspace",
             )
-        folders = [
-            f"runs/{u.hex}"
-            for u in Run.objects.filter(workspace=workspace).values_list("uuid", flat=True)
-        ]
-        keys = _stored_keys(workspace)
+        keys, folders = run_files(Run.all_objects.filter(workspace=workspace))
+        keys += _registry_keys(workspace)
         workspace.delete()
         # The bytes go once the rows are gone for good: a delete rolled back keeps them.
-        transaction.on_commit(lambda: _remove_files(keys, folders))
+        transaction.on_commit(lambda: remove_files(keys, folders))
 
 
-def _stored_keys(workspace: Workspace) -> list[str]:
-    """The storage keys of every file deleted with ``workspace``: its runs' files and
-    the rows of other apps that name bytes in the files storage (``storage_key``) and
-    belong to the workspace (the registry's model files, copies of run files)."""
+def run_files(runs: QuerySet[Run]) -> tuple[list[str], list[str]]:
+    """What ``runs`` hold in the files storage, for deleting them for good (a
+    workspace's runs, or runs purged from its trash): the storage keys of their files
+    (a live log's bytes are its chunks; its own key names no object) and their
+    folders (``runs/<uuid>``), where whatever else is left of them lies."""
     keys = list(
-        RunFile.objects.filter(run__workspace=workspace, chunked=False).values_list(
-            "storage_key", flat=True
-        )
+        RunFile.objects.filter(run__in=runs, chunked=False).values_list("storage_key", flat=True)
     )
-    # A live log's bytes are its chunks (its own key names no object).
-    keys += LogChunk.objects.filter(run_file__run__workspace=workspace).values_list(
-        "storage_key", flat=True
-    )
+    keys += LogChunk.objects.filter(run_file__run__in=runs).values_list("storage_key", flat=True)
+    folders = [f"runs/{u.hex}" for u in runs.values_list("uuid", flat=True)]
+    return keys, folders
+
+
+def _registry_keys(workspace: Workspace) -> list[str]:
+    """The storage keys of the rows of other apps that name bytes in the files storage
+    (``storage_key``) and belong to ``workspace`` (the registry's model files, copies
+    of run files): they go with the workspace, not with its runs."""
+    keys: list[str] = []
     for model in apps.get_models():
         fields = {f.name: f for f in model._meta.concrete_fields}
         owner = fields.get("workspace")
@@ -111,10 +114,10 @@ def _stored_keys(workspace: Workspace) -> list[str]:
     return keys
 
 
-def _remove_files(keys: list[str], folders: list[str]) -> None:
+def remove_files(keys: list[str], folders: list[str]) -> None:
     """Delete ``keys`` and what is left under the runs' folders; files already gone
-    are no error, and one that cannot be deleted is logged, not raised (the workspace
-    is deleted already)."""
+    are no error, and one that cannot be deleted is logged, not raised (the rows are
+    deleted already). Called after the commit that deleted the rows."""
     store = storage.files_storage()
     for key in keys:
         _remove(store, key)
@@ -130,7 +133,7 @@ def _remove_tree(store, folder: str) -> None:
     except (FileNotFoundError, NotADirectoryError, NotFound):
         return
     except (OSError, StudioError) as exc:
-        log.warning("Could not list %s of a deleted workspace: %s", folder, exc)
+        log.warning("Could not list %s of deleted runs: %s", folder, exc)
         return
     for name in dirs:
         _remove_tree(store, f"{folder}/{name}")
@@ -146,4 +149,4 @@ def _remove(store, key: str) -> None:
     except (FileNotFoundError, NotFound):
         pass
     except (OSError, StudioError) as exc:  # a bucket that cannot be reached, too
-        log.warning("Could not delete %s of a deleted workspace: %s", key, exc)
+        log.warning("Could not delete %s of deleted runs: %s", key, exc)

@@ -1,6 +1,6 @@
 """Actions on the runs selected in a list: compare them (a link), make one the
-list's baseline (a link), tag them or cancel them (writes, through the tracking
-services, for contributors and owners)."""
+list's baseline (a link), tag, cancel, archive, unarchive or delete them (writes,
+through the tracking services, for contributors and owners)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,20 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from studio.accounts.access import require_role
+from studio.core.client import client_address
 from studio.errors import InvalidTransition, StudioError, ValidationError
 from studio.tracking import services
 from studio.tracking.models import Run, Workspace
 from studio.web.common import back
 
 MAX_SELECTED = 200
-ACTIONS = ("compare", "baseline", "tag", "cancel")
+ACTIONS = ("compare", "baseline", "tag", "cancel", "archive", "unarchive", "delete")
+# Whole-run actions: one service call for the selection (and the runs below it).
+LIFECYCLE = {
+    "archive": (services.run_archive, "Archived {runs}: search archived to see them."),
+    "unarchive": (services.run_unarchive, "{runs} back in the lists."),
+    "delete": (services.run_delete, "Moved {runs} to the trash (Trash restores them)."),
+}
 COMPARE_PATH = "/compare/"  # the compare page (run_page.py) takes ?runs=ID,ID
 
 
@@ -45,6 +52,8 @@ def act(request: HttpRequest, workspace: Workspace | None) -> HttpResponse:
         return redirect(f"{COMPARE_PATH}?{urlencode({'runs': ','.join(ordered)})}")
     if action == "tag":
         _tag(request, runs)
+    elif action in LIFECYCLE:
+        _lifecycle(request, action, runs)
     else:
         _cancel(request, runs)
     return redirect(back(request, reverse("run-list")))
@@ -90,6 +99,16 @@ def _cancel(request: HttpRequest, runs: list[Run]) -> None:
     if finished:
         text += f" {_runs(finished).capitalize()} had already finished."
     messages.success(request, text)
+
+
+def _lifecycle(request: HttpRequest, action: str, runs: list[Run]) -> None:
+    service, done = LIFECYCLE[action]
+    try:
+        service(runs=runs, by=request.user, address=client_address(request))
+    except StudioError as exc:
+        messages.error(request, exc.message)
+        return
+    messages.success(request, done.format(runs=_runs(len(runs))).capitalize())
 
 
 def _runs(count: int) -> str:

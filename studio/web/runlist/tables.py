@@ -130,6 +130,7 @@ def runs_table(
         "can_write": allows(request.user, workspace, "write"),
         "filter_hint": language.describe(),
         "children_hidden": "children" not in state.filters and "parent" not in state.filters,
+        **_archived_toggle(state, links),
         "grouping": grouping,
         "group_options": _group_options(state, suggest),
         "sweep": sweep.panels(runs, state, links),
@@ -380,3 +381,14 @@ def _page(runs: QuerySet[Run], sort, after, before, problems: list[str]) -> page
     except StudioError as exc:
         problems.append(exc.message)
         return pages.page(runs, sort)
+
+
+def _archived_toggle(state: ListState, links: ListLinks) -> dict[str, Any]:
+    """ "Show archived": the list's search narrowed to ``archived``; "Hide archived":
+    the search that names it dropped."""
+    search = (state.filters.get("q") or [""])[0]
+    if state.filters.get("parent"):
+        return {"archived_shown": False, "archived_url": None}
+    shown = language.names_archived(search)
+    url = links.without_filter("q", search) if shown else links.narrowed("archived")
+    return {"archived_shown": shown, "archived_url": url}

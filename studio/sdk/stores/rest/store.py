@@ -188,6 +188,17 @@ class RestStore(Spool, RestRegistry, Store):
         self.drain(run_id)
         return self._call("POST", f"/runs/{_q(run_id)}/cancel", json_body={})
 
+    def archive_run(self, run_id: str, *, archived: bool = True) -> dict[str, Any]:
+        action = "archive" if archived else "unarchive"
+        return self._call("POST", f"/runs/{_q(run_id)}/{action}", json_body={})["run"]
+
+    def delete_run(self, run_id: str) -> None:
+        self.drain(run_id)
+        self._call("POST", f"/runs/{_q(run_id)}/delete", json_body={})
+
+    def restore_run(self, run_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/runs/{_q(run_id)}/restore", json_body={})["run"]
+
     def add_properties(self, run_id: str, properties: Mapping[str, str]) -> dict[str, str]:
         body = {"properties": dict(properties)}
         return self._call("POST", f"/runs/{_q(run_id)}/properties", json_body=body)["properties"]
