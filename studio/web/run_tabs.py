@@ -18,7 +18,7 @@ from studio.execution import services as execution
 from studio.rules import filenames, transitions, validation
 from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run, RunStatus, RunType
-from studio.web import charts, run_files
+from studio.web import charts, run_files, step_graph
 
 TABS = (
     ("overview", "Overview"),
@@ -61,8 +61,9 @@ def section_context(request: HttpRequest, run: Run, **extra: Any) -> dict[str, A
         "draft": run.description,
         "editing": editing,
         "tags": list(run.tags.all()),
-        "steps": _steps(run),
     }
+    context["steps"] = _steps(run)
+    context["step_graph"] = step_graph.layout(context["steps"]) if context["steps"] else None
     context.update(extra)
     return context
 
