@@ -85,14 +85,14 @@ def main() -> None:
         wait_until("the live job's start", lambda: live.get_status() == "Running")
         print(f"{live.id}: {live.get_status()} (training for {args.minutes:g} minutes)")
 
-    seconds = 60 * args.minutes if args.minutes else 4
+    seconds = 60 * args.minutes if args.minutes else 5
     prepare = ScriptStep("prepare-data", "step.py", JOBS, ["--step", "prepare-data", "--seconds", 2])
     small = ScriptStep(
-        "train-small", "step.py", JOBS, ["--step", "train-small", "--seconds", seconds],
+        "train-small", "step.py", JOBS, ["--step", "train-small", "--seconds", 0.8 * seconds],
         after=[prepare],
     )  # fmt: skip
     large = ScriptStep(
-        "train-large", "step.py", JOBS, ["--step", "train-large", "--seconds", seconds + 30],
+        "train-large", "step.py", JOBS, ["--step", "train-large", "--seconds", seconds],
         after=[prepare],
     )  # fmt: skip
     evaluate = ScriptStep(
