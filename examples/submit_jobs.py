@@ -77,7 +77,9 @@ def main() -> None:
     trained.description = DESCRIPTION
     print(f"{trained.id}: {trained.get_status()}, outputs {sorted(trained.get_file_names())}")
     broken.wait_for_completion(raise_on_error=False, timeout=WAIT)
-    print(f"{broken.id}: {broken.get_status()} as intended ({broken.get_details()['error']['message']})")
+    print(
+        f"{broken.id}: {broken.get_status()} as intended ({broken.get_details()['error']['message']})"
+    )
 
     if args.minutes:
         live = exp.submit(script("train.py", "--lr", 0.05, "--minutes", args.minutes))
@@ -86,7 +88,9 @@ def main() -> None:
         print(f"{live.id}: {live.get_status()} (training for {args.minutes:g} minutes)")
 
     seconds = 60 * args.minutes if args.minutes else 5
-    prepare = ScriptStep("prepare-data", "step.py", JOBS, ["--step", "prepare-data", "--seconds", 2])
+    prepare = ScriptStep(
+        "prepare-data", "step.py", JOBS, ["--step", "prepare-data", "--seconds", 2]
+    )
     small = ScriptStep(
         "train-small", "step.py", JOBS, ["--step", "train-small", "--seconds", 0.8 * seconds],
         after=[prepare],
@@ -103,8 +107,10 @@ def main() -> None:
     if args.minutes:
         wait_until(
             "the pipeline's training steps",
-            lambda: {s.get_status() for s in pipeline.get_steps() if s.name.startswith("train")}
-            == {"Running"},
+            lambda: (
+                {s.get_status() for s in pipeline.get_steps() if s.name.startswith("train")}
+                == {"Running"}
+            ),
         )
     print(f"{pipeline.id}: {pipeline.get_status()} (a pipeline of 4 steps)")
 

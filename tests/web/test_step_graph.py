@@ -94,7 +94,10 @@ def test_an_arrow_goes_from_each_dependency_to_its_step():
     sx, sy = map(int, start.split())
     ex, ey = map(int, end.split())
     # from the middle of prep's right side to (just before) the middle of b's left side
-    assert (sx, sy) == (at["prep"]["x"] + drawing["node_w"], at["prep"]["y"] + drawing["node_h"] // 2)
+    assert (sx, sy) == (
+        at["prep"]["x"] + drawing["node_w"],
+        at["prep"]["y"] + drawing["node_h"] // 2,
+    )
     assert ex < at["b"]["x"] and ey == at["b"]["y"] + drawing["node_h"] // 2
 
 
@@ -126,9 +129,7 @@ def _pipeline(experiment, steps):
 DIAMOND = [("prep", []), ("left", ["prep"]), ("right", ["prep"]), ("merge", ["left", "right"])]
 
 
-def test_the_pipeline_page_draws_its_steps_as_linked_boxes_with_arrows(
-    client, member, experiment
-):
+def test_the_pipeline_page_draws_its_steps_as_linked_boxes_with_arrows(client, member, experiment):
     from studio.tracking import services
 
     pipeline, steps = _pipeline(experiment, DIAMOND)
@@ -162,9 +163,7 @@ def test_a_run_that_is_not_a_pipeline_has_no_step_graph(client, member, experime
     assert "data-step-graph" not in client.get(f"/runs/{run.run_id}/").content.decode()
 
 
-def test_the_pipeline_page_stream_carries_its_steps_statuses(
-    client, member, experiment, settings
-):
+def test_the_pipeline_page_stream_carries_its_steps_statuses(client, member, experiment, settings):
     from studio.tracking import services
     from tests.web.listing_helpers import make_run
     from tests.web.test_live import _events, _read
