@@ -8,7 +8,8 @@ hyper-parameters as properties (immutable, as a run's configuration is) and its
 configuration without the seed as the tag ``config``, so the two seeds of a
 configuration group together (group the list by ``tag:config``). Each trains a small
 numpy logistic regression by minibatch SGD with a cosine learning-rate schedule and
-logs ``loss`` and ``lr`` every step, ``val_loss`` and ``val_accuracy`` every 50 steps.
+logs ``loss`` and ``lr`` every step, ``val_loss`` and ``val_accuracy`` every 50 steps
+(the models of one batch size train side by side, in one batched numpy step).
 The largest learning rate diverges on the badly scaled feature: those children are
 marked Failed with the reason, as a real sweep's bad corners are. The parent records
 the best configuration. In the studio the sweep is one row that expands in place.
@@ -40,33 +41,50 @@ def make_data(seed: int, n: int = 2400, d: int = 6) -> tuple[np.ndarray, ...]:
     return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
-def _loss(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple[float, np.ndarray]:
-    p = 1.0 / (1.0 + np.exp(-np.clip(x @ w + b, -500, 500)))
-    q = np.clip(p, 1e-12, 1 - 1e-12)
-    return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))), p
+def _loss(x, y, w, b) -> tuple[np.ndarray, np.ndarray]:
+    """Per model (first axis): the logistic loss, from the logits (no overflow), and
+    the predictions."""
+    z = np.clip(np.einsum("rnd,rd->rn", x, w) + b[:, None], -500.0, 500.0)
+    return np.mean(np.logaddexp(0.0, z) - y * z, axis=1), 1.0 / (1.0 + np.exp(-z))
 
 
-def train(run, lr: float, l2: float, batch: int, seed: int) -> float | None:
-    """Minibatch SGD; the last validation loss, or None when the loss diverges."""
-    x, y, vx, vy = make_data(seed)
-    rng = np.random.default_rng(seed)
-    w, b = rng.normal(0.0, 0.1, x.shape[1]), 0.0
-    val = None
-    for step in range(STEPS):
-        rate = lr * 0.5 * (1 + np.cos(np.pi * step / STEPS))  # cosine decay
-        pick = rng.integers(0, len(y), batch)
-        loss, p = _loss(x[pick], y[pick], w, b)
-        w -= rate * (x[pick].T @ (p - y[pick]) / batch + l2 * w)
-        b -= rate * float(np.mean(p - y[pick]))
-        run.log("loss", loss, step=step)
-        run.log("lr", rate, step=step)
-        if not np.isfinite(loss) or loss > 8.0:
-            return None
-        if step % EVAL_EVERY == EVAL_EVERY - 1:
-            val, p = _loss(vx, vy, w, b)
-            run.log("val_loss", val, step=step)
-            run.log("val_accuracy", float(np.mean((p > 0.5) == vy)), step=step)
-    return val
+def train(runs: list, grid: list[tuple[str, ...]]) -> list[float | None]:
+    """Minibatch SGD of one model per run, side by side (one batched numpy step for
+    all of them: the same batch size each); per run its last validation loss, or
+    None when its loss diverged (it stops logging there)."""
+    lr, l2 = (np.array([float(g[i]) for g in grid]) for i in (0, 1))
+    batch, seeds = int(grid[0][2]), [int(g[3]) for g in grid]
+    data = {seed: make_data(seed) for seed in set(seeds)}
+    x, y, vx, vy = (np.stack([data[seed][i] for seed in seeds]) for i in range(4))
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    w = np.stack([rng.normal(0.0, 0.1, x.shape[2]) for rng in rngs])
+    b = np.zeros(len(runs))
+    picks = np.stack([rng.integers(0, y.shape[1], (STEPS, batch)) for rng in rngs])
+    models = np.arange(len(runs))[:, None]
+    rates = lr[:, None] * 0.5 * (1 + np.cos(np.pi * np.arange(STEPS) / STEPS))  # cosine decay
+    alive = np.ones(len(runs), bool)
+    val: list[float | None] = [None] * len(runs)
+    with np.errstate(all="ignore"):  # the diverging models overflow; they are dropped
+        for step in range(STEPS):
+            xb, yb = x[models, picks[:, step]], y[models, picks[:, step]]
+            loss, p = _loss(xb, yb, w, b)
+            w -= rates[:, step, None] * (
+                np.einsum("rnd,rn->rd", xb, p - yb) / batch + l2[:, None] * w
+            )
+            b -= rates[:, step] * np.mean(p - yb, axis=1)
+            alive &= np.isfinite(loss) & (loss <= 8.0)
+            evaluate = step % EVAL_EVERY == EVAL_EVERY - 1
+            if evaluate:
+                vloss, vp = _loss(vx, vy, w, b)
+                vacc = np.mean((vp > 0.5) == vy, axis=1)
+            for i in np.flatnonzero(alive):
+                runs[i].log("loss", float(loss[i]), step=step)
+                runs[i].log("lr", float(rates[i, step]), step=step)
+                if evaluate:
+                    runs[i].log("val_loss", float(vloss[i]), step=step)
+                    runs[i].log("val_accuracy", float(vacc[i]), step=step)
+                    val[i] = float(vloss[i])
+    return [v if ok else None for v, ok in zip(val, alive, strict=True)]
 
 
 def main() -> None:
@@ -78,16 +96,21 @@ def main() -> None:
         parent.tag("sweep", "grid")
         configs = [f"lr={lr} l2={l2} bs={bs}" for lr, l2, bs, _ in grid]
         children = parent.create_children(tag_key="config", tag_values=configs)
-        results = {}
         for child, (lr, l2, bs, seed) in zip(children, grid, strict=True):
             child.display_name = f"lr={lr} l2={l2} bs={bs} s{seed}"
             child.add_properties({"lr": lr, "l2": l2, "batch_size": bs, "seed": seed})
-            loss = train(child, float(lr), float(l2), int(bs), int(seed))
-            if loss is None:
-                child.fail(error_details=f"loss diverged with lr={lr}; lower the learning rate")
-            else:
-                results[(lr, l2, bs, seed)] = loss
-                child.complete()
+        results = {}
+        for bs in BATCH_SIZES:
+            picked = [i for i, g in enumerate(grid) if g[2] == bs]
+            losses = train([children[i] for i in picked], [grid[i] for i in picked])
+            for i, loss in zip(picked, losses, strict=True):
+                if loss is None:
+                    children[i].fail(
+                        error_details=f"loss diverged with lr={grid[i][0]}; lower the learning rate"
+                    )
+                else:
+                    results[grid[i]] = loss
+                    children[i].complete()
         best = min(results, key=results.get)
         parent.log("best_val_loss", results[best])
         parent.tag("best", f"lr={best[0]} l2={best[1]} bs={best[2]}")
