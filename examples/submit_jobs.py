@@ -72,6 +72,7 @@ def main() -> None:
 
     trained = exp.submit(script("train.py", "--lr", 0.1, "--epochs", 60), tags={"lr": "0.1"})
     broken = exp.submit(script("broken.py"))
+    broken.display_name = "feature loader (submitted)"
     trained.wait_for_completion(timeout=WAIT)
     trained.display_name = "baseline logreg (submitted)"
     trained.description = DESCRIPTION

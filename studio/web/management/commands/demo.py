@@ -63,6 +63,7 @@ VIEWS = [
             "sort": "metric:min:val_loss",
             "group": "tag:config",
             "panels": ["val_loss", "loss"],
+            "chart_options": {"smooth": "ema:0.9"},  # the minibatch loss is noisy
         },
     ),
     (
