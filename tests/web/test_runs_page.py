@@ -229,7 +229,7 @@ def test_demo_creates_an_admin_with_a_random_password_and_runs_the_examples(subp
     assert "changepassword admin" in again
     assert runs.count() == count
     assert SavedView.objects.count() == 2
-    _wait_until_every_run_ended(runs)  # the live parts, before the database goes
+    _wait_until_every_run_ended(runs, out)  # the live parts, before the database goes
 
     get_user_model().objects.filter(username="admin").delete()
     fresh = re.search(r"sign in as admin / (\S+)$", _demo(subprocess_env), re.M).group(1)
@@ -310,12 +310,33 @@ def _check_the_demo_views_and_reader(out: str, admin) -> str:
     return password
 
 
-def _wait_until_every_run_ended(runs, timeout: float = 120) -> None:
+def _wait_until_every_run_ended(runs, out: str, timeout: float = 120) -> None:
+    """Every run ended and every process the demo left behind (the live example, the
+    jobs' supervisors and the pipeline's driver) gone: none holds the test database."""
     import time
 
+    import psutil
+
+    from studio.execution.models import Execution
     from studio.rules.transitions import TERMINAL
 
     deadline = time.monotonic() + timeout
     while runs.exclude(status__in=TERMINAL).exists():
         assert time.monotonic() < deadline, list(runs.exclude(status__in=TERMINAL))
         time.sleep(1)
+    pids = {int(p) for p in re.findall(r"\(pid (\d+)\)", out)}
+    pids |= set(
+        Execution.objects.filter(run__in=runs, supervisor_pid__isnull=False).values_list(
+            "supervisor_pid", flat=True
+        )
+    )
+
+    def gone(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    while not all(gone(pid) for pid in pids):
+        assert time.monotonic() < deadline, [pid for pid in pids if not gone(pid)]
+        time.sleep(0.5)
