@@ -501,24 +501,63 @@ def metric_times_at(*, run: Run, name: str, steps: np.ndarray) -> np.ndarray:
 SEARCH_BLOCK = 1 << 20
 
 
+SEARCH_CONTEXT = 2  # lines shown before and after a matching line
+SEARCH_LINE_CHARS = 2000
+
+
+def _lines_before(data: bytes, at: int, count: int) -> list[bytes]:
+    """Up to ``count`` whole lines of ``data`` that end just before ``at`` (a line start)."""
+    found: list[bytes] = []
+    while len(found) < count and at > 0:
+        begin = data.rfind(b"\n", 0, at - 1) + 1
+        found.append(data[begin : at - 1][:SEARCH_LINE_CHARS])
+        at = begin
+    return found[::-1]
+
+
+def _lines_after(data: bytes, at: int, count: int) -> list[bytes]:
+    """Up to ``count`` lines of ``data`` from ``at`` (a line start)."""
+    found: list[bytes] = []
+    while len(found) < count and at < len(data):
+        end = data.find(b"\n", at)
+        end = len(data) if end == -1 else end
+        found.append(data[at:end][:SEARCH_LINE_CHARS])
+        at = end + 1
+    return found
+
+
 def file_search(
     *,
     run_file: RunFile,
     needle: str,
     offset: int = 0,
+    line: int = 1,
     max_bytes: int = 256 << 20,
     max_matches: int = 200,
 ) -> dict[str, Any]:
     """Lines of the file that contain ``needle`` (case-insensitive), scanning at most
     ``max_bytes`` from ``offset`` in 1 MB blocks, so memory stays flat on a 1 GB log.
-    Returns the matches (byte offset of the line, its text) and ``next_offset`` where
-    a further call continues (None when the end was reached)."""
+    Each match has the byte offset of its line, its number (``line`` is the number of
+    the line at ``offset``; newlines are counted as the scan goes, so numbers are real
+    from offset 0), its text and ``SEARCH_CONTEXT`` lines ``before`` and ``after`` it.
+    ``next_offset`` and ``next_line`` are where a further call continues (None at the end)."""
     if not isinstance(needle, str) or not 0 < len(needle) <= 200:
         raise ValidationError("Search for 1 to 200 characters.", field="q")
     if type(offset) is not int or offset < 0:
         raise ValidationError("offset must be a non-negative integer.", field="offset")
+    if type(line) is not int or line < 1:
+        raise ValidationError("line must be a positive integer.", field="line")
     target = needle.lower().encode()
     matches: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []  # matches still short of lines after them
+    history: list[bytes] = []  # the last lines before the current block
+    number = line  # the number of the line at ``start`` of the current block
+
+    def fill(data: bytes, at: int) -> None:
+        for match in pending:
+            match["after"] += _lines_after(data, at, SEARCH_CONTEXT - len(match["after"]))
+        pending[:] = [m for m in pending if len(m["after"]) < SEARCH_CONTEXT]
+
     with file_open(run_file=run_file) as f:
         f.seek(0, 2)
         size = f.tell()
@@ -540,22 +579,51 @@ def file_search(
             if (cut == 0 and len(data) >= 4 * SEARCH_BLOCK) or pos >= size:
                 cut = len(data)
             lines, carry = data[:cut], data[cut:]
+            fill(lines, 0)
             lowered = lines.lower()
+            counted, counted_at = number, 0
             at = lowered.find(target)
             while at != -1 and len(matches) < max_matches:
                 line_start = lowered.rfind(b"\n", 0, at) + 1
                 line_end = lowered.find(b"\n", at)
                 line_end = len(lines) if line_end == -1 else line_end
-                text = lines[line_start : min(line_end, line_start + 2000)]
-                matches.append(
-                    {"offset": start + line_start, "line": text.decode("utf-8", "replace")}
-                )
+                counted += lines.count(b"\n", counted_at, line_start)
+                counted_at = line_start
+                before = _lines_before(lines, line_start, SEARCH_CONTEXT)
+                if len(before) < SEARCH_CONTEXT:  # the block's first lines: the rest came before
+                    before = history[-(SEARCH_CONTEXT - len(before)) :] + before
+                match = {
+                    "offset": start + line_start,
+                    "number": counted,
+                    "line": lines[line_start : min(line_end, line_start + SEARCH_LINE_CHARS)],
+                    "before": before,
+                    "after": _lines_after(lines, line_end + 1, SEARCH_CONTEXT),
+                }
+                matches.append(match)
+                if len(match["after"]) < SEARCH_CONTEXT:
+                    pending.append(match)
                 at = lowered.find(target, line_end + 1) if line_end < len(lines) else -1
             if len(matches) >= max_matches:
                 last = matches[-1]["offset"]
                 end = lines.find(b"\n", last - start)
                 pos = start + (len(lines) if end == -1 else end + 1)
+                number = counted + lines.count(b"\n", counted_at, pos - start)
                 carry = b""
                 break
+            number = counted + lines.count(b"\n", counted_at)
+            history = (history + _lines_before(lines, len(lines), SEARCH_CONTEXT))[-SEARCH_CONTEXT:]
         pos -= len(carry)
-    return {"matches": matches, "next_offset": pos if pos < size else None, "size": size}
+        if pending and pos < size:  # the lines after the last matches, past where the scan stopped
+            f.seek(pos)
+            fill(f.read(min(SEARCH_BLOCK // 16, size - pos)), 0)
+    for match in matches:
+        match["line"] = match["line"].decode("utf-8", "replace")
+        match["before"] = [text.decode("utf-8", "replace") for text in match["before"]]
+        match["after"] = [text.decode("utf-8", "replace") for text in match["after"]]
+    more = pos < size
+    return {
+        "matches": matches,
+        "next_offset": pos if more else None,
+        "next_line": number if more else None,
+        "size": size,
+    }

@@ -168,3 +168,46 @@ def read_log(run_file, *, mode: str, at: int = 0, limit: int = LOG_CHUNK, live: 
         elif len(data) < limit:
             data = b""
     return {"start": start, "end": start + len(data), "size": size, "text": clean_text(data)}
+
+
+def highlight(text: str, needle: str) -> list[tuple[str, bool]]:
+    """``text`` cut into parts, each True where it is ``needle`` (case-insensitive)."""
+    parts: list[tuple[str, bool]] = []
+    at = 0
+    for found in re.finditer(re.escape(needle), text, re.IGNORECASE) if needle else ():
+        if found.start() > at:
+            parts.append((text[at : found.start()], False))
+        parts.append((found.group(), True))
+        at = found.end()
+    if at < len(text) or not parts:
+        parts.append((text[at:], False))
+    return parts
+
+
+def present_matches(matches: list[dict], needle: str) -> list[dict]:
+    """Log search matches as the viewer shows them: the text cleaned like the log, the
+    term's parts marked, and the context lines with their numbers."""
+
+    def clean(text: str) -> str:
+        return clean_text(text.encode())
+
+    shown = []
+    for match in matches:
+        number, before = match["number"], match["before"]
+        shown.append(
+            {
+                "offset": match["offset"],
+                "number": number,
+                "line": clean(match["line"]),
+                "parts": highlight(clean(match["line"]), needle),
+                "before": [
+                    {"number": number - len(before) + i, "text": clean(text)}
+                    for i, text in enumerate(before)
+                ],
+                "after": [
+                    {"number": number + 1 + i, "text": clean(text)}
+                    for i, text in enumerate(match["after"])
+                ],
+            }
+        )
+    return shown

@@ -27,7 +27,7 @@ TABS = (
     ("outputs", "Outputs + logs"),
     ("snapshot", "Snapshot"),
 )
-SECTIONS = ("name", "status", "description", "tags", "steps")
+SECTIONS = ("name", "status", "description", "tags", "steps", "details")
 CHART_POINTS = 1000  # per chart: a chart is ~600 px wide
 EMBEDDED_CHARTS = 12  # the rest load as they scroll into view
 CHILDREN_PAGE = 100
@@ -44,7 +44,9 @@ def _cancellable(run: Run) -> bool:
 
 
 def section_context(request: HttpRequest, run: Run, **extra: Any) -> dict[str, Any]:
-    """What the header, description, tags and steps partials need."""
+    """What the header, description, tags, steps and details partials need."""
+    from studio.execution.selectors import slurm_job_of
+
     editing = extra.pop("editing", request.GET.get("edit") == "description")
     list_url = reverse("run-list") + "?" + urlencode({"ws": run.workspace.name})
     context = {
@@ -61,6 +63,7 @@ def section_context(request: HttpRequest, run: Run, **extra: Any) -> dict[str, A
         "draft": run.description,
         "editing": editing,
         "tags": list(run.tags.all()),
+        "slurm_job_id": slurm_job_of(run),
     }
     context["steps"] = _steps(run)
     context["step_graph"] = step_graph.layout(context["steps"]) if context["steps"] else None
@@ -85,13 +88,10 @@ def _steps(run: Run) -> list[dict[str, Any]] | None:
 
 
 def overview(request: HttpRequest, run: Run) -> dict[str, Any]:
-    from studio.execution.selectors import slurm_job_of
-
     failure = run.error if isinstance(run.error, dict) else None
     return {
         "properties": list(run.properties.all()),
         "failure": failure,
-        "slurm_job_id": slurm_job_of(run),
     }
 
 
@@ -246,13 +246,20 @@ def _log_for_page(request: HttpRequest, run: Run, run_file) -> dict[str, Any]:
     else:
         return {"log": None, "log_error": error}
     log["tail"] = mode == "tail"
+    # The number of the first line shown: known from the start of the log, or carried
+    # by a search result's link (?at=&line=); else the viewer numbers from there.
+    log["first_line"] = 1 if log["start"] == 0 else None
+    if mode == "forward" and log["start"] > 0:
+        try:
+            log["first_line"] = run_files.parse_offset(request.GET.get("line"), name="line") or None
+        except ValidationError:
+            pass  # a bad number in a pasted link: number from the part shown
     query = request.GET.get("q", "").strip()[:200]
     matches, more = [], False
     if query:
         found = selectors.file_search(run_file=run_file, needle=query)
-        matches, more = found["matches"], found["next_offset"] is not None
-        for match in matches:
-            match["line"] = run_files.clean_text(match["line"].encode())
+        matches = run_files.present_matches(found["matches"], query)
+        more = found["next_offset"] is not None
     return {"log": log, "log_query": query, "log_matches": matches, "log_more": more}
 
 

@@ -32,7 +32,18 @@ def test_reltime_of_nothing_is_empty():
 
 @pytest.mark.parametrize(
     ("seconds", "shown"),
-    [(0.3, "<1s"), (42, "42s"), (125, "2m 05s"), (3 * 3600 + 61, "3h 01m"), (90000, "1d 01h")],
+    [
+        (0, "0 s"),
+        (0.01, "< 0.1 s"),
+        (0.4, "0.4 s"),
+        (9.96, "10.0 s"),
+        (42, "42 s"),
+        (120, "2 min"),
+        (230, "3 min 50 s"),
+        (3 * 3600 + 61, "3 h 1 min"),
+        (2 * 3600 + 5 * 60 + 59, "2 h 5 min"),
+        (90000, "1 d 1 h"),
+    ],
 )
 def test_run_duration_counts_from_start_to_end(seconds, shown):
     run = SimpleNamespace(started_at=NOW, ended_at=NOW + timedelta(seconds=seconds))
@@ -41,7 +52,7 @@ def test_run_duration_counts_from_start_to_end(seconds, shown):
 
 def test_run_duration_of_an_unfinished_run_counts_to_now():
     run = SimpleNamespace(started_at=NOW, ended_at=None)
-    assert run_duration(run, NOW + timedelta(minutes=2)) == "2m 00s"
+    assert run_duration(run, NOW + timedelta(minutes=2)) == "2 min"
 
 
 def test_run_duration_of_a_run_not_started_is_empty():

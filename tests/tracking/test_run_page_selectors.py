@@ -26,10 +26,49 @@ def test_search_finds_lines_case_insensitively_with_their_offsets(run):
     f = upload(run, "logs/std_log.txt", b"epoch 1 ok\nEpoch 2 ERROR here\nepoch 3 ok\nerror again")
     found = selectors.file_search(run_file=f, needle="error")
     assert found["matches"] == [
-        {"offset": 11, "line": "Epoch 2 ERROR here"},
-        {"offset": 41, "line": "error again"},
+        {
+            "offset": 11,
+            "number": 2,
+            "line": "Epoch 2 ERROR here",
+            "before": ["epoch 1 ok"],
+            "after": ["epoch 3 ok", "error again"],
+        },
+        {
+            "offset": 41,
+            "number": 4,
+            "line": "error again",
+            "before": ["Epoch 2 ERROR here", "epoch 3 ok"],
+            "after": [],
+        },
     ]
-    assert found["next_offset"] is None
+    assert found["next_offset"] is None and found["next_line"] is None
+
+
+@pytest.mark.parametrize("block", [7, 16, 64, 1 << 20])
+def test_search_gives_real_line_numbers_and_two_lines_of_context_across_blocks(
+    run, monkeypatch, block
+):
+    monkeypatch.setattr(selectors, "SEARCH_BLOCK", block)
+    lines = [f"line {i}" + (" needle" if i % 7 == 3 else "") for i in range(1, 41)]
+    f = upload(run, "logs/a.txt", "\n".join(lines).encode() + b"\n")
+    found = selectors.file_search(run_file=f, needle="needle")
+    numbers = [i for i in range(1, 41) if i % 7 == 3]
+    assert [m["number"] for m in found["matches"]] == numbers
+    for match, n in zip(found["matches"], numbers, strict=True):
+        assert match["line"] == lines[n - 1]
+        assert match["before"] == lines[max(n - 3, 0) : n - 1]
+        assert match["after"] == lines[n : n + 2]
+
+
+def test_search_continues_with_the_line_number_where_it_stopped(run):
+    f = upload(run, "logs/a.txt", b"".join(b"hit %d\nmiss\n" % i for i in range(10)))
+    first = selectors.file_search(run_file=f, needle="hit", max_matches=4)
+    assert [m["number"] for m in first["matches"]] == [1, 3, 5, 7]
+    assert first["matches"][-1]["after"] == ["miss", "hit 4"]  # read past where it stopped
+    rest = selectors.file_search(
+        run_file=f, needle="hit", offset=first["next_offset"], line=first["next_line"]
+    )
+    assert [m["number"] for m in rest["matches"]] == [9, 11, 13, 15, 17, 19]
 
 
 def test_search_sees_a_match_that_straddles_two_blocks(run, monkeypatch):
@@ -58,7 +97,7 @@ def test_search_scans_at_most_max_bytes_per_call(run):
         step = selectors.file_search(run_file=f, needle="found", offset=offset, max_bytes=50)
         matches += step["matches"]
         offset = step["next_offset"]
-    assert matches == [{"offset": 200, "line": "found"}]
+    assert [(m["offset"], m["line"]) for m in matches] == [(200, "found")]
 
 
 @pytest.mark.parametrize("needle", ["", "x" * 201, None])

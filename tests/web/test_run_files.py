@@ -366,6 +366,80 @@ def test_search_returns_matching_lines_and_continues_over_a_big_log(client, memb
     assert second["next_offset"] is None
 
 
+LOG_WITH_SCRIPT = b"".join(
+    [
+        b"step 1\n",
+        b"step 2\n",
+        b"<script>alert(1)</script> Error: \x1b[31mboom\x1b[0m here\n",
+        b"step 3 <b>bold</b>\n",
+        b"step 4\n",
+        b"step 5\n",
+        b"another error\n",
+    ]
+)
+
+
+def test_search_gives_numbered_matches_with_context_and_the_term_marked(client, member, run):
+    upload(run, "logs/std_log.txt", LOG_WITH_SCRIPT)
+    client.force_login(member)
+    url = f"/runs/{run.run_id}/log/search/"
+    found = client.get(url, {"name": "logs/std_log.txt", "q": "ERROR"}).json()
+    first, second = found["matches"]
+    assert first["number"] == 3 and second["number"] == 7
+    assert first["line"] == "<script>alert(1)</script> Error: boom here"  # escapes removed
+    assert first["parts"] == [
+        ["<script>alert(1)</script> ", False],
+        ["Error", True],
+        [": boom here", False],
+    ]
+    assert first["before"] == [{"number": 1, "text": "step 1"}, {"number": 2, "text": "step 2"}]
+    assert first["after"] == [
+        {"number": 4, "text": "step 3 <b>bold</b>"},
+        {"number": 5, "text": "step 4"},
+    ]
+    assert second["before"] == [{"number": 5, "text": "step 4"}, {"number": 6, "text": "step 5"}]
+    assert second["after"] == []
+
+
+def test_search_continues_with_the_line_number_it_was_given(client, member, run):
+    upload(run, "logs/std_log.txt", b"a\nb hit\n")
+    client.force_login(member)
+    url = f"/runs/{run.run_id}/log/search/"
+    found = client.get(url, {"name": "logs/std_log.txt", "q": "hit", "offset": 2, "line": 2})
+    assert [m["number"] for m in found.json()["matches"]] == [2]
+    bad = client.get(url, {"name": "logs/std_log.txt", "q": "hit", "line": "x"})
+    assert bad.status_code == 400 and bad.json()["field"] == "line"
+
+
+def test_A8_search_results_on_the_page_keep_the_log_as_text(client, member, run):
+    upload(run, "logs/std_log.txt", LOG_WITH_SCRIPT)
+    client.force_login(member)
+    body = client.get(
+        f"/runs/{run.run_id}/", {"tab": "outputs", "q": "error"}
+    ).content.decode()
+    assert "<script>alert(1)</script>" not in body and "<b>bold</b>" not in body
+    assert (
+        '<span class="hit" data-n="3">&lt;script&gt;alert(1)&lt;/script&gt; '
+        "<mark>Error</mark>: boom here</span>"
+    ) in body
+    assert '<span class="ctx" data-n="2">step 2</span>' in body
+    assert '<span class="ctx" data-n="4">step 3 &lt;b&gt;bold&lt;/b&gt;</span>' in body
+    assert "2 lines match." in body
+
+
+def test_the_tail_of_a_long_log_says_its_line_numbers_count_from_where_it_starts(
+    client, member, run
+):
+    upload(run, "logs/std_log.txt", b"".join(b"line %d\n" % i for i in range(20_000)))
+    client.force_login(member)
+    body = client.get(f"/runs/{run.run_id}/", {"tab": "outputs"}).content.decode()
+    assert 'data-first-line=""' in body
+    assert "line numbers count from there." in body
+    short = upload(run, "logs/other.txt", b"one\ntwo\n")
+    body = client.get(f"/runs/{run.run_id}/", {"tab": "outputs", "log": short.name}).content
+    assert b'data-first-line="1"' in body
+
+
 @pytest.mark.parametrize("q", ["", "x" * 201])
 def test_search_refuses_an_empty_or_huge_query(client, member, run, q):
     upload(run, "logs/std_log.txt", b"hello\n")

@@ -3,7 +3,11 @@ the name, description and tags, Cancel, and what a page costs in queries."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django.test import Client
 
 from studio.rules.runquery import RunQuery
@@ -82,9 +86,69 @@ def test_the_header_shows_status_with_its_time_the_id_and_cancel(client, member,
     client.force_login(member)
     body = page(client, run).content.decode()
     assert 'class="status status-running">Running' in body
-    assert "for &lt;1s" in body or "for 1s" in body
+    assert re.search(r"for (&lt; 0\.1|\d\.\d) s", body)
     assert f'data-copy="{run.run_id}"' in body
     assert "Cancel run" in body
+
+
+def timing(client, run) -> str:
+    """The header's words for how long the run ran (or has been in its status)."""
+    body = page(client, run, section="status").content.decode()
+    found = re.search(r"<span class=\"muted\" data-run-timing[^>]*>(.*?)</span>", body, re.S)
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+@pytest.mark.parametrize(
+    ("lasted", "status", "shown"),
+    [
+        (timedelta(milliseconds=400), RunStatus.FAILED, "after 0.4 s · ended 3 min ago"),
+        (timedelta(minutes=3, seconds=50), RunStatus.COMPLETED, "after 3 min 50 s · ended 3 min ago"),
+        (timedelta(hours=2, minutes=5, seconds=7), RunStatus.CANCELED, "after 2 h 5 min · ended 3 min ago"),
+    ],
+)
+def test_an_ended_run_says_how_long_it_lasted_and_when_it_ended(
+    client, member, run, lasted, status, shown
+):
+    ended = timezone.now() - timedelta(minutes=3)
+    Run.objects.filter(pk=run.pk).update(
+        status=status, started_at=ended - lasted, ended_at=ended, status_changed_at=ended
+    )
+    client.force_login(member)
+    assert timing(client, run) == shown
+
+
+def test_an_ended_run_that_never_started_says_so(client, member, run):
+    ended = timezone.now() - timedelta(hours=5)
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.CANCELED, started_at=None, ended_at=ended, status_changed_at=ended
+    )
+    client.force_login(member)
+    assert timing(client, run) == "never started · ended 5 h ago"
+
+
+def test_a_running_run_says_for_how_long_it_has_run(client, member, run):
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        started_at=now - timedelta(hours=2, minutes=5, seconds=20),
+        status_changed_at=now - timedelta(seconds=5),
+        ended_at=None,
+    )
+    client.force_login(member)
+    assert timing(client, run) == "for 2 h 5 min"  # since it started, not since its last status
+
+
+def test_a_queued_run_says_for_how_long_it_has_waited(client, member, run):
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.QUEUED,
+        started_at=None,
+        ended_at=None,
+        status_changed_at=timezone.now() - timedelta(hours=1, minutes=12, seconds=20),
+    )
+    client.force_login(member)
+    body = page(client, run, section="status").content.decode()
+    assert 'status-queued">Queued' in body
+    assert timing(client, run) == "for 1 h 12 min"
 
 
 def test_a_finished_run_has_no_cancel_button(client, member, run):
@@ -323,6 +387,34 @@ def test_cancel_ends_an_interactive_run_canceled(client, member, run):
     assert run.status == RunStatus.CANCELED
 
 
+def test_cancel_from_the_page_script_returns_the_fresh_status_and_details_follow(
+    client, member, run
+):
+    client.force_login(member)
+    response = client.post(f"/runs/{run.run_id}/cancel/", {"tab": "overview"}, **FRAGMENT)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-section="status"' in body and 'status-canceled">Canceled' in body
+    assert "Cancel run" not in body
+    details = page(client, run, section="details").content.decode()
+    assert '<section class="panel" data-section="details"' in details
+    assert 'status-canceled">Canceled' in details
+    assert "Ended</th><td><time" in details
+
+
+def test_cancel_from_the_page_script_of_a_finished_run_says_why_and_changes_nothing(
+    client, member, run
+):
+    services.run_complete(run=run)
+    client.force_login(member)
+    response = client.post(f"/runs/{run.run_id}/cancel/", **FRAGMENT)
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()
+    assert "already Completed" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+
+
 def test_cancel_of_a_finished_run_explains_and_changes_nothing(client, member, run):
     services.run_complete(run=run)
     client.force_login(member)
@@ -506,7 +598,7 @@ def test_outputs_show_a_tree_of_files_and_the_log(client, member, run):
     assert "model/</summary>" in body and "weights.bin" in body and "notes.txt" in body
     assert "train.py" not in body  # the snapshot has its own tab
     assert (
-        '<pre class="log" data-log-text tabindex="0" aria-label="Log text">epoch 1\nred\n</pre>'
+        '<pre class="log" data-log-text tabindex="0" aria-label="Log text" data-first-line="1" data-query="">epoch 1\nred\n</pre>'
         in body
     )
     snapshot = page(client, run, tab="snapshot").content.decode()
@@ -527,10 +619,11 @@ def test_the_log_search_works_without_javascript(client, member, run):
     upload(run, "logs/std_log.txt", b"ok\nERROR: disk full\nok\n")
     client.force_login(member)
     body = page(client, run, tab="outputs", q="error").content.decode()
-    assert "1 line match" in body
-    assert "ERROR: disk full</a>" in body and "at=3" in body
-    jumped = page(client, run, tab="outputs", log="logs/std_log.txt", at=3).content.decode()
-    assert ">ERROR: disk full\nok\n</pre>" in jumped
+    assert "1 line matches" in body
+    assert "<mark>ERROR</mark>: disk full</span>" in body and "at=3&amp;line=2" in body
+    jumped = page(client, run, tab="outputs", log="logs/std_log.txt", at=3, line=2).content.decode()
+    assert 'data-first-line="2"' in jumped and ">ERROR: disk full\nok\n</pre>" in jumped
+    assert "Showing the log from line 2 (byte 3)." in jumped
 
 
 def test_selectors_used_by_the_page_exist():

@@ -178,7 +178,7 @@
       const batches = this.panels.length > 1 ? [this.panels.slice(0, 1), this.panels.slice(1)] : [this.panels];
       this.data = {};
       this.groups = null;
-      const requests = batches.map((batch) => this.fetchSeries(batch, runs));
+      const requests = batches.map((batch) => window.Studio.busy(this.root, this.fetchSeries(batch, runs)));
       for (const request of requests) request.catch(() => {}); // reported below, in order
       for (const [i, batch] of batches.entries()) {
         let payloads;

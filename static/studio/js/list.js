@@ -70,7 +70,7 @@
       if (more) {
         event.preventDefault();
         const row = more.closest("tr");
-        const doc = await fetchHtml(more.dataset.moreUrl);
+        const doc = await window.Studio.busy(more, fetchHtml(more.dataset.moreUrl));
         insertRows(row, doc, row.dataset.childOf);
         row.remove();
         repin();
@@ -85,14 +85,9 @@
         toggle.setAttribute("aria-expanded", "false");
         return;
       }
-      toggle.setAttribute("aria-busy", "true");
-      try {
-        insertRows(row, await fetchHtml(toggle.dataset.childrenUrl), row.dataset.runId);
-        toggle.setAttribute("aria-expanded", "true");
-        repin();
-      } finally {
-        toggle.removeAttribute("aria-busy");
-      }
+      insertRows(row, await window.Studio.busy(toggle, fetchHtml(toggle.dataset.childrenUrl)), row.dataset.runId);
+      toggle.setAttribute("aria-expanded", "true");
+      repin();
     });
   }
 

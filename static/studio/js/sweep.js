@@ -17,7 +17,10 @@
     const row = toggle.closest("tr");
     const key = row.dataset.group;
     const url = toggle.dataset.groupRows;
-    const response = await fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+    const response = await window.Studio.busy(
+      toggle,
+      fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } }),
+    );
     if (!response.ok) throw new Error(`${response.status} ${url}`);
     const doc = new DOMParser().parseFromString(await response.text(), "text/html");
     const rows = [...doc.querySelectorAll("table.runs.list tbody > tr[data-run-id]")];

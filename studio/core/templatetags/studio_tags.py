@@ -40,17 +40,32 @@ def reltime(value: datetime | None, now: datetime | None = None) -> str:
     return local.strftime("%-d %b %Y")
 
 
-def _format_seconds(seconds: float) -> str:
-    if seconds < 1:
-        return "<1s"
-    seconds = int(seconds)
-    if seconds < _MINUTE:
-        return f"{seconds}s"
-    if seconds < _HOUR:
-        return f"{seconds // _MINUTE}m {seconds % _MINUTE:02d}s"
-    if seconds < _DAY:
-        return f"{seconds // _HOUR}h {seconds % _HOUR // _MINUTE:02d}m"
-    return f"{seconds // _DAY}d {seconds % _DAY // _HOUR:02d}h"
+def format_duration(seconds: float) -> str:
+    """The one way a duration reads: ``0.4 s``, ``42 s``, ``3 min 50 s``, ``2 h 5 min``,
+    ``1 d 3 h``; precise below a minute (a run that lasted under a second says so)."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 0.05:
+        return "< 0.1 s" if seconds else "0 s"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    if whole < _MINUTE:
+        return f"{whole} s"
+    if whole >= _DAY:
+        unit, name, sub, sub_name = _DAY, "d", _HOUR, "h"
+    elif whole >= _HOUR:
+        unit, name, sub, sub_name = _HOUR, "h", _MINUTE, "min"
+    else:
+        unit, name, sub, sub_name = _MINUTE, "min", 1, "s"
+    big, rest = divmod(whole, unit)
+    small = rest // sub
+    return f"{big} {name} {small} {sub_name}" if small else f"{big} {name}"
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """``format_duration`` for a number of seconds in a template; empty for none."""
+    return "" if seconds is None else format_duration(seconds)
 
 
 @register.filter
@@ -59,4 +74,4 @@ def run_duration(run, now: datetime | None = None) -> str:
     if run.started_at is None:
         return ""
     end = run.ended_at or now or timezone.now()
-    return _format_seconds(max(timedelta(0), end - run.started_at).total_seconds())
+    return format_duration(max(timedelta(0), end - run.started_at).total_seconds())

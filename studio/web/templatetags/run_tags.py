@@ -9,17 +9,17 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 
-from studio.core.templatetags.studio_tags import _format_seconds
+from studio.core.templatetags.studio_tags import format_duration
 
 register = template.Library()
 
 
 @register.filter
 def since(value: datetime | None, now: datetime | None = None) -> str:
-    """How long ago ``value`` was, as a duration: ``3m 05s``."""
+    """How long ago ``value`` was, as a duration: ``3 min 5 s``."""
     if value is None:
         return ""
-    return _format_seconds(max(timedelta(0), (now or timezone.now()) - value).total_seconds())
+    return format_duration(max(timedelta(0), (now or timezone.now()) - value).total_seconds())
 
 
 @register.filter

@@ -170,13 +170,15 @@ def run_tags(request: HttpRequest, run: Run) -> HttpResponse:
 @require_POST
 def run_cancel(request: HttpRequest, run: Run) -> HttpResponse:
     """Cancel as ``run.cancel()`` does: a started script gets CancelRequested and its
-    supervisor stops the process group; a pipeline's driver cancels its steps."""
+    supervisor stops the process group; a pipeline's driver cancels its steps. The
+    page's script gets the fresh status section (then refreshes the details)."""
     try:
         run = services.run_cancel(run=run)
-        messages.success(request, f"Cancel requested: the run is {run.status}.")
     except StudioError as exc:
-        messages.error(request, exc.message)
-    return redirect(run_url(run, request.POST.get("tab", "overview")))
+        return _write_failed(request, run, "status", exc)
+    if not _is_fragment(request):
+        messages.success(request, f"Cancel requested: the run is {run.status}.")
+    return _after_write(request, run, "status")
 
 
 # --- data for the page's script ----------------------------------------------------------
@@ -254,17 +256,17 @@ def run_log(request: HttpRequest, run: Run) -> JsonResponse:
 @require_safe
 def run_log_search(request: HttpRequest, run: Run) -> JsonResponse:
     """Lines of a log holding ``q``: the whole log, 256 MB per call (``next_offset``
-    continues), at most 200 lines."""
+    and ``next_line`` continue, as ``offset`` and ``line``), at most 200 lines, each
+    with its number, the term's parts and two lines of context either side."""
     run_file = _log_file(request, run)
     try:
         offset = run_files.parse_offset(request.GET.get("offset"), name="offset") or 0
-        found = selectors.file_search(
-            run_file=run_file, needle=request.GET.get("q", ""), offset=offset
-        )
+        line = run_files.parse_offset(request.GET.get("line"), name="line") or 1
+        needle = request.GET.get("q", "")
+        found = selectors.file_search(run_file=run_file, needle=needle, offset=offset, line=line)
     except ValidationError as exc:
         return _bad_request(exc)
-    for match in found["matches"]:
-        match["line"] = run_files.clean_text(match["line"].encode())
+    found["matches"] = run_files.present_matches(found["matches"], needle)
     return JsonResponse(found)
 
 
