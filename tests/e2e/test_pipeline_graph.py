@@ -18,6 +18,22 @@ def _long_streams(settings):
     settings.STUDIO_LIVE_LIFETIME_SECONDS = 120  # one stream for the whole test
 
 
+def _settled(page, quiet_ms: int = 600, within_ms: int = 10_000) -> None:
+    """Wait until the steps section has not been replaced (refreshed) for quiet_ms."""
+    page.evaluate("window.__steps = document.querySelector('[data-section=\"steps\"]')")
+    waited = 0
+    while waited < within_ms:
+        page.wait_for_timeout(quiet_ms)
+        waited += quiet_ms
+        same = page.evaluate(
+            "(() => { const now = document.querySelector('[data-section=\"steps\"]');"
+            " const same = now === window.__steps; window.__steps = now; return same; })()"
+        )
+        if same:
+            return
+    raise AssertionError("the steps section kept being refreshed")
+
+
 def test_the_step_graph_shows_follows_the_steps_and_opens_a_step(browser, member, experiment):
     pipeline, steps = _pipeline(experiment, DIAMOND)
     services.run_transition(run=pipeline, status="Running")
@@ -48,7 +64,10 @@ def test_the_step_graph_shows_follows_the_steps_and_opens_a_step(browser, member
     assert page.evaluate("window.__notReloaded") is True
     assert page.text_content(f"{node.format('prep')} .dag-status") == "Completed"
 
+    href = page.get_attribute(node.format("right"), "href")
+    assert href == f"/runs/{steps['right'].run_id}/"
+    _settled(page)  # a click between the mouse's down and up on a swapped box is no click
     page.click(node.format("right"))
-    page.wait_for_url(re.compile(rf"/runs/{steps['right'].run_id}/$"))
+    page.wait_for_url(re.compile(rf"/runs/{steps['right'].run_id}/$"), timeout=20_000)
     assert browser.console_errors == []
     assert browser.csp_violations() == []
