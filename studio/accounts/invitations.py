@@ -207,6 +207,13 @@ def user_create(
     return user, set_password_path(user=user)
 
 
+def user_create_with_password(*, username: str, password: str) -> AbstractBaseUser:
+    """Make an account that signs in with ``password`` at once (``manage.py demo``'s
+    second user); the username and password are checked as for any account."""
+    with transaction.atomic():
+        return _user_create(username=username, password=password)
+
+
 def set_password_path(*, user: AbstractBaseUser) -> str:
     """The path of a one-time link where ``user`` sets a new password."""
     from django.urls import reverse

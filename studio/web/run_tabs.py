@@ -17,7 +17,7 @@ from studio.execution import services as execution
 from studio.rules import filenames, transitions, validation
 from studio.tracking import selectors
 from studio.tracking.models import MetricKind, Run, RunStatus, RunType
-from studio.web import charts, descriptions, run_files
+from studio.web import charts, descriptions, run_files, step_graph
 
 TABS = (
     ("overview", "Overview"),
@@ -63,9 +63,10 @@ def section_context(request: HttpRequest, run: Run, **extra: Any) -> dict[str, A
         "draft": run.description,
         "editing": editing,
         "tags": list(run.tags.all()),
-        "steps": _steps(run),
         "slurm_job_id": slurm_job_of(run),
     }
+    context["steps"] = _steps(run)
+    context["step_graph"] = step_graph.layout(context["steps"]) if context["steps"] else None
     context.update(extra)
     return context
 

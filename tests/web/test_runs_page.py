@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from studio.accounts.models import Membership, Role
 from studio.tracking import services
-from studio.tracking.models import Run, RunStatus
+from studio.tracking.models import Run, RunStatus, SavedView
 from tests.conftest import PYTHON, ROOT
 from tests.factories import UserFactory
 
@@ -177,9 +177,9 @@ def test_runs_page_loads_styles_and_script_from_our_own_static_files(client, mem
 # --- manage.py demo ------------------------------------------------------------------
 
 
-def _demo(env) -> str:
+def _demo(env, *options: str) -> str:
     result = subprocess.run(
-        [PYTHON, "manage.py", "demo", "--url", "http://127.0.0.1:8000/"],
+        [PYTHON, "manage.py", "demo", "--url", "http://127.0.0.1:8000/", *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -192,7 +192,8 @@ def _demo(env) -> str:
 
 @pytest.mark.slow
 def test_demo_creates_an_admin_with_a_random_password_and_runs_the_examples(subprocess_env):
-    out = _demo(subprocess_env)
+    # half a minute: the live script and the pipeline are still going when it returns
+    out = _demo(subprocess_env, "--live-minutes", "0.5")
 
     password = re.search(r"sign in as admin / (\S+)$", out, re.M).group(1)
     admin = get_user_model().objects.get(username="admin")
@@ -205,6 +206,7 @@ def test_demo_creates_an_admin_with_a_random_password_and_runs_the_examples(subp
 
     runs = Run.objects.filter(workspace__name="default")
     statuses = set(runs.filter(parent=None).values_list("status", flat=True))
+    _check_the_demo_jobs(runs)  # first: its live parts end half a minute after the demo
     assert statuses == {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.RUNNING}
     sweep = runs.get(experiment__name="lr-sweep", parent=None)
     assert sweep.child_count == 6
@@ -218,13 +220,123 @@ def test_demo_creates_an_admin_with_a_random_password_and_runs_the_examples(subp
     assert ComputeTarget.objects.get(name="cpu-cluster").provisioning["vm_size"]
     assert Environment.objects.filter(name="sklearn-env").exists()
     assert ModelVersion.objects.get(model__name="logreg-model").version == 1
+    _check_the_demo_sweep(runs)
+    reader_password = _check_the_demo_views_and_reader(out, admin)
     count = runs.count()
 
     again = _demo(subprocess_env)
-    assert password not in again
+    assert password not in again and reader_password not in again
     assert "changepassword admin" in again
     assert runs.count() == count
+    assert SavedView.objects.count() == 2
+    _wait_until_every_run_ended(runs, out)  # the live parts, before the database goes
 
     get_user_model().objects.filter(username="admin").delete()
     fresh = re.search(r"sign in as admin / (\S+)$", _demo(subprocess_env), re.M).group(1)
     assert fresh != password
+
+
+def _check_the_demo_sweep(runs):
+    """60 children (lr x l2 x batch size x 2 seeds) over 2,000 steps, some diverged."""
+    from studio.tracking import selectors
+
+    sweep = runs.get(experiment__name="grid-search", parent=None)
+    children = runs.filter(parent=sweep)
+    assert sweep.status == RunStatus.COMPLETED and children.count() == 60
+    statuses = list(children.values_list("status", flat=True))
+    assert 0 < statuses.count(RunStatus.FAILED) < statuses.count(RunStatus.COMPLETED)
+    configs = {}
+    for child in children.prefetch_related("properties", "tags"):
+        props = {p.key: p.value for p in child.properties.all()}
+        assert set(props) == {"lr", "l2", "batch_size", "seed"}
+        config = {t.key: t.value for t in child.tags.all()}["config"]
+        assert config == f"lr={props['lr']} l2={props['l2']} bs={props['batch_size']}"
+        configs.setdefault(config, set()).add(props["seed"])
+    assert len(configs) == 30 and all(seeds == {"1", "2"} for seeds in configs.values())
+    done = children.filter(status=RunStatus.COMPLETED).first()
+    summaries = {m.name: m for m in selectors.metric_summaries(run=done)}
+    assert {"loss", "lr", "val_loss", "val_accuracy"} <= set(summaries)
+    assert (summaries["loss"].count, summaries["loss"].last_step) == (2000, 1999)
+    assert summaries["val_loss"].count == 40
+
+
+def _read(run, name: str) -> bytes:
+    from studio.tracking import selectors
+
+    return selectors.file_read(run_file=selectors.file_get(run=run, name=name))[0]
+
+
+def _check_the_demo_jobs(runs):
+    """Scripts submitted to the local target: one with outputs and a description, one
+    failed with its stderr, one still running; a pipeline of 4 steps still running."""
+    jobs = runs.filter(experiment__name="submitted-scripts", parent=None)
+    scripts = jobs.filter(type="script")
+    trained = scripts.get(status=RunStatus.COMPLETED)
+    files = set(trained.files.values_list("name", flat=True))
+    assert {"outputs/model.npz", "outputs/plot.png", "outputs/metrics.csv"} <= files
+    assert _read(trained, "outputs/plot.png").startswith(b"\x89PNG\r\n\x1a\n")
+    assert _read(trained, "outputs/metrics.csv").startswith(b"epoch,loss")
+    assert b"epoch   59" in _read(trained, "logs/std_log.txt")
+    assert "| setting | value |" in trained.description
+    assert "![The loss curve the script drew](outputs/plot.png)" in trained.description
+    assert "```chart metric=loss runs=this" in trained.description
+    failed = scripts.get(status=RunStatus.FAILED)
+    assert failed.error["exit_code"] == 1 and "KeyError: 'tenure'" in failed.error["stderr"]
+    assert scripts.get(status=RunStatus.RUNNING).script == "train.py"
+
+    pipeline = jobs.get(type="pipeline")
+    assert pipeline.status == RunStatus.RUNNING
+    steps = {s.execution.step_name: s for s in runs.filter(parent=pipeline, type="step")}
+    assert {n: s.execution.after for n, s in steps.items()} == {
+        "prepare-data": [],
+        "train-small": ["prepare-data"],
+        "train-large": ["prepare-data"],
+        "evaluate": ["train-small", "train-large"],
+    }
+    assert steps["prepare-data"].status == RunStatus.COMPLETED
+    assert steps["train-small"].status == steps["train-large"].status == RunStatus.RUNNING
+    assert steps["evaluate"].status == RunStatus.NOT_STARTED
+
+
+def _check_the_demo_views_and_reader(out: str, admin) -> str:
+    views = SavedView.objects.filter(workspace__name="default", shared=True, owner=admin)
+    assert set(views.values_list("name", flat=True)) == {"Sweep by configuration", "Failed runs"}
+    sweep_view = views.get(name="Sweep by configuration")
+    assert sweep_view.state["group"] == "tag:config"
+    password = re.search(r"reader of 'default': reader / (\S+)$", out, re.M).group(1)
+    reader = get_user_model().objects.get(username="reader")
+    assert reader.check_password(password) and not reader.is_superuser
+    assert Membership.objects.get(user=reader, workspace__name="default").role == Role.READER
+    return password
+
+
+def _wait_until_every_run_ended(runs, out: str, timeout: float = 120) -> None:
+    """Every run ended and every process the demo left behind (the live example, the
+    jobs' supervisors and the pipeline's driver) gone: none holds the test database."""
+    import time
+
+    import psutil
+
+    from studio.execution.models import Execution
+    from studio.rules.transitions import TERMINAL
+
+    deadline = time.monotonic() + timeout
+    while runs.exclude(status__in=TERMINAL).exists():
+        assert time.monotonic() < deadline, list(runs.exclude(status__in=TERMINAL))
+        time.sleep(1)
+    pids = {int(p) for p in re.findall(r"\(pid (\d+)\)", out)}
+    pids |= set(
+        Execution.objects.filter(run__in=runs, supervisor_pid__isnull=False).values_list(
+            "supervisor_pid", flat=True
+        )
+    )
+
+    def gone(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    while not all(gone(pid) for pid in pids):
+        assert time.monotonic() < deadline, [pid for pid in pids if not gone(pid)]
+        time.sleep(0.5)

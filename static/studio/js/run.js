@@ -202,6 +202,19 @@
     }
   });
 
+  // A pipeline's page also hears its steps (web/views/live.py): a step whose status
+  // changed redraws the steps section (graph and table); a burst makes one refresh.
+  let stepsRefresh = null;
+  document.addEventListener("studio:run", (event) => {
+    const id = event.detail.run_id;
+    if (isThisRun(event.detail) || stepsRefresh) return;
+    if (!document.querySelector(`[data-section="steps"] [data-step-run-id="${CSS.escape(id)}"]`)) return;
+    stepsRefresh = setTimeout(() => {
+      stepsRefresh = null;
+      refreshSection("steps");
+    }, 150);
+  });
+
   // --- the log viewer --------------------------------------------------------------------
   // One span per line, its number in data-n (shown by the stylesheet, not copied) and a
   // class for ERROR / WARN / traceback lines; the text goes in as text nodes only.

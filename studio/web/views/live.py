@@ -10,7 +10,8 @@ from django.views.decorators.http import require_safe
 
 from studio.accounts import access
 from studio.accounts.routes import CURRENT, route
-from studio.tracking.models import Run, Workspace
+from studio.execution import services as execution
+from studio.tracking.models import Run, RunType, Workspace
 from studio.web import live
 
 
@@ -53,18 +54,26 @@ async def runs_live(request: HttpRequest, workspace: Workspace | None) -> HttpRe
     )
 
 
+def _step_pks(run: Run) -> list[int]:
+    if run.type != RunType.PIPELINE:
+        return []
+    return [step.pk for step in execution.steps_of(pipeline=run)]
+
+
 @route("read", run="run_id")
 @require_safe
 async def run_live(request: HttpRequest, run: Run) -> HttpResponse:
-    """A run page's events: the run's status, metric points and log size."""
+    """A run page's events: the run's status, metric points and log size; on a
+    pipeline's page also its steps' (their graph follows their statuses)."""
     try:
         after = live.resume_point(request)
     except live.BadRequest as exc:
         return _bad(str(exc))
+    steps = await sync_to_async(_step_pks)(run)
     return await live.stream_response(
         request,
         workspace_ids=frozenset({run.workspace_id}),
-        runs=frozenset({run.pk}),
+        runs=frozenset({run.pk, *steps}),
         scope=None,
         after=after,
     )

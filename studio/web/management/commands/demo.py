@@ -3,8 +3,11 @@
 Ensures the demo workspace, creates the ``admin`` superuser with a random password
 when there is none (shown once, never stored in clear), and fills the workspace by
 really running the scripts in ``examples/`` through the SDK, in subprocesses that
-reach this database. A workspace that already has runs is left as it is, so running
-the command again adds nothing.
+reach this database: interactive runs, a 60-run sweep, scripts submitted as jobs
+(outputs, a failure, a live one) and a running pipeline; then saves two shared views.
+A ``reader`` account (a reader of the workspace) is made once, its password shown
+once too. A workspace that already has runs is left as it is, so running the
+command again adds nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from studio.accounts import invitations
 from studio.accounts import services as account_services
 from studio.accounts.models import Membership, Role
+from studio.tracking import saved_views
 from studio.tracking import services as tracking_services
 from studio.tracking.models import Run
 
@@ -35,13 +40,41 @@ EXAMPLES = [
     ["train_logreg.py"],
     ["train_logreg.py", "--lr", "0.5", "--epochs", "30"],
     ["sweep.py"],
-    ["grid_search.py"],  # 48 children, some diverge: a sweep that folds into one row
+    ["grid_search.py"],  # 60 children x 2,000 steps, some diverge: one row that unfolds
     ["v1_notebook.py"],  # a v1 notebook: cluster, environment, outputs, model
     ["failing.py"],
+    ["submit_jobs.py"],  # submitted scripts (outputs, a failure, a live one) and a pipeline
     ["still_running.py"],
 ]
 LIVE_EXAMPLE = "still_running.py"  # with --live-minutes: left training in the background
-SCRIPT_TIMEOUT = 120  # seconds; each example takes well under one
+JOBS_EXAMPLE = "submit_jobs.py"  # with --live-minutes: its live jobs run that long
+SCRIPT_TIMEOUT = 180  # seconds; each example takes well under one
+READER = "reader"  # a second account, a reader of the demo workspace
+# Two shared views of the demo workspace: (name, list state).
+VIEWS = [
+    (
+        "Sweep by configuration",
+        {
+            "filters": {"experiment": ["grid-search"], "children": ["1"]},
+            "columns": [
+                "name", "status", "prop:lr", "prop:l2", "prop:batch_size", "prop:seed",
+                "metric:min:val_loss", "metric:last:val_accuracy", "duration",
+            ],
+            "sort": "metric:min:val_loss",
+            "group": "tag:config",
+            "panels": ["val_loss", "loss"],
+            "chart_options": {"smooth": "ema:0.9"},  # the minibatch loss is noisy
+        },
+    ),
+    (
+        "Failed runs",
+        {
+            "filters": {"q": ["status = Failed"], "children": ["1"]},
+            "columns": ["name", "experiment", "status", "created", "duration", "tags"],
+            "sort": "-created",
+        },
+    ),
+]  # fmt: skip
 
 
 def database_url() -> str:
@@ -98,10 +131,31 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Filling workspace {workspace.name!r} by running examples/:")
             self._run_examples(workspace.name, username, options["live_minutes"])
-        # Again, so it is the last line above the server log that follows.
+            self._save_views(workspace, user)
+        reader = self._ensure_reader(workspace, options["url"])
+        # Again, so it is the last lines above the server log that follows.
         self.stdout.write("")
+        if reader:
+            self.stdout.write(self.style.SUCCESS(reader))
         self.stdout.write(self.style.SUCCESS(signin))
         self.stdout.write("")
+
+    def _save_views(self, workspace, owner) -> None:
+        for name, state in VIEWS:
+            saved_views.view_create(
+                workspace=workspace, owner=owner, name=name, state=state, shared=True
+            )
+        self.stdout.write(f"  Saved {len(VIEWS)} shared views: {', '.join(n for n, _ in VIEWS)}")
+
+    def _ensure_reader(self, workspace, url: str) -> str | None:
+        """The second account, a reader of the workspace, made once: the line that
+        shows its password, or None when it exists already."""
+        if get_user_model().objects.filter(username=READER).exists():
+            return None
+        password = secrets.token_urlsafe(12)
+        user = invitations.user_create_with_password(username=READER, password=password)
+        account_services.membership_add(user=user, workspace=workspace, role=Role.READER)
+        return f"A second account, reader of {workspace.name!r}: {READER} / {password}"
 
     def _ensure_admin(self, username: str):
         User = get_user_model()
@@ -140,6 +194,8 @@ class Command(BaseCommand):
                 if name == LIVE_EXAMPLE and live_minutes > 0:
                     self._start_live(command + ["--minutes", f"{live_minutes:g}"], env, cwd)
                     continue
+                if name == JOBS_EXAMPLE and live_minutes > 0:
+                    command += ["--minutes", f"{live_minutes:g}"]
                 result = subprocess.run(
                     command,
                     env=env,
