@@ -58,9 +58,7 @@ def test_bulk_cancel_asks_first_and_no_or_escape_change_nothing(browser, member,
     assert not browser.console_errors and not browser.csp_violations()
 
 
-def test_a_cancel_on_the_run_page_refreshes_the_header_and_details_in_place(
-    browser, member, run
-):
+def test_a_cancel_on_the_run_page_refreshes_the_header_and_details_in_place(browser, member, run):
     _open(browser, f"/runs/{run.run_id}/")
     page = browser.page
     page.evaluate("window.__samePage = true")
@@ -103,7 +101,9 @@ def test_the_log_viewer_numbers_colours_marks_and_jumps(browser, member, run):
     assert "log-warn" in classes[1] and "log-trace" in classes[3] and "log-trace" in classes[4]
     assert "log-error" in classes[5] and "log-error" in classes[7] and classes[6] == "ln"
     assert lines.nth(2).inner_text().startswith("<script>")  # the log stays text
-    assert page.evaluate("window.__pwned === undefined && !document.querySelector('pre.log script')")
+    assert page.evaluate(
+        "window.__pwned === undefined && !document.querySelector('pre.log script')"
+    )
 
     page.fill("#log-q", "error")
     page.press("#log-q", "Enter")

@@ -414,9 +414,7 @@ def test_search_continues_with_the_line_number_it_was_given(client, member, run)
 def test_A8_search_results_on_the_page_keep_the_log_as_text(client, member, run):
     upload(run, "logs/std_log.txt", LOG_WITH_SCRIPT)
     client.force_login(member)
-    body = client.get(
-        f"/runs/{run.run_id}/", {"tab": "outputs", "q": "error"}
-    ).content.decode()
+    body = client.get(f"/runs/{run.run_id}/", {"tab": "outputs", "q": "error"}).content.decode()
     assert "<script>alert(1)</script>" not in body and "<b>bold</b>" not in body
     assert (
         '<span class="hit" data-n="3">&lt;script&gt;alert(1)&lt;/script&gt; '

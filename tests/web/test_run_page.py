@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from django.test import Client
+from django.utils import timezone
 
 from studio.rules.runquery import RunQuery
 from studio.tracking import selectors, services
@@ -102,8 +102,16 @@ def timing(client, run) -> str:
     ("lasted", "status", "shown"),
     [
         (timedelta(milliseconds=400), RunStatus.FAILED, "after 0.4 s · ended 3 min ago"),
-        (timedelta(minutes=3, seconds=50), RunStatus.COMPLETED, "after 3 min 50 s · ended 3 min ago"),
-        (timedelta(hours=2, minutes=5, seconds=7), RunStatus.CANCELED, "after 2 h 5 min · ended 3 min ago"),
+        (
+            timedelta(minutes=3, seconds=50),
+            RunStatus.COMPLETED,
+            "after 3 min 50 s · ended 3 min ago",
+        ),
+        (
+            timedelta(hours=2, minutes=5, seconds=7),
+            RunStatus.CANCELED,
+            "after 2 h 5 min · ended 3 min ago",
+        ),
     ],
 )
 def test_an_ended_run_says_how_long_it_lasted_and_when_it_ended(
