@@ -11,10 +11,35 @@ document.addEventListener("DOMContentLoaded", () => {
     select.addEventListener("change", () => form.requestSubmit());
   }
   for (const button of document.querySelectorAll("[data-open-shortcuts]")) button.hidden = false;
-  // Scrollable code blocks take the focus, so the keyboard can scroll them too.
-  for (const pre of document.querySelectorAll("main pre")) {
-    if (!pre.hasAttribute("tabindex") && pre.scrollWidth > pre.clientWidth + 1) pre.tabIndex = 0;
+  markScrollables();
+});
+
+// A box that scrolls (code, a log, a table wider than a phone) takes the focus, so the
+// keyboard can scroll it too; checked again when the window's size changes.
+function markScrollables() {
+  for (const box of document.querySelectorAll("main pre, main table, .table-scroll, .compare-scroll, .tree-wrap")) {
+    const ours = box.dataset.scrollFocus === "1";
+    if (box.hasAttribute("tabindex") && !ours) continue;  // the template's own choice
+    const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    if (scrolls && !ours) {
+      box.tabIndex = 0;
+      box.dataset.scrollFocus = "1";
+    } else if (!scrolls && ours) {
+      box.removeAttribute("tabindex");
+      delete box.dataset.scrollFocus;
+    }
   }
+}
+let resizing = 0;
+const markSoon = () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(markScrollables, 30);
+};
+window.addEventListener("resize", markSoon);
+// Content the page's scripts put in (a preview, a log, rows) is checked too.
+document.addEventListener("DOMContentLoaded", () => {
+  const main = document.querySelector("main");
+  if (main) new MutationObserver(markSoon).observe(main, { childList: true, subtree: true });
 });
 
 // Is the user typing? Then single-key shortcuts stay out of the way.
