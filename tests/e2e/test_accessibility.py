@@ -144,9 +144,7 @@ def _build() -> Data:
         services.run_live_log_append(
             run=run, offset=0, data=b"epoch 1\nWARNING slow\n" + b"x" * 400 + b"\nERROR diverged\n"
         )
-        services.run_file_upload(
-            run=run, name="outputs/model.pkl", content=io.BytesIO(b"weights")
-        )
+        services.run_file_upload(run=run, name="outputs/model.pkl", content=io.BytesIO(b"weights"))
         services.run_file_upload(
             run=run, name="outputs/table.csv", content=io.BytesIO(b"a,b\n1,2\n" * 20)
         )

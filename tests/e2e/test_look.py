@@ -34,7 +34,9 @@ def _signed_in(browser, path="/runs/"):
 
 
 def _active(page, expression="document.activeElement"):
-    return page.evaluate(f"(() => {{ const a = {expression}; return a && (a.textContent || '').trim(); }})()")
+    return page.evaluate(
+        f"(() => {{ const a = {expression}; return a && (a.textContent || '').trim(); }})()"
+    )
 
 
 def test_the_theme_switches_at_once_is_remembered_and_redraws_charts(browser, member, experiment):
@@ -101,7 +103,9 @@ def test_shortcuts_do_not_fire_while_typing(browser, member, experiment):
     assert page.locator("dialog#shortcuts[open]").count() == 0
 
 
-def test_question_mark_lists_the_shortcuts_and_escape_gives_the_focus_back(browser, member, experiment):
+def test_question_mark_lists_the_shortcuts_and_escape_gives_the_focus_back(
+    browser, member, experiment
+):
     _runs(experiment)
     page = _signed_in(browser)
     page.focus("#search-q")

@@ -13,11 +13,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from studio.accounts import invitations as services
 from studio.accounts import selectors
-from studio.accounts.services import preference_set_theme
 from studio.accounts.access import current_workspace
 from studio.accounts.routes import route
+from studio.accounts.services import preference_set_theme
 from studio.errors import StudioError
-from studio.web.common import back, frame
+from studio.web.common import came_from, frame
 
 
 class PasswordForm(forms.Form):
@@ -41,12 +41,13 @@ def profile(request: HttpRequest) -> HttpResponse:
 @route("read")
 @require_POST
 def theme_set(request: HttpRequest) -> HttpResponse:
-    """Remember the theme (light, dark or system) and go back to the page it was set on."""
+    """Remember the theme (light, dark or system) and go back to the page it was set on
+    (its Referer: a field naming it would echo the page's URL into every page)."""
     try:
         preference_set_theme(user=request.user, theme=request.POST.get("theme", ""))
     except StudioError as exc:
         messages.error(request, exc.message)
-    return redirect(back(request, reverse("profile")))
+    return redirect(came_from(request, reverse("profile")))
 
 
 def _frame(request: HttpRequest, nav: str) -> dict:
