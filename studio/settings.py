@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studio.web.context.navigation",  # the saved views in the left navigation
+                "studio.web.context.appearance",  # the theme on <html>
             ],
         },
     }
@@ -156,6 +157,12 @@ STUDIO_SIGNIN_WINDOW_SECONDS = env_int("STUDIO_SIGNIN_WINDOW_SECONDS", 15 * 60)
 # Proxies whose X-Forwarded-For names the client (studio/core/client.py); behind a
 # proxy not named here every client would share the proxy's address.
 STUDIO_TRUSTED_PROXIES = env_list("STUDIO_TRUSTED_PROXIES", [])
+# Django's backend with the user's preferences (theme) joined into the one user query;
+# sessions signed in before it existed keep working through the plain backend.
+AUTHENTICATION_BACKENDS = [
+    "studio.accounts.backends.PreferenceBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/runs/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -96,3 +96,25 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation to {self.workspace} as {self.role}"
+
+
+class Theme(models.TextChoices):
+    SYSTEM = "system"  # follow the browser's prefers-color-scheme
+    LIGHT = "light"
+    DARK = "dark"
+
+
+class Preference(models.Model):
+    """A user's choices about how the studio looks; no row means the defaults.
+
+    Loaded with the user on every request (``studio.accounts.backends``), so reading it
+    costs no query."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    theme = models.CharField(max_length=10, choices=Theme.choices, default=Theme.SYSTEM)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.theme} theme"

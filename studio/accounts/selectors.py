@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from studio.accounts.models import ApiToken, Invitation, Membership, Role
+from studio.accounts.models import ApiToken, Invitation, Membership, Preference, Role, Theme
 from studio.tracking.models import Workspace
 
 
@@ -42,3 +42,14 @@ def workspace_list(*, user, workspaces: QuerySet[Workspace]) -> list[tuple[Works
     role = Membership.objects.filter(user=user, workspace=OuterRef("pk")).values("role")[:1]
     rows = workspaces.annotate(my_role=Subquery(role)).order_by("name")
     return [(w, Role.OWNER if user.is_superuser else w.my_role) for w in rows]
+
+
+def theme_for(user) -> str:
+    """``user``'s theme: "light", "dark" or "system" (anonymous users, and anyone who
+    never chose). Free for request.user (loaded with it: studio.accounts.backends)."""
+    if not user.is_authenticated:
+        return Theme.SYSTEM
+    try:
+        return user.preference.theme
+    except Preference.DoesNotExist:
+        return Theme.SYSTEM

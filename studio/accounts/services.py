@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from studio.accounts.models import ApiToken, Membership, Role
+from studio.accounts.models import ApiToken, Membership, Preference, Role, Theme
 from studio.audit.models import Action
 from studio.audit.services import audit_record
 from studio.errors import Conflict, ValidationError
@@ -246,3 +246,13 @@ def run_tokens_revoke(*, run) -> int:
     return ApiToken.objects.filter(run=run, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def preference_set_theme(*, user: AbstractBaseUser, theme: str) -> Preference:
+    """Remember ``user``'s theme: light, dark or system (follow the browser)."""
+    if theme not in Theme.values:
+        raise ValidationError(
+            f"Unknown theme {theme!r}: use one of {', '.join(Theme.values)}.", field="theme"
+        )
+    preference, _ = Preference.objects.update_or_create(user=user, defaults={"theme": theme})
+    return preference

@@ -37,3 +37,13 @@ def back(request: HttpRequest, default: str) -> str:
     ):
         return target
     return default
+
+
+def came_from(request: HttpRequest, default: str) -> str:
+    """The page the caller came from (its Referer) when it is on this studio, else
+    ``default``. Raises DisallowedHost for a Host header this studio does not serve."""
+    referer = request.META.get("HTTP_REFERER", "")
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return referer if referer and same_site else default

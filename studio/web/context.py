@@ -1,4 +1,5 @@
-"""Template context for every page: the saved views listed in the left navigation."""
+"""Template context for every page: the saved views listed in the left navigation and
+the theme the user chose."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 MAX_NAV_VIEWS = 30
+THEME_CHOICES = [("light", "Light"), ("dark", "Dark"), ("system", "System")]  # the menu's order
 
 
 def _nav_views(request: HttpRequest) -> list:
@@ -23,3 +25,14 @@ def _nav_views(request: HttpRequest) -> list:
 def navigation(request: HttpRequest) -> dict:
     """``nav_views``: queried only when a template shows them (shared views first)."""
     return {"nav_views": SimpleLazyObject(lambda: _nav_views(request))}
+
+
+def appearance(request: HttpRequest) -> dict:
+    """``theme``: "light", "dark" or "system"; base.html puts the first two on <html>
+    so the page is drawn in them from the first paint."""
+    from studio.accounts.selectors import theme_for
+
+    return {
+        "theme": SimpleLazyObject(lambda: theme_for(request.user)),
+        "theme_choices": THEME_CHOICES,
+    }

@@ -104,6 +104,7 @@ account_pages = [
     path("invite/<str:token>/", invitations.invitation_open, name="invitation-open"),
     path("password/", account.password_change, name="password-change"),
     path("profile/", account.profile, name="profile"),
+    path("profile/theme/", account.theme_set, name="theme-set"),
     path(
         "set-password/<uidb64>/<token>/",
         route("public")(

@@ -55,6 +55,11 @@ class Browser:
         self.page.fill("#id_password", password)
         self.page.click("button[type=submit]")
 
+    def sign_out(self) -> None:
+        """Through the account menu in the top bar."""
+        self.page.click("details.user-menu > summary")
+        self.page.click("details.user-menu button:has-text('Sign out')")
+
 
 @pytest.fixture
 def browser(live_server, transactional_db, monkeypatch):

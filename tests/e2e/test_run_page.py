@@ -81,8 +81,8 @@ def test_A9_a_script_that_bypassed_the_sanitizer_is_blocked_by_the_csp(browser, 
     def inject(route):
         response = route.fetch()
         body = response.text().replace(
-            '<main id="main">',
-            '<main id="main"><script>alert("csp")</script><img src=x onerror="alert(2)">',
+            '<main id="main" tabindex="-1">',
+            '<main id="main" tabindex="-1"><script>alert("csp")</script><img src=x onerror="alert(2)">',
         )
         route.fulfill(response=response, body=body)
 

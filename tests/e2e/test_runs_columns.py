@@ -115,7 +115,7 @@ def test_a_shared_view_restores_column_order_widths_and_pins_for_another_member(
     link = page.url
     _clean(browser)
 
-    page.click("text=Sign out")
+    browser.sign_out()
     browser.sign_in("dave", "pw-dave")
     page.wait_for_url(re.compile(r"/runs/$"))
     page.goto(link)

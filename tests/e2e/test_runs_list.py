@@ -117,7 +117,7 @@ def test_a_shared_view_opens_for_another_member_with_the_same_runs(
     assert "lr 0.1 by loss" in page.locator(".sidenav").inner_text()
     _clean(browser)
 
-    page.click("text=Sign out")
+    browser.sign_out()
     browser.sign_in("dave", "pw-dave")
     page.wait_for_url(re.compile(r"/runs/$"))
     page.goto(link)

@@ -278,7 +278,7 @@
     }
 
     layout(metric) {
-      const axis = { gridcolor: "#eceff3", zeroline: false, automargin: true };
+      const axis = { zeroline: false, automargin: true };
       const xKey = this.options.x;
       const xTitle = X_TITLES[xKey] || (xKey.startsWith("metric:") ? xKey.slice(7) : xKey);
       const visible = this.groups ? this.groups.length : this.visibleRuns().length;
@@ -287,15 +287,13 @@
         margin: { l: 56, r: 12, t: 10, b: 44 },
         showlegend: false,
         hovermode: visible <= UNIFIED_HOVER_MAX ? "x unified" : "x",
-        paper_bgcolor: "#ffffff",
-        plot_bgcolor: "#ffffff",
-        font: { family: "system-ui, sans-serif", size: 11, color: "#1d2433" },
+        font: { family: "system-ui, sans-serif", size: 11 },
         xaxis: { ...axis, title: { text: plotlyText(xTitle) }, type: xKey === "wall" ? "date" : "linear" },
         yaxis: { ...axis, title: { text: plotlyText(metric) }, type: this.options.log ? "log" : "linear" },
         uirevision: "panels",
       };
       if (this.range) layout.xaxis.range = [...this.range];
-      return layout;
+      return window.studioTheme.apply(layout);  // colours from the CSS theme
     }
 
     xs(values) { return this.options.x === "wall" ? values.map((v) => (v === null ? null : v * 1000)) : values; }

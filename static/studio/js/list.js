@@ -99,7 +99,7 @@
       const data = document.getElementById(box.dataset.figure);
       if (!data) continue;
       const figure = JSON.parse(data.textContent);
-      window.Plotly.newPlot(box, figure.data, figure.layout, { displaylogo: false, responsive: true });
+      window.Plotly.newPlot(box, figure.data, window.studioTheme.apply(figure.layout), { displaylogo: false, responsive: true });
     }
   }
 
@@ -119,20 +119,45 @@
     });
   }
 
-  // A dropdown closes when another opens, on a click outside it, and on Escape.
-  function setupDropdowns() {
-    const close = (except) => {
-      for (const open of document.querySelectorAll("details.dropdown[open]")) {
-        if (!open.contains(except)) open.open = false;
-      }
+  // --- keyboard: j / k move through the runs, Enter opens, x selects ------------------
+  // The current run is marked aria-current and its name link takes the focus, so Enter
+  // opens it as a link would (and the browser shows the focus ring).
+  function setupKeyboard() {
+    const table = document.querySelector("table.runs.list");
+    if (!table) return;
+    const rows = () => [...table.querySelectorAll("tbody tr[data-run-id]")].filter((r) => r.offsetParent !== null);
+    const current = () => table.querySelector('tbody tr[aria-current="true"]');
+    const mark = (row) => {
+      current()?.removeAttribute("aria-current");
+      row.setAttribute("aria-current", "true");
+      row.scrollIntoView({ block: "nearest" });
+      row.querySelector("a.name")?.focus({ preventScroll: true });
     };
-    document.addEventListener("click", (event) => close(event.target));
+    table.addEventListener("focusin", (event) => {
+      const row = event.target.closest("tr[data-run-id]");
+      if (row && row !== current()) {
+        current()?.removeAttribute("aria-current");
+        row.setAttribute("aria-current", "true");
+      }
+    });
     document.addEventListener("keydown", (event) => {
-      if (event.key !== "Escape") return;
-      const open = event.target.closest?.("details.dropdown[open]");
-      if (open) {
-        open.open = false;
-        open.querySelector("summary")?.focus();
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.closest?.("input, textarea, select, [contenteditable], dialog[open], details[open]")) return;
+      const all = rows();
+      if (!all.length) return;
+      const at = all.indexOf(current());
+      if (event.key === "j" || event.key === "k") {
+        event.preventDefault();
+        const step = event.key === "j" ? 1 : -1;
+        mark(all[at < 0 ? 0 : Math.min(all.length - 1, Math.max(0, at + step))]);
+      } else if (event.key === "Enter" && at >= 0 && !event.target.closest("a, button, summary")) {
+        event.preventDefault();
+        all[at].querySelector("a.name")?.click();
+      } else if (event.key === "x" && at >= 0) {
+        const box = all[at].querySelector('input[type=checkbox][name="run"]');
+        if (!box) return;
+        event.preventDefault();
+        box.click();
       }
     });
   }
@@ -339,7 +364,7 @@
   document.addEventListener("studio:points", (event) => updateMetricCells(event.detail || {}));
 
   document.addEventListener("DOMContentLoaded", () => {
-    setupDropdowns();
+    setupKeyboard();
     setupPickerSearch();
     setupColumnLayout();
     setupCleanForms();

@@ -607,7 +607,7 @@
     const plot = chart.querySelector(".plot");
     chart.classList.remove("loading");
     chart.dataset.reduced = figure.reduced ? "1" : "0";
-    window.Plotly.react(plot, figure.data, figure.layout, PLOT_CONFIG).then(() => {
+    window.Plotly.react(plot, figure.data, window.studioTheme.apply(figure.layout), PLOT_CONFIG).then(() => {
       if (plot.dataset.bound) return;
       plot.dataset.bound = "1";
       plot.on("plotly_relayout", (change) => refine(chart, plot, change));

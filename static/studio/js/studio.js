@@ -10,32 +10,173 @@ document.addEventListener("DOMContentLoaded", () => {
     if (button) button.hidden = true;
     select.addEventListener("change", () => form.requestSubmit());
   }
+  for (const button of document.querySelectorAll("[data-open-shortcuts]")) button.hidden = false;
+  markScrollables();
 });
 
-// The workspace switcher (a <details> menu) closes on a click outside it and on
-// Escape, which gives the focus back to it.
+// A box that scrolls (code, a log, a table wider than a phone) takes the focus, so the
+// keyboard can scroll it too; checked again when the window's size changes.
+function markScrollables() {
+  for (const box of document.querySelectorAll("main pre, main table, .table-scroll, .compare-scroll, .tree-wrap")) {
+    const ours = box.dataset.scrollFocus === "1";
+    if (box.hasAttribute("tabindex") && !ours) continue;  // the template's own choice
+    const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    if (scrolls && !ours) {
+      box.tabIndex = 0;
+      box.dataset.scrollFocus = "1";
+    } else if (!scrolls && ours) {
+      box.removeAttribute("tabindex");
+      delete box.dataset.scrollFocus;
+    }
+  }
+}
+let resizing = 0;
+const markSoon = () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(markScrollables, 30);
+};
+window.addEventListener("resize", markSoon);
+// Content the page's scripts put in (a preview, a log, rows) is checked too.
+document.addEventListener("DOMContentLoaded", () => {
+  const main = document.querySelector("main");
+  if (main) new MutationObserver(markSoon).observe(main, { childList: true, subtree: true });
+});
+
+// Is the user typing? Then single-key shortcuts stay out of the way.
+const isTyping = (event) =>
+  event.ctrlKey || event.metaKey || event.altKey ||
+  Boolean(event.target.closest?.("input, textarea, select, [contenteditable], dialog[open]"));
+
+// --- menus (<details class="dropdown">) ------------------------------------------------
+// One open at a time; a click outside or Escape closes it (Escape gives the focus back
+// to its summary); an opening menu that would pass the window's right or left edge
+// opens the other way.
 document.addEventListener("click", (event) => {
-  const open = document.querySelector("details.ws-switch[open]");
-  if (open && !open.contains(event.target)) open.open = false;
+  for (const open of document.querySelectorAll("details.dropdown[open]")) {
+    if (!open.contains(event.target)) open.open = false;
+  }
 });
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
-  const open = event.target.closest?.("details.ws-switch[open]");
+  const open = event.target.closest?.("details.dropdown[open]");
   if (!open) return;
   open.open = false;
   open.querySelector("summary")?.focus();
 });
+document.addEventListener("toggle", (event) => {
+  const details = event.target;
+  if (!details.matches?.("details.dropdown") || !details.open) return;
+  const menu = details.querySelector(":scope > .menu");
+  if (!menu || getComputedStyle(menu).position === "fixed") return;  // phone: pinned to both edges
+  menu.classList.remove("flip", "unflip");
+  const box = menu.getBoundingClientRect();
+  const width = document.documentElement.clientWidth;
+  if (box.right > width) menu.classList.add("flip");
+  else if (box.left < 0) menu.classList.add("unflip");
+}, true);
 
-// "/" focuses the search bar (unless the user is typing somewhere already).
+// --- "/" focuses the search bar, "?" lists the shortcuts ---------------------------------
 document.addEventListener("keydown", (event) => {
-  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  if (target.closest?.("input, textarea, select, [contenteditable]")) return;
-  const search = document.querySelector("[data-search]");
-  if (!search) return;
+  if (event.defaultPrevented || isTyping(event)) return;
+  if (event.key === "/") {
+    const search = document.querySelector("[data-search]");
+    if (!search) return;
+    event.preventDefault();
+    search.focus();
+    search.select();
+  } else if (event.key === "?") {
+    event.preventDefault();
+    openShortcuts();
+  }
+});
+function openShortcuts() {
+  const dialog = document.getElementById("shortcuts");
+  if (!dialog || dialog.open) return;
+  const back = document.activeElement;
+  dialog.addEventListener("close", () => back?.focus?.(), { once: true });
+  dialog.showModal();
+  dialog.querySelector("button")?.focus();
+}
+document.addEventListener("click", (event) => {
+  if (!event.target.closest?.("[data-open-shortcuts]")) return;
+  event.target.closest("details")?.removeAttribute("open");
+  openShortcuts();
+});
+
+// --- theme ------------------------------------------------------------------------------
+// The server puts the user's choice on <html> (data-theme), so pages draw in it from the
+// first paint; without a choice the system's prefers-color-scheme rules. Choosing here
+// applies at once and is remembered by the same POST the form makes without script.
+// Charts (plotly) take their colours from the CSS custom properties: window.studioTheme
+// gives a layout its colours, and every chart on the page is redrawn when the theme changes.
+window.studioTheme = (() => {
+  // Custom properties hold light-dark() pairs; a probe element resolves them to rgb().
+  function resolve(name) {
+    const probe = document.createElement("span");
+    probe.hidden = true;
+    probe.style.color = `var(${name})`;
+    document.body.append(probe);
+    const value = getComputedStyle(probe).color;
+    probe.remove();
+    return value;
+  }
+  function colours() {
+    return {
+      surface: resolve("--surface"), text: resolve("--text"), muted: resolve("--muted"),
+      grid: resolve("--line-soft"), line: resolve("--line"),
+    };
+  }
+  // What a theme changes in a plotly layout, as relayout keys (axes the layout has).
+  function update(layout) {
+    const c = colours();
+    const keys = {
+      paper_bgcolor: c.surface, plot_bgcolor: c.surface, "font.color": c.text,
+      "legend.font.color": c.text, "hoverlabel.bgcolor": c.surface, "hoverlabel.font.color": c.text,
+    };
+    for (const axis of Object.keys(layout || {}).filter((k) => /^[xy]axis\d*$/.test(k))) {
+      keys[`${axis}.gridcolor`] = c.grid;
+      keys[`${axis}.linecolor`] = c.line;
+      keys[`${axis}.zerolinecolor`] = c.line;
+      keys[`${axis}.tickfont.color`] = c.muted;
+    }
+    return keys;
+  }
+  // ``layout`` with the theme's colours (set in place, and returned for chaining).
+  function apply(layout) {
+    for (const [path, value] of Object.entries(update(layout))) {
+      const parts = path.split(".");
+      let node = layout;
+      for (const part of parts.slice(0, -1)) node = node[part] = node[part] || {};
+      node[parts.at(-1)] = value;
+    }
+    return layout;
+  }
+  function redraw() {
+    if (!window.Plotly) return;
+    for (const plot of document.querySelectorAll(".js-plotly-plot")) {
+      window.Plotly.relayout(plot, update(plot.layout));
+    }
+  }
+  function set(theme) {
+    if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+    else delete document.documentElement.dataset.theme;
+    for (const button of document.querySelectorAll("[data-theme-form] button[name=theme]")) {
+      button.setAttribute("aria-pressed", String(button.value === theme));
+    }
+    redraw();
+    document.dispatchEvent(new CustomEvent("studio:theme"));
+  }
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", redraw);
+  return { apply, update, redraw, set };
+})();
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches?.("[data-theme-form]") || !event.submitter?.value) return;
   event.preventDefault();
-  search.focus();
-  search.select();
+  const body = new FormData(form, event.submitter);
+  window.studioTheme.set(event.submitter.value);
+  fetch(form.action, { method: "POST", body, credentials: "same-origin", redirect: "manual" });
 });
 
 // Destructive actions ask first. A form, or one submit button of it, carries

@@ -188,7 +188,7 @@
         ? d.ticktext.map((text, code) => [scales[i].to(code), text])
         : [[0, short(scales[i].lo)], [0.5, short(scales[i].from(0.5))], [1, short(scales[i].hi)]];
       for (const [y, text] of ticks) {
-        annotations.push({ x: i, y, text, showarrow: false, xanchor: "right", xshift: -4, font: { size: 10, color: "#5b6475" } });
+        annotations.push({ x: i, y, text, showarrow: false, xanchor: "right", xshift: -4, font: { size: 10 } });
       }
     });
     const layout = {
@@ -202,6 +202,7 @@
       shapes,
       annotations,
     };
+    window.studioTheme.apply(layout);
     window.Plotly.newPlot(box, traces, layout, { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["zoom2d", "pan2d", "autoScale2d", "resetScale2d"] });
     box.dataset.axes = String(dims.length);
     box.on("plotly_selected", (event) => {
@@ -254,7 +255,7 @@
       xaxis: axis(x),
       yaxis: axis(y),
     };
-    window.Plotly.newPlot(box, [trace], layout, { displaylogo: false, responsive: true });
+    window.Plotly.newPlot(box, [trace], window.studioTheme.apply(layout), { displaylogo: false, responsive: true });
     box.on("plotly_selected", (event) => {
       if (!event) return;
       let xr = event.range?.x;

@@ -8,14 +8,16 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studio.accounts import invitations as services
 from studio.accounts import selectors
 from studio.accounts.access import current_workspace
 from studio.accounts.routes import route
+from studio.accounts.services import preference_set_theme
 from studio.errors import StudioError
-from studio.web.common import frame
+from studio.web.common import came_from, frame
 
 
 class PasswordForm(forms.Form):
@@ -34,6 +36,18 @@ def profile(request: HttpRequest) -> HttpResponse:
     """The signed-in user's name, e-mail, workspaces and API tokens."""
     context = {**selectors.profile(user=request.user), **_frame(request, "profile")}
     return render(request, "accounts/profile.html", context)
+
+
+@route("read")
+@require_POST
+def theme_set(request: HttpRequest) -> HttpResponse:
+    """Remember the theme (light, dark or system) and go back to the page it was set on
+    (its Referer: a field naming it would echo the page's URL into every page)."""
+    try:
+        preference_set_theme(user=request.user, theme=request.POST.get("theme", ""))
+    except StudioError as exc:
+        messages.error(request, exc.message)
+    return redirect(came_from(request, reverse("profile")))
 
 
 def _frame(request: HttpRequest, nav: str) -> dict:

@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+
+from studio.web.common import came_from
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +34,10 @@ CSRF = (
 
 def _back(request: HttpRequest) -> str:
     """The page the caller came from when it is on this studio, else the runs list."""
-    referer = request.META.get("HTTP_REFERER", "")
     try:
-        host = request.get_host()
+        return came_from(request, reverse("run-list"))
     except DisallowedHost:  # the 400 for a Host header this studio does not serve
         return reverse("run-list")
-    same_site = url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={host}, require_https=request.is_secure()
-    )
-    return referer if referer and same_site else reverse("run-list")
 
 
 def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
