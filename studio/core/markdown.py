@@ -110,7 +110,8 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     if name == "class" and tag in _CLASSES:
         return _allowed_class(tag, value)
     if tag == "input":
-        return name in ("type", "checked", "disabled")  # the filter makes it a disabled checkbox
+        # the filter makes it a disabled checkbox and names its state
+        return name in ("type", "checked", "disabled", "aria-label")
     if tag == "div" and name in ("data-metric", "data-smooth", "data-log"):
         if name == "data-smooth":
             return bool(_SMOOTH.match(value))
@@ -185,6 +186,8 @@ def _fix(tag: str, attrs: dict, run_id: str | None) -> None:
         attrs[(None, "disabled")] = ""
         if checked:
             attrs[(None, "checked")] = ""
+        # A task's box is read as done / not done; the item's text says what.
+        attrs[(None, "aria-label")] = "done" if checked else "not done"
     elif tag in _HEADINGS and (None, "id") in attrs:
         value = attrs[(None, "id")]
         if not value.startswith(ID_PREFIX):

@@ -60,6 +60,11 @@ def _press(key: str) -> Callable:
     return step
 
 
+def _confirm_bulk_cancel(page):
+    page.locator("table.runs.list tbody input[type=checkbox]").first.check()
+    page.click("button[value=cancel]")
+
+
 PAGES = [
     Page("sign-in", "/accounts/login/", signed_in=False),
     Page("runs", "/runs/", wait_for="table.runs.list"),
@@ -94,6 +99,13 @@ PAGES = [
     Page("profile", "/accounts/profile/"),
     Page("password", "/accounts/password/"),
     Page("error-404", "/runs/no-such-run/"),
+    Page("runs-archived", "/runs/?q=archived"),
+    Page("runs-confirm-cancel", "/runs/", _confirm_bulk_cancel, wait_for="dialog[open]"),
+    Page("run-description-embeds", "/runs/{other}/", wait_for=".md-chart.drawn"),
+    Page("run-description-history", "/runs/{run}/description/history/"),
+    Page("run-log-viewer", "/runs/{run}/?tab=outputs&log=logs/std_log.txt"),
+    Page("run-log-search", "/runs/{run}/?tab=outputs&log=logs/std_log.txt&q=ERROR"),
+    Page("trash", "/trash/"),
 ]
 
 
@@ -189,6 +201,18 @@ def _build() -> Data:
         kind="slurm",
         slurm_settings={"partition": "debug", "time_limit": "02:00:00"},
     )
+    services.run_update(run=runs[0], description=runs[0].description + "\nSecond thoughts.\n")
+    services.run_update(
+        run=runs[1],
+        description=f"Beats run:{runs[2].run_id}.\n\n- [x] baseline\n- [ ] ~~more data~~\n\n"
+        "```python\ndef f(x):\n    return x + 1\n```\n\n```chart metric=loss runs=this\n```\n",
+    )
+    trashed = services.run_create(experiment=experiment, submitted_by="alice", display_name="old")
+    services.run_complete(run=trashed)
+    services.run_delete(runs=[trashed])
+    archived = services.run_create(experiment=experiment, submitted_by="alice", display_name="shelved")
+    services.run_complete(run=archived)
+    services.run_archive(runs=[archived])
     view = saved_views.view_create(
         workspace=workspace, owner=alice, name="best runs", state={"sort": "-created"}, shared=True
     )
@@ -212,7 +236,8 @@ def _violations(page) -> list[str]:
         if violation["impact"] not in BLOCKING:
             continue
         targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
-        found.append(f"{violation['id']} ({violation['impact']}): {targets[:8]}")
+        why = violation["nodes"][0].get("failureSummary", "").splitlines()[-1:]  # the first
+        found.append(f"{violation['id']} ({violation['impact']}): {targets[:8]} {why}")
     return found
 
 

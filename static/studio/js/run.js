@@ -311,7 +311,7 @@
   }
 
   function initLog() {
-    const box = document.querySelector("[data-log]");
+    const box = document.querySelector("[data-log][data-log-url]");
     if (!box) return;
     const pre = box.querySelector("[data-log-text]");
     Object.assign(log, {
