@@ -102,7 +102,7 @@ def test_an_owner_creates_a_workspace_invites_a_reader_and_promotes_them(
         erin.wait_for_url(re.compile(r"/runs/$"))
         runs = erin.locator("table.runs tbody").inner_text()
         assert "shared result" in runs and "not for erin" not in runs
-        assert erin.locator(".user").inner_text() == "erin"
+        assert erin.locator(".user-menu .user-name").inner_text() == "erin"
         assert erin.locator("details.ws-switch .ws-name").inner_text() == "research"
         for control in READ_ONLY_HIDDEN:
             assert erin.locator(control).count() == 0, control
@@ -143,6 +143,7 @@ def test_an_owner_creates_a_workspace_invites_a_reader_and_promotes_them(
         page.locator("table.invitations-table tbody tr", has_text="changed my mind").locator(
             "button", has_text="Revoke"
         ).click()
+        page.locator("dialog[open] [data-confirm-answer=yes]").click()  # it asks first
         page.wait_for_load_state()
         assert "changed my mind" not in page.locator("main").inner_text()
         assert _refused(fresh, revoked)[0::2] == (410, "This invitation was revoked.")

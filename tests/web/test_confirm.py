@@ -11,7 +11,7 @@ from studio.tracking.models import RunStatus
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 FORM = re.compile(r"(<form\b[^>]*>)(.*?)</form>", re.S)
-DESTRUCTIVE_URL = re.compile(r"{% url '[\w-]*(delete|revoke|cancel|remove|purge|trash)[\w-]*'")
+DESTRUCTIVE_URL = re.compile(r"{% url '[\w-]*(delete|revoke|cancel|remove|purge)[\w-]*'")
 DESTRUCTIVE_VALUE = re.compile(
     r'value="[^"]*\b(remove|delete|deactivate|archive|reset|cancel|purge|trash)\b'
 )
