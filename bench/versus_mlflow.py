@@ -110,9 +110,9 @@ STUDIO: dict = {}
 def studio_setup(runs: int, history_points: int) -> dict:
     harness.setup_child()
     import numpy as np
+    import runs_query
     from django.contrib.auth import get_user_model
 
-    import runs_query
     from studio.accounts import services as accounts
     from studio.sdk import Experiment, Workspace
     from studio.sdk.stores.local import LocalStore
@@ -131,8 +131,14 @@ def studio_setup(runs: int, history_points: int) -> dict:
         services.metric_log_batch(
             run=history,
             batch_id=f"history-{lo}",
-            series=[{"name": "loss", "steps": steps.tolist(), "values": (1.0 / (steps + 1)).tolist(),
-                     "times": [time.time()] * len(steps)}],  # fmt: skip
+            series=[
+                {
+                    "name": "loss",
+                    "steps": steps.tolist(),
+                    "values": (1.0 / (steps + 1)).tolist(),
+                    "times": [time.time()] * len(steps),
+                }
+            ],  # fmt: skip
             records=[],
         )
     local = Workspace(WORKSPACE)
@@ -148,15 +154,17 @@ def studio_setup(runs: int, history_points: int) -> dict:
 
 
 def studio_connect(url: str) -> dict:
-    from studio.sdk import Experiment, Workspace
-
     import runs_query
+
+    from studio.sdk import Experiment, Workspace
 
     os.environ["STUDIO_TOKEN"] = STUDIO["token"]
     remote = Workspace(WORKSPACE, tracking_uri=url)
     rest = remote._store
     run = rest.create_run(WORKSPACE, EXPERIMENT)
-    STUDIO.update(rest=rest, write_run=run["id"], rest_page_exp=Experiment(remote, runs_query.EXPERIMENT))
+    STUDIO.update(
+        rest=rest, write_run=run["id"], rest_page_exp=Experiment(remote, runs_query.EXPERIMENT)
+    )
     return {"write_run": run["id"]}
 
 
@@ -174,8 +182,14 @@ def studio_row(name: str, k: int) -> tuple[list[float], int, bool]:
             STUDIO["rest"].log_batch(
                 STUDIO["write_run"],
                 uuid.uuid4().hex,
-                [{"name": "m" if n == 1 else "b", "steps": list(range(step, step + n)),
-                  "values": [0.5] * n, "times": [time.time()] * n}],  # fmt: skip
+                [
+                    {
+                        "name": "m" if n == 1 else "b",
+                        "steps": list(range(step, step + n)),
+                        "values": [0.5] * n,
+                        "times": [time.time()] * n,
+                    }
+                ],  # fmt: skip
                 [],
             )
             step, units = step + n, n

@@ -45,8 +45,14 @@ def setup(uri: str, artifacts: str, runs: int, history_points: int) -> dict:
             conn.execute(
                 meta.tables["metrics"].insert(),
                 [
-                    {"key": "loss", "value": 1.0 / (s + 1), "timestamp": now, "step": s,
-                     "is_nan": False, "run_uuid": history}  # fmt: skip
+                    {
+                        "key": "loss",
+                        "value": 1.0 / (s + 1),
+                        "timestamp": now,
+                        "step": s,
+                        "is_nan": False,
+                        "run_uuid": history,
+                    }  # fmt: skip
                     for s in range(lo, min(history_points, lo + 50_000))
                 ],
             )

@@ -12,10 +12,10 @@ from studio.api.base import JSON, api, negotiate
 from studio.api.schemas import MetricBatchIn
 from studio.core.ranges import file_response
 from studio.core.uploads import upload_body
-from studio.rules import seriescodec
 from studio.errors import (
     UnsupportedMediaType,
 )
+from studio.rules import seriescodec
 from studio.tracking import selectors, services
 from studio.tracking.models import Run
 

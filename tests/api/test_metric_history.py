@@ -121,8 +121,9 @@ def test_a_long_series_crosses_in_binary_unchanged(owner, run):
     services.metric_log_batch(
         run=run,
         batch_id="long",
-        series=[{"name": "s", "steps": steps.tolist(), "values": values.tolist(),
-                 "times": [T] * n}],  # fmt: skip
+        series=[
+            {"name": "s", "steps": steps.tolist(), "values": values.tolist(), "times": [T] * n}
+        ],  # fmt: skip
         records=[],
     )
     got_steps, got_values, got_times = seriescodec.decode(history(owner, run, "s", NPY).content)
