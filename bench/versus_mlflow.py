@@ -209,20 +209,22 @@ def studio_row(name: str, k: int) -> tuple[list[float], int, bool]:
     return seconds, units, bool(ok)
 
 
-def worker() -> int:
+def serve(setup, connect, row) -> int:
+    """A worker's loop (Studio's and MLflow's): one JSON request per line on stdin,
+    one JSON answer per line on stdout; what the libraries print goes to stderr."""
     out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # anything printed goes to stderr, answers to the real stdout
+    os.dup2(2, 1)
     for raw in sys.stdin:
         request = json.loads(raw)
         op = request.pop("op")
         if op == "quit":
             break
         if op == "setup":
-            answer = studio_setup(**request)
+            answer = setup(**request)
         elif op == "connect":
-            answer = studio_connect(**request)
+            answer = connect(**request)
         else:
-            seconds, units, ok = studio_row(request["row"], request["k"])
+            seconds, units, ok = row(request["row"], request["k"])
             answer = {"seconds": seconds, "units": units, "ok": ok}
         out.write(json.dumps(answer) + "\n")
         out.flush()
@@ -291,7 +293,7 @@ def main() -> int:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker()
+        return serve(studio_setup, studio_connect, studio_row)
     if not Path(args.mlflow_python).exists():
         print(f"MLflow's Python {args.mlflow_python} is missing: `make bench-venv` (see "
               "bench/README.md) or pass --mlflow-python", file=sys.stderr)  # fmt: skip

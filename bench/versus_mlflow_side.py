@@ -11,7 +11,6 @@ reuses for the N runs):
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ from time import perf_counter
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import runs_query_mlflow as rq  # noqa: E402
+from versus_mlflow import serve  # noqa: E402  (stdlib-only at import)
 
 STATE: dict = {}
 
@@ -114,25 +114,7 @@ def row(name: str, k: int) -> tuple[list[float], int, bool]:
 def main() -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
-    out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # what MLflow or alembic prints goes to stderr
-    for raw in sys.stdin:
-        request = json.loads(raw)
-        op = request.pop("op")
-        if op == "quit":
-            break
-        if op == "setup":
-            answer = setup(**request)
-        elif op == "connect":
-            answer = connect(**request)
-        elif op == "time":
-            seconds, units, ok = row(request["row"], request["k"])
-            answer = {"seconds": seconds, "units": units, "ok": ok}
-        else:
-            answer = {"error": f"unknown op {op!r}"}
-        out.write(json.dumps(answer) + "\n")
-        out.flush()
-    return 0
+    return serve(setup, connect, row)
 
 
 if __name__ == "__main__":
