@@ -95,6 +95,19 @@ def metric_series(*, run: Run, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
     return steps, values, times
 
 
+def metric_history(*, run: Run, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
+    """Every point of the run's scalar or text series ``name``: (steps, values, times)
+    as ``metric_series`` gives them; another kind of metric, or none, is an error."""
+    kind = MetricSummary.objects.filter(run=run, name=name).values_list("kind", flat=True).first()
+    if kind is None:
+        raise NotFound(f"Run {run.run_id} has no metric named {name!r}.", field="name")
+    if kind not in (MetricKind.SCALAR, MetricKind.TEXT):
+        raise ValidationError(
+            f"{name!r} is a {kind}, not a series: read it with get_metrics().", field="name"
+        )
+    return metric_series(run=run, name=name)
+
+
 def metric_summaries(*, run: Run) -> QuerySet[MetricSummary]:
     return MetricSummary.objects.filter(run=run).order_by("name")
 

@@ -148,6 +148,12 @@ class Store(RegistryContract, ABC):
     @abstractmethod
     def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]: ...
 
+    @abstractmethod
+    def get_metric_history(self, run_id: str, name: str) -> dict[str, Any]:
+        """Every point of one scalar or text series: ``{"steps", "values", "times"}``,
+        steps and times as NumPy arrays (int64, float64), values as one too (float64,
+        or int64 when every point was logged as an int) or, for text, a list."""
+
     # execution
     @abstractmethod
     def get_compute_target(

@@ -435,6 +435,12 @@ class LocalStore(LocalRegistry, Store):
 
         return selectors.metrics_get(run=self._run(run_id), name=name)
 
+    def get_metric_history(self, run_id: str, name: str) -> dict[str, Any]:
+        from studio.tracking import selectors
+
+        steps, values, times = selectors.metric_history(run=self._run(run_id), name=name)
+        return {"steps": steps, "values": values, "times": times}
+
     # execution
     def get_compute_target(
         self,

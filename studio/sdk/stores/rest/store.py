@@ -11,10 +11,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import httpx
+import numpy as np
 
 from studio.core.env import studio_home
 from studio.errors import NotFound, Unavailable, ValidationError, error_from_code
-from studio.rules import jsoncodec, validation, wire
+from studio.rules import jsoncodec, seriescodec, validation, wire
 from studio.rules.filenames import SNAPSHOT, check_file_name
 from studio.rules.runquery import RunQuery
 from studio.sdk.stores.base import Store
@@ -215,6 +216,23 @@ class RestStore(Spool, RestRegistry, Store):
     def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]:
         params = {"name": name} if name is not None else None
         return self._call("GET", f"/runs/{_q(run_id)}/metrics", params=params)["metrics"]
+
+    def get_metric_history(self, run_id: str, name: str) -> dict[str, Any]:
+        """Asks for the binary columns (``seriescodec``); a text series comes as JSON."""
+        answer = self._call(
+            "GET",
+            f"/runs/{_q(run_id)}/metrics/history",
+            params={"name": name},
+            headers={"Accept": f"{seriescodec.MEDIA_TYPE}, application/json;q=0.5"},
+        )
+        if isinstance(answer, dict):
+            return {
+                "steps": np.asarray(answer["steps"], dtype=np.int64),
+                "values": answer["values"],
+                "times": np.asarray(answer["times"], dtype=np.float64),
+            }
+        steps, values, times = seriescodec.decode(answer.content)
+        return {"steps": steps, "values": values, "times": times}
 
     # --- execution -------------------------------------------------------------------
 
