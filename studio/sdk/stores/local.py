@@ -190,14 +190,26 @@ class LocalStore(LocalRegistry, Store):
 
     # helpers
     def _run(self, run_id: str):
+        """A run to change: its row, experiment, workspace and parent in one query, no
+        tags or properties (``_dict_of`` reads them once the change is made)."""
         from studio.tracking import selectors
 
-        return selectors.run_get(run_id=run_id)  # a run gone quiet comes back lost
+        # A run gone quiet comes back lost.
+        return selectors.run_get(run_id=run_id, writer=True)
 
     def _dict(self, run_id: str) -> dict[str, Any]:
+        from studio.tracking import selectors
         from studio.tracking.schema import run_to_dict
 
-        return run_to_dict(self._run(run_id))
+        return run_to_dict(selectors.run_get(run_id=run_id))
+
+    def _dict_of(self, run, labels=None) -> dict[str, Any]:
+        """The dictionary of ``run`` as a service left it (read with ``_run``, not
+        again): its tags and properties read (one query) unless ``labels`` has them."""
+        from studio.tracking import selectors
+        from studio.tracking.schema import run_to_dict
+
+        return run_to_dict(run, labels or selectors.run_labels(run=run))
 
     def _workspace(self, name: str):
         from studio.tracking import services
@@ -287,8 +299,13 @@ class LocalStore(LocalRegistry, Store):
     ) -> dict[str, Any]:
         from studio.tracking import services
 
-        ws = self._writable(workspace)
-        exp = services.experiment_get_or_create(workspace=ws, name=experiment)
+        from studio.tracking import selectors
+
+        exp = selectors.experiment_with_workspace(workspace=workspace, name=experiment)
+        if exp is None or exp.workspace.archived:  # made on first use, or refused
+            ws = self._writable(workspace)
+            exp = services.experiment_get_or_create(workspace=ws, name=experiment)
+            exp.workspace = ws
         parent = self._run(parent_id) if parent_id else None
         run = services.run_create(
             experiment=exp,
@@ -299,7 +316,9 @@ class LocalStore(LocalRegistry, Store):
             tags=tags,
             properties=properties,
         )
-        return self._dict(run.run_id)
+        run.workspace = exp.workspace
+        # A run made without tags or properties has none: nothing to read back.
+        return self._dict_of(run, None if tags or properties else ({}, {}))
 
     def create_children(
         self,
@@ -364,16 +383,17 @@ class LocalStore(LocalRegistry, Store):
     def complete_run(self, run_id: str) -> dict[str, Any]:
         from studio.tracking import services
 
-        services.run_complete(run=self._run(run_id))
-        return self._dict(run_id)
+        return self._dict_of(services.run_complete(run=self._run(run_id)))
 
     def fail_run(
         self, run_id: str, *, error_details: str | None = None, error_code: str | None = None
     ) -> dict[str, Any]:
         from studio.tracking import services
 
-        services.run_fail(run=self._run(run_id), error_details=error_details, error_code=error_code)
-        return self._dict(run_id)
+        run = services.run_fail(
+            run=self._run(run_id), error_details=error_details, error_code=error_code
+        )
+        return self._dict_of(run)
 
     def cancel_run(self, run_id: str) -> dict[str, Any]:
         from studio.tracking import services

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -105,10 +105,17 @@ def _new_run_ids(experiment_name: str, count: int) -> list[str]:
 def _reserve_numbers(experiment: Experiment, count: int) -> int:
     """Bump the experiment's counter by ``count`` and return the first new number.
     Must run inside the creating transaction: the UPDATE holds the row lock."""
-    Experiment.objects.filter(pk=experiment.pk).update(
-        run_counter=F("run_counter") + count, last_activity_at=timezone.now()
-    )
-    last = Experiment.objects.filter(pk=experiment.pk).values_list("run_counter", flat=True).get()
+    # One statement: UPDATE ... RETURNING (SQLite 3.35+, PostgreSQL); the ORM's
+    # update() returns a row count only, and a SELECT after it is a second query.
+    table = connection.ops.quote_name(Experiment._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET run_counter = run_counter + %s, last_activity_at = %s"
+            " WHERE id = %s RETURNING run_counter",
+            [count, now, experiment.pk],
+        )
+        (last,) = cursor.fetchone()
     return last - count + 1
 
 
@@ -291,7 +298,7 @@ def run_transition(
     with transaction.atomic():  # the change is told exactly when it is made
         updated = Run.objects.filter(pk=run.pk, status__in=allowed).update(**fields)
         if updated:
-            run.refresh_from_db()
+            _updated_in_hand(run, fields, now)
             change_run_status(run=run)
     if not updated:
         current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
@@ -299,6 +306,21 @@ def run_transition(
             raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
         raise InvalidTransition.between(run.run_id, current, status)
     return run
+
+
+def _updated_in_hand(run: Run, fields: Mapping[str, Any], now) -> None:
+    """``run`` as the conditional UPDATE of ``fields`` left its row, without reading
+    it back: the values written, and for a ``Coalesce(field, now)`` the value it had
+    as read (the UPDATE matched only a status it may move from, in which these
+    fields are not set by anyone else) or ``now``. A run read with deferred fields
+    is read back instead."""
+    if run.get_deferred_fields():
+        run.refresh_from_db()
+        return
+    for name, value in fields.items():
+        if isinstance(value, Coalesce):
+            value = getattr(run, name) or now
+        setattr(run, name, value)
 
 
 def run_complete(*, run: Run) -> Run:
