@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from studio.bootstrap import setup_django
 from studio.errors import NotFound
-from studio.rules.runquery import RunQuery
+from studio.rules.runquery import FIRST_PAGE, MAX_PAGE, RunQuery
 from studio.sdk.stores.base import Store
 from studio.sdk.stores.registry import RegistryContract
 
@@ -344,15 +344,18 @@ class LocalStore(LocalRegistry, Store):
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._dict(run_id)
 
-    def list_runs(self, workspace: str, query: RunQuery) -> Iterator[dict[str, Any]]:
+    def list_runs(
+        self, workspace: str, query: RunQuery, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         from studio.tracking.runlist import query as runlist
         from studio.tracking.schema import run_rows
 
-        found = runlist.each(query, workspace=self._workspace(workspace), load=run_rows)
+        ws = self._workspace(workspace)
+        found = runlist.each(query, workspace=ws, limit=limit, load=run_rows)
         return (row.data for row in found)
 
     def list_view_runs(
-        self, workspace: str, view: str, experiment: str | None = None
+        self, workspace: str, view: str, experiment: str | None = None, *, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         from studio.tracking import saved_views
         from studio.tracking.runlist import pages
@@ -362,7 +365,9 @@ class LocalStore(LocalRegistry, Store):
         # The local store acts as its user (STUDIO_USER): their views, then shared ones.
         found = saved_views.view_find(workspace=ws, name=view, username=self.user)
         runs, state = saved_views.view_runs(view=found, experiment=experiment)
-        chunks = pages.iterate(runs, state.sort, load=run_rows)
+        chunks = pages.iterate(
+            runs, state.sort, chunk=MAX_PAGE, first=FIRST_PAGE, limit=limit, load=run_rows
+        )
         return (row.data for chunk in chunks for row in chunk)
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
