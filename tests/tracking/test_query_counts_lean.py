@@ -57,7 +57,7 @@ def test_start_logging_and_complete_take_at_most_six_queries_each(sdk):
     assert len(completed) <= 6, _statements(completed)
     # No tag or property prefetch, no read of the run after its change.
     assert not any("tracking_runtag" in sql for sql in _statements(started))
-    assert sum("FROM \"tracking_run\"" in sql for sql in _statements(completed)) == 1
+    assert sum('FROM "tracking_run"' in sql for sql in _statements(completed)) == 1
     # The dictionaries built from the object in hand are what a fresh read gives.
     assert run.get_status() == "Completed"
     assert run._data == ws._store.get_run(run.id)

@@ -297,9 +297,7 @@ class LocalStore(LocalRegistry, Store):
         tags: Mapping[str, str | None] | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        from studio.tracking import services
-
-        from studio.tracking import selectors
+        from studio.tracking import selectors, services
 
         exp = selectors.experiment_with_workspace(workspace=workspace, name=experiment)
         if exp is None or exp.workspace.archived:  # made on first use, or refused

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from studio.tracking.models import (
     Run,
 )
 from studio.tracking.services.changes import change_points
-from studio.tracking.services.runs import _lock_run
+from studio.tracking.services.runs import _lock_run, returning
 
 MAX_BATCH_ITEMS = 1_000
 
@@ -125,15 +125,12 @@ def _batch_noted(run: Run, batch_id: str, points: int) -> bool:
     """Note the batch ``batch_id`` of ``run``; False if it was noted before (a retry
     whose first attempt committed). One statement: INSERT ... ON CONFLICT DO NOTHING
     RETURNING (SQLite 3.35+, PostgreSQL) answers a row only if it inserted one."""
-    table = connection.ops.quote_name(MetricBatch._meta.db_table)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (run_id, batch_id, points, created_at)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING id",
-            [run.pk, batch_id, points, now],
-        )
-        return cursor.fetchone() is not None
+    noted = returning(
+        f"INSERT INTO {MetricBatch._meta.db_table} (run_id, batch_id, points, created_at)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING id",
+        [run.pk, batch_id, points, timezone.now()],
+    )
+    return noted is not None
 
 
 def _concat_arrays(a, b):

@@ -3,6 +3,7 @@ and tags."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import time
@@ -105,18 +106,26 @@ def _new_run_ids(experiment_name: str, count: int) -> list[str]:
 def _reserve_numbers(experiment: Experiment, count: int) -> int:
     """Bump the experiment's counter by ``count`` and return the first new number.
     Must run inside the creating transaction: the UPDATE holds the row lock."""
-    # One statement: UPDATE ... RETURNING (SQLite 3.35+, PostgreSQL); the ORM's
-    # update() returns a row count only, and a SELECT after it is a second query.
-    table = connection.ops.quote_name(Experiment._meta.db_table)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET run_counter = run_counter + %s, last_activity_at = %s"
-            " WHERE id = %s RETURNING run_counter",
-            [count, now, experiment.pk],
-        )
-        (last,) = cursor.fetchone()
+    # One statement: UPDATE ... RETURNING; the ORM's update() answers a row count.
+    (last,) = returning(
+        f"UPDATE {Experiment._meta.db_table} SET run_counter = run_counter + %s,"
+        " last_activity_at = %s WHERE id = %s RETURNING run_counter",
+        [count, timezone.now(), experiment.pk],
+    )
     return last - count + 1
+
+
+def returning(sql: str, params: list[Any]) -> tuple | None:
+    """The row an ``UPDATE``/``INSERT ... RETURNING`` answers (SQLite 3.35+ and
+    PostgreSQL have it; the ORM writes neither), None if it touched no row. Times
+    among ``params`` are adapted as the ORM would store them."""
+    params = [
+        connection.ops.adapt_datetimefield_value(p) if isinstance(p, dt.datetime) else p
+        for p in params
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def _check_run_fields(
