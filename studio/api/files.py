@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from studio.accounts.routes import endpoint
+from studio.accounts.routes import Lean, endpoint
 from studio.api.base import JSON, api, negotiate
 from studio.api.schemas import MetricBatchIn
 from studio.core.ranges import file_response
@@ -21,7 +21,7 @@ from studio.tracking.models import Run
 
 
 @api.post("/runs/{run_id}/metrics", tags=["metrics"])
-@endpoint("write", run="run_id")
+@endpoint("write", run=Lean("run_id"))
 def metric_log_batch(request: HttpRequest, run: Run, payload: MetricBatchIn):
     """Store a batch of points and records, all or nothing. Send the same
     ``batch_id`` again after an unknown outcome: it is stored once."""
