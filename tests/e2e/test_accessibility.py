@@ -210,7 +210,9 @@ def _build() -> Data:
     trashed = services.run_create(experiment=experiment, submitted_by="alice", display_name="old")
     services.run_complete(run=trashed)
     services.run_delete(runs=[trashed])
-    archived = services.run_create(experiment=experiment, submitted_by="alice", display_name="shelved")
+    archived = services.run_create(
+        experiment=experiment, submitted_by="alice", display_name="shelved"
+    )
     services.run_complete(run=archived)
     services.run_archive(runs=[archived])
     view = saved_views.view_create(
