@@ -12,7 +12,7 @@ TEST_WORKERS ?= 2
 # MLflow, for bench/runs_query.py only: its own virtualenv, never in requirements.txt.
 MLFLOW_VENV ?= .venv-mlflow
 
-.PHONY: install chromium migrate demo run test test-s3 test-fast lint bench bench-venv
+.PHONY: install chromium migrate demo run test test-s3 test-fast lint bench bench-venv bench-versus
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -84,3 +84,8 @@ bench: install bench-venv
 	$(BIN)/python bench/log_storage.py
 	$(BIN)/python bench/runs_query.py --mlflow-python $(MLFLOW_VENV)/bin/python
 	$(BIN)/python bench/server.py --mlflow-python $(MLFLOW_VENV)/bin/python
+	$(BIN)/python bench/versus_mlflow.py --mlflow-python $(MLFLOW_VENV)/bin/python
+
+# Issue 16's table, Studio and MLflow side by side (a few minutes).
+bench-versus: install bench-venv
+	$(BIN)/python bench/versus_mlflow.py --mlflow-python $(MLFLOW_VENV)/bin/python

@@ -116,7 +116,14 @@ def _seed(count: int) -> dict:
         with transaction.atomic():
             for pk, number in sampled[i : i + 500]:
                 services.metric_log_batch(
-                    run=Run(pk=pk, run_id=str(pk)),
+                    # The fields a metric write's change record copies (RunChange).
+                    run=Run(
+                        pk=pk,
+                        run_id=str(pk),
+                        workspace_id=workspace.pk,
+                        experiment_id=experiment.pk,
+                        parent_id=holder.pk,
+                    ),  # fmt: skip
                     batch_id=f"bench-{pk}",
                     series=[
                         {

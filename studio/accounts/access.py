@@ -269,6 +269,7 @@ def access_run(
     need: Need = "read",
     token: ApiToken | None = None,
     light: bool = False,
+    writer: bool = False,
     trashed: bool = False,
 ) -> Run:
     """The run ``run_id`` if ``user`` may see it and do ``need`` with it. A run-scoped
@@ -276,13 +277,15 @@ def access_run(
 
     ``light``: the run comes without its tags, properties, experiment and parent
     (``selectors.run_get(light=True)``), for a write that reads none of them (a
-    metric batch); the checks are the same. ``trashed``: a run in its workspace's
+    metric batch); ``writer``: with its experiment and parent but no tags or
+    properties (``selectors.run_get(writer=True)``), for a write that answers with
+    the run's dictionary; the checks are the same. ``trashed``: a run in its workspace's
     trash (restore it, delete it for good), which is otherwise NotFound."""
     from studio.tracking import selectors
 
     _check_need(need)
     try:
-        run = selectors.run_get(run_id=run_id, light=light, trashed=trashed)
+        run = selectors.run_get(run_id=run_id, light=light, writer=writer, trashed=trashed)
     except (NotFound, ValidationError):
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id") from None
     # The role decides both: no role is not seeing the run at all (NotFound).

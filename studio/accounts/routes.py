@@ -41,7 +41,13 @@ CURRENT = "current workspace"  # workspace=CURRENT: the page's workspace (?ws= o
 class Lean(str):
     """A URL parameter naming a run fetched lean: its row and its workspace only
     (``access_run(light=True)``: the same checks, one query instead of three), for a
-    view that reads nothing else of it (a log's tail, a file's bytes)."""
+    view that reads nothing else of it (a log's tail, a file's bytes, a metric batch)."""
+
+
+class Writer(str):
+    """A URL parameter naming a run fetched for a write that answers with the run's
+    dictionary: its row, experiment, workspace and parent in one query, no tags or
+    properties (``access_run(writer=True)``: the same checks)."""
 
 
 def _current(request: HttpRequest, value: Any, need: str, token) -> Any:
@@ -75,8 +81,12 @@ def _model(request: HttpRequest, value: Any, need: str, token) -> Any:
     return access.access_model(request.user, workspace.name, value, need=need, token=token)
 
 
-def _run(request: HttpRequest, value: Any, need: str, token, light: bool = False) -> Any:
-    return access.access_run(request.user, value, need=need, token=token, light=light)
+def _run(
+    request: HttpRequest, value: Any, need: str, token, light: bool = False, writer: bool = False
+) -> Any:
+    return access.access_run(
+        request.user, value, need=need, token=token, light=light, writer=writer
+    )
 
 
 def _trashed_run(request: HttpRequest, value: Any, need: str, token) -> Any:
@@ -126,14 +136,20 @@ def declare_policy(need: str, objects: dict[str, str]) -> None:
         raise ValueError(f"No access helper for {sorted(unknown)}")
     if need == "public" and objects:
         raise ValueError("A public route fetches no objects.")
-    if any(isinstance(v, Lean) for k, v in objects.items() if k != "run"):
+    if any(isinstance(v, (Lean, Writer)) for k, v in objects.items() if k != "run"):
         raise ValueError("Only a run is fetched lean.")
 
 
 def _fetch(request: HttpRequest, objects: dict[str, str], kwargs: dict, need: str, token) -> None:
     for param, source in objects.items():
         value = CURRENT if source is CURRENT else kwargs.pop(source)
-        lean = {"light": True} if isinstance(source, Lean) else {}
+        lean = (
+            {"light": True}
+            if isinstance(source, Lean)
+            else {"writer": True}
+            if isinstance(source, Writer)
+            else {}
+        )
         kwargs[param] = RESOLVERS[param](request, value, need, token, **lean)
 
 

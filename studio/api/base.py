@@ -205,6 +205,30 @@ def page_limit(limit: int | None, default: int = 100, maximum: int = 1000) -> in
     return limit
 
 
+JSON = "application/json"
+
+
+def negotiate(request: HttpRequest, offered: tuple[str, ...]) -> str:
+    """The media type to answer in: the one of ``offered`` the request's ``Accept``
+    ranks highest (its q-value, then its order), JSON when it names none of them,
+    names them only through a wildcard, or cannot be read. JSON is always possible
+    and stays the default: a client gets another encoding only by asking for it."""
+    best, best_q = JSON, 0.0
+    for item in request.headers.get("Accept", "").split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media.lower() in offered and 0.0 < q <= 1.0 and q > best_q:
+            best, best_q = media.lower(), q
+    return best
+
+
 @route("public")
 def unknown_route(request: HttpRequest, rest: str) -> HttpResponse:
     """Any other path under /api/: a JSON 404, not an HTML page (mounted after the API)."""

@@ -13,7 +13,7 @@ import binascii
 from django.http import HttpRequest, StreamingHttpResponse
 
 from studio.accounts.access import access_new_run
-from studio.accounts.routes import endpoint
+from studio.accounts.routes import Lean, endpoint
 from studio.api.base import api
 from studio.api.schemas import (
     BridgeReportIn,
@@ -206,7 +206,7 @@ def live_log_append(request: HttpRequest, run: Run, payload: LogChunkIn):
 
 
 @api.post("/runs/{run_id}/system-metrics", tags=["execution"])
-@endpoint("write", run="run_id")
+@endpoint("write", run=Lean("run_id"))
 def system_metrics_log(request: HttpRequest, run: Run, payload: SystemMetricsIn):
     """A sample of the system metrics (``sys/...``: CPU, memory, disk, network, GPU)
     the run's supervisor took on another machine. The one route that takes names

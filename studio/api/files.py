@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import numpy as np
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
-from studio.accounts.routes import endpoint
-from studio.api.base import api
+from studio.accounts.routes import Lean, endpoint
+from studio.api.base import JSON, api, negotiate
 from studio.api.schemas import MetricBatchIn
 from studio.core.ranges import file_response
 from studio.core.uploads import upload_body
 from studio.errors import (
     UnsupportedMediaType,
 )
+from studio.rules import seriescodec
 from studio.tracking import selectors, services
 from studio.tracking.models import Run
 
 
 @api.post("/runs/{run_id}/metrics", tags=["metrics"])
-@endpoint("write", run="run_id")
+@endpoint("write", run=Lean("run_id"))
 def metric_log_batch(request: HttpRequest, run: Run, payload: MetricBatchIn):
     """Store a batch of points and records, all or nothing. Send the same
     ``batch_id`` again after an unknown outcome: it is stored once."""
@@ -37,6 +40,30 @@ def metric_log_batch(request: HttpRequest, run: Run, payload: MetricBatchIn):
 @endpoint("read", run="run_id")
 def metrics_get(request: HttpRequest, run: Run, name: str | None = None):
     return {"metrics": selectors.metrics_get(run=run, name=name)}
+
+
+@api.get("/runs/{run_id}/metrics/history", tags=["metrics"])
+@endpoint("read", run="run_id")
+def metric_history(request: HttpRequest, run: Run, name: str):
+    """Every point of one series: ``{"name", "steps", "values", "times"}``, or, for a
+    numeric series when ``Accept`` asks for ``application/x-npy``, the same three
+    columns as three ``.npy`` arrays back to back (``studio/rules/seriescodec.py``)."""
+    steps, values, times = selectors.metric_history(run=run, name=name)
+    numeric = isinstance(values, np.ndarray)
+    if numeric and negotiate(request, (JSON, seriescodec.MEDIA_TYPE)) == seriescodec.MEDIA_TYPE:
+        response = HttpResponse(
+            seriescodec.encode(steps, values, times), content_type=seriescodec.MEDIA_TYPE
+        )
+    else:
+        body = {
+            "name": name,
+            "steps": steps.tolist(),
+            "values": values.tolist() if numeric else values,
+            "times": times.tolist(),
+        }
+        response = api.create_response(request, body, status=200)
+    patch_vary_headers(response, ("Accept",))
+    return response
 
 
 @api.get("/runs/{run_id}/files", tags=["files"])

@@ -14,7 +14,7 @@ from studio.accounts.access import (
     scoped_experiments,
     scoped_runs,
 )
-from studio.accounts.routes import endpoint
+from studio.accounts.routes import Writer, endpoint
 from studio.api.base import api, page_limit
 from studio.api.schemas import (
     ChildrenIn,
@@ -40,6 +40,12 @@ from studio.tracking.schema import experiment_to_dict, run_rows, run_to_dict, wo
 
 def _run_dict(run_id: str) -> dict[str, Any]:
     return run_to_dict(selectors.run_get(run_id=run_id))
+
+
+def _dict_of(run: Run) -> dict[str, Any]:
+    """The dictionary of a run fetched ``Writer`` as a service left it (not read
+    again): only its tags and properties are read."""
+    return run_to_dict(run, selectors.run_labels(run=run))
 
 
 # --- workspaces and experiments ------------------------------------------------------
@@ -181,17 +187,18 @@ def runs_heartbeat(request: HttpRequest, payload: HeartbeatIn):
 
 
 @api.post("/runs/{run_id}/complete", tags=["status"])
-@endpoint("write", run="run_id")
+@endpoint("write", run=Writer("run_id"))
 def run_complete(request: HttpRequest, run: Run, payload: EmptyIn):
-    services.run_complete(run=run)
-    return _run_dict(run.run_id)
+    return _dict_of(services.run_complete(run=run))
 
 
 @api.post("/runs/{run_id}/fail", tags=["status"])
-@endpoint("write", run="run_id")
+@endpoint("write", run=Writer("run_id"))
 def run_fail(request: HttpRequest, run: Run, payload: FailIn):
-    services.run_fail(run=run, error_details=payload.error_details, error_code=payload.error_code)
-    return _run_dict(run.run_id)
+    run = services.run_fail(
+        run=run, error_details=payload.error_details, error_code=payload.error_code
+    )
+    return _dict_of(run)
 
 
 @api.post("/runs/{run_id}/cancel", tags=["status"])

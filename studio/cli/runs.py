@@ -7,7 +7,6 @@ import argparse
 import json
 import sys
 import time
-from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -74,7 +73,7 @@ def run_list(args: argparse.Namespace) -> Result:
     if args.view is not None:
         if args.filter is not None or args.include_children or args.sort is not None:
             raise UsageError("--view holds the filters: give --view without --filter")
-        rows = ws._store.list_view_runs(ws.name, args.view, experiment)
+        rows = ws._store.list_view_runs(ws.name, args.view, experiment, limit=args.last)
     else:
         query = RunQuery.of(
             experiment=experiment,
@@ -82,9 +81,7 @@ def run_list(args: argparse.Namespace) -> Result:
             filter=args.filter,
             sort=args.sort,
         )
-        rows = ws._store.list_runs(ws.name, query)
-    if args.last is not None:
-        rows = islice(rows, args.last)
+        rows = ws._store.list_runs(ws.name, query, limit=args.last)
     return Result(list(rows), RUN_COLUMNS)
 
 

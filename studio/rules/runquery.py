@@ -31,6 +31,27 @@ from typing import Any
 from studio.errors import ValidationError
 from studio.rules import transitions, validation
 
+# Reading a list a page at a time: what a caller usually reads of it (the first
+# page), and the most one page holds.
+FIRST_PAGE = 100
+MAX_PAGE = 1000
+
+
+def check_limit(limit: object) -> int | None:
+    """How many runs a caller wants at most (``get_runs(limit=)``, ``--last N``):
+    a positive integer, or None for all of them."""
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise ValidationError("limit must be a positive integer.", field="limit")
+    return limit
+
+
+def page_size(limit: int | None, taken: int, chunk: int) -> int:
+    """The size of the next page to ask for, ``taken`` runs read so far: ``chunk``
+    (the first page: ``FIRST_PAGE``), or with a ``limit`` what it leaves, up to a
+    page's most, so a caller wanting N runs has N read and no more."""
+    return chunk if limit is None else min(limit - taken, MAX_PAGE)
+
+
 # key -> (label, sortable, numeric)
 BUILTIN: dict[str, tuple[str, bool, bool]] = {
     "name": ("Name", True, False),

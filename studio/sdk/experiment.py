@@ -105,18 +105,22 @@ class Experiment:
         filter: str | None = None,
         view: str | None = None,
         sort: str | None = None,
+        limit: int | None = None,
     ) -> Iterator[Run]:
         """Runs of this experiment, newest first. ``tags`` is a dict (key -> value) or a
         key (runs that have that tag); ``filter`` an expression of the filter language
         (``"status = Completed and metrics.loss < 0.2"``). ``view`` names a saved view
         of the studio: its filters and sort, on this experiment's runs (the view holds
         the filters, so it takes none of the others). ``sort`` is a column key of the
-        studio's list (``"-metric:min:loss"``, ``"name"``; default ``"-created"``)."""
+        studio's list (``"-metric:min:loss"``, ``"name"``; default ``"-created"``).
+        ``limit``: at most that many runs (the store then reads that many and no
+        more; without it, a first page of 100, then more as you iterate)."""
         if view is not None:
             others = (type, tags, properties, status, filter, sort)
             if any(x is not None for x in others) or include_children:
                 raise TypeError("get_runs(view=...) takes no other filter: the view holds them.")
-            for row in self._store.list_view_runs(self.workspace.name, view, self.name):
+            rows = self._store.list_view_runs(self.workspace.name, view, self.name, limit=limit)
+            for row in rows:
                 yield Run(self, row["id"], _data=row)
             return
         query = RunQuery.of(
@@ -129,7 +133,7 @@ class Experiment:
             filter=filter,
             sort=sort,
         )
-        for row in self._store.list_runs(self.workspace.name, query):
+        for row in self._store.list_runs(self.workspace.name, query, limit=limit):
             yield Run(self, row["id"], _data=row)
 
 

@@ -103,6 +103,12 @@ class OfflineRun:
     def get_metrics(self, name: str | None = None, **kwargs: Any) -> dict[str, Any]:
         return {}
 
+    def get_metric_history(self, name: str) -> dict[str, Any]:
+        """An offline run stores nothing: every series is empty."""
+        import numpy as np
+
+        return {"steps": np.empty(0, np.int64), "values": np.empty(0), "times": np.empty(0)}
+
     def flush(self, **kwargs: Any) -> None:
         print(f"Attempted to flush run with id {self.id}")
 

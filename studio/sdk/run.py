@@ -458,6 +458,13 @@ class Run(RunFiles):
         self.flush()
         return self._store.get_metrics(self.id, name)
 
+    def get_metric_history(self, name: str) -> dict[str, Any]:
+        """Every point of the series ``name``: ``{"steps", "values", "times"}`` as NumPy
+        arrays (a text series' values as a list). Over a remote studio the points cross
+        in binary (``application/x-npy``), not JSON."""
+        self.flush()
+        return self._store.get_metric_history(self.id, name)
+
     # --- properties and tags ---------------------------------------------------------
 
     def add_properties(self, properties: Mapping[str, str]) -> None:

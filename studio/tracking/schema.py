@@ -102,14 +102,17 @@ def _follow(run: Run, path: str):
     return value
 
 
-def run_to_dict(run: Run) -> dict[str, Any]:
-    """Expects ``tags`` and ``properties`` prefetched (selectors do it)."""
-    return _run_dict(
-        (_follow(run, path) for path in _PATHS),
-        {p.key: p.value for p in run.properties.all()},
-        {t.key: t.value for t in run.tags.all()},
-        raw=False,
-    )
+def run_to_dict(
+    run: Run, labels: tuple[dict[str, str | None], dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Expects ``tags`` and ``properties`` prefetched (selectors do it), or given as
+    ``labels`` (tags, properties: ``selectors.run_labels``)."""
+    if labels is None:
+        labels = (
+            {t.key: t.value for t in run.tags.all()},
+            {p.key: p.value for p in run.properties.all()},
+        )
+    return _run_dict((_follow(run, path) for path in _PATHS), labels[1], labels[0], raw=False)
 
 
 @dataclass(slots=True)

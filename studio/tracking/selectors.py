@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, Value
 
 from studio.errors import NotFound, ValidationError
-from studio.rules import metricdata
+from studio.rules import metricdata, validation
 from studio.tracking import storage
 from studio.tracking.models import (
     Experiment,
@@ -25,6 +25,8 @@ from studio.tracking.models import (
     MetricSummary,
     Run,
     RunFile,
+    RunProperty,
+    RunTag,
     Workspace,
 )
 from studio.tracking.services import liveness
@@ -44,32 +46,76 @@ def experiment_get(*, workspace: Workspace, name: str) -> Experiment:
         raise NotFound(f"Experiment {name!r} does not exist.", field="experiment") from None
 
 
+def experiment_with_workspace(*, workspace: str, name: str) -> Experiment | None:
+    """The experiment ``name`` of the workspace named ``workspace``, its workspace
+    joined (one query), or None if either does not exist yet."""
+    return (
+        Experiment.objects.select_related("workspace")
+        .filter(
+            workspace__name=validation.workspace_name(workspace),
+            name=validation.experiment_name(name),
+        )
+        .first()
+    )
+
+
 def experiment_list(*, workspace: Workspace) -> QuerySet[Experiment]:
     return Experiment.objects.filter(workspace=workspace).order_by("name")
 
 
 def run_get(
-    *, run_id: str, workspace: Workspace | None = None, light: bool = False, trashed: bool = False
+    *,
+    run_id: str,
+    workspace: Workspace | None = None,
+    light: bool = False,
+    writer: bool = False,
+    trashed: bool = False,
 ) -> Run:
     """The run ``run_id`` with its experiment, workspace, parent, tags and properties;
     ``light``: the run's row and its workspace only, for writes that read nothing
-    else (one query instead of three). ``trashed``: a run in its workspace's trash
-    (restore, delete for good), which is otherwise not found."""
+    else (one query instead of three). ``writer``: its experiment, workspace and
+    parent joined but no tags or properties (one query): for a write that answers
+    with the run's dictionary, built from this object once the change is made
+    (``run_labels`` reads the tags and properties after it). ``trashed``: a run in
+    its workspace's trash (restore, delete for good), which is otherwise not found.
+
+    The lost-run check (``liveness``) is made once, on the row read here: the read
+    brings the reaper's watch along, so a run that is not lost costs no other query."""
     if not isinstance(run_id, str) or not run_id:
         raise ValidationError("A run id is required.", field="run_id")
     if trashed:
         qs = Run.all_objects.filter(run_id=run_id, deleted_at__isnull=False)
     else:
         qs = Run.objects.filter(run_id=run_id)
-    qs = qs.select_related("workspace") if light else qs.with_related()
+    if light:
+        qs = qs.select_related("workspace")
+    elif writer:
+        qs = qs.select_related("experiment", "workspace", "parent")
+    else:
+        qs = qs.with_related()
     if workspace is not None:
         qs = qs.filter(workspace=workspace)
-    run = qs.first()
+    run = liveness.with_watch(qs).first()
     if run is None:
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
     if liveness.runs_reap_lost(runs=[run]):  # its process is gone: Failed, "lost"
         run = qs.get()
     return run
+
+
+def run_labels(*, run: Run) -> tuple[dict[str, str | None], dict[str, str]]:
+    """The tags and properties of ``run`` in one query (a writer's run, read without
+    them, answering with its dictionary after the change)."""
+    kind = Value("t", output_field=CharField())
+    tags = RunTag.objects.filter(run=run).order_by().values_list(kind, "key", "value")
+    props = RunProperty.objects.filter(run=run).order_by()
+    both = tags.union(
+        props.values_list(Value("p", output_field=CharField()), "key", "value"), all=True
+    )
+    found: dict[str, dict] = {"t": {}, "p": {}}
+    for which, key, value in both.order_by("key"):
+        found[which][key] = value
+    return found["t"], found["p"]
 
 
 # --- metrics -----------------------------------------------------------------------
@@ -93,6 +139,19 @@ def metric_series(*, run: Run, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
         if all(c[0] == "f8i" for c in chunks):  # every point was logged as an int
             values = values.astype(np.int64)
     return steps, values, times
+
+
+def metric_history(*, run: Run, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
+    """Every point of the run's scalar or text series ``name``: (steps, values, times)
+    as ``metric_series`` gives them; another kind of metric, or none, is an error."""
+    kind = MetricSummary.objects.filter(run=run, name=name).values_list("kind", flat=True).first()
+    if kind is None:
+        raise NotFound(f"Run {run.run_id} has no metric named {name!r}.", field="name")
+    if kind not in (MetricKind.SCALAR, MetricKind.TEXT):
+        raise ValidationError(
+            f"{name!r} is a {kind}, not a series: read it with get_metrics().", field="name"
+        )
+    return metric_series(run=run, name=name)
 
 
 def metric_summaries(*, run: Run) -> QuerySet[MetricSummary]:

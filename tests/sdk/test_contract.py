@@ -36,6 +36,34 @@ def test_special_floats_round_trip_through_the_sdk(exp):
     assert math.isnan(values[0]) and values[1:] == [float("inf"), float("-inf")]
 
 
+def test_metric_history_round_trips_steps_and_special_floats_exactly(exp):
+    import numpy as np
+
+    from studio.errors import NotFound
+
+    run = exp.start_logging()
+    logged = [(0, 0.5), (3, float("nan")), (2**53 + 1, float("inf")), (7, float("-inf"))]
+    for step, value in logged:
+        run.log("x", value, step=step)
+    run.log("n", 4)
+    run.log("n", 5)
+    run.log("phase", "warm")
+    run.log_row("row", a=1)
+    history = run.get_metric_history("x")
+    steps, values, times = history["steps"], history["values"], history["times"]
+    assert steps.dtype == np.int64 and steps.tolist() == [s for s, _ in logged]
+    want = np.array([v for _, v in logged])
+    assert values.dtype == np.float64 and np.array_equal(values.view(np.int64), want.view(np.int64))
+    assert times.dtype == np.float64 and len(times) == 4 and np.all(np.diff(times) >= 0)
+    ints = run.get_metric_history("n")["values"]
+    assert ints.dtype == np.int64 and ints.tolist() == [4, 5]
+    assert run.get_metric_history("phase")["values"] == ["warm"]
+    with pytest.raises(NotFound):
+        run.get_metric_history("nope")
+    with pytest.raises(ValidationError):
+        run.get_metric_history("row")
+
+
 @pytest.mark.parametrize("value", [[1.0], {"a": 1}, b"1"])
 def test_log_refuses_non_numbers_at_the_call(exp, value):
     run = exp.start_logging()

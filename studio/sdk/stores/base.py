@@ -81,16 +81,21 @@ class Store(RegistryContract, ABC):
     def get_run(self, run_id: str) -> dict[str, Any]: ...
 
     @abstractmethod
-    def list_runs(self, workspace: str, query: RunQuery) -> Iterator[dict[str, Any]]:
+    def list_runs(
+        self, workspace: str, query: RunQuery, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Runs of ``workspace`` that ``query`` selects, in its order (``get_runs``,
-        ``get_children``, ``studio run list``), read a keyset page at a time."""
+        ``get_children``, ``studio run list``), read a keyset page at a time: the
+        first of ``FIRST_PAGE`` runs, or with ``limit`` (at most that many runs in
+        all) of ``limit``, and no page asking for more than the limit leaves."""
 
     @abstractmethod
     def list_view_runs(
-        self, workspace: str, view: str, experiment: str | None = None
+        self, workspace: str, view: str, experiment: str | None = None, *, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Runs of the saved view named ``view`` (the caller's own, else a shared one),
-        in the view's order; ``experiment`` narrows them to one experiment."""
+        in the view's order; ``experiment`` narrows them to one experiment; pages
+        and ``limit`` as ``list_runs``."""
 
     @abstractmethod
     def heartbeat(self, run_ids: Sequence[str]) -> None:
@@ -147,6 +152,12 @@ class Store(RegistryContract, ABC):
 
     @abstractmethod
     def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def get_metric_history(self, run_id: str, name: str) -> dict[str, Any]:
+        """Every point of one scalar or text series: ``{"steps", "values", "times"}``,
+        steps and times as NumPy arrays (int64, float64), values as one too (float64,
+        or int64 when every point was logged as an int) or, for text, a list."""
 
     # execution
     @abstractmethod

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from studio.bootstrap import setup_django
 from studio.errors import NotFound
-from studio.rules.runquery import RunQuery
+from studio.rules.runquery import FIRST_PAGE, MAX_PAGE, RunQuery
 from studio.sdk.stores.base import Store
 from studio.sdk.stores.registry import RegistryContract
 
@@ -190,14 +190,26 @@ class LocalStore(LocalRegistry, Store):
 
     # helpers
     def _run(self, run_id: str):
+        """A run to change: its row, experiment, workspace and parent in one query, no
+        tags or properties (``_dict_of`` reads them once the change is made)."""
         from studio.tracking import selectors
 
-        return selectors.run_get(run_id=run_id)  # a run gone quiet comes back lost
+        # A run gone quiet comes back lost.
+        return selectors.run_get(run_id=run_id, writer=True)
 
     def _dict(self, run_id: str) -> dict[str, Any]:
+        from studio.tracking import selectors
         from studio.tracking.schema import run_to_dict
 
-        return run_to_dict(self._run(run_id))
+        return run_to_dict(selectors.run_get(run_id=run_id))
+
+    def _dict_of(self, run, labels=None) -> dict[str, Any]:
+        """The dictionary of ``run`` as a service left it (read with ``_run``, not
+        again): its tags and properties read (one query) unless ``labels`` has them."""
+        from studio.tracking import selectors
+        from studio.tracking.schema import run_to_dict
+
+        return run_to_dict(run, labels or selectors.run_labels(run=run))
 
     def _workspace(self, name: str):
         from studio.tracking import services
@@ -285,10 +297,13 @@ class LocalStore(LocalRegistry, Store):
         tags: Mapping[str, str | None] | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        from studio.tracking import services
+        from studio.tracking import selectors, services
 
-        ws = self._writable(workspace)
-        exp = services.experiment_get_or_create(workspace=ws, name=experiment)
+        exp = selectors.experiment_with_workspace(workspace=workspace, name=experiment)
+        if exp is None or exp.workspace.archived:  # made on first use, or refused
+            ws = self._writable(workspace)
+            exp = services.experiment_get_or_create(workspace=ws, name=experiment)
+            exp.workspace = ws
         parent = self._run(parent_id) if parent_id else None
         run = services.run_create(
             experiment=exp,
@@ -299,7 +314,9 @@ class LocalStore(LocalRegistry, Store):
             tags=tags,
             properties=properties,
         )
-        return self._dict(run.run_id)
+        run.workspace = exp.workspace
+        # A run made without tags or properties has none: nothing to read back.
+        return self._dict_of(run, None if tags or properties else ({}, {}))
 
     def create_children(
         self,
@@ -325,15 +342,18 @@ class LocalStore(LocalRegistry, Store):
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._dict(run_id)
 
-    def list_runs(self, workspace: str, query: RunQuery) -> Iterator[dict[str, Any]]:
+    def list_runs(
+        self, workspace: str, query: RunQuery, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         from studio.tracking.runlist import query as runlist
         from studio.tracking.schema import run_rows
 
-        found = runlist.each(query, workspace=self._workspace(workspace), load=run_rows)
+        ws = self._workspace(workspace)
+        found = runlist.each(query, workspace=ws, limit=limit, load=run_rows)
         return (row.data for row in found)
 
     def list_view_runs(
-        self, workspace: str, view: str, experiment: str | None = None
+        self, workspace: str, view: str, experiment: str | None = None, *, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         from studio.tracking import saved_views
         from studio.tracking.runlist import pages
@@ -343,7 +363,9 @@ class LocalStore(LocalRegistry, Store):
         # The local store acts as its user (STUDIO_USER): their views, then shared ones.
         found = saved_views.view_find(workspace=ws, name=view, username=self.user)
         runs, state = saved_views.view_runs(view=found, experiment=experiment)
-        chunks = pages.iterate(runs, state.sort, load=run_rows)
+        chunks = pages.iterate(
+            runs, state.sort, chunk=MAX_PAGE, first=FIRST_PAGE, limit=limit, load=run_rows
+        )
         return (row.data for chunk in chunks for row in chunk)
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
@@ -364,16 +386,17 @@ class LocalStore(LocalRegistry, Store):
     def complete_run(self, run_id: str) -> dict[str, Any]:
         from studio.tracking import services
 
-        services.run_complete(run=self._run(run_id))
-        return self._dict(run_id)
+        return self._dict_of(services.run_complete(run=self._run(run_id)))
 
     def fail_run(
         self, run_id: str, *, error_details: str | None = None, error_code: str | None = None
     ) -> dict[str, Any]:
         from studio.tracking import services
 
-        services.run_fail(run=self._run(run_id), error_details=error_details, error_code=error_code)
-        return self._dict(run_id)
+        run = services.run_fail(
+            run=self._run(run_id), error_details=error_details, error_code=error_code
+        )
+        return self._dict_of(run)
 
     def cancel_run(self, run_id: str) -> dict[str, Any]:
         from studio.tracking import services
@@ -434,6 +457,12 @@ class LocalStore(LocalRegistry, Store):
         from studio.tracking import selectors
 
         return selectors.metrics_get(run=self._run(run_id), name=name)
+
+    def get_metric_history(self, run_id: str, name: str) -> dict[str, Any]:
+        from studio.tracking import selectors
+
+        steps, values, times = selectors.metric_history(run=self._run(run_id), name=name)
+        return {"steps": steps, "values": values, "times": times}
 
     # execution
     def get_compute_target(

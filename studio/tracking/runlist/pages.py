@@ -30,13 +30,21 @@ from django.db.models import (
 )
 
 from studio.errors import ValidationError
-from studio.rules.runquery import MAX_DATE, MIN_DATE, Column, Sort
+from studio.rules.runquery import (
+    MAX_DATE,
+    MAX_PAGE,
+    MIN_DATE,
+    Column,
+    Sort,
+    check_limit,
+    page_size,
+)
 from studio.tracking.models import MetricSummary, Run
 from studio.tracking.runlist.language import MAX_SECONDS
 from studio.tracking.services import liveness
 
 PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = MAX_PAGE
 # Built-in sort keys: (expression, may be null).
 _FIELDS: dict[str, tuple[str, bool]] = {
     "name": ("display_name", False),
@@ -321,18 +329,29 @@ def _rows(qs: QuerySet[Run], keys: list[tuple[int, object]], load: Loader) -> li
 
 
 def iterate(
-    qs: QuerySet[Run], sort: Sort, *, chunk: int = 500, load: Loader = models
+    qs: QuerySet[Run],
+    sort: Sort,
+    *,
+    chunk: int = 500,
+    first: int | None = None,
+    limit: int | None = None,
+    load: Loader = models,
 ) -> Iterator[list]:
     """Every run of ``qs`` in ``sort`` order, a keyset page at a time (CSV export,
-    the SDK): memory stays flat however long the list."""
-    cursor = None
-    while True:
-        current = page(qs, sort, after=cursor, size=chunk, with_total=False, load=load)
+    the SDK): memory stays flat however long the list. The first page holds
+    ``first`` runs (default ``chunk``), the others ``chunk``; with ``limit``, at most
+    that many runs in all, and no page asks for more than the limit leaves."""
+    limit = check_limit(limit)
+    cursor, taken, size = None, 0, first or chunk
+    while limit is None or taken < limit:
+        size = page_size(limit, taken, size)
+        current = page(qs, sort, after=cursor, size=size, with_total=False, load=load)
         if current.runs:
             yield current.runs
+        taken += len(current.runs)
         if current.next_cursor is None:
             return
-        cursor = current.next_cursor
+        cursor, size = current.next_cursor, chunk
 
 
 # --- cells ------------------------------------------------------------------------

@@ -6,19 +6,19 @@ their lists here; nothing else filters runs."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 
 from django.db.models import QuerySet
 from django.utils.datastructures import MultiValueDict
 
 from studio.errors import ValidationError
-from studio.rules.runquery import RunQuery
+from studio.rules.runquery import FIRST_PAGE, RunQuery
 from studio.tracking.models import Run, Workspace
 from studio.tracking.runlist import pages
 from studio.tracking.runlist.filters import RunFilterSet
 
 # FilterSet parameter -> the name a caller of the API or the SDK knows it by.
 _FIELD_NAMES = {"q": "filter", "tag": "tags", "prop": "properties"}
-FIRST_PAGE = 100  # what ``get_runs()`` and ``studio run list`` usually read of a list
 CHUNK = pages.MAX_PAGE_SIZE
 
 
@@ -68,27 +68,17 @@ def each(
     workspace: Workspace,
     first: int = FIRST_PAGE,
     chunk: int = CHUNK,
+    limit: int | None = None,
     base: QuerySet[Run] | None = None,
     load: pages.Loader = pages.models,
 ) -> Iterator:
-    """Every run ``query`` selects, in order: a first page of ``first`` runs (what a
-    caller usually reads; read now, so a bad query fails at the call), then pages of
-    ``chunk`` as the caller goes on, so memory stays flat."""
-    current = page(query, workspace=workspace, size=first, base=base, load=load)
-
-    def following() -> Iterator[Run]:
-        nonlocal current
-        while True:
-            yield from current.runs
-            if current.next_cursor is None:
-                return
-            current = page(
-                query,
-                workspace=workspace,
-                after=current.next_cursor,
-                size=chunk,
-                base=base,
-                load=load,
-            )
-
-    return following()
+    """Every run ``query`` selects, in order (with ``limit``, its first ``limit``): a
+    first page of ``first`` runs (what a caller usually reads; with a limit, that
+    many; read now, so a bad query fails at the call), then pages of ``chunk`` as the
+    caller goes on, so memory stays flat."""
+    selected = runs(query, workspace=workspace, base=base)
+    chunks = pages.iterate(
+        selected, query.sort_order, chunk=chunk, first=first, limit=limit, load=load
+    )
+    head = next(chunks, [])
+    return chain(head, chain.from_iterable(chunks))

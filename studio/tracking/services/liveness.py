@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from django.conf import settings
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Exists, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from studio.errors import InvalidTransition
@@ -44,6 +44,31 @@ def when_lost(hook: Callable[[Run], None]) -> None:
         _when_lost.append(hook)
 
 
+def with_watch(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """``runs`` with the reaper's watch read along (``_watch_since``, ``_watch_seen``):
+    ``runs_reap_lost`` on one of them then needs no query of its own."""
+    watch = LeaseWatch.objects.filter(pk=1)
+    return runs.annotate(
+        _watch_since=Subquery(watch.values("since")[:1]),
+        _watch_seen=Subquery(watch.values("seen_at")[:1]),
+    )
+
+
+def _note(
+    now: dt.datetime, lease: dt.timedelta, since: dt.datetime | None, seen_at: dt.datetime
+) -> dt.datetime | None:
+    """Note this pass on the watch last seen at ``seen_at``; return since when it has
+    been unbroken (None: from the start). A write at most every quarter lease."""
+    if now - seen_at > lease:
+        # Nobody looked for longer than a lease: heartbeats sent meanwhile may have
+        # had nowhere to go. Conditional, so of two passes racing here one resets.
+        LeaseWatch.objects.filter(pk=1, seen_at=seen_at).update(since=now, seen_at=now)
+        return now
+    if now - seen_at > lease / 4:
+        LeaseWatch.objects.filter(pk=1).update(seen_at=now)
+    return since
+
+
 def _watch(
     now: dt.datetime, lease: dt.timedelta, stale: QuerySet[Run]
 ) -> tuple[dt.datetime | None, bool]:
@@ -60,20 +85,23 @@ def _watch(
         LeaseWatch.objects.get_or_create(pk=1, defaults={"since": None, "seen_at": now})
         return None, stale.exists()
     since, seen_at, any_stale = row
-    if now - seen_at > lease:
-        # Nobody looked for longer than a lease: heartbeats sent meanwhile may have
-        # had nowhere to go. Conditional, so of two passes racing here one resets.
-        LeaseWatch.objects.filter(pk=1, seen_at=seen_at).update(since=now, seen_at=now)
-        return now, any_stale
-    if now - seen_at > lease / 4:
-        LeaseWatch.objects.filter(pk=1).update(seen_at=now)
-    return since, any_stale
+    return _note(now, lease, since, seen_at), any_stale
+
+
+def _quiet(run: Run, cutoff: dt.datetime) -> bool:
+    """``stale``'s condition, on a run's row as loaded."""
+    if run.status not in transitions.ACTIVE:
+        return False
+    if run.heartbeat_at is not None:
+        return run.heartbeat_at < cutoff
+    return run.status_changed_at is not None and run.status_changed_at < cutoff
 
 
 def runs_reap_lost(*, runs: Sequence[Run]) -> int:
     """Mark Failed ("lost") those of ``runs`` that are active with a heartbeat older
     than the lease; return how many. Costs nothing when none of them is active (as
-    loaded), one SELECT otherwise (more only for the runs it marks)."""
+    loaded), one SELECT otherwise (none for one run read ``with_watch``; more only for
+    the runs it marks)."""
     going = [run.pk for run in runs if run.status in transitions.ACTIVE]
     if not going:
         return 0
@@ -83,7 +111,12 @@ def runs_reap_lost(*, runs: Sequence[Run]) -> int:
     stale = Run.objects.filter(pk__in=going, status__in=transitions.ACTIVE).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
     )
-    since, any_stale = _watch(now, lease, stale)
+    seen_at = getattr(runs[0], "_watch_seen", None) if len(runs) == 1 else None
+    if seen_at is not None:  # read along with the run (``with_watch``): judged on its row
+        since = _note(now, lease, runs[0]._watch_since, seen_at)
+        any_stale = _quiet(runs[0], cutoff)
+    else:
+        since, any_stale = _watch(now, lease, stale)
     if not any_stale or (since is not None and now - since < lease):
         return 0  # nobody quiet, or the watch is too young to judge anyone
     error = {

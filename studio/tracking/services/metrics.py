@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from studio.errors import (
@@ -23,7 +23,7 @@ from studio.tracking.models import (
     Run,
 )
 from studio.tracking.services.changes import change_points
-from studio.tracking.services.runs import _lock_run
+from studio.tracking.services.runs import _lock_run, returning
 
 MAX_BATCH_ITEMS = 1_000
 
@@ -103,25 +103,43 @@ def metric_log_batch(
     points = sum(len(s) for s in parsed.values())
 
     with transaction.atomic():
-        status = _lock_run(run)
-        if status in transitions.TERMINAL:
+        # The heartbeat first: its UPDATE also locks the run's row (PostgreSQL) and,
+        # by its row count, says whether the run still takes metrics.
+        going = Run.objects.filter(pk=run.pk).exclude(status__in=transitions.TERMINAL)
+        if not going.update(heartbeat_at=timezone.now()):
+            status = _lock_run(run)  # NotFound if it is gone
             raise RunTerminal(
                 f"Run {run.run_id} is {status}; it no longer accepts metrics.", field="run_id"
             )
-        if MetricBatch.objects.filter(run=run, batch_id=batch_id).exists():
+        if not _batch_noted(run, batch_id, points):
             return {"batch_id": batch_id, "stored": 0, "duplicate": True}
-        MetricBatch.objects.create(run=run, batch_id=batch_id, points=points)
         if parsed:
             summaries = _store_series(run, parsed)
             change_points(run=run, series=parsed, summaries=summaries)
         if clean_records:
             _store_records(run, clean_records)
-        Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
     return {"batch_id": batch_id, "stored": points + len(clean_records), "duplicate": False}
+
+
+def _batch_noted(run: Run, batch_id: str, points: int) -> bool:
+    """Note the batch ``batch_id`` of ``run``; False if it was noted before (a retry
+    whose first attempt committed). One statement: INSERT ... ON CONFLICT DO NOTHING
+    RETURNING (SQLite 3.35+, PostgreSQL) answers a row only if it inserted one."""
+    noted = returning(
+        f"INSERT INTO {MetricBatch._meta.db_table} (run_id, batch_id, points, created_at)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING id",
+        [run.pk, batch_id, points, timezone.now()],
+    )
+    return noted is not None
 
 
 def _concat_arrays(a, b):
     return metricdata.concat("scalar", a, b)
+
+
+# Up to this many series' last chunks are found by one query (an OR per series);
+# more would make a statement SQLite refuses (its expression depth is 1,000).
+_TAILS_AT_ONCE = 50
 
 
 def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, MetricSummary]:
@@ -133,17 +151,33 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, M
     # The last chunk of a series is topped up only while rewriting it costs about as
     # much as the points being added (geometric growth): small batches then cost
     # O(batch), not O(chunk), and chunks still grow to hundreds of points.
-    candidates = [
-        pk
-        for pk, name, seq, count in MetricChunk.objects.filter(
-            run=run,
-            name__in=[n for n, s in summaries.items() if s.chunk_count],
-            count__lt=metricdata.CHUNK_POINTS,
-        ).values_list("pk", "name", "seq", "count")
-        if seq == summaries[name].chunk_count - 1
-        and count <= metricdata.TAIL_MERGE_FACTOR * len(parsed[name]) + metricdata.TAIL_MERGE_SLACK
-    ]
-    tails = {c.name: c for c in MetricChunk.objects.filter(pk__in=candidates)} if candidates else {}
+    # Per series: its last chunk's seq and the largest count worth topping up.
+    wanted = {
+        name: (
+            summary.chunk_count - 1,
+            min(
+                metricdata.CHUNK_POINTS - 1,
+                metricdata.TAIL_MERGE_FACTOR * len(parsed[name]) + metricdata.TAIL_MERGE_SLACK,
+            ),
+        )
+        for name, summary in summaries.items()
+        if summary.chunk_count
+    }
+    if len(wanted) <= _TAILS_AT_ONCE:  # one query for the chunks themselves
+        either = Q(pk__in=[])
+        for name, (seq, most) in wanted.items():
+            either |= Q(name=name, seq=seq, count__lte=most)
+        found = MetricChunk.objects.filter(run=run).filter(either) if wanted else []
+    else:  # a query too long for one statement: their keys first, then the chunks
+        candidates = [
+            pk
+            for pk, name, seq, count in MetricChunk.objects.filter(
+                run=run, name__in=list(wanted), count__lt=metricdata.CHUNK_POINTS
+            ).values_list("pk", "name", "seq", "count")
+            if seq == wanted[name][0] and count <= wanted[name][1]
+        ]
+        found = MetricChunk.objects.filter(pk__in=candidates) if candidates else []
+    tails = {c.name: c for c in found}
     new_chunks: list[MetricChunk] = []
     new_summaries: list[MetricSummary] = []
     for name, s in parsed.items():

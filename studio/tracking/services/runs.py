@@ -3,13 +3,14 @@ and tags."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -105,11 +106,26 @@ def _new_run_ids(experiment_name: str, count: int) -> list[str]:
 def _reserve_numbers(experiment: Experiment, count: int) -> int:
     """Bump the experiment's counter by ``count`` and return the first new number.
     Must run inside the creating transaction: the UPDATE holds the row lock."""
-    Experiment.objects.filter(pk=experiment.pk).update(
-        run_counter=F("run_counter") + count, last_activity_at=timezone.now()
+    # One statement: UPDATE ... RETURNING; the ORM's update() answers a row count.
+    (last,) = returning(
+        f"UPDATE {Experiment._meta.db_table} SET run_counter = run_counter + %s,"
+        " last_activity_at = %s WHERE id = %s RETURNING run_counter",
+        [count, timezone.now(), experiment.pk],
     )
-    last = Experiment.objects.filter(pk=experiment.pk).values_list("run_counter", flat=True).get()
     return last - count + 1
+
+
+def returning(sql: str, params: list[Any]) -> tuple | None:
+    """The row an ``UPDATE``/``INSERT ... RETURNING`` answers (SQLite 3.35+ and
+    PostgreSQL have it; the ORM writes neither), None if it touched no row. Times
+    among ``params`` are adapted as the ORM would store them."""
+    params = [
+        connection.ops.adapt_datetimefield_value(p) if isinstance(p, dt.datetime) else p
+        for p in params
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def _check_run_fields(
@@ -291,7 +307,7 @@ def run_transition(
     with transaction.atomic():  # the change is told exactly when it is made
         updated = Run.objects.filter(pk=run.pk, status__in=allowed).update(**fields)
         if updated:
-            run.refresh_from_db()
+            _updated_in_hand(run, fields, now)
             change_run_status(run=run)
     if not updated:
         current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
@@ -299,6 +315,21 @@ def run_transition(
             raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
         raise InvalidTransition.between(run.run_id, current, status)
     return run
+
+
+def _updated_in_hand(run: Run, fields: Mapping[str, Any], now) -> None:
+    """``run`` as the conditional UPDATE of ``fields`` left its row, without reading
+    it back: the values written, and for a ``Coalesce(field, now)`` the value it had
+    as read (the UPDATE matched only a status it may move from, in which these
+    fields are not set by anyone else) or ``now``. A run read with deferred fields
+    is read back instead."""
+    if run.get_deferred_fields():
+        run.refresh_from_db()
+        return
+    for name, value in fields.items():
+        if isinstance(value, Coalesce):
+            value = getattr(run, name) or now
+        setattr(run, name, value)
 
 
 def run_complete(*, run: Run) -> Run:

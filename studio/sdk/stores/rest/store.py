@@ -11,12 +11,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import httpx
+import numpy as np
 
 from studio.core.env import studio_home
 from studio.errors import NotFound, Unavailable, ValidationError, error_from_code
-from studio.rules import jsoncodec, validation, wire
+from studio.rules import jsoncodec, seriescodec, validation, wire
 from studio.rules.filenames import SNAPSHOT, check_file_name
-from studio.rules.runquery import RunQuery
+from studio.rules.runquery import FIRST_PAGE, MAX_PAGE, RunQuery, check_limit, page_size
 from studio.sdk.stores.base import Store
 from studio.sdk.stores.rest.common import API, LOCAL, _file_path, _q, _token_hash, _with_remedy
 from studio.sdk.stores.rest.registry import RestRegistry
@@ -133,27 +134,37 @@ class RestStore(Spool, RestRegistry, Store):
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/runs/{_q(run_id)}")
 
-    def list_runs(self, workspace: str, query: RunQuery) -> Iterator[dict[str, Any]]:
-        return self._pages(f"/workspaces/{_q(workspace)}/runs", query.to_params())
+    def list_runs(
+        self, workspace: str, query: RunQuery, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        return self._pages(f"/workspaces/{_q(workspace)}/runs", query.to_params(), limit)
 
     def list_view_runs(
-        self, workspace: str, view: str, experiment: str | None = None
+        self, workspace: str, view: str, experiment: str | None = None, *, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         path = f"/workspaces/{_q(workspace)}/views/{_q(view)}/runs"
-        return self._pages(path, list(self._params(experiment=experiment).items()))
+        return self._pages(path, list(self._params(experiment=experiment).items()), limit)
 
-    def _pages(self, path: str, params: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
-        """Every run of a list, a keyset page at a time: the first page (requested at
-        once, so a bad query fails at the call) of 100, then pages of 1,000."""
-        page = self._call("GET", path, params=[*params, ("limit", "100")])
+    def _pages(
+        self, path: str, params: list[tuple[str, str]], limit: int | None
+    ) -> Iterator[dict[str, Any]]:
+        """Every run of a list (with ``limit``, its first ``limit``), a keyset page at
+        a time: the first page (requested at once, so a bad query fails at the call)
+        of 100 or of the limit, then pages of 1,000 or of what the limit leaves."""
+        limit = check_limit(limit)
+        size = page_size(limit, 0, FIRST_PAGE)
+        page = self._call("GET", path, params=[*params, ("limit", str(size))])
 
         def runs() -> Iterator[dict[str, Any]]:
-            current = page
+            current, taken = page, 0
             while True:
-                yield from current["runs"]
-                if not current["next"]:
+                got = current["runs"] if limit is None else current["runs"][: limit - taken]
+                yield from got
+                taken += len(got)
+                if not current["next"] or (limit is not None and taken >= limit):
                     return
-                more = [*params, ("limit", "1000"), ("cursor", current["next"])]
+                size = page_size(limit, taken, MAX_PAGE)
+                more = [*params, ("limit", str(size)), ("cursor", current["next"])]
                 current = self._call("GET", path, params=more)
 
         return runs()
@@ -215,6 +226,23 @@ class RestStore(Spool, RestRegistry, Store):
     def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]:
         params = {"name": name} if name is not None else None
         return self._call("GET", f"/runs/{_q(run_id)}/metrics", params=params)["metrics"]
+
+    def get_metric_history(self, run_id: str, name: str) -> dict[str, Any]:
+        """Asks for the binary columns (``seriescodec``); a text series comes as JSON."""
+        answer = self._call(
+            "GET",
+            f"/runs/{_q(run_id)}/metrics/history",
+            params={"name": name},
+            headers={"Accept": f"{seriescodec.MEDIA_TYPE}, application/json;q=0.5"},
+        )
+        if isinstance(answer, dict):
+            return {
+                "steps": np.asarray(answer["steps"], dtype=np.int64),
+                "values": answer["values"],
+                "times": np.asarray(answer["times"], dtype=np.float64),
+            }
+        steps, values, times = seriescodec.decode(answer.content)
+        return {"steps": steps, "values": values, "times": times}
 
     # --- execution -------------------------------------------------------------------
 
