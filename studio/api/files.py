@@ -12,9 +12,7 @@ from studio.api.base import JSON, api, negotiate
 from studio.api.schemas import MetricBatchIn
 from studio.core.ranges import file_response
 from studio.core.uploads import upload_body
-from studio.errors import (
-    UnsupportedMediaType,
-)
+from studio.errors import UnsupportedMediaType, ValidationError
 from studio.rules import seriescodec
 from studio.tracking import selectors, services
 from studio.tracking.models import Run
@@ -44,10 +42,13 @@ def metrics_get(request: HttpRequest, run: Run, name: str | None = None):
 
 @api.get("/runs/{run_id}/metrics/history", tags=["metrics"])
 @endpoint("read", run="run_id")
-def metric_history(request: HttpRequest, run: Run, name: str):
+def metric_history(request: HttpRequest, run: Run, name: str = ""):
     """Every point of one series: ``{"name", "steps", "values", "times"}``, or, for a
     numeric series when ``Accept`` asks for ``application/x-npy``, the same three
-    columns as three ``.npy`` arrays back to back (``studio/rules/seriescodec.py``)."""
+    columns as three ``.npy`` arrays back to back (``studio/rules/seriescodec.py``).
+    ``name`` is checked after the run's access, so an outsider learns nothing."""
+    if not name:
+        raise ValidationError("name: the series to read is required (?name=loss).", field="name")
     steps, values, times = selectors.metric_history(run=run, name=name)
     numeric = isinstance(values, np.ndarray)
     if numeric and negotiate(request, (JSON, seriescodec.MEDIA_TYPE)) == seriescodec.MEDIA_TYPE:

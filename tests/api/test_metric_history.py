@@ -106,11 +106,13 @@ def test_unknown_names_and_other_kinds_are_clear_errors(owner, logged):
     row = history(owner, logged, "row")
     assert row.status_code == 400 and "get_metrics()" in row.json()["error"]["message"]
     no_name = owner.api.get(f"/api/v1/runs/{logged.run_id}/metrics/history")
-    assert no_name.status_code in (400, 422)
+    assert no_name.status_code == 400 and no_name.json()["error"]["field"] == "name"
 
 
 def test_outsiders_read_nothing(outsider, logged):
     assert history(outsider, logged, "loss", accept=NPY).status_code == 404
+    # without a name too: access is checked before the parameters
+    assert outsider.api.get(f"/api/v1/runs/{logged.run_id}/metrics/history").status_code == 404
 
 
 def test_a_long_series_crosses_in_binary_unchanged(owner, run):

@@ -231,6 +231,8 @@ def _api_operations(world):
                 .replace("{path:file}", "a.txt")
                 .replace("{target}", "local")
             ).replace("//", "/")
+            if url.endswith("/metrics/history"):
+                url += "?name=loss"  # the world's series; a missing name is a 400 past access
             for operation in path_view.operations:
                 trashed = "trashed_run" in operation.view_func.studio_objects
                 where = url.replace(run_id, world["trashed"].run_id) if trashed else url

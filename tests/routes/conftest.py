@@ -11,6 +11,7 @@ from studio.tracking import saved_views, services
 from tests.routes.common import (
     _Body,
 )
+from tests.web.run_page_helpers import log_series
 
 
 @pytest.fixture
@@ -19,6 +20,7 @@ def world(owner, member, reader, outsider, workspace):
     run in the trash, a shared view, dave's membership, alice's token."""
     experiment = services.experiment_get_or_create(workspace=workspace, name="secret-exp")
     run = services.run_create(experiment=experiment, submitted_by="alice")
+    log_series(run, "loss", [0.5, 0.25])  # a series for the history read (?name=loss)
     services.run_create(experiment=run.experiment, submitted_by="alice", parent=run)
     services.run_set_tags(run=run, tags={"lr": "0.1"})
     services.run_file_upload(run=run, name="outputs/a.txt", content=_Body(b"secret"))
