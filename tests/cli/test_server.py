@@ -73,6 +73,12 @@ def test_server_runs_gunicorn_with_precompressed_static_files(studio_server):
     plain = httpx.get(f"{url}/static/studio/css/studio.css", headers={"Accept-Encoding": ""})
     assert "Content-Encoding" not in plain.headers
     assert plain.content == gz.content
+    # The API (the threaded WSGI handler) and a live stream (the ASGI handler) answer
+    # from the same workers: JSON 401 for no token, the login page for no session.
+    api = httpx.get(f"{url}/api/v1/workspaces")
+    assert api.status_code == 401 and api.json()["error"]["code"] == "not_authenticated"
+    live = httpx.get(f"{url}/live/runs/")
+    assert live.status_code == 302 and "/accounts/login/" in live.headers["Location"]
 
     before = _workers(proc.pid)
     os.kill(proc.pid, signal.SIGHUP)  # graceful reload: new workers, same master
