@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 
 from studio.accounts.models import ApiToken, Invitation, Membership, Role
+from studio.core.prepared import Prepared
 from studio.errors import NotFound, PermissionDenied, ValidationError
 from studio.rules.transitions import TERMINAL
 from studio.tracking.models import Experiment, Run, SavedView, Workspace
@@ -76,6 +77,21 @@ def current_workspace(request: HttpRequest) -> Workspace | None:
     return workspace
 
 
+def _live_token(key_hash: str) -> QuerySet[ApiToken]:
+    return (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=key_hash, revoked_at__isnull=True)
+        # A job's token dies with its run, whoever ended it (even a reaper that
+        # found the run lost and never saw the token).
+        .exclude(run__status__in=TERMINAL)
+        .order_by("pk")[:1]
+    )
+
+
+# Every API request looks its token up: the statement is compiled once (``Prepared``).
+_TOKEN_READ = Prepared(_live_token, key_hash=str)
+
+
 def token_authenticate(secret: str) -> ApiToken | None:
     """The live token with this secret, or None. The lookup is by hash, so the
     comparison does not leak the secret through timing."""
@@ -85,14 +101,7 @@ def token_authenticate(secret: str) -> ApiToken | None:
 
     if not secret or len(secret) > 200:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_token(secret), revoked_at__isnull=True)
-        # A job's token dies with its run, whoever ended it (even a reaper that
-        # found the run lost and never saw the token).
-        .exclude(run__status__in=TERMINAL)
-        .first()
-    )
+    token = _TOKEN_READ.first(key_hash=hash_token(secret))
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
@@ -262,6 +271,25 @@ def access_model(
     return model
 
 
+def _role_of(member: int | None) -> Subquery:
+    """The role of the user ``member`` (a pk) in the row's workspace, as a column."""
+    roles = Membership.objects.filter(workspace=OuterRef("workspace_id"), user_id=member)
+    return Subquery(roles.values("role")[:1])
+
+
+def _run_read(mode: str) -> Prepared:
+    from studio.tracking import selectors
+
+    def build(run_id: str, user: int) -> QuerySet[Run]:
+        query = selectors.run_query(run_id=run_id, **{mode: True})
+        return query.annotate(_role=_role_of(user)).order_by()[:1]
+
+    return Prepared(build, run_id=str, user=int)
+
+
+_RUN_READS = {mode: _run_read(mode) for mode in ("light", "writer")}
+
+
 def access_run(
     user,
     run_id: str,
@@ -284,12 +312,25 @@ def access_run(
     from studio.tracking import selectors
 
     _check_need(need)
+    if not isinstance(run_id, str) or not run_id:
+        raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
+
+    def query() -> QuerySet[Run]:
+        return selectors.run_query(run_id=run_id, light=light, writer=writer, trashed=trashed)
+
+    member = user.pk if user.is_authenticated and not user.is_superuser else None
+    if (light or writer) and not trashed:
+        # The request-at-a-time writes (a metric batch, start, complete): compiled
+        # once (``Prepared``), the role read along.
+        found = _RUN_READS["light" if light else "writer"].first(run_id=run_id, user=member or 0)
+    else:
+        found = query().annotate(_role=_role_of(member)).first()
     try:
-        run = selectors.run_get(run_id=run_id, light=light, writer=writer, trashed=trashed)
-    except (NotFound, ValidationError):
+        run = selectors.run_checked(found, run_id=run_id, query=query)
+    except NotFound:
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id") from None
     # The role decides both: no role is not seeing the run at all (NotFound).
-    role = role_in(user, run.workspace)
+    role = None if not user.is_authenticated else Role.OWNER if user.is_superuser else run._role
     if (
         role is None
         or not _token_allows_workspace(token, run.workspace_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 import numpy as np
@@ -81,6 +81,19 @@ def run_get(
 
     The lost-run check (``liveness``) is made once, on the row read here: the read
     brings the reaper's watch along, so a run that is not lost costs no other query."""
+    qs = run_query(run_id=run_id, workspace=workspace, light=light, writer=writer, trashed=trashed)
+    return run_checked(qs.first(), run_id=run_id, query=lambda: qs)
+
+
+def run_query(
+    *,
+    run_id: str,
+    workspace: Workspace | None = None,
+    light: bool = False,
+    writer: bool = False,
+    trashed: bool = False,
+) -> QuerySet[Run]:
+    """``run_get``'s query (the access check adds the caller's role to it)."""
     if not isinstance(run_id, str) or not run_id:
         raise ValidationError("A run id is required.", field="run_id")
     if trashed:
@@ -95,11 +108,20 @@ def run_get(
         qs = qs.with_related()
     if workspace is not None:
         qs = qs.filter(workspace=workspace)
-    run = liveness.with_watch(qs).first()
+    return liveness.with_watch(qs)
+
+
+def run_checked(run: Run | None, *, run_id: str, query: Callable[[], QuerySet[Run]]) -> Run:
+    """``run`` as ``query()`` (a ``run_query``) found it, NotFound if it did not; a run
+    whose process is gone is marked lost first, then read again (what was annotated on
+    the first read, the caller's role, is kept)."""
     if run is None:
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
     if liveness.runs_reap_lost(runs=[run]):  # its process is gone: Failed, "lost"
-        run = qs.get()
+        again = query().get()
+        if hasattr(run, "_role"):
+            again._role = run._role
+        run = again
     return run
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from studio.tracking.models import ChangeKind, Run, RunChange
@@ -31,19 +32,32 @@ def retention() -> dt.timedelta:
 
 
 def _record(run: Run, kind: str, data: Mapping[str, Any]) -> None:
-    change = RunChange.objects.create(
-        workspace_id=run.workspace_id,
-        experiment_id=run.experiment_id,
-        run=run,
-        parent_id=run.parent_id,
-        kind=kind,
-        data=dict(data),
-    )
-    if change.pk % PRUNE_EVERY == 0:
+    # Every metric batch writes one: the INSERT is written once, not compiled per
+    # call (issue 16); values are prepared by the fields as the ORM would.
+    now = timezone.now()
+    values = [
+        run.workspace_id,
+        run.experiment_id,
+        run.pk,
+        run.parent_id,
+        kind,
+        _DATA.get_db_prep_value(dict(data), connection),
+        connection.ops.adapt_datetimefield_value(now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, values)
+        pk = cursor.fetchone()[0]
+    if pk % PRUNE_EVERY == 0:
         # The newest change stays: a quiet page resumes from it, not from nothing.
-        RunChange.objects.filter(
-            created_at__lt=timezone.now() - retention(), id__lt=change.pk
-        ).delete()
+        RunChange.objects.filter(created_at__lt=now - retention(), id__lt=pk).delete()
+
+
+_COLUMNS = ("workspace_id", "experiment_id", "run_id", "parent_id", "kind", "data", "created_at")
+_INSERT = (
+    f"INSERT INTO {RunChange._meta.db_table} ({', '.join(_COLUMNS)})"
+    f" VALUES ({', '.join(['%s'] * len(_COLUMNS))}) RETURNING id"
+)
+_DATA = RunChange._meta.get_field("data")
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -108,13 +108,16 @@ def runs_reap_lost(*, runs: Sequence[Run]) -> int:
     now = timezone.now()
     lease = dt.timedelta(seconds=lease_seconds())
     cutoff = now - lease
-    stale = Run.objects.filter(pk__in=going, status__in=transitions.ACTIVE).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
-    )
     seen_at = getattr(runs[0], "_watch_seen", None) if len(runs) == 1 else None
     if seen_at is not None:  # read along with the run (``with_watch``): judged on its row
         since = _note(now, lease, runs[0]._watch_since, seen_at)
-        any_stale = _quiet(runs[0], cutoff)
+        if not _quiet(runs[0], cutoff):
+            return 0  # the common case: no query built, none sent
+    stale = Run.objects.filter(pk__in=going, status__in=transitions.ACTIVE).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
+    )
+    if seen_at is not None:
+        any_stale = True
     else:
         since, any_stale = _watch(now, lease, stale)
     if not any_stale or (since is not None and now - since < lease):

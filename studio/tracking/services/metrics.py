@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from studio.errors import (
@@ -105,8 +105,7 @@ def metric_log_batch(
     with transaction.atomic():
         # The heartbeat first: its UPDATE also locks the run's row (PostgreSQL) and,
         # by its row count, says whether the run still takes metrics.
-        going = Run.objects.filter(pk=run.pk).exclude(status__in=transitions.TERMINAL)
-        if not going.update(heartbeat_at=timezone.now()):
+        if not _heartbeat(run):
             status = _lock_run(run)  # NotFound if it is gone
             raise RunTerminal(
                 f"Run {run.run_id} is {status}; it no longer accepts metrics.", field="run_id"
@@ -119,6 +118,21 @@ def metric_log_batch(
         if clean_records:
             _store_records(run, clean_records)
     return {"batch_id": batch_id, "stored": points + len(clean_records), "duplicate": False}
+
+
+def _heartbeat(run: Run) -> bool:
+    """Note the run alive, locking its row; False if it is gone or finished."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_HEARTBEAT, [now, run.pk, *transitions.TERMINAL])
+        return cursor.rowcount == 1
+
+
+_HEARTBEAT = (
+    f"UPDATE {Run._meta.db_table} SET heartbeat_at = %s WHERE id = %s"
+    " AND deleted_at IS NULL"
+    f" AND status NOT IN ({', '.join(['%s'] * len(transitions.TERMINAL))})"
+)
 
 
 def _batch_noted(run: Run, batch_id: str, points: int) -> bool:
@@ -137,47 +151,22 @@ def _concat_arrays(a, b):
     return metricdata.concat("scalar", a, b)
 
 
-# Up to this many series' last chunks are found by one query (an OR per series);
-# more would make a statement SQLite refuses (its expression depth is 1,000).
-_TAILS_AT_ONCE = 50
-
-
 def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, MetricSummary]:
-    """Store the points; return each series' summary as it is after them."""
-    names = list(parsed)
-    summaries = {
-        s.name: s for s in MetricSummary.objects.select_for_update().filter(run=run, name__in=names)
-    }
+    """Store the points; return each series' summary as it is after them. The caller
+    holds the run's row lock (the heartbeat's UPDATE), so the summaries and last
+    chunks read here cannot change under it."""
     # The last chunk of a series is topped up only while rewriting it costs about as
     # much as the points being added (geometric growth): small batches then cost
     # O(batch), not O(chunk), and chunks still grow to hundreds of points.
-    # Per series: its last chunk's seq and the largest count worth topping up.
-    wanted = {
-        name: (
-            summary.chunk_count - 1,
-            min(
-                metricdata.CHUNK_POINTS - 1,
-                metricdata.TAIL_MERGE_FACTOR * len(parsed[name]) + metricdata.TAIL_MERGE_SLACK,
-            ),
+    # Per series: the largest count of its last chunk worth topping up.
+    most = {
+        name: min(
+            metricdata.CHUNK_POINTS - 1,
+            metricdata.TAIL_MERGE_FACTOR * len(s) + metricdata.TAIL_MERGE_SLACK,
         )
-        for name, summary in summaries.items()
-        if summary.chunk_count
+        for name, s in parsed.items()
     }
-    if len(wanted) <= _TAILS_AT_ONCE:  # one query for the chunks themselves
-        either = Q(pk__in=[])
-        for name, (seq, most) in wanted.items():
-            either |= Q(name=name, seq=seq, count__lte=most)
-        found = MetricChunk.objects.filter(run=run).filter(either) if wanted else []
-    else:  # a query too long for one statement: their keys first, then the chunks
-        candidates = [
-            pk
-            for pk, name, seq, count in MetricChunk.objects.filter(
-                run=run, name__in=list(wanted), count__lt=metricdata.CHUNK_POINTS
-            ).values_list("pk", "name", "seq", "count")
-            if seq == wanted[name][0] and count <= wanted[name][1]
-        ]
-        found = MetricChunk.objects.filter(pk__in=candidates) if candidates else []
-    tails = {c.name: c for c in found}
+    summaries, tails = _summaries_and_tails(run, most)
     new_chunks: list[MetricChunk] = []
     new_summaries: list[MetricSummary] = []
     for name, s in parsed.items():
@@ -205,18 +194,7 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, M
             merged_times = _concat_arrays(metricdata.decode_times(tail.times), head_times)
             integral = s.integral and tail.encoding == "f8i"
             _fill_chunk(tail, s.kind, merged_steps, merged_values, merged_times, integral)
-            tail.save(
-                update_fields=[
-                    "count",
-                    "encoding",
-                    "first_step",
-                    "last_step",
-                    "steps",
-                    "values",
-                    "times",
-                    "buckets",
-                ]
-            )
+            _write(_CHUNK_UPDATE, tail, _CHUNK_FIELDS)
         for c_steps, c_values, c_times in metricdata.split_chunks(steps, values, times):
             chunk = MetricChunk(run=run, name=name, seq=summary.chunk_count)
             _fill_chunk(chunk, s.kind, c_steps, c_values, c_times, s.integral)
@@ -225,13 +203,12 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, M
         _update_summary(summary, s)
     MetricChunk.objects.bulk_create(new_chunks)
     MetricSummary.objects.bulk_create(new_summaries)
-    # One plain UPDATE per existing summary (rows locked above). bulk_update would
-    # build a CASE WHEN per field and row: ~1 ms of ORM work per metric, several
-    # times what these small updates by primary key cost (bench/ingest.py).
+    # One plain UPDATE per existing summary (the run's row is locked). bulk_update
+    # would build a CASE WHEN per field and row: ~1 ms of ORM work per metric, several
+    # times what these small updates by primary key cost (bench/ingest.py); the
+    # statement is written once, not compiled per call.
     for summary in summaries.values():
-        MetricSummary.objects.filter(pk=summary.pk).update(
-            **{field: getattr(summary, field) for field in _SUMMARY_FIELDS}
-        )
+        _write(_SUMMARY_UPDATE, summary, _SUMMARY_FIELDS)
     return {**summaries, **{summary.name: summary for summary in new_summaries}}
 
 
@@ -246,6 +223,81 @@ _SUMMARY_FIELDS = (
     "max_value",
     "chunk_count",
 )
+_CHUNK_FIELDS = (
+    "count",
+    "encoding",
+    "first_step",
+    "last_step",
+    "steps",
+    "values",
+    "times",
+    "buckets",
+)
+
+
+def _update_sql(model, fields: tuple[str, ...]) -> str:
+    """``UPDATE <table> SET <field> = %s, ... WHERE id = %s`` for ``model``."""
+    q = connection.ops.quote_name
+    columns = ", ".join(f"{q(model._meta.get_field(f).column)} = %s" for f in fields)
+    return f"UPDATE {q(model._meta.db_table)} SET {columns} WHERE {q('id')} = %s"
+
+
+_CHUNK_UPDATE = _update_sql(MetricChunk, _CHUNK_FIELDS)
+_SUMMARY_UPDATE = _update_sql(MetricSummary, _SUMMARY_FIELDS)
+
+
+def _write(sql: str, obj, fields: tuple[str, ...]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*(getattr(obj, f) for f in fields), obj.pk])
+
+
+# The summary's columns, then its last chunk's (LEFT JOIN: none yet, or too full).
+_SUMMARY_COLUMNS = [f.attname for f in MetricSummary._meta.concrete_fields]
+_TAIL_COLUMNS = ("id", "count", "encoding", "steps", "values", "times")
+
+
+def _summaries_and_tails(
+    run: Run, most: dict[str, int]
+) -> tuple[dict[str, MetricSummary], dict[str, MetricChunk]]:
+    """The summaries of the series ``most`` names and, for each, its last chunk if it
+    holds at most ``most[name]`` points (worth topping up): one statement. The run's
+    row lock (held by the caller) keeps them from changing under it."""
+    q = connection.ops.quote_name
+    summary_cols = ", ".join(
+        f"s.{q(MetricSummary._meta.get_field(a).column)}" for a in _SUMMARY_COLUMNS
+    )
+    tail_cols = ", ".join(f"c.{q(c)}" for c in _TAIL_COLUMNS)
+    names = list(most)
+    sql = (
+        f"SELECT {summary_cols}, {tail_cols}"
+        f" FROM {q(MetricSummary._meta.db_table)} s LEFT JOIN {q(MetricChunk._meta.db_table)} c"
+        " ON c.run_id = s.run_id AND c.name = s.name AND c.seq = s.chunk_count - 1"
+        " AND c.count <= %s"
+        f" WHERE s.run_id = %s AND s.name IN ({', '.join(['%s'] * len(names))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [max(most.values()), run.pk, *names])
+        rows = cursor.fetchall()
+    width = len(_SUMMARY_COLUMNS)
+    summaries: dict[str, MetricSummary] = {}
+    tails: dict[str, MetricChunk] = {}
+    for row in rows:
+        values = list(row[:width])
+        values[_NAN_AT] = bool(values[_NAN_AT])  # SQLite answers 0/1
+        summary = MetricSummary.from_db(connection.alias, _SUMMARY_COLUMNS, values)
+        summaries[summary.name] = summary
+        tail_id, count, encoding, steps, values_, times = row[width:]
+        if tail_id is not None and count <= most[summary.name]:
+            tails[summary.name] = MetricChunk.from_db(
+                connection.alias,
+                ["id", "run_id", "name", "seq", "count", "encoding", "steps", "values", "times"],
+                [tail_id, run.pk, summary.name, summary.chunk_count - 1, count, encoding,
+                 bytes(steps), bytes(values_), bytes(times)],
+            )  # fmt: skip
+    return summaries, tails
+
+
+_NAN_AT = _SUMMARY_COLUMNS.index("last_is_nan")
 
 
 def _fill_chunk(

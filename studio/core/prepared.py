@@ -1,0 +1,98 @@
+"""Querysets compiled once, run many times (issue 16).
+
+A request-at-a-time path (a one-point metric POST, a token's lookup, a run read for
+its access check) spends more in Django's SQL compiler than in the database: each
+``filter()``/``first()`` rebuilds the same statement. ``Prepared`` compiles a
+queryset once per thread and database, with marker values standing for its
+parameters, and then runs the compiled SQL with the real values, turning rows into
+instances exactly as Django's own ``ModelIterable`` does (``select_related``
+objects, annotations, the backend's value converters).
+
+Only the parameters named when the ``Prepared`` is made vary; everything else in
+the queryset (constants, subqueries, ordering, limits) is fixed at the first call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import _get_from_db, get_related_populators
+
+# In the range of every integer field (a value outside it makes Django drop the lookup).
+_INT_MARKER = 1_987_654_321
+
+
+class Prepared:
+    """``Prepared(build, run_id=str, user=int)``: ``build(**markers)`` returns the
+    queryset; ``.all(run_id=..., user=...)`` runs it and returns its instances,
+    ``.first(...)`` the first or None. A parameter is a ``str`` or an ``int``."""
+
+    def __init__(self, build: Callable[..., QuerySet], **kinds: type) -> None:
+        if any(kind not in (str, int) for kind in kinds.values()):
+            raise TypeError("A prepared parameter is a str or an int.")
+        self.build = build
+        self.kinds = kinds
+        self._local = threading.local()
+
+    def _markers(self) -> dict[str, Any]:
+        return {
+            name: (f"\x00{name}\x00" if kind is str else _INT_MARKER + i)
+            for i, (name, kind) in enumerate(self.kinds.items())
+        }
+
+    def _compiled(self, alias: str) -> tuple:
+        cache = self._local.__dict__.setdefault("by_alias", {})
+        connection = connections[alias]
+        key = (alias, id(connection))
+        if key not in cache:
+            markers = self._markers()
+            queryset = self.build(**markers)
+            compiler = queryset.query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+            by_marker = {value: name for name, value in markers.items()}
+            slots = [by_marker.get(p, None) if isinstance(p, str | int) else None for p in params]
+            if sorted(s for s in slots if s) != sorted(self.kinds):
+                raise ValueError(f"Each of {sorted(self.kinds)} must appear once as a parameter.")
+            select, klass_info = compiler.select, compiler.klass_info
+            fields = klass_info["select_fields"]
+            start, end = fields[0], fields[-1] + 1
+            fetch_mode = queryset._fetch_mode
+            cache[key] = (
+                sql,
+                [(slot, p) for slot, p in zip(slots, params, strict=True)],
+                compiler,
+                _get_from_db(klass_info["model"], fetch_mode),
+                [f[0].target.attname for f in select[start:end]],
+                (start, end),
+                get_related_populators(klass_info, select, alias, fetch_mode),
+                compiler.annotation_col_map,
+            )
+        return cache[key]
+
+    def all(self, using: str = "default", **values: Any) -> list:
+        if set(values) != set(self.kinds):
+            raise TypeError(f"Prepared query takes {sorted(self.kinds)}, got {sorted(values)}.")
+        sql, slots, compiler, from_db, init_list, (start, end), populators, annotations = (
+            self._compiled(using)
+        )
+        params = [values[slot] if slot else constant for slot, constant in slots]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        found = []
+        for row in compiler.results_iter([rows]):
+            obj = from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for attr, position in (annotations or {}).items():
+                setattr(obj, attr, row[position])
+            found.append(obj)
+        return found
+
+    def first(self, using: str = "default", **values: Any):
+        found = self.all(using, **values)
+        return found[0] if found else None

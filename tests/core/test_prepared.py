@@ -1,0 +1,74 @@
+"""``studio.core.prepared.Prepared``: a queryset compiled once gives what the same
+queryset gives through the ORM (instances, select_related objects, annotations,
+converted values), for every set of parameter values, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+from django.test.utils import CaptureQueriesContext
+
+from studio.core.prepared import Prepared
+from studio.tracking import services
+from studio.tracking.models import Run
+
+pytestmark = pytest.mark.django_db
+
+
+def _runs(run_id: str, number: int):
+    return (
+        Run.objects.filter(run_id=run_id, number__gte=number)
+        .select_related("workspace", "experiment")
+        .annotate(tagline=Concat(F("run_id"), Value("/"), F("workspace__name")))
+        .order_by("pk")
+    )
+
+
+PREPARED = Prepared(_runs, run_id=str, number=int)
+
+
+@pytest.fixture
+def runs():
+    workspace = services.workspace_get_or_create(name="prep")
+    experiment = services.experiment_get_or_create(workspace=workspace, name="e")
+    return [services.run_create(experiment=experiment, submitted_by="a") for _ in range(3)]
+
+
+def test_it_answers_what_the_orm_answers_for_each_set_of_values(runs):
+    for run in runs:
+        for number in (0, run.number, run.number + 1):
+            expected = list(_runs(run.run_id, number))
+            got = PREPARED.all(run_id=run.run_id, number=number)
+            assert [r.pk for r in got] == [r.pk for r in expected]
+            for a, b in zip(got, expected, strict=True):
+                assert a.tagline == b.tagline == f"{run.run_id}/prep"
+                assert a.created_at == b.created_at and a.created_at.tzinfo is not None
+                assert a.arguments == b.arguments == []  # a JSON field, converted
+                assert a.workspace.name == "prep" and a.experiment.name == "e"
+
+
+def test_related_objects_come_in_the_same_statement(runs):
+    with CaptureQueriesContext(connection) as captured:
+        found = PREPARED.first(run_id=runs[0].run_id, number=0)
+        assert found.workspace.name == "prep" and found.experiment.name == "e"
+    assert len(captured) == 1
+
+
+def test_no_match_is_none_and_values_are_parameters_not_text(runs):
+    assert PREPARED.first(run_id="nope", number=0) is None
+    assert PREPARED.first(run_id="x' OR '1'='1", number=0) is None
+    assert PREPARED.all(run_id=runs[0].run_id, number=10**9) == []
+
+
+def test_the_parameters_must_be_the_declared_ones(runs):
+    with pytest.raises(TypeError):
+        PREPARED.all(run_id=runs[0].run_id)
+    with pytest.raises(TypeError):
+        Prepared(_runs, run_id=str, number=float)
+    unused = Prepared(
+        lambda run_id, other: Run.objects.filter(run_id=run_id), run_id=str, other=str
+    )
+    with pytest.raises(ValueError, match="must appear once"):
+        unused.all(run_id="a", other="b")
