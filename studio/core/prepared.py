@@ -55,36 +55,45 @@ class Prepared:
             sql, params = compiler.as_sql()
             by_marker = {value: name for name, value in markers.items()}
             slots = [by_marker.get(p, None) if isinstance(p, str | int) else None for p in params]
-            if sorted(s for s in slots if s) != sorted(self.kinds):
-                raise ValueError(f"Each of {sorted(self.kinds)} must appear once as a parameter.")
+            if {s for s in slots if s} != set(self.kinds):
+                raise ValueError(f"Each of {sorted(self.kinds)} must appear as a parameter.")
             select, klass_info = compiler.select, compiler.klass_info
-            fields = klass_info["select_fields"]
-            start, end = fields[0], fields[-1] + 1
-            fetch_mode = queryset._fetch_mode
-            cache[key] = (
-                sql,
-                [(slot, p) for slot, p in zip(slots, params, strict=True)],
-                compiler,
-                _get_from_db(klass_info["model"], fetch_mode),
-                [f[0].target.attname for f in select[start:end]],
-                (start, end),
-                get_related_populators(klass_info, select, alias, fetch_mode),
-                compiler.annotation_col_map,
-            )
+            model = None
+            if klass_info is not None:  # instances (else: values_list rows)
+                fields = klass_info["select_fields"]
+                start, end = fields[0], fields[-1] + 1
+                fetch_mode = queryset._fetch_mode
+                model = (
+                    _get_from_db(klass_info["model"], fetch_mode),
+                    [f[0].target.attname for f in select[start:end]],
+                    (start, end),
+                    get_related_populators(klass_info, select, alias, fetch_mode),
+                    compiler.annotation_col_map,
+                )
+            cache[key] = (sql, list(zip(slots, params, strict=True)), compiler, model)
         return cache[key]
 
-    def all(self, using: str = "default", **values: Any) -> list:
+    def _rows(self, using: str, values: dict[str, Any]) -> tuple[list, Any]:
         if set(values) != set(self.kinds):
             raise TypeError(f"Prepared query takes {sorted(self.kinds)}, got {sorted(values)}.")
-        sql, slots, compiler, from_db, init_list, (start, end), populators, annotations = (
-            self._compiled(using)
-        )
+        sql, slots, compiler, model = self._compiled(using)
         params = [values[slot] if slot else constant for slot, constant in slots]
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
+        return list(compiler.results_iter([rows])), model
+
+    def rows(self, using: str = "default", **values: Any) -> list[tuple]:
+        """The rows of a ``values_list`` queryset (a union of them too), converted."""
+        return [tuple(row) for row in self._rows(using, values)[0]]
+
+    def all(self, using: str = "default", **values: Any) -> list:
+        rows, model = self._rows(using, values)
+        if model is None:
+            raise TypeError("A values_list query: use rows().")
+        from_db, init_list, (start, end), populators, annotations = model
         found = []
-        for row in compiler.results_iter([rows]):
+        for row in rows:
             obj = from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)

@@ -13,6 +13,7 @@ from typing import IO, Any
 import numpy as np
 from django.db.models import CharField, QuerySet, Value
 
+from studio.core.prepared import Prepared
 from studio.errors import NotFound, ValidationError
 from studio.rules import metricdata, validation
 from studio.tracking import storage
@@ -49,14 +50,20 @@ def experiment_get(*, workspace: Workspace, name: str) -> Experiment:
 def experiment_with_workspace(*, workspace: str, name: str) -> Experiment | None:
     """The experiment ``name`` of the workspace named ``workspace``, its workspace
     joined (one query), or None if either does not exist yet."""
-    return (
-        Experiment.objects.select_related("workspace")
-        .filter(
-            workspace__name=validation.workspace_name(workspace),
-            name=validation.experiment_name(name),
-        )
-        .first()
+    return _EXPERIMENT.first(
+        workspace=validation.workspace_name(workspace), name=validation.experiment_name(name)
     )
+
+
+_EXPERIMENT = Prepared(
+    lambda workspace, name: (
+        Experiment.objects.select_related("workspace")
+        .filter(workspace__name=workspace, name=name)
+        .order_by("pk")[:1]
+    ),
+    workspace=str,
+    name=str,
+)
 
 
 def experiment_list(*, workspace: Workspace) -> QuerySet[Experiment]:
@@ -81,8 +88,20 @@ def run_get(
 
     The lost-run check (``liveness``) is made once, on the row read here: the read
     brings the reaper's watch along, so a run that is not lost costs no other query."""
-    qs = run_query(run_id=run_id, workspace=workspace, light=light, writer=writer, trashed=trashed)
-    return run_checked(qs.first(), run_id=run_id, query=lambda: qs)
+
+    def query() -> QuerySet[Run]:
+        return run_query(
+            run_id=run_id, workspace=workspace, light=light, writer=writer, trashed=trashed
+        )
+
+    if (light or writer) and not trashed and workspace is None:
+        # The request-at-a-time writes (start, complete, a metric batch): compiled once.
+        if not isinstance(run_id, str) or not run_id:
+            raise ValidationError("A run id is required.", field="run_id")
+        found = _RUN_READS["light" if light else "writer"].first(run_id=run_id)
+    else:
+        found = query().first()
+    return run_checked(found, run_id=run_id, query=query)
 
 
 def run_query(
@@ -111,6 +130,15 @@ def run_query(
     return liveness.with_watch(qs)
 
 
+_RUN_READS = {
+    mode: Prepared(
+        lambda run_id, mode=mode: run_query(run_id=run_id, **{mode: True}).order_by()[:1],
+        run_id=str,
+    )
+    for mode in ("light", "writer")
+}
+
+
 def run_checked(run: Run | None, *, run_id: str, query: Callable[[], QuerySet[Run]]) -> Run:
     """``run`` as ``query()`` (a ``run_query``) found it, NotFound if it did not; a run
     whose process is gone is marked lost first, then read again (what was annotated on
@@ -125,17 +153,24 @@ def run_checked(run: Run | None, *, run_id: str, query: Callable[[], QuerySet[Ru
     return run
 
 
-def run_labels(*, run: Run) -> tuple[dict[str, str | None], dict[str, str]]:
-    """The tags and properties of ``run`` in one query (a writer's run, read without
-    them, answering with its dictionary after the change)."""
+def _labels(run: int) -> QuerySet:
     kind = Value("t", output_field=CharField())
-    tags = RunTag.objects.filter(run=run).order_by().values_list(kind, "key", "value")
-    props = RunProperty.objects.filter(run=run).order_by()
+    tags = RunTag.objects.filter(run_id=run).order_by().values_list(kind, "key", "value")
+    props = RunProperty.objects.filter(run_id=run).order_by()
     both = tags.union(
         props.values_list(Value("p", output_field=CharField()), "key", "value"), all=True
     )
+    return both.order_by("key")
+
+
+_LABELS = Prepared(_labels, run=int)
+
+
+def run_labels(*, run: Run) -> tuple[dict[str, str | None], dict[str, str]]:
+    """The tags and properties of ``run`` in one query (a writer's run, read without
+    them, answering with its dictionary after the change)."""
     found: dict[str, dict] = {"t": {}, "p": {}}
-    for which, key, value in both.order_by("key"):
+    for which, key, value in _LABELS.rows(run=run.pk):
         found[which][key] = value
     return found["t"], found["p"]
 

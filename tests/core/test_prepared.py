@@ -70,5 +70,5 @@ def test_the_parameters_must_be_the_declared_ones(runs):
     unused = Prepared(
         lambda run_id, other: Run.objects.filter(run_id=run_id), run_id=str, other=str
     )
-    with pytest.raises(ValueError, match="must appear once"):
+    with pytest.raises(ValueError, match="must appear as a parameter"):
         unused.all(run_id="a", other="b")
