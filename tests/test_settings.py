@@ -64,3 +64,39 @@ def test_the_readmes_deployment_guide_names_only_variables_and_commands_that_exi
     commands = set(re.findall(r"manage\.py (\w+)", guide))
     ours = {p.stem for p in root.glob("studio/*/management/commands/*.py")}
     assert commands and commands <= ours | {"migrate"}
+
+
+def test_connections_persist_only_when_studio_conn_max_age_says_so(tmp_path):
+    """``studio server`` sets STUDIO_CONN_MAX_AGE (its threads are reused); anything
+    else (the SDK, the CLI, workers, tests) opens a connection per request, on
+    SQLite as on PostgreSQL, where a kept connection is checked before reuse."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, django; from django.conf import settings; django.setup();"
+        "d = settings.DATABASES['default'];"
+        "print(json.dumps([d['CONN_MAX_AGE'], d.get('CONN_HEALTH_CHECKS', False)]))"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("STUDIO_CONN_MAX_AGE",)}
+    base |= {"DJANGO_SETTINGS_MODULE": "studio.settings", "STUDIO_HOME": str(tmp_path)}
+
+    def setting(**env):
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=base | env, capture_output=True, text=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    sqlite = {k: v for k, v in base.items() if k != "DATABASE_URL"}
+    pg = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/nowhere"}
+    assert setting(**pg) == [0, True]
+    assert setting(**pg, STUDIO_CONN_MAX_AGE="600") == [600, True]
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=sqlite | {"STUDIO_CONN_MAX_AGE": "600"},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout.strip().splitlines()[-1])[0] == 600
+    out = subprocess.run([sys.executable, "-c", code], env=sqlite, capture_output=True, text=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1])[0] == 0

@@ -57,6 +57,10 @@ def server(args: argparse.Namespace) -> Result:
         return Result({"stopped": True}, exit_code=0)
     # Set before Django reads its settings, here and in gunicorn's workers (inherited).
     os.environ["STUDIO_STATIC_COLLECTED"] = "1"
+    # Each worker serves requests on a fixed pool of threads (studio/asgi.py), so a
+    # thread keeps its database connection from one request to the next: on SQLite a
+    # one-point metric POST costs 9 ms of server CPU instead of 16 (issue 16).
+    os.environ.setdefault("STUDIO_CONN_MAX_AGE", "600")
     _prepare(collect=True)
     print(f"Studio is serving at {url} with gunicorn (Ctrl-C stops it)", flush=True)
     argv = gunicorn_argv(args)

@@ -61,6 +61,8 @@ def test_server_runs_gunicorn_with_precompressed_static_files(studio_server):
     proc, url, home = studio_server
     assert _wait_for(f"{url}/accounts/login/", proc).status_code == 200
     assert len(_workers(proc.pid)) == 2  # the process is gunicorn's master
+    # Its threads keep their database connections between requests.
+    assert psutil.Process(proc.pid).environ()["STUDIO_CONN_MAX_AGE"] == "600"
 
     plotly = home / "staticfiles" / "vendor" / "plotly.min.js"
     br = httpx.get(f"{url}/static/vendor/plotly.min.js", headers={"Accept-Encoding": "br"})
