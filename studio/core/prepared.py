@@ -105,3 +105,31 @@ class Prepared:
     def first(self, using: str = "default", **values: Any):
         found = self.all(using, **values)
         return found[0] if found else None
+
+
+_INSERTS: dict[tuple[type, str], tuple[str, list]] = {}
+
+
+def insert(obj, using: str = "default") -> None:
+    """Save the new ``obj`` as ``obj.save()`` would (each field's ``pre_save`` and
+    database preparation: defaults, ``auto_now_add``, JSON), with an INSERT written
+    once per model instead of compiled per call; sets its primary key."""
+    model = type(obj)
+    connection = connections[using]
+    key = (model, connection.vendor)
+    if key not in _INSERTS:
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not (f.primary_key and f.db_returning)]
+        q = connection.ops.quote_name
+        sql = (
+            f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)})"
+            f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(meta.pk.column)}"
+        )
+        _INSERTS[key] = (sql, fields)
+    sql, fields = _INSERTS[key]
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = using
