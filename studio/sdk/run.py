@@ -447,12 +447,12 @@ class Run(RunFiles):
         file_name = f"images/{uuid.uuid4().hex}{suffix}"
         with stream:
             self._store.upload_file(self.id, file_name, stream)
-        self._buf().add(("r", clean, "image", {"file": file_name}))
+        self._buf().add(("r", clean, "image", {"file": file_name}, None))
 
     def _record(self, name: str, kind: str, data: Any) -> None:
         clean = self._name(name, kind)
         check_record(kind, data, name)
-        self._buf().add(("r", clean, kind, data))
+        self._buf().add(("r", clean, kind, data, None))
 
     def get_metrics(self, name: str | None = None) -> dict[str, Any]:
         self.flush()
