@@ -47,8 +47,10 @@ def role_in(user, workspace: Workspace) -> str | None:
         return None
     if user.is_superuser:
         return Role.OWNER
+    # One row at most (membership_unique): no ordering, so no join for the model's.
     return (
         Membership.objects.filter(user=user, workspace=workspace)
+        .order_by()
         .values_list("role", flat=True)
         .first()
     )
@@ -91,6 +93,7 @@ def token_authenticate(secret: str) -> ApiToken | None:
         # A job's token dies with its run, whoever ended it (even a reaper that
         # found the run lost and never saw the token).
         .exclude(run__status__in=TERMINAL)
+        .order_by()  # key_hash is unique: no ordering to compile or sort by
         .first()
     )
     if token is None or not token.user.is_active:

@@ -95,7 +95,8 @@ def run_get(
         qs = qs.with_related()
     if workspace is not None:
         qs = qs.filter(workspace=workspace)
-    run = liveness.with_watch(qs).first()
+    # run_id is unique: no ordering (the model's sorts by creation) to compile or run.
+    run = liveness.with_watch(qs.order_by()).first()
     if run is None:
         raise NotFound(f"Run {run_id!r} does not exist.", field="run_id")
     if liveness.runs_reap_lost(runs=[run]):  # its process is gone: Failed, "lost"

@@ -108,15 +108,20 @@ def runs_reap_lost(*, runs: Sequence[Run]) -> int:
     now = timezone.now()
     lease = dt.timedelta(seconds=lease_seconds())
     cutoff = now - lease
-    stale = Run.objects.filter(pk__in=going, status__in=transitions.ACTIVE).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
-    )
+
+    def stale() -> QuerySet[Run]:
+        # Built only when asked for: the usual write (a live run read with_watch)
+        # is judged on its row and needs no query, so not the cost of building one.
+        return Run.objects.filter(pk__in=going, status__in=transitions.ACTIVE).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
+        )
+
     seen_at = getattr(runs[0], "_watch_seen", None) if len(runs) == 1 else None
     if seen_at is not None:  # read along with the run (``with_watch``): judged on its row
         since = _note(now, lease, runs[0]._watch_since, seen_at)
         any_stale = _quiet(runs[0], cutoff)
     else:
-        since, any_stale = _watch(now, lease, stale)
+        since, any_stale = _watch(now, lease, stale())
     if not any_stale or (since is not None and now - since < lease):
         return 0  # nobody quiet, or the watch is too young to judge anyone
     error = {
@@ -124,7 +129,7 @@ def runs_reap_lost(*, runs: Sequence[Run]) -> int:
         "code": "lost",
     }
     count = 0
-    for run in stale.only("pk", "run_id", "status", "uuid"):
+    for run in stale().only("pk", "run_id", "status", "uuid"):
         try:
             run_transition(run=run, status=RunStatus.FAILED, reason="lost", error=error)
         except InvalidTransition:

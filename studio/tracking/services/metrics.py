@@ -167,16 +167,19 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, M
         either = Q(pk__in=[])
         for name, (seq, most) in wanted.items():
             either |= Q(name=name, seq=seq, count__lte=most)
-        found = MetricChunk.objects.filter(run=run).filter(either) if wanted else []
+        # .order_by(): the model's ordering starts with the run, a join for nothing.
+        found = MetricChunk.objects.filter(run=run).filter(either).order_by() if wanted else []
     else:  # a query too long for one statement: their keys first, then the chunks
         candidates = [
             pk
             for pk, name, seq, count in MetricChunk.objects.filter(
                 run=run, name__in=list(wanted), count__lt=metricdata.CHUNK_POINTS
-            ).values_list("pk", "name", "seq", "count")
+            )
+            .order_by()
+            .values_list("pk", "name", "seq", "count")
             if seq == wanted[name][0] and count <= wanted[name][1]
         ]
-        found = MetricChunk.objects.filter(pk__in=candidates) if candidates else []
+        found = MetricChunk.objects.filter(pk__in=candidates).order_by() if candidates else []
     tails = {c.name: c for c in found}
     new_chunks: list[MetricChunk] = []
     new_summaries: list[MetricSummary] = []
