@@ -18,6 +18,7 @@ reader for a lease), finding a lost run takes up to two leases instead of one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 
 from django.conf import settings
@@ -44,14 +45,21 @@ def when_lost(hook: Callable[[Run], None]) -> None:
         _when_lost.append(hook)
 
 
+@functools.cache
+def _watch_columns() -> dict[str, Subquery]:
+    """The two subqueries, built once: annotate() resolves a copy of each, so one
+    pair serves every query (building them was a good part of a run read's cost)."""
+    watch = LeaseWatch.objects.filter(pk=1)
+    return {
+        "_watch_since": Subquery(watch.values("since")[:1]),
+        "_watch_seen": Subquery(watch.values("seen_at")[:1]),
+    }
+
+
 def with_watch(runs: QuerySet[Run]) -> QuerySet[Run]:
     """``runs`` with the reaper's watch read along (``_watch_since``, ``_watch_seen``):
     ``runs_reap_lost`` on one of them then needs no query of its own."""
-    watch = LeaseWatch.objects.filter(pk=1)
-    return runs.annotate(
-        _watch_since=Subquery(watch.values("since")[:1]),
-        _watch_seen=Subquery(watch.values("seen_at")[:1]),
-    )
+    return runs.annotate(**_watch_columns())
 
 
 def _note(
