@@ -3,11 +3,16 @@ in interleaved rounds (Studio then MLflow, row by row, round after round):
 
     .venv/bin/python bench/versus_mlflow.py [--runs N] [--history-points N]
                      [--mlflow-history-points N] [--rounds N] [--mlflow-python PATH]
+                     [--rows ROW,ROW,...]
 
 Rows (Studio / MLflow):
 
 - start_logging()+complete(), one run at a time, in-process: the SDK's local store /
   ``MlflowClient.create_run`` + ``set_terminated`` on its SQLite store. Runs/s.
+- ``run.log()`` ingest in-process: ``run.log(name, value)`` in a loop then
+  ``run.flush()`` on the SDK's local store / ``MlflowClient.log_batch`` in chunks of
+  1,000 (its most per call) on its SQLite store; 20,000 points of one metric into a
+  new run per call on both sides, each run read back (count, steps, values). Points/s.
 - one point per HTTP request, through each side's client: the REST store's
   ``log_batch`` with one point on ``studio server`` (gunicorn, as shipped) /
   ``MlflowClient.log_metric`` on ``mlflow server --workers 1``. ms per request.
@@ -60,6 +65,7 @@ WORKSPACE, EXPERIMENT = "default", "versus"
 # row: (label, unit, calls per round on each side, higher is better)
 ROWS = {
     "start_complete": ("start_logging()+complete(), in-process", "runs/s", 30, True),
+    "log_inprocess": ("run.log() ingest in-process", "points/s", 3, True),
     "point_per_request": ("one point per HTTP request (client)", "ms", 50, False),
     "raw_post": ("raw keep-alive POST of one point", "ms", 50, False),
     "ingest_1000": ("HTTP ingest, 1,000 points per request", "points/s", 10, True),
@@ -70,6 +76,7 @@ ROWS = {
     "runs_page": ("runs page at N runs", "ms", 5, False),
 }
 HISTORY_ROWS = ("history_http", "history_inprocess")
+LOG_POINTS = 20_000  # points per call of the log_inprocess row
 PARENT_ROWS = ("raw_post", "runs_page")  # timed here, with one httpx client for both
 
 
@@ -177,6 +184,21 @@ def studio_row(name: str, k: int) -> tuple[list[float], int, bool]:
         started = perf_counter()
         if name == "start_complete":
             STUDIO["exp"].start_logging().complete()
+        elif name == "log_inprocess":
+            run = STUDIO["exp"].start_logging(outputs=False)
+            values = [0.25 + i / LOG_POINTS for i in range(LOG_POINTS)]
+            log = run.log
+            started = perf_counter()
+            for v in values:
+                log("loss", v)
+            run.flush()
+            seconds.append(perf_counter() - started)
+            got = STUDIO["store"].get_metric_history(run.id, "loss")
+            ok &= bool(np.array_equal(got["steps"], np.arange(LOG_POINTS)))
+            ok &= bool(np.array_equal(got["values"], np.array(values)))
+            run.complete()
+            units = LOG_POINTS
+            continue
         elif name in ("point_per_request", "ingest_1000"):
             n = 1 if name == "point_per_request" else 1000
             STUDIO["rest"].log_batch(
@@ -290,10 +312,17 @@ def main() -> int:
         help=f"Python of the MLflow virtualenv (default: BENCH_MLFLOW_PYTHON, else "
         f"{DEFAULT_MLFLOW_PYTHON})",
     )
+    parser.add_argument(
+        "--rows", default=",".join(ROWS),
+        help=f"comma-separated rows to run (default: all of {', '.join(ROWS)})",
+    )  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return serve(studio_setup, studio_connect, studio_row)
+    rows = [row.strip() for row in args.rows.split(",") if row.strip()]
+    if unknown := [row for row in rows if row not in ROWS]:
+        parser.error(f"unknown rows {', '.join(unknown)}; known: {', '.join(ROWS)}")
     if not Path(args.mlflow_python).exists():
         print(f"MLflow's Python {args.mlflow_python} is missing: `make bench-venv` (see "
               "bench/README.md) or pass --mlflow-python", file=sys.stderr)  # fmt: skip
@@ -353,10 +382,11 @@ def main() -> int:
               f"{args.mlflow_history_points:,}, scaled), {args.rounds} interleaved rounds, "
               f"{harness.machine()}", flush=True)  # fmt: skip
 
-        answers: dict = {row: {"studio": [], "mlflow": []} for row in ROWS}
+        answers: dict = {row: {"studio": [], "mlflow": []} for row in rows}
         loads: dict = {}
         for _ in range(args.rounds):
-            for row, (_, _, k, _) in ROWS.items():
+            for row in rows:
+                k = ROWS[row][2]
                 for side_name, side in (("studio", studio), ("mlflow", mlflow)):
                     calls = 1 if side_name == "mlflow" and row in HISTORY_ROWS else k
                     if row in PARENT_ROWS:
@@ -371,7 +401,8 @@ def main() -> int:
         scale = args.history_points / args.mlflow_history_points
         label_width = max(len(v[0]) for v in ROWS.values()) + 2
         print(f"{'path':<{label_width}}{'Studio':>16}{'MLflow':>18}   {'Studio vs MLflow':<22}load")
-        for row, (label, unit, _, higher) in ROWS.items():
+        for row in rows:
+            label, unit, _, higher = ROWS[row]
             s = figure(row, answers[row]["studio"])
             m = figure(row, answers[row]["mlflow"], scale if row in HISTORY_ROWS else 1.0)
             ratio = s / m if higher else m / s

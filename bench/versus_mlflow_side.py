@@ -20,7 +20,7 @@ from time import perf_counter
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import runs_query_mlflow as rq  # noqa: E402
-from versus_mlflow import serve  # noqa: E402  (stdlib-only at import)
+from versus_mlflow import LOG_POINTS, serve  # noqa: E402  (stdlib-only at import)
 
 STATE: dict = {}
 
@@ -87,6 +87,23 @@ def row(name: str, k: int) -> tuple[list[float], int, bool]:
             r = local.create_run(STATE["exp"])
             local.set_terminated(r.info.run_id)
             units = 1
+        elif name == "log_inprocess":
+            # As many points as Studio's run.log() loop, in log_batch calls of
+            # 1,000 (MLflow's most per call), into one new run per call.
+            r = local.create_run(STATE["exp"]).info.run_id
+            values = [0.25 + i / LOG_POINTS for i in range(LOG_POINTS)]
+            started = perf_counter()
+            for lo in range(0, LOG_POINTS, 1000):
+                now = int(time.time() * 1000)
+                local.log_batch(r, [Metric("loss", values[i], now, i)
+                                    for i in range(lo, min(LOG_POINTS, lo + 1000))])  # fmt: skip
+            seconds.append(perf_counter() - started)
+            got = sorted(local.get_metric_history(r, "loss"), key=lambda m: m.step)
+            ok &= [m.step for m in got] == list(range(LOG_POINTS))
+            ok &= [m.value for m in got] == values
+            local.set_terminated(r)
+            units = LOG_POINTS
+            continue
         elif name == "point_per_request":
             http.log_metric(run, "loss", 0.5, step=step)
             step, units = step + 1, 1

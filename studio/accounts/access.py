@@ -48,8 +48,10 @@ def role_in(user, workspace: Workspace) -> str | None:
         return None
     if user.is_superuser:
         return Role.OWNER
+    # One row at most (membership_unique): no ordering, so no join for the model's.
     return (
         Membership.objects.filter(user=user, workspace=workspace)
+        .order_by()
         .values_list("role", flat=True)
         .first()
     )

@@ -95,21 +95,26 @@ def parse_series(name: object, steps, values, times) -> Series:
             raise ValidationError(
                 f"step {steps[i]!r} of metric {name!r} must be an integer.", field=f"steps[{i}]"
             )
-        if type(None) in kinds:
-            if any(s is not None and s < 0 for s in steps):
+        if kinds == _NONE_ONLY:  # every point logged without a step (run.log's default)
+            step_arr = np.full(n, AUTO_STEP, dtype=np.int64)
+        else:
+            if type(None) in kinds:
+                if any(s is not None and s < 0 for s in steps):
+                    raise ValidationError(
+                        f"Steps of metric {name!r} must not be negative.", field="steps"
+                    )
+                # A missing step means "the next one": AUTO_STEP here, numbered on store.
+                steps = [AUTO_STEP if s is None else s for s in steps]
+            elif n and min(steps) < 0:
                 raise ValidationError(
                     f"Steps of metric {name!r} must not be negative.", field="steps"
                 )
-            # A missing step means "the next one": AUTO_STEP here, numbered on store.
-            steps = [AUTO_STEP if s is None else s for s in steps]
-        elif n and min(steps) < 0:
-            raise ValidationError(f"Steps of metric {name!r} must not be negative.", field="steps")
-        try:
-            step_arr = np.array(steps, dtype=np.int64)
-        except OverflowError:
-            raise ValidationError(
-                f"A step of metric {name!r} is larger than 2**63-1.", field="steps"
-            ) from None
+            try:
+                step_arr = np.array(steps, dtype=np.int64)
+            except OverflowError:
+                raise ValidationError(
+                    f"A step of metric {name!r} is larger than 2**63-1.", field="steps"
+                ) from None
     time_arr = _numbers(times, "times")
     if not (np.all(time_arr >= validation.MIN_TIME) and np.all(time_arr <= validation.MAX_TIME)):
         raise ValidationError(
@@ -130,6 +135,7 @@ def parse_series(name: object, steps, values, times) -> Series:
 
 
 TEXT_TYPES = {str, bool, type(None)}
+_NONE_ONLY = {type(None)}
 
 
 def number_auto_steps(steps: np.ndarray, already_stored: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Buffered metric logging: ``run.log()`` appends to a deque and returns; one
+"""Buffered metric logging: ``run.log()`` appends to a list and returns; one
 background thread per process sends batches. ``flush()`` (called by ``complete()``,
 ``fail()``, ``cancel()`` and at interpreter exit) sends what is left.
 
@@ -10,11 +10,12 @@ twice.
 from __future__ import annotations
 
 import atexit
+import bisect
+import operator
 import sys
 import threading
 import time
 import uuid
-from collections import deque
 from typing import Any
 
 from studio.errors import StudioError
@@ -28,12 +29,15 @@ RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 class MetricBuffer:
     """Pending metric items of one run: ("s", name, step, value, time) for series
-    points and ("r", name, kind, data) for lists, rows, tables and images."""
+    points and ("r", name, kind, data, None) for lists, rows, tables and images."""
 
     def __init__(self, store, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
-        self.items: deque = deque()
+        # Appended by the logging thread, taken from the front by whichever thread
+        # holds send_lock: list.append and ``del items[:n]`` are each one step
+        # under the GIL, so a point logged while a batch is taken is never lost.
+        self.items: list = []
         self.send_lock = threading.Lock()
         self.pending: tuple[str, list, list] | None = None  # a batch not yet acknowledged
         self.error: StudioError | None = None
@@ -49,8 +53,9 @@ class MetricBuffer:
         _flusher.forget(self)
 
     def add(self, item: tuple) -> None:
-        self.items.append(item)
-        if len(self.items) >= FLUSH_THRESHOLD:
+        items = self.items
+        items.append(item)
+        if len(items) >= FLUSH_THRESHOLD:
             _flusher.wake.set()
 
     def flush(self, *, raise_errors: bool = True) -> None:
@@ -78,25 +83,36 @@ class MetricBuffer:
             self.send_lock.release()
 
     def _take(self) -> tuple[str, list, list]:
-        series: dict[str, tuple[list, list, list]] = {}
-        records: list[dict[str, Any]] = []
-        popleft = self.items.popleft
-        for _ in range(min(len(self.items), MAX_BATCH)):
-            item = popleft()
-            if item[0] == "s":
-                s = series.get(item[1])
-                if s is None:
-                    s = series[item[1]] = ([], [], [])
-                s[0].append(item[2])
-                s[1].append(item[3])
-                s[2].append(item[4])
-            else:
-                records.append({"name": item[1], "kind": item[2], "data": item[3]})
+        items = self.items
+        n = min(len(items), MAX_BATCH)
+        taken = items[:n]
+        del items[:n]
+        if not taken:
+            return uuid.uuid4().hex, [], []
+        # Columns in C (zip): every item is a 5-tuple, a record's last field None.
+        kinds, names, steps, values, times = zip(*taken, strict=True)
+        if "r" in kinds:
+            return uuid.uuid4().hex, *_group_mixed(taken)
+        first = names[0]
+        if names.count(first) == len(names):  # one series (the usual case)
+            batch = [{"name": first, "steps": list(steps), "values": list(values),
+                      "times": list(times)}]  # fmt: skip
+            return uuid.uuid4().hex, batch, []
+        # Several series: one stable sort by name keeps each one's points in the
+        # order they were logged; the series come in the order of their first point.
+        order = sorted(range(len(names)), key=names.__getitem__)
+        pick = operator.itemgetter(*order)
+        names, steps, values, times = pick(names), pick(steps), pick(values), pick(times)
+        groups = []
+        for name in set(names):
+            lo, hi = bisect.bisect_left(names, name), bisect.bisect_right(names, name)
+            groups.append((order[lo], lo, hi))
         batch = [
-            {"name": name, "steps": s[0], "values": s[1], "times": s[2]}
-            for name, s in series.items()
-        ]
-        return uuid.uuid4().hex, batch, records
+            {"name": names[lo], "steps": list(steps[lo:hi]), "values": list(values[lo:hi]),
+             "times": list(times[lo:hi])}
+            for _, lo, hi in sorted(groups)
+        ]  # fmt: skip
+        return uuid.uuid4().hex, batch, []
 
     def _send_pending(self, *, retries: int) -> bool:
         batch_id, series, records = self.pending  # type: ignore[misc]
@@ -120,6 +136,26 @@ class MetricBuffer:
                     return False
                 time.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
         return False
+
+
+def _group_mixed(taken: list) -> tuple[list, list[dict[str, Any]]]:
+    """Points and records (lists, rows, tables, images): series by name, records in order."""
+    series: dict[str, tuple[list, list, list]] = {}
+    records: list[dict[str, Any]] = []
+    for item in taken:
+        if item[0] == "s":
+            s = series.get(item[1])
+            if s is None:
+                s = series[item[1]] = ([], [], [])
+            s[0].append(item[2])
+            s[1].append(item[3])
+            s[2].append(item[4])
+        else:
+            records.append({"name": item[1], "kind": item[2], "data": item[3]})
+    batch = [
+        {"name": name, "steps": s[0], "values": s[1], "times": s[2]} for name, s in series.items()
+    ]
+    return batch, records
 
 
 def _split(series: list, records: list, limit: int = 1000):

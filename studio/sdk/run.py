@@ -17,6 +17,7 @@ from studio.rules import filenames, validation
 from studio.rules.metricdata import check_record
 from studio.rules.runquery import RunQuery
 from studio.rules.transitions import TERMINAL
+from studio.sdk import buffer
 from studio.sdk.buffer import MetricBuffer, _flusher
 from studio.sdk.environment import environment_of
 from studio.sdk.notice import as_text, warn_once
@@ -406,8 +407,11 @@ class Run(RunFiles):
         clean = known[0] if known is not None and known[1] == kind else self._name(name, kind)
         if step is not None:
             step = validation.step(step)
-        buffer = self._buffer or self._buf()
-        buffer.add(("s", clean, step, value, _now()))
+        # MetricBuffer.add, inlined: this is the training loop's cost per point.
+        items = (self._buffer or self._buf()).items
+        items.append(("s", clean, step, value, _now()))
+        if len(items) >= buffer.FLUSH_THRESHOLD:
+            _flusher.wake.set()
 
     def log_list(self, name: str, value: Iterable[Any], description: str = "") -> None:
         self._record(name, "list", list(value))
@@ -447,12 +451,12 @@ class Run(RunFiles):
         file_name = f"images/{uuid.uuid4().hex}{suffix}"
         with stream:
             self._store.upload_file(self.id, file_name, stream)
-        self._buf().add(("r", clean, "image", {"file": file_name}))
+        self._buf().add(("r", clean, "image", {"file": file_name}, None))
 
     def _record(self, name: str, kind: str, data: Any) -> None:
         clean = self._name(name, kind)
         check_record(kind, data, name)
-        self._buf().add(("r", clean, kind, data))
+        self._buf().add(("r", clean, kind, data, None))
 
     def get_metrics(self, name: str | None = None) -> dict[str, Any]:
         self.flush()

@@ -115,6 +115,33 @@ def test_E2_overflowing_numbers_are_refused(owner, run):
     assert nothing_logged(run)
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["1e309", "-2.5E+0400", "1" + "0" * 290 + "e+20", "9" * 400 + ".5", "1.5e00309"],
+)
+def test_E2_every_form_of_a_number_too_large_for_a_float_is_refused_with_its_text(
+    owner, run, number
+):
+    """The body parser takes the C float parser unless a number might overflow: each
+    form that does (long exponent, long mantissa with a short exponent) is caught."""
+    body = (
+        '{"batch_id": "b", "series": [{"name": "x", "steps": [0], "values": [0.5, '
+        + number
+        + '], "times": [1790000000, 1790000000]}]}'
+    )
+    error = assert_error(post(owner.api, metrics_url(run), body), 400, "invalid", "body")
+    assert "too large for a float" in error["message"] and number[:20] in error["message"]
+    assert nothing_logged(run)
+
+
+def test_E2_numbers_and_ids_that_only_look_large_are_taken_exactly(owner, run):
+    values = [1e308, -1.7976931348623157e308, 1e-400, 2.5e-300, 0.1]
+    body = batch(values, batch_id="7e123 and 12E999 in a string")
+    assert post(owner.api, metrics_url(run), body).status_code == 200
+    _, stored, _ = selectors.metric_series(run=run, name="loss")
+    assert stored.tolist() == [1e308, -1.7976931348623157e308, 0.0, 2.5e-300, 0.1]
+
+
 # --- E3: sizes ---------------------------------------------------------------------
 
 

@@ -447,11 +447,12 @@ class LocalStore(LocalRegistry, Store):
         series: Sequence[Mapping[str, Any]],
         records: Sequence[Mapping[str, Any]],
     ) -> dict[str, Any]:
-        from studio.tracking import services
+        from studio.tracking import selectors, services
 
-        return services.metric_log_batch(
-            run=self._run(run_id), batch_id=batch_id, series=series, records=records
-        )
+        # The run's row and workspace only (one lighter query): a batch reads nothing
+        # else; a run gone quiet still comes back lost and refuses it.
+        run = selectors.run_get(run_id=run_id, light=True)
+        return services.metric_log_batch(run=run, batch_id=batch_id, series=series, records=records)
 
     def get_metrics(self, run_id: str, name: str | None = None) -> dict[str, Any]:
         from studio.tracking import selectors

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -84,8 +85,15 @@ def _number(value: Any) -> float | int | None:
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
-def _finite(values: list) -> list:
-    return [_number(v) for v in values]
+def _finite(values: np.ndarray) -> list:
+    """``values`` (numbers) as a list, non-finite ones as None: in C when all are
+    finite (the usual case)."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return values.tolist()
+    out = values.astype(object)
+    out[~finite] = None
+    return out.tolist()
 
 
 def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str, Any]) -> None:
@@ -98,8 +106,8 @@ def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str
         summary = summaries[name]
         out[name] = {
             "steps": s.steps[-TAIL_POINTS:].tolist(),
-            "values": _finite(s.values[-TAIL_POINTS:].tolist()),
-            "times": _finite(s.times[-TAIL_POINTS:].tolist()),
+            "values": _finite(np.asarray(s.values[-TAIL_POINTS:], dtype=np.float64)),
+            "times": _finite(np.asarray(s.times[-TAIL_POINTS:], dtype=np.float64)),
             "truncated": len(s) > TAIL_POINTS,
             "last": _number(summary.last_value),
             "min": _number(summary.min_value),

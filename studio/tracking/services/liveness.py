@@ -18,6 +18,7 @@ reader for a lease), finding a lost run takes up to two leases instead of one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 
 from django.conf import settings
@@ -44,14 +45,21 @@ def when_lost(hook: Callable[[Run], None]) -> None:
         _when_lost.append(hook)
 
 
+@functools.cache
+def _watch_columns() -> dict[str, Subquery]:
+    """The two subqueries, built once: annotate() resolves a copy of each, so one
+    pair serves every query (building them was a good part of a run read's cost)."""
+    watch = LeaseWatch.objects.filter(pk=1)
+    return {
+        "_watch_since": Subquery(watch.values("since")[:1]),
+        "_watch_seen": Subquery(watch.values("seen_at")[:1]),
+    }
+
+
 def with_watch(runs: QuerySet[Run]) -> QuerySet[Run]:
     """``runs`` with the reaper's watch read along (``_watch_since``, ``_watch_seen``):
     ``runs_reap_lost`` on one of them then needs no query of its own."""
-    watch = LeaseWatch.objects.filter(pk=1)
-    return runs.annotate(
-        _watch_since=Subquery(watch.values("since")[:1]),
-        _watch_seen=Subquery(watch.values("seen_at")[:1]),
-    )
+    return runs.annotate(**_watch_columns())
 
 
 def _note(
@@ -108,18 +116,20 @@ def runs_reap_lost(*, runs: Sequence[Run]) -> int:
     now = timezone.now()
     lease = dt.timedelta(seconds=lease_seconds())
     cutoff = now - lease
+
+    def stale() -> QuerySet[Run]:
+        # Built only when asked for: the usual write (a live run read with_watch)
+        # is judged on its row and needs no query, so not the cost of building one.
+        return Run.objects.filter(pk__in=going, status__in=transitions.ACTIVE).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
+        )
+
     seen_at = getattr(runs[0], "_watch_seen", None) if len(runs) == 1 else None
     if seen_at is not None:  # read along with the run (``with_watch``): judged on its row
         since = _note(now, lease, runs[0]._watch_since, seen_at)
-        if not _quiet(runs[0], cutoff):
-            return 0  # the common case: no query built, none sent
-    stale = Run.objects.filter(pk__in=going, status__in=transitions.ACTIVE).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, status_changed_at__lt=cutoff)
-    )
-    if seen_at is not None:
-        any_stale = True
+        any_stale = _quiet(runs[0], cutoff)
     else:
-        since, any_stale = _watch(now, lease, stale)
+        since, any_stale = _watch(now, lease, stale())
     if not any_stale or (since is not None and now - since < lease):
         return 0  # nobody quiet, or the watch is too young to judge anyone
     error = {
@@ -127,7 +137,7 @@ def runs_reap_lost(*, runs: Sequence[Run]) -> int:
         "code": "lost",
     }
     count = 0
-    for run in stale.only("pk", "run_id", "status", "uuid"):
+    for run in stale().only("pk", "run_id", "status", "uuid"):
         try:
             run_transition(run=run, status=RunStatus.FAILED, reason="lost", error=error)
         except InvalidTransition:
