@@ -3,8 +3,11 @@ property, tag and metric columns.
 
 A page costs a fixed number of queries whatever the number of rows: the page itself
 (the sort value joined in: one LEFT JOIN on the metric summary, property or tag
-row of the sort key), its tags and properties (prefetched), and one query for the
-metric columns shown. Pages are cut by keyset (the sort value and the primary key
+row of the sort key), its tags and properties (prefetched), one query for the
+metric columns shown, and the list's size. That size is counted up to
+``COUNT_LIMIT`` runs past the page's start and no further: beyond it the page says
+"10,000+" (``Page.total_more``), since an exact count of 100,000 matches costs more
+than everything else the page does. Pages are cut by keyset (the sort value and the primary key
 of the last row), so page 2,000 costs what page 1 does, and a run created while
 someone reads the list does not shift what the next page shows. Missing values
 (a run without the metric) sort last in both directions.
@@ -21,12 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
-    Count,
     F,
     FilteredRelation,
     Q,
     QuerySet,
-    Window,
 )
 
 from studio.errors import ValidationError
@@ -45,6 +46,9 @@ from studio.tracking.services import liveness
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = MAX_PAGE
+# A list's size is counted exactly up to this many runs from the page's start; past
+# it the count stops there and is shown as a lower bound ("10,000+").
+COUNT_LIMIT = 10_000
 # Built-in sort keys: (expression, may be null).
 _FIELDS: dict[str, tuple[str, bool]] = {
     "name": ("display_name", False),
@@ -202,6 +206,9 @@ class Page:
     next_cursor: str | None
     prev_cursor: str | None
     total: int | None = None  # runs in the whole list (None when not asked for)
+    # ``total`` is a lower bound: the count stopped at COUNT_LIMIT runs past the
+    # page's start, and the list holds more.
+    total_more: bool = False
 
     @property
     def end(self) -> int:
@@ -219,19 +226,25 @@ def page(
     load: Loader = models,
 ) -> Page:
     """One page of ``qs`` in ``sort`` order: the first, or the one after or before
-    a cursor, and the number of runs in the whole list; ``load`` reads the runs."""
+    a cursor, and the number of runs in the whole list (exact up to COUNT_LIMIT runs
+    past the page's start, a lower bound beyond); ``load`` reads the runs."""
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ValidationError(f"A page holds 1 to {MAX_PAGE_SIZE} runs.", field="size")
     ordered, nullable = sorted_runs(qs, sort)
-    start, total, runs = 1, None, None
+    start, total, more, runs = 1, None, False, None
     if before:
         value, pk, position = decode_cursor(before, sort)
         beyond = _beyond(sort, value, pk, forward=False, nullable=nullable)
-        keys, _ = _keys(ordered.filter(beyond).order_by(*_reversed(sort, nullable)), size + 1)
+        keys = _keys(ordered.filter(beyond).order_by(*_reversed(sort, nullable)), size + 1)
         has_prev, has_next = len(keys) > size, True
         keys = keys[:size][::-1]
         start = max(position - len(keys), 1)
-        total = qs.count() if with_total else None
+        if with_total and keys:
+            # The page's runs, then those after its last one.
+            rest = ordered.filter(_beyond(sort, *keys[-1][::-1], forward=True, nullable=nullable))
+            total, more = _counted(rest, start - 1 + len(keys))
+        elif with_total:
+            total, more = _counted(qs, 0)
     else:
         cursor = None
         if after:
@@ -239,24 +252,24 @@ def page(
             cursor = (value, pk)
             start = position + 1
         has_prev = bool(after)
-        if with_total:
+        # The rows themselves, in order, each part from an index the database walks
+        # and stops (never a sort of every matching run).
+        runs = _following(qs, sort, cursor, size + 1, load)
+        has_next, runs = len(runs) > size, runs[:size]
+        keys = [(run.pk, run._sort) for run in runs]
+        if with_total and not has_next:
+            total = start - 1 + len(runs)
+        elif with_total:
+            rest = qs
             if cursor:
-                ordered = ordered.filter(_beyond(sort, *cursor, forward=True, nullable=nullable))
-            keys, remaining = _keys(ordered, size + 1, count=True)
-            has_next, keys = len(keys) > size, keys[:size]
-            total = start - 1 + remaining
-        else:
-            # No total (the API, the SDK, the CSV export): the rows themselves are read
-            # in order, where keys then rows took two queries.
-            runs = _following(qs, sort, cursor, size + 1, load)
-            has_next, runs = len(runs) > size, runs[:size]
-            keys = [(run.pk, run._sort) for run in runs]
+                rest = ordered.filter(_beyond(sort, *cursor, forward=True, nullable=nullable))
+            total, more = _counted(rest, start - 1)
     if runs is None:
         runs = _rows(qs, keys, load)
     if liveness.runs_reap_lost(runs=runs):  # shown as going, process gone: Failed, "lost"
         runs = _rows(qs, keys, load)
     if not runs:
-        return Page([], start, None, None, total)
+        return Page([], start, None, None, total, more)
     first, last = runs[0], runs[-1]
     return Page(
         runs,
@@ -264,7 +277,21 @@ def page(
         encode_cursor(sort, last._sort, last.pk, start + len(runs) - 1) if has_next else None,
         encode_cursor(sort, first._sort, first.pk, start) if has_prev else None,
         total,
+        more,
     )
+
+
+def _counted(rest: QuerySet[Run], before: int) -> tuple[int, bool]:
+    """(``before`` plus the runs of ``rest``, whether there are more): ``rest`` is
+    counted up to COUNT_LIMIT runs, a subquery the database stops reading there."""
+    found = rest.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    return before + min(found, COUNT_LIMIT), found > COUNT_LIMIT
+
+
+def first_rows(qs: QuerySet[Run], sort: Sort, limit: int, load: Loader = models) -> list:
+    """The first ``limit`` runs of ``qs`` in ``sort`` order, read by ``load`` (the
+    top of a list, without its page or count)."""
+    return _following(qs, sort, None, limit, load)
 
 
 def _following(
@@ -303,16 +330,10 @@ def _following(
     return runs
 
 
-def _keys(ordered: QuerySet[Run], limit: int, *, count: bool = False) -> tuple[list, int]:
-    """(pk, sort value) of the page's rows, and how many rows there are from the
-    first one on (a window count: the sort visits them all anyway, so the total
-    costs no second pass over the matching runs). Only these columns go through the
+def _keys(ordered: QuerySet[Run], limit: int) -> list[tuple[int, object]]:
+    """(pk, sort value) of the page's rows: only these columns go through the
     database's sort, not whole rows with their joins."""
-    if not count:
-        return list(ordered.values_list("pk", "_sort")[:limit]), 0
-    counted = ordered.annotate(_rest=Window(expression=Count("pk")))
-    rows = list(counted.values_list("pk", "_sort", "_rest")[:limit])
-    return [(pk, value) for pk, value, _ in rows], (rows[0][2] if rows else 0)
+    return list(ordered.values_list("pk", "_sort")[:limit])
 
 
 def _rows(qs: QuerySet[Run], keys: list[tuple[int, object]], load: Loader) -> list:

@@ -104,6 +104,8 @@ def runs_table(
         "filter_errors": {k: v for k, v in filterset.form.errors.items() if k != "q"},
         "problems": problems,
         "total": total,
+        # The count stopped at pages.COUNT_LIMIT past the page's start: "10,000+".
+        "total_more": page.total_more,
         "page": page,
         "next_url": links.page(after=page.next_cursor) if page.next_cursor else None,
         "prev_url": links.page(before=page.prev_cursor) if page.prev_cursor else None,
@@ -292,12 +294,13 @@ def panel_grid(
     state's, else the metrics most of those runs logged: one query) and the chart
     options. The series themselves come from ``/charts/series/``."""
     top = state.chart_options["top"]
-    ordered, _ = pages.sorted_runs(runs, state.sort)
-    rows = list(
-        ordered.annotate(
-            excerpt=Substr("description", 1, descriptions.EXCERPT_CHARS + 100)
-        ).values_list("pk", "run_id", "display_name", "number", "excerpt")[:top]
-    )
+
+    def load(qs: QuerySet[Run]) -> list[tuple]:
+        excerpt = Substr("description", 1, descriptions.EXCERPT_CHARS + 100)
+        fields = ("pk", "run_id", "display_name", "number", "excerpt")
+        return list(qs.annotate(excerpt=excerpt).values_list(*fields))
+
+    rows = pages.first_rows(runs, state.sort, top, load)
     if not rows:
         return None
     logged = list(
