@@ -2,7 +2,8 @@
 tag key with the number of runs that have it, and whether its values vary.
 
 Two grouped queries whatever the size of the list (metrics; properties and tags in
-one UNION), over the list's latest ``SAMPLE`` runs: on a list of 100,000 runs the
+one UNION), over the list's latest ``SAMPLE`` runs (their ids read first when the list
+holds more): on a list of 100,000 runs the
 picker's counts and the "constant" verdicts are those of its newest runs (the page
 says so), and the cost stays that of ``SAMPLE`` rows per key table. At most
 ``MAX_KEYS`` metrics and ``MAX_KEYS`` property/tag keys come back, the most common
@@ -100,19 +101,28 @@ class Catalog:
         return key.constant
 
 
-def catalog(runs: QuerySet[Run], *, total: int | None = None) -> Catalog:
+def catalog(
+    runs: QuerySet[Run], *, total: int | None = None, newest: list[int] | None = None
+) -> Catalog:
     """The keys of ``runs`` (a list's filtered runs), counted over its newest
-    ``SAMPLE`` runs; ``total`` is the list's size when known (saves a count)."""
-    if total is not None and total <= SAMPLE:
+    ``SAMPLE`` runs; ``total`` is the list's size when known (saves a count),
+    ``newest`` the ids of its newest runs, newest first, when already read (at least
+    ``SAMPLE`` of them, or all)."""
+    if newest is not None:
+        sample = newest[:SAMPLE]
+        sampled = len(sample)
+    elif total is not None and total <= SAMPLE:
         # The whole list: no order needed, so the database may start from whichever
         # index the filters have (top-level runs: the workspace's and parent's).
         sample = runs.order_by().values("pk")
         sampled = total
     else:
-        # A subquery, not a list of ids: 1,000 bound parameters cost more to send
-        # than the database takes to find them again.
-        sample = runs.order_by("-pk").values("pk")[:SAMPLE]
-        sampled = min(total, SAMPLE) if total is not None else len(sample)
+        # The ids, read once: the two grouped queries below would each find them
+        # again, and under a filter that costs what the list's match costs (a metric
+        # condition matching 45,000 runs: ~30 ms a time on SQLite), where sending
+        # 1,000 bound parameters costs ~1 ms.
+        sample = list(runs.order_by("-pk").values_list("pk", flat=True)[:SAMPLE])
+        sampled = len(sample)
     if not sampled:
         return Catalog(0)
     found = Catalog(sampled)

@@ -6,8 +6,10 @@ A page costs a fixed number of queries whatever the number of rows: the page its
 row of the sort key), its tags and properties (prefetched), one query for the
 metric columns shown, and the list's size. That size is counted up to
 ``COUNT_LIMIT`` runs past the page's start and no further: beyond it the page says
-"10,000+" (``Page.total_more``), since an exact count of 100,000 matches costs more
-than everything else the page does. Pages are cut by keyset (the sort value and the primary key
+"1,000+" (``Page.total_more``), since an exact count of 100,000 matches costs more
+than everything else the page does (each run a filter keeps is a lookup). On a
+first page the count reads the ids of the list's newest runs, which the column
+catalog then samples without finding them again. Pages are cut by keyset (the sort value and the primary key
 of the last row), so page 2,000 costs what page 1 does, and a run created while
 someone reads the list does not shift what the next page shows. Missing values
 (a run without the metric) sort last in both directions.
@@ -47,8 +49,9 @@ from studio.tracking.services import liveness
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = MAX_PAGE
 # A list's size is counted exactly up to this many runs from the page's start; past
-# it the count stops there and is shown as a lower bound ("10,000+").
-COUNT_LIMIT = 10_000
+# it the count stops there and is shown as a lower bound ("1,000+"). At least the
+# catalog's SAMPLE: a first page's count ids are its sample.
+COUNT_LIMIT = 1_000
 # Built-in sort keys: (expression, may be null).
 _FIELDS: dict[str, tuple[str, bool]] = {
     "name": ("display_name", False),
@@ -209,6 +212,8 @@ class Page:
     # ``total`` is a lower bound: the count stopped at COUNT_LIMIT runs past the
     # page's start, and the list holds more.
     total_more: bool = False
+    # A first page's count: the ids of the list's newest runs, up to COUNT_LIMIT.
+    newest: list[int] | None = None
 
     @property
     def end(self) -> int:
@@ -231,7 +236,7 @@ def page(
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ValidationError(f"A page holds 1 to {MAX_PAGE_SIZE} runs.", field="size")
     ordered, nullable = sorted_runs(qs, sort)
-    start, total, more, runs = 1, None, False, None
+    start, total, more, runs, newest = 1, None, False, None, None
     if before:
         value, pk, position = decode_cursor(before, sort)
         beyond = _beyond(sort, value, pk, forward=False, nullable=nullable)
@@ -252,24 +257,30 @@ def page(
             cursor = (value, pk)
             start = position + 1
         has_prev = bool(after)
+        known = None
+        if with_total and cursor is None:
+            newest = list(qs.order_by("-pk").values_list("pk", flat=True)[: COUNT_LIMIT + 1])
+            known = len(newest) if len(newest) <= COUNT_LIMIT else None
         # The rows themselves, in order, each part from an index the database walks
         # and stops (never a sort of every matching run).
-        runs = _following(qs, sort, cursor, size + 1, load)
+        runs = _following(qs, sort, cursor, size + 1, load, total=known)
         has_next, runs = len(runs) > size, runs[:size]
         keys = [(run.pk, run._sort) for run in runs]
-        if with_total and not has_next:
+        if newest is not None:
+            more = len(newest) > COUNT_LIMIT and has_next
+            del newest[COUNT_LIMIT:]
+            total = len(newest) if has_next else len(runs)
+        elif with_total and not has_next:
             total = start - 1 + len(runs)
         elif with_total:
-            rest = qs
-            if cursor:
-                rest = ordered.filter(_beyond(sort, *cursor, forward=True, nullable=nullable))
+            rest = ordered.filter(_beyond(sort, *cursor, forward=True, nullable=nullable))
             total, more = _counted(rest, start - 1)
     if runs is None:
         runs = _rows(qs, keys, load)
     if liveness.runs_reap_lost(runs=runs):  # shown as going, process gone: Failed, "lost"
         runs = _rows(qs, keys, load)
     if not runs:
-        return Page([], start, None, None, total, more)
+        return Page([], start, None, None, total, more, newest)
     first, last = runs[0], runs[-1]
     return Page(
         runs,
@@ -278,6 +289,7 @@ def page(
         encode_cursor(sort, first._sort, first.pk, start) if has_prev else None,
         total,
         more,
+        newest,
     )
 
 
@@ -295,14 +307,22 @@ def first_rows(qs: QuerySet[Run], sort: Sort, limit: int, load: Loader = models)
 
 
 def _following(
-    qs: QuerySet[Run], sort: Sort, cursor: tuple | None, limit: int, load: Loader
+    qs: QuerySet[Run],
+    sort: Sort,
+    cursor: tuple | None,
+    limit: int,
+    load: Loader,
+    *,
+    total: int | None = None,
 ) -> list:
     """The first ``limit`` runs of ``qs`` in ``sort`` order after ``cursor`` (value,
     pk), read by ``load``. A sort value that may be missing (a metric, property or tag)
     is read in two parts, each in an order an index gives, so the database stops at
     ``limit`` rows instead of sorting every run: the runs that have a value (a metric's
     summaries are indexed by name, value and run), then, if the page is not full, the
-    runs without one, by primary key: the order ``sorted_runs`` spells."""
+    runs without one, by primary key: the order ``sorted_runs`` spells. ``total``,
+    when the caller counted ``qs`` (no cursor), spares that second read when the
+    first found them all."""
     ordered, nullable = sorted_runs(qs, sort)
     if not nullable:
         if cursor:
@@ -322,7 +342,7 @@ def _following(
             )
         value_order = F("_sort").desc() if sort.descending else F("_sort").asc()
         runs = load(present.order_by(value_order, pk_order)[:limit])
-    if len(runs) < limit:
+    if len(runs) < limit and (total is None or len(runs) < total):
         missing = valued.filter(_sort__isnull=True)
         if cursor and cursor[0] is None:
             missing = missing.filter(**{f"pk__{later}": cursor[1]})

@@ -73,7 +73,7 @@ def runs_table(
     filterset, runs = filtered(workspace, state, base)
     problems = list(state.problems)
     page = _page(runs, state.sort, request.GET.get("after"), request.GET.get("before"), problems)
-    found = catalog(runs, total=page.total) if page.runs else Catalog(0)
+    found = catalog(runs, total=page.total, newest=page.newest) if page.runs else Catalog(0)
     if state.auto_columns:
         state.columns = auto_columns(found)
     shown, constant = shown_columns(state, found)
@@ -137,7 +137,7 @@ def runs_table(
         "group_options": _group_options(state, suggest),
         "sweep": sweep.panels(runs, state, links),
         "axis_options": _axis_options(state, suggest),
-        "panels": panel_grid(state, runs, experiment=experiment),
+        "panels": panel_grid(state, runs, experiment=experiment, shown=page),
         # What the chart options form keeps as it is (all but the panels' own keys).
         "panel_keep": links.extra + [p for p in pairs if p[0] not in CHART_PARAMS[1:]],
         "live_url": _live_url(workspace, experiment),
@@ -287,20 +287,31 @@ DEFAULT_PANELS = 4
 
 
 def panel_grid(
-    state: ListState, runs: QuerySet[Run], *, experiment: Experiment | None = None
+    state: ListState,
+    runs: QuerySet[Run],
+    *,
+    experiment: Experiment | None = None,
+    shown: pages.Page | None = None,
 ) -> dict[str, Any] | None:
     """What the panel grid above the table draws (``static/studio/js/charts.js``):
-    the top N listed runs by the list's sort (one query), the panels' metrics (the
-    state's, else the metrics most of those runs logged: one query) and the chart
-    options. The series themselves come from ``/charts/series/``."""
+    the top N listed runs by the list's sort (those of the table's first page when it
+    is ``shown`` and holds them, else one query), the panels' metrics (the state's,
+    else the metrics most of those runs logged: one query) and the chart options.
+    The series themselves come from ``/charts/series/``."""
     top = state.chart_options["top"]
+    cut = descriptions.EXCERPT_CHARS + 100
+    if shown is not None and shown.start == 1 and (len(shown.runs) >= top or not shown.next_cursor):
+        rows = [
+            (r.pk, r.run_id, r.display_name, r.number, r.description[:cut])
+            for r in shown.runs[:top]
+        ]
+    else:
 
-    def load(qs: QuerySet[Run]) -> list[tuple]:
-        excerpt = Substr("description", 1, descriptions.EXCERPT_CHARS + 100)
-        fields = ("pk", "run_id", "display_name", "number", "excerpt")
-        return list(qs.annotate(excerpt=excerpt).values_list(*fields))
+        def load(qs: QuerySet[Run]) -> list[tuple]:
+            fields = ("pk", "run_id", "display_name", "number", "excerpt")
+            return list(qs.annotate(excerpt=Substr("description", 1, cut)).values_list(*fields))
 
-    rows = pages.first_rows(runs, state.sort, top, load)
+        rows = pages.first_rows(runs, state.sort, top, load)
     if not rows:
         return None
     logged = list(
