@@ -12,10 +12,11 @@ first; the page says when there were more.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import CharField, Count, Max, Min, QuerySet, Value
+from django.db.models import CharField, Count, F, Lookup, Max, Min, QuerySet, Value
 
 from studio.rules.runquery import Column
 from studio.tracking.models import MetricSummary, Run, RunProperty, RunTag
@@ -63,6 +64,29 @@ def ascending_first(column: Column) -> bool:
     """The useful first sort of a metric column: smallest first for a ``min`` and
     for loss-like names, largest first otherwise."""
     return column.stat == "min" or lower_is_better(column.arg)
+
+
+class _AmongIds(Lookup):
+    """``lhs`` is one of a list of ids, the list sent as one parameter (an array on
+    PostgreSQL, a JSON array on SQLite): a thousand ids bound one by one cost more to
+    build and send (~30 ms at load 4) than the query takes to run (~3 ms)."""
+
+    lookup_name = "among_ids"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        ids = [int(i) for i in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*params, ids]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(ids)]
+
+
+def _filtered(model, sample) -> QuerySet:
+    """A key table's rows of the sampled runs (a list of ids, or a subquery)."""
+    if isinstance(sample, list):
+        return model.objects.filter(_AmongIds(F("run_id"), sample))
+    return model.objects.filter(run__in=sample)
 
 
 @dataclass(frozen=True)
@@ -127,7 +151,8 @@ def catalog(
         return Catalog(0)
     found = Catalog(sampled)
     metrics = list(
-        MetricSummary.objects.filter(run__in=sample, kind="scalar")
+        _filtered(MetricSummary, sample)
+        .filter(kind="scalar")
         .values("name")
         .annotate(
             n=Count("pk"),
@@ -151,7 +176,7 @@ def catalog(
 
     def grouped(model, kind: str):
         return (
-            model.objects.filter(run__in=sample)
+            _filtered(model, sample)
             .values("key")
             .annotate(
                 kind=Value(kind, output_field=CharField()),
