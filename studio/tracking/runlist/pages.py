@@ -324,9 +324,10 @@ def _following(
     when the caller counted ``qs`` (no cursor), spares that second read when the
     first found them all."""
     ordered, nullable = sorted_runs(qs, sort)
-    if not nullable:
+    if not nullable or sort.column.kind not in ("metric", "prop", "tag"):
+        # A built-in column (a duration may be missing too, but has no index to read).
         if cursor:
-            ordered = ordered.filter(_beyond(sort, *cursor, forward=True, nullable=False))
+            ordered = ordered.filter(_beyond(sort, *cursor, forward=True, nullable=nullable))
         return load(ordered[:limit])
     valued, _ = _with_sort_value(qs, sort.column)
     later = "lt" if sort.descending else "gt"
