@@ -42,7 +42,7 @@ from studio.rules.runquery import (
     check_limit,
     page_size,
 )
-from studio.tracking.models import MetricSummary, Run
+from studio.tracking.models import MetricSummary, Run, RunProperty, RunTag
 from studio.tracking.runlist.language import MAX_SECONDS
 from studio.tracking.services import liveness
 
@@ -399,6 +399,27 @@ def iterate(
 # --- cells ------------------------------------------------------------------------
 
 
+def keyed_rows(run: Run, relation: str) -> list:
+    """A run's tags or properties (``relation``), in key order: the plain list a
+    page's loader left on it (``listed_tags``, ``listed_properties``), else the
+    related manager's (prefetched) rows."""
+    listed = run.__dict__.get(f"listed_{relation}")
+    return listed if listed is not None else list(getattr(run, relation).all())
+
+
+def attach_keyed_rows(runs: Sequence[Run]) -> None:
+    """Set ``listed_tags`` and ``listed_properties`` on ``runs``: one query each, as
+    a prefetch costs, without the related manager Django builds per run to hold a
+    prefetch (a third of the time a 50-run page takes to read)."""
+    for relation, model in (("tags", RunTag), ("properties", RunProperty)):
+        found: dict[int, list] = {run.pk: [] for run in runs}
+        if runs:
+            for row in model.objects.filter(run_id__in=list(found)).order_by("key"):
+                found[row.run_id].append(row)
+        for run in runs:
+            setattr(run, f"listed_{relation}", found[run.pk])
+
+
 def attach_cells(runs: Sequence[Run], columns: Sequence[Column]) -> None:
     """Set ``run.cells``: (column, value) per column, the value of a property, tag
     or metric column (None for built-in columns, which templates read off the run).
@@ -413,8 +434,8 @@ def attach_cells(runs: Sequence[Run], columns: Sequence[Column]) -> None:
         ):
             summaries[(summary.run_id, summary.name)] = summary
     for run in runs:
-        tags = {t.key: t.value for t in run.tags.all()}
-        props = {p.key: p.value for p in run.properties.all()}
+        tags = {t.key: t.value for t in keyed_rows(run, "tags")}
+        props = {p.key: p.value for p in keyed_rows(run, "properties")}
         cells = []
         for column in columns:
             value = None

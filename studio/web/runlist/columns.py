@@ -16,6 +16,7 @@ from django.utils.text import Truncator
 
 from studio.core.templatetags.studio_tags import reltime, run_duration
 from studio.rules.runquery import BUILTIN, Column, Sort, parse_column
+from studio.tracking.runlist import pages
 from studio.tracking.runlist.catalog import Catalog, ascending_first, lower_is_better
 from studio.tracking.runlist.state import ListState
 from studio.web.runlist.links import ListLinks
@@ -213,7 +214,7 @@ def _name_cell(run, ctx: dict) -> str:
 
 
 def _tags_cell(run) -> str:
-    tags = list(run.tags.all())
+    tags = pages.keyed_rows(run, "tags")
     title = ", ".join(t.key if t.value is None else f"{t.key}={t.value}" for t in tags)
     chips = SafeString(
         "".join(

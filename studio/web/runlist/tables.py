@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, QuerySet
 from django.db.models.functions import Substr
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
@@ -16,14 +16,7 @@ from studio.accounts.access import allows
 from studio.errors import StudioError
 from studio.rules.runquery import STATS, RunQuery, parse_column, parse_sort
 from studio.tracking import live as feed
-from studio.tracking.models import (
-    Experiment,
-    MetricSummary,
-    Run,
-    RunProperty,
-    RunTag,
-    Workspace,
-)
+from studio.tracking.models import Experiment, MetricSummary, Run, Workspace
 from studio.tracking.runlist import language, pages
 from studio.tracking.runlist import query as runlist
 from studio.tracking.runlist.catalog import Catalog, catalog
@@ -200,8 +193,8 @@ def _suggestions(runs: list[Run], found: Catalog) -> dict[str, list[str]]:
     tags = {k.name for k in found.tags}
     props = {k.name for k in found.props}
     for run in runs:
-        tags.update(t.key for t in run.tags.all())
-        props.update(p.key for p in run.properties.all())
+        tags.update(t.key for t in pages.keyed_rows(run, "tags"))
+        props.update(p.key for p in pages.keyed_rows(run, "properties"))
     metrics = sorted(k.name for k in found.metrics)
     return {"tags": sorted(tags), "props": sorted(props), "metrics": metrics[:200]}
 
@@ -396,15 +389,12 @@ def children_rows(request: HttpRequest, parent: Run) -> dict[str, Any]:
 
 def table_rows(qs: QuerySet[Run]) -> list[Run]:
     """A page's runs as the table's rows read them: the experiment joined (a row
-    names it), tags and properties prefetched in key order. Not the parent nor the
-    workspace ``pages.models`` joins too: no row shows them, and a child run's parent
-    is a second whole run to build per row (a third of the page's reading time)."""
-    return list(
-        qs.select_related("experiment").prefetch_related(
-            Prefetch("tags", queryset=RunTag.objects.order_by("key")),
-            Prefetch("properties", queryset=RunProperty.objects.order_by("key")),
-        )
-    )
+    names it), tags and properties as plain lists in key order (``pages.keyed_rows``).
+    Not the parent nor the workspace ``pages.models`` joins too: no row shows them,
+    and a child run's parent is a second whole run to build per row."""
+    runs = list(qs.select_related("experiment"))
+    pages.attach_keyed_rows(runs)
+    return runs
 
 
 def _page(runs: QuerySet[Run], sort, after, before, problems: list[str]) -> pages.Page:
