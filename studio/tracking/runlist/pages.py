@@ -9,7 +9,10 @@ metric columns shown, and the list's size. That size is counted up to
 "1,000+" (``Page.total_more``), since an exact count of 100,000 matches costs more
 than everything else the page does (each run a filter keeps is a lookup). On a
 first page the count reads the ids of the list's newest runs, which the column
-catalog then samples without finding them again. Pages are cut by keyset (the sort value and the primary key
+catalog then samples without finding them again. The rows themselves are read in
+the order an index gives (``_following``), never by sorting every matching run.
+
+Pages are cut by keyset (the sort value and the primary key
 of the last row), so page 2,000 costs what page 1 does, and a run created while
 someone reads the list does not shift what the next page shows. Missing values
 (a run without the metric) sort last in both directions.
