@@ -1,6 +1,6 @@
 """Runs page benchmark: server time of /runs/ in a workspace of 100,000 runs, first
-page filtered by a tag and sorted by a metric column, on SQLite and on PostgreSQL,
-with the number of SQL queries each page costs.
+page of three lists (every run; a tag filter; a metric filter sorted by that metric),
+on SQLite and on PostgreSQL, with the number of SQL queries each page costs.
 
     .venv/bin/python bench/runs_page.py [--postgres URL | --no-postgres] [--runs N]
                                          [--full-metrics]
@@ -25,19 +25,20 @@ from time import perf_counter, time
 
 import harness
 
-TARGET_MS = 150.0
+TARGET_MS = 100.0
 REPEAT = 11
 PARENTS = 10
 TAG_VALUES = [f"0.{i}" for i in range(10)]
 SAMPLED = 2_000  # runs whose summary metric_log_batch writes in the fast seed
 COLUMNS = "col=name&col=status&col=created&col=duration&col=metric:last:loss&col=tags"
+# Issue 16's three cases, each with a target; child runs listed too (children=1), so
+# "no filter" is every one of the 100,000 runs, newest first.
 PAGES = {
-    "tag filter + metric sort (target)": f"/runs/?children=1&tag=lr%3D0.3&sort=metric:last:loss&{COLUMNS}",
-    "no filter, metric sort, all runs": f"/runs/?children=1&sort=-metric:last:loss&{COLUMNS}",
-    "search bar tags.lr = 0.3 + metric sort": (
-        f"/runs/?children=1&q=tags.lr+%3D+0.3&sort=metric:last:loss&{COLUMNS}"
+    "no filter (every run, newest first)": f"/runs/?children=1&{COLUMNS}",
+    "tag filter lr = 0.3 (10,000 runs, newest first)": f"/runs/?children=1&tag=lr%3D0.3&{COLUMNS}",
+    "metric filter loss < 0.5 + sort by loss": (
+        f"/runs/?children=1&q=metrics.loss+%3C+0.5&sort=metric:last:loss&{COLUMNS}"
     ),
-    "default page (top-level, newest first)": "/runs/",
 }
 
 
@@ -82,11 +83,14 @@ def _seed(count: int, full: bool) -> tuple[float, float]:
     pks = list(Run.objects.order_by("pk").values_list("pk", flat=True))
     now = time()
     logged = pks if full else pks[:SAMPLED]
+    fields = ("pk", "run_id", "workspace_id", "experiment_id", "parent_id")
     for i in range(0, len(logged), 500):
         with transaction.atomic():
-            for pk in logged[i : i + 500]:
+            chunk = Run.objects.filter(pk__in=logged[i : i + 500]).only(*fields).order_by("pk")
+            for run in chunk:
+                pk = run.pk
                 services.metric_log_batch(
-                    run=Run(pk=pk, run_id=str(pk)),
+                    run=run,
                     batch_id=f"bench-{pk}",
                     series=[
                         {
@@ -163,11 +167,12 @@ def _measure(client, url: str) -> dict:
     }
 
 
-def _total(body: str) -> int:
+def _total(body: str) -> str:
+    """The pager's count as the page words it ("100,000", or an estimate)."""
     import re
 
-    found = re.search(r"of ([\d,]+)</span>", body)
-    return int(found.group(1).replace(",", "")) if found else 0
+    found = re.search(r"–[\d,]+ of ([^<]+)</span>", body)
+    return found.group(1).strip() if found else "0"
 
 
 def child(args) -> None:
@@ -215,15 +220,13 @@ def report(backend: str, r: dict) -> bool:
     )
     ok = r["runs"] >= 1
     for label, page in r["pages"].items():
-        status = ""
-        if "target" in label:
-            met = page["ms"] <= TARGET_MS
-            status = f"target <= {TARGET_MS:g} ms: {'met' if met else 'MISSED'}"
-            ok = ok and met
+        met = page["ms"] <= TARGET_MS
+        status = f"target <= {TARGET_MS:g} ms: {'met' if met else 'MISSED'}"
+        ok = ok and met
         harness.line(
             backend,
             f"/runs/ {label}: {page['ms']:.1f} ms median of {REPEAT} (best {page['best_ms']:.1f}), "
-            f"{page['queries']} queries, {page['rows']} rows of {n(page['total'])}",
+            f"{page['queries']} queries, {page['rows']} rows of {page['total']}",
             status,
         )
     return ok

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from studio.accounts.models import Role
 from studio.tracking import saved_views, services
+from studio.tracking.models import MetricSummary, Run, RunStatus, RunTag
 from tests.factories import MembershipFactory
 from tests.web.listing_helpers import make_run
 
@@ -61,3 +62,58 @@ def test_list_pages_cost_the_same_for_3_or_30_rows(
     fill(workspace, owner, django_user_model, 27, 3)
     with django_assert_num_queries(baseline):
         client.get(url)
+
+
+def _bulk_runs(experiment, count: int, start: int = 1) -> None:
+    """``count`` top-level runs of ``experiment`` written in bulk, each tagged ``lr``
+    (two values) with a ``loss`` summary (0.1 to 0.9): what the runs page reads."""
+    Run.objects.bulk_create(
+        Run(
+            run_id=f"{experiment.name}_{start + i}",
+            workspace_id=experiment.workspace_id,
+            experiment=experiment,
+            number=start + i,
+            status=RunStatus.COMPLETED,
+            submitted_by="alice",
+        )
+        for i in range(count)
+    )
+    runs = list(Run.objects.filter(experiment=experiment, number__gte=start).only("pk", "number"))
+    RunTag.objects.bulk_create(
+        RunTag(run=r, key="lr", value="0.3" if r.number % 2 else "0.4") for r in runs
+    )
+    MetricSummary.objects.bulk_create(
+        MetricSummary(
+            run=r,
+            name="loss",
+            kind="scalar",
+            count=1,
+            last_value=(r.number % 9 + 1) / 10,
+            min_value=(r.number % 9 + 1) / 10,
+            max_value=(r.number % 9 + 1) / 10,
+            last_step=0,
+        )
+        for r in runs
+    )
+
+
+RUNS_PAGES = {
+    "no filter": "/runs/?children=1",
+    "tag filter": "/runs/?children=1&tag=lr%3D0.3",
+    "metric filter, metric sort": "/runs/?children=1&q=metrics.loss+%3C+0.5&sort=metric:last:loss",
+}
+
+
+@pytest.mark.parametrize("url", RUNS_PAGES.values(), ids=RUNS_PAGES.keys())
+def test_the_runs_page_costs_the_same_for_3_or_300_runs(client, owner, workspace, url):
+    """Issue 16: the count, the rows, the catalog and the chart panels' runs are each
+    a fixed number of queries, whatever the number of runs the list matches."""
+    experiment = services.experiment_get_or_create(workspace=workspace, name="many")
+    _bulk_runs(experiment, 3)
+    client.force_login(owner)
+    _count(client, url)  # the session, the watch: the first request's extras
+    few = _count(client, url)
+    _bulk_runs(experiment, 297, start=4)
+    body = client.get(url).content.decode()
+    assert body.count("<tr data-run-id=") == 50  # a full page now
+    assert _count(client, url) == few

@@ -73,7 +73,7 @@ def runs_table(
     filterset, runs = filtered(workspace, state, base)
     problems = list(state.problems)
     page = _page(runs, state.sort, request.GET.get("after"), request.GET.get("before"), problems)
-    found = catalog(runs, total=page.total) if page.runs else Catalog(0)
+    found = catalog(runs, total=page.total, newest=page.newest) if page.runs else Catalog(0)
     if state.auto_columns:
         state.columns = auto_columns(found)
     shown, constant = shown_columns(state, found)
@@ -104,6 +104,8 @@ def runs_table(
         "filter_errors": {k: v for k, v in filterset.form.errors.items() if k != "q"},
         "problems": problems,
         "total": total,
+        # The count stopped at pages.COUNT_LIMIT past the page's start: "10,000+".
+        "total_more": page.total_more,
         "page": page,
         "next_url": links.page(after=page.next_cursor) if page.next_cursor else None,
         "prev_url": links.page(before=page.prev_cursor) if page.prev_cursor else None,
@@ -135,7 +137,7 @@ def runs_table(
         "group_options": _group_options(state, suggest),
         "sweep": sweep.panels(runs, state, links),
         "axis_options": _axis_options(state, suggest),
-        "panels": panel_grid(state, runs, experiment=experiment),
+        "panels": panel_grid(state, runs, experiment=experiment, shown=page),
         # What the chart options form keeps as it is (all but the panels' own keys).
         "panel_keep": links.extra + [p for p in pairs if p[0] not in CHART_PARAMS[1:]],
         "live_url": _live_url(workspace, experiment),
@@ -191,8 +193,8 @@ def _suggestions(runs: list[Run], found: Catalog) -> dict[str, list[str]]:
     tags = {k.name for k in found.tags}
     props = {k.name for k in found.props}
     for run in runs:
-        tags.update(t.key for t in run.tags.all())
-        props.update(p.key for p in run.properties.all())
+        tags.update(t.key for t in pages.keyed_rows(run, "tags"))
+        props.update(p.key for p in pages.keyed_rows(run, "properties"))
     metrics = sorted(k.name for k in found.metrics)
     return {"tags": sorted(tags), "props": sorted(props), "metrics": metrics[:200]}
 
@@ -285,19 +287,31 @@ DEFAULT_PANELS = 4
 
 
 def panel_grid(
-    state: ListState, runs: QuerySet[Run], *, experiment: Experiment | None = None
+    state: ListState,
+    runs: QuerySet[Run],
+    *,
+    experiment: Experiment | None = None,
+    shown: pages.Page | None = None,
 ) -> dict[str, Any] | None:
     """What the panel grid above the table draws (``static/studio/js/charts.js``):
-    the top N listed runs by the list's sort (one query), the panels' metrics (the
-    state's, else the metrics most of those runs logged: one query) and the chart
-    options. The series themselves come from ``/charts/series/``."""
+    the top N listed runs by the list's sort (those of the table's first page when it
+    is ``shown`` and holds them, else one query), the panels' metrics (the state's,
+    else the metrics most of those runs logged: one query) and the chart options.
+    The series themselves come from ``/charts/series/``."""
     top = state.chart_options["top"]
-    ordered, _ = pages.sorted_runs(runs, state.sort)
-    rows = list(
-        ordered.annotate(
-            excerpt=Substr("description", 1, descriptions.EXCERPT_CHARS + 100)
-        ).values_list("pk", "run_id", "display_name", "number", "excerpt")[:top]
-    )
+    cut = descriptions.EXCERPT_CHARS + 100
+    if shown is not None and shown.start == 1 and (len(shown.runs) >= top or not shown.next_cursor):
+        rows = [
+            (r.pk, r.run_id, r.display_name, r.number, r.description[:cut])
+            for r in shown.runs[:top]
+        ]
+    else:
+
+        def load(qs: QuerySet[Run]) -> list[tuple]:
+            fields = ("pk", "run_id", "display_name", "number", "excerpt")
+            return list(qs.annotate(excerpt=Substr("description", 1, cut)).values_list(*fields))
+
+        rows = pages.first_rows(runs, state.sort, top, load)
     if not rows:
         return None
     logged = list(
@@ -373,14 +387,24 @@ def children_rows(request: HttpRequest, parent: Run) -> dict[str, Any]:
     }
 
 
+def table_rows(qs: QuerySet[Run]) -> list[Run]:
+    """A page's runs as the table's rows read them: the experiment joined (a row
+    names it), tags and properties as plain lists in key order (``pages.keyed_rows``).
+    Not the parent nor the workspace ``pages.models`` joins too: no row shows them,
+    and a child run's parent is a second whole run to build per row."""
+    runs = list(qs.select_related("experiment"))
+    pages.attach_keyed_rows(runs)
+    return runs
+
+
 def _page(runs: QuerySet[Run], sort, after, before, problems: list[str]) -> pages.Page:
     """The page a link asks for; a stale or edited page link gives the first page,
     with a note above the table, never an error page."""
     try:
-        return pages.page(runs, sort, after=after, before=before)
+        return pages.page(runs, sort, after=after, before=before, load=table_rows)
     except StudioError as exc:
         problems.append(exc.message)
-        return pages.page(runs, sort)
+        return pages.page(runs, sort, load=table_rows)
 
 
 def _archived_toggle(state: ListState, links: ListLinks) -> dict[str, Any]:
