@@ -1,4 +1,5 @@
-"""Studio and MLflow side by side, one row per path of issue 16's table, on SQLite,
+"""Studio and MLflow side by side, one row per path of issue 16's table, on SQLite
+(or both on PostgreSQL with ``--postgres URL``),
 in interleaved rounds (Studio then MLflow, row by row, round after round):
 
     .venv/bin/python bench/versus_mlflow.py [--runs N] [--history-points N]
@@ -316,6 +317,12 @@ def main() -> int:
         "--rows", default=",".join(ROWS),
         help=f"comma-separated rows to run (default: all of {', '.join(ROWS)})",
     )  # fmt: skip
+    parser.add_argument(
+        "--postgres", metavar="URL",
+        help="run both sides on this PostgreSQL server instead of SQLite (each in a "
+        "database of its own, studio_bench_versus and studio_bench_versus_mlflow, "
+        "created and dropped here)",
+    )  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -332,7 +339,11 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="studio-bench-versus-"))
     servers: list[Server] = []
     sides: list[Side] = []
+    databases = ("studio_bench_versus", "studio_bench_versus_mlflow")
     try:
+        studio_db = mlflow_db = None
+        if args.postgres:
+            studio_db, mlflow_db = (harness._create_database(args.postgres, d) for d in databases)
         home = tmp / "studio"
         env = {k: v for k, v in os.environ.items()
                if k != "DATABASE_URL" and not k.startswith("STUDIO_")}  # fmt: skip
@@ -340,6 +351,8 @@ def main() -> int:
                    DJANGO_SETTINGS_MODULE="studio.settings")  # fmt: skip
         mlflow_env = {k: v for k, v in env.items()
                       if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}  # fmt: skip
+        if studio_db:
+            env["DATABASE_URL"] = studio_db
         studio = Side([sys.executable, __file__, "--worker"], env, tmp)
         sides.append(studio)
         mlflow = Side([args.mlflow_python, str(Path(__file__).with_name("versus_mlflow_side.py"))],
@@ -347,7 +360,9 @@ def main() -> int:
         sides.append(mlflow)
         started = perf_counter()
         s_setup = studio.ask(op="setup", runs=args.runs, history_points=args.history_points)
-        uri, artifacts = f"sqlite:///{tmp / 'mlflow.db'}", (tmp / "mlartifacts").as_uri()
+        uri = (mlflow_db.replace("postgres://", "postgresql+psycopg2://", 1) if mlflow_db
+               else f"sqlite:///{tmp / 'mlflow.db'}")  # fmt: skip
+        artifacts = (tmp / "mlartifacts").as_uri()
         m_setup = mlflow.ask(op="setup", uri=uri, artifacts=artifacts, runs=args.runs,
                              history_points=args.mlflow_history_points)  # fmt: skip
         seeded_s = perf_counter() - started
@@ -377,7 +392,8 @@ def main() -> int:
             "mlflow_client": httpx.Client(base_url=m_url, timeout=120),
         }  # fmt: skip
         session.close()
-        print(f"Studio vs MLflow {m_setup['mlflow']}, SQLite, {args.runs:,} runs (seeded in "
+        backend = "PostgreSQL" if args.postgres else "SQLite"
+        print(f"Studio vs MLflow {m_setup['mlflow']}, {backend}, {args.runs:,} runs (seeded in "
               f"{seeded_s:.0f} s), history {args.history_points:,} points (MLflow "
               f"{args.mlflow_history_points:,}, scaled), {args.rounds} interleaved rounds, "
               f"{harness.machine()}", flush=True)  # fmt: skip
@@ -421,6 +437,9 @@ def main() -> int:
         for server in servers:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+        if args.postgres:
+            for database in databases:
+                harness._drop_database(args.postgres, database)
 
 
 if __name__ == "__main__":
