@@ -104,7 +104,7 @@ def runs_table(
         "filter_errors": {k: v for k, v in filterset.form.errors.items() if k != "q"},
         "problems": problems,
         "total": total,
-        # The count stopped at pages.COUNT_LIMIT past the page's start: "10,000+".
+        # The count stopped at pages.COUNT_LIMIT past the page's start: "1,000+".
         "total_more": page.total_more,
         "page": page,
         "next_url": links.page(after=page.next_cursor) if page.next_cursor else None,
