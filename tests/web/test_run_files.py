@@ -248,18 +248,18 @@ def test_the_tail_of_a_live_log_costs_the_same_queries_whatever_its_chunk_count(
     client, member, run, django_assert_num_queries
 ):
     """Opening a live log reads the run lean (its row and workspace, the lease watch
-    read along) and one index row, the last chunk, with the size: 6 queries for 1
-    chunk or 40."""
+    and the caller's role read along) and one index row, the last chunk, with the
+    size: 5 queries for 1 chunk or 40."""
     client.force_login(member)
     block = b"".join(b"line %05d\n" % i for i in range(6_000))  # 60,000 bytes a chunk
     services.run_live_log_append(run=run, offset=0, data=block)
     _log(client, run)  # the session and the lease watch, warmed
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         assert _log(client, run).json()["end"] == len(block)
     size = len(block)
     for _ in range(39):
         size = services.run_live_log_append(run=run, offset=size, data=block)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         tail = _log(client, run).json()
     assert tail["end"] == size and tail["text"].endswith("line 05999\n")
 

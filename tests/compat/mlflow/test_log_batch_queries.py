@@ -14,19 +14,18 @@ from studio.accounts.models import Role
 from studio.accounts.services import token_create
 from studio.tracking import selectors
 from studio.tracking.models import MetricBatch, Run
-from studio.tracking.services.metrics import _TAILS_AT_ONCE
 from tests.factories import MembershipFactory
 
 NOW_MS = 1_800_000_000_000
 
-# Per call: the token; the run's id by uuid; the run and its workspace (no tags or
-# properties; the lease watch read along); the caller's role. Then the metric
+# Per call: the token; the run's id by uuid; the run with its workspace and the
+# caller's role (no tags or properties; the lease watch read along). Then the metric
 # service, in its transaction (opened and closed: 2): the heartbeat (which also
 # locks the run and checks it takes metrics), the batch's row (a retry's is found
-# by the same INSERT), the summaries, the chunks' tails (one query for up to
-# _TAILS_AT_ONCE keys, two beyond), the change feed's row (live pages: one per
-# batch, whatever its keys).
-FIXED = 10
+# by the same INSERT), the summaries joined with their last chunks (one statement
+# whatever the keys), the change feed's row (live pages: one per batch, whatever
+# its keys).
+FIXED = 9
 
 
 @pytest.fixture
@@ -61,8 +60,7 @@ def test_a_thousand_metric_call_costs_a_fixed_number_of_queries_plus_two_per_key
     run_hex = mlflow("runs/create", {"experiment_id": experiment})["run"]["info"]["run_id"]
     steps = 1000 // keys
     mlflow("runs/log-batch", {"run_id": run_hex, "metrics": _metrics(keys, steps)})
-    tails = 1 if keys <= _TAILS_AT_ONCE else 2
-    with django_assert_num_queries(FIXED + tails + 2 * keys):
+    with django_assert_num_queries(FIXED + 2 * keys):
         mlflow("runs/log-batch", {"run_id": run_hex, "metrics": _metrics(keys, steps, steps)})
     run = Run.objects.get(uuid=run_hex)
     steps_stored, values, _ = selectors.metric_series(run=run, name=f"m{keys - 1}")
