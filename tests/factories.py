@@ -102,3 +102,23 @@ class ApiClient:
         if self._client is None:
             self._client = client_for(self._user)
         return getattr(self._client, name)
+
+
+def bulk_runs(experiment: Experiment, count: int, start: int = 1) -> list[Run]:
+    """``count`` completed top-level runs of ``experiment`` numbered from ``start``,
+    written in one statement (query-count tests at 3 and 300 runs); returned with
+    their primary keys and numbers."""
+    from studio.tracking.models import RunStatus
+
+    Run.objects.bulk_create(
+        Run(
+            run_id=f"{experiment.name}_{start + i}",
+            workspace_id=experiment.workspace_id,
+            experiment=experiment,
+            number=start + i,
+            status=RunStatus.COMPLETED,
+            submitted_by="alice",
+        )
+        for i in range(count)
+    )
+    return list(Run.objects.filter(experiment=experiment, number__gte=start).only("pk", "number"))

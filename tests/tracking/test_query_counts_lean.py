@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from studio.errors import ValidationError
 from studio.tracking import services
-from studio.tracking.models import Experiment, MetricBatch, Run, RunStatus, RunTag
+from studio.tracking.models import Experiment, MetricBatch, Run, RunTag
 from tests.api.conftest import post
+from tests.factories import bulk_runs
 
 T = 1_750_000_000.0
 
@@ -27,18 +28,7 @@ def _statements(captured) -> list[str]:
 def _many_runs(experiment: Experiment, count: int, start: int = 1) -> None:
     """``count`` runs of ``experiment``, each with a tag, written in bulk (the list
     reads them as any others)."""
-    Run.objects.bulk_create(
-        Run(
-            run_id=f"{experiment.name}_{start + i}",
-            workspace_id=experiment.workspace_id,
-            experiment=experiment,
-            number=start + i,
-            status=RunStatus.COMPLETED,
-            submitted_by="alice",
-        )
-        for i in range(count)
-    )
-    runs = Run.objects.filter(experiment=experiment, number__gte=start).only("pk", "number")
+    runs = bulk_runs(experiment, count, start)
     RunTag.objects.bulk_create(RunTag(run=r, key="seed", value=str(r.number)) for r in runs)
 
 

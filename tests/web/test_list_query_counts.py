@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 
 from studio.accounts.models import Role
 from studio.tracking import saved_views, services
-from studio.tracking.models import MetricSummary, Run, RunStatus, RunTag
-from tests.factories import MembershipFactory
+from studio.tracking.models import MetricSummary, RunTag
+from tests.factories import MembershipFactory, bulk_runs
 from tests.web.listing_helpers import make_run
 
 
@@ -67,18 +67,7 @@ def test_list_pages_cost_the_same_for_3_or_30_rows(
 def _bulk_runs(experiment, count: int, start: int = 1) -> None:
     """``count`` top-level runs of ``experiment`` written in bulk, each tagged ``lr``
     (two values) with a ``loss`` summary (0.1 to 0.9): what the runs page reads."""
-    Run.objects.bulk_create(
-        Run(
-            run_id=f"{experiment.name}_{start + i}",
-            workspace_id=experiment.workspace_id,
-            experiment=experiment,
-            number=start + i,
-            status=RunStatus.COMPLETED,
-            submitted_by="alice",
-        )
-        for i in range(count)
-    )
-    runs = list(Run.objects.filter(experiment=experiment, number__gte=start).only("pk", "number"))
+    runs = bulk_runs(experiment, count, start)
     RunTag.objects.bulk_create(
         RunTag(run=r, key="lr", value="0.3" if r.number % 2 else "0.4") for r in runs
     )
