@@ -17,8 +17,10 @@ from uvicorn_worker import UvicornWorker
 
 class StudioWorker(UvicornWorker):
     CONFIG_KWARGS = {
-        "loop": "asyncio",
-        "http": "h11",
+        # C parser and loop (httptools, uvloop): each request's HTTP work costs about
+        # 0.1 ms of CPU less than h11 and asyncio's pure-Python ones (issue 16).
+        "loop": "uvloop",
+        "http": "httptools",
         # Django does not speak the lifespan protocol.
         "lifespan": "off",
         # On reload or stop, open event streams are ended after this many seconds
