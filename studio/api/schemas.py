@@ -69,11 +69,17 @@ class SeriesIn(Body):
     the offending index (``values[3] must be a number, not bool``)."""
 
     name: StrictStr
-    steps: list[Any] = Field(description="Integers >= 0, or null for 'the next step'.")
-    values: list[Any] = Field(
-        description='Numbers (non-finite as {"$float": "NaN"}), or strings for a text series.'
+    steps: list[Any] | dict[str, str] = Field(
+        description="Integers >= 0, or null for 'the next step'; or packed, "
+        '{"$i8": "<base64 of little-endian int64>"}.'
     )
-    times: list[Any] = Field(description="Epoch seconds.")
+    values: list[Any] | dict[str, str] = Field(
+        description='Numbers (non-finite as {"$float": "NaN"}), or strings for a text series; '
+        'or packed numbers, {"$f8": "<base64 of little-endian float64>"} or {"$i8": ...}.'
+    )
+    times: list[Any] | dict[str, str] = Field(
+        description='Epoch seconds; or packed, {"$f8": "<base64>"}.'
+    )
 
 
 class RecordIn(Body):

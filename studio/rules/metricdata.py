@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from studio.errors import ValidationError
-from studio.rules import validation
+from studio.rules import seriescodec, validation
 from studio.rules.filenames import check_file_name
 
 CHUNK_POINTS = 4096
@@ -71,6 +71,11 @@ def _numbers(items, field: str) -> np.ndarray:
 def parse_series(name: object, steps, values, times) -> Series:
     """Check one series as it arrives (from the SDK or the API) and pack it in arrays."""
     name = validation.key(name, "metric name")
+    # A column may come packed (seriescodec: {"$f8": base64}), as the SDK sends long ones.
+    steps, values, times = (
+        seriescodec.unpack(column, field, MAX_BATCH_POINTS) if isinstance(column, dict) else column
+        for column, field in ((steps, "steps"), (values, "values"), (times, "times"))
+    )
     n = len(values)
     if n == 0:
         raise ValidationError(f"Metric {name!r} has no points.", field="values")

@@ -30,6 +30,7 @@ from django.db.models import Max, Q
 from studio.rules import transitions
 from studio.tracking.models import ChangeKind, Run, RunChange
 from studio.tracking.services import liveness
+from studio.tracking.services.changes import points_read
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,11 @@ _FIELDS = (
 
 
 def _changes(rows) -> list[Change]:
-    return [Change(*row) for row in rows]
+    changes = [Change(*row) for row in rows]
+    for change in changes:
+        if change.kind == ChangeKind.POINTS:
+            change.data = points_read(change.data)  # long columns are stored packed
+    return changes
 
 
 class Sink:

@@ -66,11 +66,27 @@ def test_a_refused_batch_writes_no_change(experiment):
 
 def test_a_big_batch_carries_the_newest_points_only(experiment):
     run = make_run(experiment, "a")
-    log_metric(run, "loss", *[float(i) for i in range(changes.TAIL_POINTS + 10)])
-    data = RunChange.objects.get(run=run, kind=ChangeKind.POINTS).data["series"]["loss"]
+    values = [float(i) for i in range(changes.TAIL_POINTS + 10)]
+    values[-1] = float("nan")
+    log_metric(run, "loss", *values)
+    stored = RunChange.objects.get(run=run, kind=ChangeKind.POINTS).data["series"]["loss"]
+    assert set(stored["values"]) == {"$f8"}  # long columns are stored packed
+    data = changes.points_read({"series": {"loss": stored}})["series"]["loss"]
     assert len(data["steps"]) == changes.TAIL_POINTS
     assert data["steps"][-1] == changes.TAIL_POINTS + 9
+    assert data["values"][-2:] == [float(changes.TAIL_POINTS + 8), None]  # NaN as null
     assert data["truncated"] is True
+
+
+def test_streams_read_long_columns_as_lists(experiment):
+    run = make_run(experiment, "a")
+    mark = live.cursor()
+    log_metric(run, "loss", *[0.5] * 100, float("inf"))
+    sub = _sub(experiment.workspace, runs=[run])
+    (change,) = live.backfill(sub, mark)
+    loss = change.data["series"]["loss"]
+    assert loss["steps"] == list(range(101))
+    assert loss["values"] == [0.5] * 100 + [None] and len(loss["times"]) == 101
 
 
 def test_old_changes_are_pruned_but_the_newest_stays(experiment, monkeypatch):

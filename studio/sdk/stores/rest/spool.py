@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError, Unavailable
-from studio.rules import jsoncodec
+from studio.rules import jsoncodec, seriescodec
 from studio.sdk.stores.rest import common
 from studio.sdk.stores.rest.common import _points, _q
 
@@ -28,7 +28,13 @@ class Spool:
         series: Sequence[Mapping[str, Any]],
         records: Sequence[Mapping[str, Any]],
     ) -> dict[str, Any]:
-        body = {"batch_id": batch_id, "series": list(series), "records": list(records)}
+        # Long columns of numbers go packed (seriescodec): a float costs ~0.4 us as
+        # decimal text to write here and as much to read on the server.
+        packed = [
+            {**s, **{c: seriescodec.pack_list(s[c]) for c in ("steps", "values", "times")}}
+            for s in series
+        ]
+        body = {"batch_id": batch_id, "series": packed, "records": list(records)}
         # Keep order: while older batches wait in the spool, newer ones queue behind them.
         if self._spooled(run_id) or time.monotonic() < self.down_until:
             self._spool(run_id, body)
