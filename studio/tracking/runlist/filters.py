@@ -13,6 +13,7 @@ filter language's compiler (``tracking.runlist.language``), which has its own al
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping
 
@@ -176,6 +177,15 @@ class RunFilterSet(django_filters.FilterSet):
             queryset = Run.objects.filter(workspace=workspace)
         super().__init__(data, queryset=queryset, **kwargs)
 
+    # django-filter deep-copies every filter (their widgets, choices and querysets) for
+    # each FilterSet: a tenth of a first page of ``get_runs`` (issue 16). A filter's own
+    # state per FilterSet is its ``parent``, ``model`` and the form field it builds on
+    # first use (the form field copies its widget itself); nothing here changes a
+    # filter's ``extra``, so a shallow copy of each is as independent.
+    class _ShallowFilters(dict):
+        def __deepcopy__(self, memo):
+            return {name: _copy_filter(f) for name, f in self.items()}
+
     @property
     def qs(self) -> QuerySet[Run]:
         qs = super().qs
@@ -255,6 +265,14 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
+def _copy_filter(f: django_filters.Filter) -> django_filters.Filter:
+    copied = copy.copy(f)
+    if f.method is not None:
+        copied.method = f.method  # its FilterMethod must call the copy, not ``f``
+    return copied
+
+
+RunFilterSet.base_filters = RunFilterSet._ShallowFilters(RunFilterSet.base_filters)
 FILTER_FIELDS: tuple[str, ...] = tuple(RunFilterSet.base_filters)
 
 
