@@ -22,7 +22,12 @@ class RunChange(models.Model):
     for every open stream. Rows are kept ``tracking.services.changes.RETENTION``."""
 
     id = models.BigAutoField(primary_key=True)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # Not indexed: the feed is read by id; only a workspace's deletion looks changes up
+    # by workspace, in a table pruned to minutes. Every metric batch and every run's
+    # start and end writes a change, and each index costs each of them a page write.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     experiment_id = models.BigIntegerField()
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="changes")
     # The run's parent (null for a top-level run): lists show top-level runs only.

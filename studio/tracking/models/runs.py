@@ -107,8 +107,15 @@ class Run(models.Model):
 
     run_id = models.CharField(max_length=300, unique=True)
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
+    # No single-column indexes: run_ws_* and run_exp_created below begin with these
+    # columns and serve every lookup by them; each index a run does not need costs
+    # every run's INSERT a page written (issue 16).
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     number = models.PositiveIntegerField()
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
