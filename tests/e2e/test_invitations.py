@@ -144,7 +144,11 @@ def test_an_owner_creates_a_workspace_invites_a_reader_and_promotes_them(
             "button", has_text="Revoke"
         ).click()
         page.locator("dialog[open] [data-confirm-answer=yes]").click()  # it asks first
-        page.wait_for_load_state()
+        # The revoke posts and the page comes back without the row: wait for that page,
+        # not the load state of the one still showing (it was already loaded).
+        page.locator("table.invitations-table tbody tr", has_text="changed my mind").wait_for(
+            state="detached"
+        )
         assert "changed my mind" not in page.locator("main").inner_text()
         assert _refused(fresh, revoked)[0::2] == (410, "This invitation was revoked.")
         # Signed out too (a fresh context), the pages say the same.
