@@ -124,15 +124,9 @@ else:
             "NAME": STUDIO_HOME / "studio.sqlite3",
         }
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "STUDIO_PG_PREPARED", True
-):
-    # Parameters bound by the server, so psycopg prepares a statement a connection
-    # has run 5 times: PostgreSQL then skips parsing and planning it. A run's start
-    # and end (10 statements) take 2.0 ms instead of 3.0 (issue 16).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=5
-    )
+# PostgreSQL: the statements every request runs are prepared once a connection has run
+# them 5 times (studio/core/prepared.py); 0 turns that off.
+STUDIO_PG_PREPARED = env_bool("STUDIO_PG_PREPARED", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
     # Tests that start other processes need a file they can all open.

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from studio.core import prepared
 from studio.rules import seriescodec
 from studio.tracking.models import ChangeKind, Run, RunChange
 
@@ -46,7 +47,7 @@ def _record(run: Run, kind: str, data: Mapping[str, Any]) -> None:
         _DATA.get_db_prep_value(dict(data), connection),
         connection.ops.adapt_datetimefield_value(now),
     ]
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(_INSERT, values)
         pk = cursor.fetchone()[0]
     if pk % PRUNE_EVERY == 0:

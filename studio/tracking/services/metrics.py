@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from studio.core import prepared
 from studio.errors import (
     RunTerminal,
     ValidationError,
@@ -123,7 +124,7 @@ def metric_log_batch(
 def _heartbeat(run: Run) -> bool:
     """Note the run alive, locking its row; False if it is gone or finished."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(_HEARTBEAT, [now, run.pk, *transitions.TERMINAL])
         return cursor.rowcount == 1
 
@@ -247,7 +248,7 @@ _SUMMARY_UPDATE = _update_sql(MetricSummary, _SUMMARY_FIELDS)
 
 
 def _write(sql: str, obj, fields: tuple[str, ...]) -> None:
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(sql, [*(getattr(obj, f) for f in fields), obj.pk])
 
 
@@ -275,7 +276,7 @@ def _summaries_and_tails(
         " AND c.count <= %s"
         f" WHERE s.run_id = %s AND s.name IN ({', '.join(['%s'] * len(names))})"
     )
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(sql, [max(most.values()), run.pk, *names])
         rows = cursor.fetchall()
     width = len(_SUMMARY_COLUMNS)

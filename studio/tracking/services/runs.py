@@ -15,6 +15,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from studio.core import prepared
 from studio.core.prepared import insert
 from studio.errors import (
     Conflict,
@@ -124,7 +125,7 @@ def returning(sql: str, params: list[Any]) -> tuple | None:
         connection.ops.adapt_datetimefield_value(p) if isinstance(p, dt.datetime) else p
         for p in params
     ]
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
@@ -342,7 +343,7 @@ def _transition_update(run: Run, allowed: set[str], fields: Mapping[str, Any]) -
         f" WHERE id = %s AND deleted_at IS NULL"
         f" AND status IN ({', '.join(['%s'] * len(statuses))})"
     )
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(sql, [*params, run.pk, *statuses])
         return cursor.rowcount
 
