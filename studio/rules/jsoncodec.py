@@ -50,14 +50,24 @@ def _float(text: str) -> float:
 # A number's text can only overflow a float with an exponent of three digits or more
 # (1e999), or with 200 digits or more in a row (a 2-digit exponent adds at most 99).
 # Bodies without either are parsed by the C scanner's own float(): checking each of a
-# 1,000-point batch's floats in Python cost more than the rest of the parse.
-_MAY_OVERFLOW = re.compile(r"[eE]\+?0*[1-9]\d\d|\d{200}")
+# 1,000-point batch's floats in Python cost more than the rest of the parse. The run of
+# digits is matched from its start only (the look-behind), so a long run is read once,
+# not once per digit. The check reads UTF-8 (or ASCII) text; any other encoding JSON
+# allows (UTF-16, UTF-32) takes the checked path.
+_MAY_OVERFLOW = re.compile(r"[eE]\+?0*[1-9][0-9][0-9]|(?<![0-9])[0-9]{200}")
 _MAY_OVERFLOW_BYTES = re.compile(_MAY_OVERFLOW.pattern.encode())
 
 
+def _needs_check(data: bytes | str) -> bool:
+    if isinstance(data, str):
+        return _MAY_OVERFLOW.search(data) is not None
+    if json.detect_encoding(data) not in ("utf-8", "utf-8-sig"):
+        return True
+    return _MAY_OVERFLOW_BYTES.search(data) is not None
+
+
 def loads(data: bytes | str) -> Any:
-    pattern = _MAY_OVERFLOW_BYTES if isinstance(data, bytes | bytearray) else _MAY_OVERFLOW
-    check = _float if pattern.search(data) else None
+    check = _float if _needs_check(data) else None
     try:
         return json.loads(
             data, object_pairs_hook=_pairs, parse_constant=_no_constants, parse_float=check
