@@ -119,3 +119,82 @@ def test_the_rest_store_sends_long_columns_packed_and_they_read_back_exactly(
     columns = [s["values"] for body in sent for s in body["series"]]
     assert columns and all(isinstance(c, dict) for c in columns)
     run.complete()
+
+
+# --- the body parser's overflow check ----------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16", "utf-32", "utf-8-sig"])
+def test_an_overflowing_number_is_refused_in_every_encoding_json_allows(encoding):
+    from studio.errors import ValidationError
+    from studio.rules import jsoncodec
+
+    with pytest.raises(ValidationError, match="too large for a float"):
+        jsoncodec.loads('{"values": [0.5, 1e999]}'.encode(encoding))
+    assert jsoncodec.loads('{"values": [0.5, 2e10]}'.encode(encoding)) == {"values": [0.5, 2e10]}
+
+
+def test_long_runs_of_digits_are_scanned_once():
+    """The check's look-behind matches a run of digits at its start only: a body of
+    199-digit integers costs about what the JSON parse does, not 200 times more."""
+    import re
+
+    from studio.rules import jsoncodec
+
+    body = ("[" + ",".join(["9" * 199] * 20) + "]").encode()
+    assert jsoncodec.loads(body)[0] == int("9" * 199)
+    steps = []
+    pattern = jsoncodec._MAY_OVERFLOW_BYTES
+    # Every attempt the regex makes inside a run fails at once (look-behind), so a
+    # search from each position but the runs' starts finds nothing.
+    for start in range(2, 150):
+        steps.append(pattern.match(body, start))
+    assert not any(steps)
+    assert re.search(pattern, b"[" + b"1" * 200 + b"]")
+
+
+# --- clients talking to a studio older than packed columns ---------------------------------
+
+
+def test_the_rest_store_falls_back_to_lists_for_a_server_that_refuses_packed_columns(
+    rest_workspace, sdk, monkeypatch
+):
+    from studio.errors import ValidationError
+
+    store = rest_workspace._store
+    call = store._call
+    sent: list[str] = []
+
+    def older_server(method, path, **kwargs):
+        body = kwargs.get("json_body")
+        if path.endswith("/metrics") and method == "POST":
+            packed = any(isinstance(s["values"], dict) for s in body["series"])
+            sent.append("packed" if packed else "lists")
+            if packed:
+                raise ValidationError("series.0.values: Input should be a valid list")
+        return call(method, path, **kwargs)
+
+    monkeypatch.setattr(store, "_call", older_server)
+    run = sdk.Experiment(rest_workspace, "older").start_logging(outputs=False)
+    for batch in range(2):
+        for i in range(100):
+            run.log("loss", batch * 100 + i + 0.5)
+        run.flush()
+    assert sent == ["packed", "lists", "lists"]  # it learned once, then sent lists
+    assert store.get_metric_history(run.id, "loss")["values"].tolist() == [
+        i + 0.5 for i in range(200)
+    ]
+    run.complete()
+
+
+def test_a_batch_refused_packed_and_as_lists_raises_the_first_refusal(rest_workspace, sdk):
+    from studio.errors import ValidationError
+
+    store = rest_workspace._store
+    run = store.create_run(rest_workspace.name, "bad")
+    series = [
+        {"name": "loss", "steps": list(range(40)), "values": [0.5] * 40, "times": [1.0] * 40}
+    ]  # fmt: skip  (times before 2000: refused)
+    with pytest.raises(ValidationError, match="between 2000 and 2100"):
+        store.log_batch(run["id"], "b1", series, [])
+    assert store.pack_columns is True  # a bad batch says nothing about the server

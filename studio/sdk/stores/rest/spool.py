@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from studio.errors import StudioError, Unavailable
+from studio.errors import StudioError, Unavailable, ValidationError
 from studio.rules import jsoncodec, seriescodec
 from studio.sdk.stores.rest import common
 from studio.sdk.stores.rest.common import _points, _q
@@ -28,24 +28,40 @@ class Spool:
         series: Sequence[Mapping[str, Any]],
         records: Sequence[Mapping[str, Any]],
     ) -> dict[str, Any]:
-        # Long columns of numbers go packed (seriescodec): a float costs ~0.4 us as
-        # decimal text to write here and as much to read on the server.
-        packed = [
-            {**s, **{c: seriescodec.pack_list(s[c]) for c in ("steps", "values", "times")}}
-            for s in series
-        ]
-        body = {"batch_id": batch_id, "series": packed, "records": list(records)}
+        body = {"batch_id": batch_id, "series": list(series), "records": list(records)}
         # Keep order: while older batches wait in the spool, newer ones queue behind them.
         if self._spooled(run_id) or time.monotonic() < self.down_until:
             self._spool(run_id, body)
             self.drain(run_id)
             return {"batch_id": batch_id, "spooled": True}
         try:
-            return self._call("POST", f"/runs/{_q(run_id)}/metrics", json_body=body)
+            return self._post_batch(run_id, body)
         except Unavailable:
             self.down_until = time.monotonic() + common.RETRY_AFTER
             self._spool(run_id, body)
             return {"batch_id": batch_id, "spooled": True}
+
+    # Whether this server takes packed columns; a studio older than them refuses a
+    # packed batch (400), and the store then sends lists from then on.
+    pack_columns = True
+
+    def _post_batch(self, run_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST one batch, long columns of numbers packed (seriescodec): a float costs
+        ~0.4 us as decimal text to write here and as much to read on the server. The
+        spool keeps the batch as logged (lists)."""
+        path = f"/runs/{_q(run_id)}/metrics"
+        packed = _packed(body) if self.pack_columns else body
+        if packed is body:
+            return self._call("POST", path, json_body=body)
+        try:
+            return self._call("POST", path, json_body=packed)
+        except ValidationError as refused:
+            try:
+                answer = self._call("POST", path, json_body=body)
+            except ValidationError:
+                raise refused from None  # refused either way: the batch itself is wrong
+            self.pack_columns = False  # an older server: lists from now on
+            return answer
 
     def _spool_dir(self, run_id: str) -> Path:
         return self.spool_root / _q(run_id)
@@ -107,7 +123,7 @@ class Spool:
                     if not self._mine(entry, run):
                         continue  # another server's or token's batch: not ours to send
                     try:
-                        self._call("POST", f"/runs/{_q(run)}/metrics", json_body=entry["body"])
+                        self._post_batch(run, entry["body"])
                     except Unavailable:
                         self.down_until = time.monotonic() + common.RETRY_AFTER
                         if required:
@@ -127,3 +143,13 @@ class Spool:
                 self.drain()
             except Exception as exc:  # the flusher must keep going
                 print(f"studio: draining the spool failed: {exc}", file=sys.stderr)
+
+
+def _packed(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its long columns of numbers packed; ``body`` itself if none is."""
+    series, changed = [], False
+    for s in body["series"]:
+        columns = {c: seriescodec.pack_list(s[c]) for c in ("steps", "values", "times")}
+        changed |= any(columns[c] is not s[c] for c in columns)
+        series.append({**s, **columns})
+    return {**body, "series": series} if changed else body
