@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from studio.errors import ValidationError
@@ -47,30 +46,14 @@ def _float(text: str) -> float:
     return value
 
 
-# A number's text can only overflow a float with an exponent of three digits or more
-# (1e999), or with 200 digits or more in a row (a 2-digit exponent adds at most 99).
-# Bodies without either are parsed by the C scanner's own float(): checking each of a
-# 1,000-point batch's floats in Python cost more than the rest of the parse. The run of
-# digits is matched from its start only (the look-behind), so a long run is read once,
-# not once per digit. The check reads UTF-8 (or ASCII) text; any other encoding JSON
-# allows (UTF-16, UTF-32) takes the checked path.
-_MAY_OVERFLOW = re.compile(r"[eE]\+?0*[1-9][0-9][0-9]|(?<![0-9])[0-9]{200}")
-_MAY_OVERFLOW_BYTES = re.compile(_MAY_OVERFLOW.pattern.encode())
-
-
-def _needs_check(data: bytes | str) -> bool:
-    if isinstance(data, str):
-        return _MAY_OVERFLOW.search(data) is not None
-    if json.detect_encoding(data) not in ("utf-8", "utf-8-sig"):
-        return True
-    return _MAY_OVERFLOW_BYTES.search(data) is not None
-
-
 def loads(data: bytes | str) -> Any:
-    check = _float if _needs_check(data) else None
+    # Every float goes through ``_float`` (the overflow check): about 0.07 us a float,
+    # 0.15 ms for a 1,000-point batch sent as lists, nothing for one sent packed
+    # (seriescodec). A regex deciding when the check could be skipped cost more than
+    # the check: 0.5 ms to scan a 32 KB body.
     try:
         return json.loads(
-            data, object_pairs_hook=_pairs, parse_constant=_no_constants, parse_float=check
+            data, object_pairs_hook=_pairs, parse_constant=_no_constants, parse_float=_float
         )
     except ValidationError:
         raise

@@ -122,8 +122,8 @@ def test_E2_overflowing_numbers_are_refused(owner, run):
 def test_E2_every_form_of_a_number_too_large_for_a_float_is_refused_with_its_text(
     owner, run, number
 ):
-    """The body parser takes the C float parser unless a number might overflow: each
-    form that does (long exponent, long mantissa with a short exponent) is caught."""
+    """Every form of a number that overflows a float (long exponent, long mantissa
+    with a short exponent) is caught by the body parser's float check."""
     body = (
         '{"batch_id": "b", "series": [{"name": "x", "steps": [0], "values": [0.5, '
         + number
