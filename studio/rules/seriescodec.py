@@ -119,11 +119,3 @@ def unpack(column: dict, field: str, most: int) -> np.ndarray:
     if len(data) % 8:
         raise ValidationError(f"{field} is not a whole number of 8-byte items.", field=field)
     return np.frombuffer(data, dtype=PACKED[key])
-
-
-def length(column: list | dict) -> int:
-    """How many items a column holds, packed or not."""
-    if isinstance(column, dict):
-        text = next(iter(column.values()), "")
-        return (len(text) * 3 // 4 - text[-2:].count("=")) // 8
-    return len(column)

@@ -105,7 +105,12 @@ def _column(values: np.ndarray) -> list | dict[str, str]:
     the feed is read, so streams and their pages see lists either way."""
     if len(values) >= seriescodec.PACK_MIN:
         return seriescodec.pack(values)
-    return values.tolist() if values.dtype.kind in "iu" else _finite(values)
+    return _listed(values)
+
+
+def _listed(column: np.ndarray) -> list:
+    """A column as JSON can hold it: ints as they are, non-finite floats as null."""
+    return column.tolist() if column.dtype.kind in "iu" else _finite(column)
 
 
 def points_read(data: dict[str, Any]) -> dict[str, Any]:
@@ -116,8 +121,7 @@ def points_read(data: dict[str, Any]) -> dict[str, Any]:
         s = dict(s)
         for key in ("steps", "values", "times"):
             if isinstance(s[key], dict):
-                column = seriescodec.unpack(s[key], key, TAIL_POINTS)
-                s[key] = column.tolist() if column.dtype.kind in "iu" else _finite(column)
+                s[key] = _listed(seriescodec.unpack(s[key], key, TAIL_POINTS))
         series[name] = s
     return {**data, "series": series}
 

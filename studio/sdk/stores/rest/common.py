@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from studio.errors import NotFound
-from studio.rules import seriescodec
 
 API = "/api/v1"
 LOCAL = "local"
@@ -29,7 +28,7 @@ def _token_hash(token: str) -> str:
 
 
 def _points(body: Mapping[str, Any]) -> int:
-    return sum(seriescodec.length(s.get("values", ())) for s in body.get("series", ())) + len(
+    return sum(len(s.get("values", ())) for s in body.get("series", ())) + len(
         body.get("records", ())
     )
 
