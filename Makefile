@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_WORKERS ?= 2
 
 # MLflow, for bench/runs_query.py only: its own virtualenv, never in requirements.txt.
-MLFLOW_VENV ?= .venv-mlflow
+MLFLOW_VENV ?= $(CURDIR)/.venv-mlflow
 
 .PHONY: install chromium migrate demo run test test-s3 test-fast lint bench bench-venv bench-versus
 

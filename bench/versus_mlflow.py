@@ -335,6 +335,9 @@ def main() -> int:
     rows = [row.strip() for row in args.rows.split(",") if row.strip()]
     if unknown := [row for row in rows if row not in ROWS]:
         parser.error(f"unknown rows {', '.join(unknown)}; known: {', '.join(ROWS)}")
+    # The workers run in a scratch folder: a relative path (the Makefile's) is made
+    # absolute before they start.
+    args.mlflow_python = os.path.abspath(args.mlflow_python)
     if not Path(args.mlflow_python).exists():
         print(f"MLflow's Python {args.mlflow_python} is missing: `make bench-venv` (see "
               "bench/README.md) or pass --mlflow-python", file=sys.stderr)  # fmt: skip
