@@ -10,7 +10,7 @@ from django.test import Client
 from studio.accounts.models import ApiToken
 from studio.accounts.services import token_create, token_revoke
 from studio.tracking import selectors, services
-from studio.tracking.models import MetricBatch, MetricChunk, Run, RunProperty, RunTag
+from studio.tracking.models import MetricBatch, MetricChunk, Run, RunChange, RunProperty, RunTag
 from tests.api.conftest import post
 from tests.factories import client_for
 
@@ -52,6 +52,7 @@ def nothing_logged(run):
     return (
         not MetricChunk.objects.filter(run=run).exists()
         and not MetricBatch.objects.filter(run=run).exists()
+        and not RunChange.objects.filter(run=run).exclude(batch_id=None).exists()
     )
 
 

@@ -9,7 +9,13 @@ import pytest
 from studio.errors import RunTerminal, ValidationError
 from studio.rules import metricdata
 from studio.tracking import selectors, services
-from studio.tracking.models import MetricBatch, MetricChunk, MetricRecord, MetricSummary
+from studio.tracking.models import (
+    MetricBatch,
+    MetricChunk,
+    MetricRecord,
+    MetricSummary,
+    RunChange,
+)
 
 T0 = 1_790_000_000.0
 
@@ -30,6 +36,7 @@ def nothing_stored(run):
         and MetricChunk.objects.filter(run=run).count() == 0
         and MetricSummary.objects.filter(run=run).count() == 0
         and MetricRecord.objects.filter(run=run).count() == 0
+        and not RunChange.objects.filter(run=run, kind="points").exists()
     )
 
 
@@ -56,6 +63,46 @@ def test_a_retried_batch_id_never_duplicates_points(run):
     steps, values, _ = selectors.metric_series(run=run, name="loss")
     assert values.tolist() == [1.0, 2.0]
     assert MetricSummary.objects.get(run=run, name="loss").count == 2
+
+
+def test_a_batch_is_recognised_after_its_change_was_pruned(run, monkeypatch):
+    """A batch of numbers is noted by its live change; when the feed prunes the
+    change, the id moves to MetricBatch and a late retry is still recognised."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from studio.tracking.services import changes
+
+    batch = [series("loss", [1.0, 2.0])]
+    services.metric_log_batch(run=run, batch_id="early", series=batch)
+    assert not MetricBatch.objects.exists()
+    assert RunChange.objects.get(batch_id="early").kind == "points"
+    RunChange.objects.update(created_at=timezone.now() - dt.timedelta(days=1))
+    monkeypatch.setattr(changes, "PRUNE_EVERY", 1)
+    services.metric_log_batch(run=run, batch_id="late", series=[series("loss", [3.0])])
+    assert not RunChange.objects.filter(batch_id="early").exists()  # pruned
+    assert list(MetricBatch.objects.values_list("batch_id", flat=True)) == ["early"]
+    again = services.metric_log_batch(run=run, batch_id="early", series=batch)
+    assert again["duplicate"] is True
+    again = services.metric_log_batch(run=run, batch_id="late", series=batch)
+    assert again["duplicate"] is True
+    assert selectors.metric_series(run=run, name="loss")[1].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_batch_with_nothing_to_show_live_is_noted_and_recognised(run):
+
+    text = {"name": "note", "steps": [0], "values": ["hi"], "times": [1.75e9]}
+    records = [{"name": "cm", "kind": "list", "data": [1, 2]}]
+    for batch_id, kwargs in (("t", {"series": [text]}), ("r", {"records": records})):
+        first = services.metric_log_batch(run=run, batch_id=batch_id, **kwargs)
+        assert first["duplicate"] is False
+        again = services.metric_log_batch(run=run, batch_id=batch_id, **kwargs)
+        assert again["duplicate"] is True
+    assert sorted(MetricBatch.objects.values_list("batch_id", flat=True)) == ["r", "t"]
+    assert not RunChange.objects.exclude(batch_id=None).exists()
+    assert MetricSummary.objects.get(run=run, name="note").count == 1
+    assert MetricRecord.objects.filter(run=run, name="cm").count() == 1
 
 
 def test_a_batch_with_one_bad_item_stores_nothing(run):

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from studio.errors import ValidationError
 from studio.tracking import services
-from studio.tracking.models import Experiment, MetricBatch, Run, RunTag
+from studio.tracking.models import Experiment, MetricBatch, Run, RunChange, RunTag
 from tests.api.conftest import post
 from tests.factories import bulk_runs
 
@@ -86,31 +86,69 @@ def test_completing_a_lost_run_is_refused_after_marking_it_lost(sdk, settings):
     assert found["status"] == "Failed"
 
 
-def test_a_one_point_metric_post_takes_at_most_ten_queries(owner, experiment):
+def _point(i: int) -> dict:
+    return {
+        "batch_id": f"b{i}",
+        "series": [{"name": "loss", "steps": [i], "values": [0.5], "times": [T]}],
+    }
+
+
+def test_a_one_point_metric_post_takes_six_statements(owner, experiment, monkeypatch):
+    from studio.tracking.services import metrics
+
+    monkeypatch.setattr(metrics, "heartbeat_every", lambda: 3600.0)  # however slow the machine
     run = services.run_create(experiment=experiment, submitted_by="alice")
     url = f"/api/v1/runs/{run.run_id}/metrics"
-
-    def body(i: int) -> dict:
-        points = {"name": "loss", "steps": [i], "values": [0.5], "times": [T]}
-        return {"batch_id": f"b{i}", "series": [points]}
-
-    assert post(owner.api, url, body(0)).status_code == 200  # the series exists
+    assert post(owner.api, url, _point(0)).status_code == 200  # the series exists
     with CaptureQueriesContext(connection) as captured:
-        response = post(owner.api, url, body(1))
+        response = post(owner.api, url, _point(1))
     assert response.status_code == 200, response.content
     assert response.json()["stored"] == 1
     # The token (with its user); the run with its workspace, the lease watch and the
-    # caller's role, in one; then the heartbeat (the run's row lock), the batch's id,
-    # the summary with its last chunk, their two updates and the change: 8 statements
-    # and a transaction's two (was 18 for a running run).
+    # caller's role, in one; then, in the transaction, the run's row locked with its
+    # state, the batch id looked up and the summary with its last chunk, in one; the
+    # change for open pages, which notes the batch id; the chunk's and the summary's
+    # updates: 6 statements and the transaction's two (was 18 for a running run).
     statements = _statements(captured)
-    assert len(statements) <= 10, statements
+    assert len(statements) == 8, statements
     assert sum("accounts_membership" in sql for sql in statements) == 1  # inside the run's
-    assert not any("tracking_runtag" in sql for sql in _statements(captured))
-    again = post(owner.api, url, body(1))  # the same batch again: stored once
+    assert not any("tracking_runtag" in sql for sql in statements)
+    assert not any("tracking_metricbatch" in sql for sql in statements if "INSERT" in sql)
+    again = post(owner.api, url, _point(1))  # the same batch again: stored once
     assert again.json() == {"batch_id": "b1", "stored": 0, "duplicate": True}
     series = owner.api.get(f"/api/v1/runs/{run.run_id}/metrics?name=loss").json()
     assert series["metrics"]["loss"] == [0.5, 0.5]
+
+
+def test_a_metric_post_writes_a_stale_heartbeat(owner, experiment, settings, monkeypatch):
+    """A batch notes the run alive when its heartbeat is older than heartbeat_every()
+    (a second at most, a tenth of the lease): one more statement, not one per batch."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from studio.tracking.services import metrics
+
+    settings.STUDIO_RUN_LEASE_SECONDS = 60
+    assert metrics.heartbeat_every() == 1.0
+    monkeypatch.setattr(metrics, "heartbeat_every", lambda: 30.0)  # however slow the machine
+    run = services.run_create(experiment=experiment, submitted_by="alice")
+    url = f"/api/v1/runs/{run.run_id}/metrics"
+    old = timezone.now() - dt.timedelta(seconds=31)
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=old)
+    assert post(owner.api, url, _point(0)).status_code == 200
+    beat = Run.objects.get(pk=run.pk).heartbeat_at
+    assert beat > old + dt.timedelta(seconds=30)
+    with CaptureQueriesContext(connection) as captured:
+        assert post(owner.api, url, _point(1)).status_code == 200
+    writes = [sql for sql in _statements(captured) if sql.startswith("UPDATE")]
+    assert not any("heartbeat_at" in sql for sql in writes), writes
+    assert Run.objects.get(pk=run.pk).heartbeat_at == beat
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=old)
+    with CaptureQueriesContext(connection) as captured:
+        assert post(owner.api, url, _point(2)).status_code == 200
+    assert len(captured) == 9, _statements(captured)
+    assert Run.objects.get(pk=run.pk).heartbeat_at > beat
 
 
 def test_a_metric_post_to_a_finished_run_is_refused_and_stores_nothing(owner, experiment):
@@ -123,6 +161,7 @@ def test_a_metric_post_to_a_finished_run_is_refused_and_stores_nothing(owner, ex
     error = response.json()["error"]
     assert error["code"] == "run_terminal" and "Completed" in error["message"]
     assert not MetricBatch.objects.filter(run=run).exists()
+    assert not RunChange.objects.filter(run=run).exclude(batch_id=None).exists()
 
 
 # --- pages of the size asked for ----------------------------------------------------

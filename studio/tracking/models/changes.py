@@ -29,16 +29,24 @@ class RunChange(models.Model):
         Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     experiment_id = models.BigIntegerField()
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="changes")
+    # Indexed by the (run, batch_id) constraint, whose first column it is.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="changes", db_index=False)
     # The run's parent (null for a top-level run): lists show top-level runs only.
     parent_id = models.BigIntegerField(null=True, blank=True)
     kind = models.CharField(max_length=10, choices=ChangeKind.choices)
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The metric batch a points change stores (null for other changes): its row notes
+    # the batch id, so a retried batch is recognised without a row of its own
+    # (``MetricBatch`` takes the id over when the feed prunes the change).
+    batch_id = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["created_at"], name="run_change_created")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "batch_id"], name="run_change_batch_unique")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.kind} {self.run_id}"

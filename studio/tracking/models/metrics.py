@@ -101,11 +101,13 @@ class MetricRecord(models.Model):
 
 
 class MetricBatch(models.Model):
-    """Batch ids already stored: a retried batch is recognised and skipped."""
+    """Batch ids already stored: a retried batch is recognised and skipped. A batch
+    of numbers is noted by its live change (``RunChange.batch_id``, one row for both)
+    and its id moves here when the change feed prunes that row; a batch with nothing
+    to show live is noted here at once."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_batches")
     batch_id = models.CharField(max_length=64)
-    points = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from studio.core import prepared
 from studio.rules import seriescodec
-from studio.tracking.models import ChangeKind, Run, RunChange
+from studio.tracking.models import ChangeKind, MetricBatch, Run, RunChange
 
 # How many of the newest points of each series a change carries: a live chart needs
 # the tail; a batch bigger than this says "truncated" and the page reloads the series.
@@ -34,7 +34,9 @@ def retention() -> dt.timedelta:
     return dt.timedelta(seconds=int(getattr(settings, "STUDIO_LIVE_RETENTION_SECONDS", 900)))
 
 
-def _record(run: Run, kind: str, data: Mapping[str, Any]) -> None:
+def _record(run: Run, kind: str, data: Mapping[str, Any], batch_id: str | None = None) -> bool:
+    """Write one change; False if ``batch_id`` is noted for the run already (by an
+    earlier change: a retried metric batch), in which case nothing is written."""
     # Every metric batch writes one: the INSERT is written once, not compiled per
     # call (issue 16); values are prepared by the fields as the ORM would.
     now = timezone.now()
@@ -46,19 +48,48 @@ def _record(run: Run, kind: str, data: Mapping[str, Any]) -> None:
         kind,
         _DATA.get_db_prep_value(dict(data), connection),
         connection.ops.adapt_datetimefield_value(now),
+        batch_id,
     ]
     with prepared.cursor() as cursor:
         cursor.execute(_INSERT, values)
-        pk = cursor.fetchone()[0]
-    if pk % PRUNE_EVERY == 0:
-        # The newest change stays: a quiet page resumes from it, not from nothing.
-        RunChange.objects.filter(created_at__lt=now - retention(), id__lt=pk).delete()
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if row[0] % PRUNE_EVERY == 0:
+        _prune(before=now - retention(), below=row[0])
+    return True
 
 
-_COLUMNS = ("workspace_id", "experiment_id", "run_id", "parent_id", "kind", "data", "created_at")
+def _prune(*, before: dt.datetime, below: int) -> None:
+    """Delete the changes older than ``before`` (the newest, ``below``, stays: a quiet
+    page resumes from it, not from nothing). The batch ids they note move to
+    ``MetricBatch``, so a batch retried after its change is gone is still recognised."""
+    old = RunChange.objects.filter(created_at__lt=before, id__lt=below)
+    noted = old.exclude(batch_id=None).values_list("run_id", "batch_id")
+    MetricBatch.objects.bulk_create(
+        (MetricBatch(run_id=run_id, batch_id=batch_id) for run_id, batch_id in noted.iterator()),
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    old.delete()
+
+
+_COLUMNS = (
+    "workspace_id",
+    "experiment_id",
+    "run_id",
+    "parent_id",
+    "kind",
+    "data",
+    "created_at",
+    "batch_id",
+)
+# A batch id the run's changes hold already inserts nothing (and answers no row);
+# other changes have none (null), which never conflicts.
 _INSERT = (
     f"INSERT INTO {RunChange._meta.db_table} ({', '.join(_COLUMNS)})"
-    f" VALUES ({', '.join(['%s'] * len(_COLUMNS))}) RETURNING id"
+    f" VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+    " ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING id"
 )
 _DATA = RunChange._meta.get_field("data")
 
@@ -126,9 +157,14 @@ def points_read(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "series": series}
 
 
-def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str, Any]) -> None:
-    """Scalar points were stored: each series' newest TAIL_POINTS points (non-finite
-    values as null) and its summary (last/min/max/count) after the batch."""
+def change_points(
+    *, run: Run, series: Mapping[str, Any], summaries: Mapping[str, Any], batch_id: str
+) -> bool | None:
+    """Scalar points of the metric batch ``batch_id`` are being stored: each series'
+    newest TAIL_POINTS points (non-finite values as null) and its summary
+    (last/min/max/count) after the batch. The change notes the batch id: False if
+    the run has it already (a retry, nothing written), None if the batch has nothing
+    to show live (no change, the batch id is not noted)."""
     out = {}
     for name, s in series.items():
         if s.kind != "scalar" or not len(s):
@@ -144,8 +180,9 @@ def change_points(*, run: Run, series: Mapping[str, Any], summaries: Mapping[str
             "max": _number(summary.max_value),
             "count": summary.count,
         }
-    if out:
-        _record(run, ChangeKind.POINTS, {"series": out})
+    if not out:
+        return None
+    return _record(run, ChangeKind.POINTS, {"series": out}, batch_id)
 
 
 def change_log(*, run: Run, size: int) -> None:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from studio.core import prepared
-from studio.errors import (
-    RunTerminal,
-    ValidationError,
-)
+from studio.errors import NotFound, RunTerminal, ValidationError
 from studio.rules import metricdata, transitions, validation
 from studio.tracking.models import (
     MetricBatch,
@@ -22,9 +22,10 @@ from studio.tracking.models import (
     MetricRecord,
     MetricSummary,
     Run,
+    RunChange,
 )
 from studio.tracking.services.changes import change_points
-from studio.tracking.services.runs import _lock_run, returning
+from studio.tracking.services.runs import returning
 
 MAX_BATCH_ITEMS = 1_000
 
@@ -104,46 +105,68 @@ def metric_log_batch(
     points = sum(len(s) for s in parsed.values())
 
     with transaction.atomic():
-        # The heartbeat first: its UPDATE also locks the run's row (PostgreSQL) and,
-        # by its row count, says whether the run still takes metrics.
-        if not _heartbeat(run):
-            status = _lock_run(run)  # NotFound if it is gone
+        # One statement locks the run's row (PostgreSQL; SQLite's write transaction
+        # holds the database) and reads what the batch needs: whether the run still
+        # takes metrics, whether the batch was stored before, the summaries and last
+        # chunks of its series.
+        state = _open_run(run, batch_id, _mergeable(parsed))
+        if not state.accepts:
             raise RunTerminal(
-                f"Run {run.run_id} is {status}; it no longer accepts metrics.", field="run_id"
+                f"Run {run.run_id} is {state.status}; it no longer accepts metrics.",
+                field="run_id",
             )
-        if not _batch_noted(run, batch_id, points):
-            return {"batch_id": batch_id, "stored": 0, "duplicate": True}
+        if state.noted:
+            return _duplicate(batch_id)
+        if state.beat_due:
+            _heartbeat(run)
         if parsed:
-            summaries = _store_series(run, parsed)
-            change_points(run=run, series=parsed, summaries=summaries)
+            writes = _plan_series(run, parsed, state.summaries, state.tails)
+            # The change for open pages notes the batch id (None: nothing to show).
+            noted = change_points(
+                run=run, series=parsed, summaries=writes.summaries, batch_id=batch_id
+            )
+            if noted is False:  # the same batch, committed while this one waited
+                return _duplicate(batch_id)
+            if noted is None and not _batch_noted(run, batch_id):
+                return _duplicate(batch_id)
+            writes.apply()
+        elif not _batch_noted(run, batch_id):
+            return _duplicate(batch_id)
         if clean_records:
             _store_records(run, clean_records)
     return {"batch_id": batch_id, "stored": points + len(clean_records), "duplicate": False}
 
 
-def _heartbeat(run: Run) -> bool:
-    """Note the run alive, locking its row; False if it is gone or finished."""
+def _duplicate(batch_id: str) -> dict[str, Any]:
+    return {"batch_id": batch_id, "stored": 0, "duplicate": True}
+
+
+def _heartbeat(run: Run) -> None:
+    """Note the run alive (its row is locked, and it takes metrics)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with prepared.cursor() as cursor:
-        cursor.execute(_HEARTBEAT, [now, run.pk, *transitions.TERMINAL])
-        return cursor.rowcount == 1
+        cursor.execute(_HEARTBEAT, [now, run.pk])
 
 
-_HEARTBEAT = (
-    f"UPDATE {Run._meta.db_table} SET heartbeat_at = %s WHERE id = %s"
-    " AND deleted_at IS NULL"
-    f" AND status NOT IN ({', '.join(['%s'] * len(transitions.TERMINAL))})"
-)
+_HEARTBEAT = f"UPDATE {Run._meta.db_table} SET heartbeat_at = %s WHERE id = %s"
 
 
-def _batch_noted(run: Run, batch_id: str, points: int) -> bool:
-    """Note the batch ``batch_id`` of ``run``; False if it was noted before (a retry
-    whose first attempt committed). One statement: INSERT ... ON CONFLICT DO NOTHING
-    RETURNING (SQLite 3.35+, PostgreSQL) answers a row only if it inserted one."""
+def heartbeat_every() -> float:
+    """How stale a run's heartbeat may be before a metric batch writes it again: a
+    run logging many small batches writes its row once a second, not per batch, and
+    is still far inside its lease."""
+    return min(1.0, settings.STUDIO_RUN_LEASE_SECONDS / 10)
+
+
+def _batch_noted(run: Run, batch_id: str) -> bool:
+    """Note the batch ``batch_id`` of ``run`` (one with nothing to show live, so no
+    change notes it); False if it was noted before (a retry whose first attempt
+    committed). One statement: INSERT ... ON CONFLICT DO NOTHING RETURNING (SQLite
+    3.35+, PostgreSQL) answers a row only if it inserted one."""
     noted = returning(
-        f"INSERT INTO {MetricBatch._meta.db_table} (run_id, batch_id, points, created_at)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING id",
-        [run.pk, batch_id, points, timezone.now()],
+        f"INSERT INTO {MetricBatch._meta.db_table} (run_id, batch_id, created_at)"
+        " VALUES (%s, %s, %s) ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING id",
+        [run.pk, batch_id, timezone.now()],
     )
     return noted is not None
 
@@ -152,24 +175,56 @@ def _concat_arrays(a, b):
     return metricdata.concat("scalar", a, b)
 
 
-def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, MetricSummary]:
-    """Store the points; return each series' summary as it is after them. The caller
-    holds the run's row lock (the heartbeat's UPDATE), so the summaries and last
-    chunks read here cannot change under it."""
-    # The last chunk of a series is topped up only while rewriting it costs about as
-    # much as the points being added (geometric growth): small batches then cost
-    # O(batch), not O(chunk), and chunks still grow to hundreds of points.
-    # Per series: the largest count of its last chunk worth topping up.
-    most = {
+def _mergeable(parsed: dict[str, metricdata.Series]) -> dict[str, int]:
+    """Per series: the largest count of its last chunk worth topping up. The last
+    chunk is topped up only while rewriting it costs about as much as the points
+    being added (geometric growth): small batches then cost O(batch), not O(chunk),
+    and chunks still grow to hundreds of points."""
+    return {
         name: min(
             metricdata.CHUNK_POINTS - 1,
             metricdata.TAIL_MERGE_FACTOR * len(s) + metricdata.TAIL_MERGE_SLACK,
         )
         for name, s in parsed.items()
     }
-    summaries, tails = _summaries_and_tails(run, most)
+
+
+@dataclass
+class _SeriesWrites:
+    """What storing a batch's series writes, worked out before anything is written
+    (the change that notes the batch goes first: a retry then writes nothing)."""
+
+    summaries: dict[str, MetricSummary]  # every series' summary after the batch
+    updated: list[MetricSummary]
+    created: list[MetricSummary]
+    tails: list[MetricChunk]
+    chunks: list[MetricChunk]
+
+    def apply(self) -> None:
+        for tail in self.tails:
+            _write(_CHUNK_UPDATE, tail, _CHUNK_FIELDS)
+        MetricChunk.objects.bulk_create(self.chunks)
+        MetricSummary.objects.bulk_create(self.created)
+        # One plain UPDATE per existing summary (the run's row is locked). bulk_update
+        # would build a CASE WHEN per field and row: ~1 ms of ORM work per metric,
+        # several times what these small updates by primary key cost (bench/ingest.py);
+        # the statement is written once, not compiled per call.
+        for summary in self.updated:
+            _write(_SUMMARY_UPDATE, summary, _SUMMARY_FIELDS)
+
+
+def _plan_series(
+    run: Run,
+    parsed: dict[str, metricdata.Series],
+    summaries: dict[str, MetricSummary],
+    tails: dict[str, MetricChunk],
+) -> _SeriesWrites:
+    """The writes that store the points, given the series' summaries and the last
+    chunks worth topping up (read under the run's row lock, so they cannot change
+    under the caller)."""
     new_chunks: list[MetricChunk] = []
     new_summaries: list[MetricSummary] = []
+    topped: list[MetricChunk] = []
     for name, s in parsed.items():
         summary = summaries.get(name)
         if summary is None:
@@ -195,22 +250,20 @@ def _store_series(run: Run, parsed: dict[str, metricdata.Series]) -> dict[str, M
             merged_times = _concat_arrays(metricdata.decode_times(tail.times), head_times)
             integral = s.integral and tail.encoding == "f8i"
             _fill_chunk(tail, s.kind, merged_steps, merged_values, merged_times, integral)
-            _write(_CHUNK_UPDATE, tail, _CHUNK_FIELDS)
+            topped.append(tail)
         for c_steps, c_values, c_times in metricdata.split_chunks(steps, values, times):
             chunk = MetricChunk(run=run, name=name, seq=summary.chunk_count)
             _fill_chunk(chunk, s.kind, c_steps, c_values, c_times, s.integral)
             new_chunks.append(chunk)
             summary.chunk_count += 1
         _update_summary(summary, s)
-    MetricChunk.objects.bulk_create(new_chunks)
-    MetricSummary.objects.bulk_create(new_summaries)
-    # One plain UPDATE per existing summary (the run's row is locked). bulk_update
-    # would build a CASE WHEN per field and row: ~1 ms of ORM work per metric, several
-    # times what these small updates by primary key cost (bench/ingest.py); the
-    # statement is written once, not compiled per call.
-    for summary in summaries.values():
-        _write(_SUMMARY_UPDATE, summary, _SUMMARY_FIELDS)
-    return {**summaries, **{summary.name: summary for summary in new_summaries}}
+    return _SeriesWrites(
+        summaries={**summaries, **{summary.name: summary for summary in new_summaries}},
+        updated=list(summaries.values()),
+        created=new_summaries,
+        tails=topped,
+        chunks=new_chunks,
+    )
 
 
 _SUMMARY_FIELDS = (
@@ -257,32 +310,69 @@ _SUMMARY_COLUMNS = [f.attname for f in MetricSummary._meta.concrete_fields]
 _TAIL_COLUMNS = ("id", "count", "encoding", "steps", "values", "times")
 
 
-def _summaries_and_tails(
-    run: Run, most: dict[str, int]
-) -> tuple[dict[str, MetricSummary], dict[str, MetricChunk]]:
-    """The summaries of the series ``most`` names and, for each, its last chunk if it
-    holds at most ``most[name]`` points (worth topping up): one statement. The run's
-    row lock (held by the caller) keeps them from changing under it."""
+@dataclass
+class _RunState:
+    status: str
+    accepts: bool  # neither finished nor in the trash
+    noted: bool  # the batch id is noted already: a retry
+    beat_due: bool  # the heartbeat is older than heartbeat_every()
+    summaries: dict[str, MetricSummary]
+    tails: dict[str, MetricChunk]
+
+
+def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
+    """Lock ``run``'s row for this transaction and read, in one statement, its state,
+    whether ``batch_id`` is noted (by a change, or in ``MetricBatch``), and the
+    summaries of the series ``most`` names with, for each, its last chunk if it holds
+    at most ``most[name]`` points (worth topping up)."""
     q = connection.ops.quote_name
     summary_cols = ", ".join(
         f"s.{q(MetricSummary._meta.get_field(a).column)}" for a in _SUMMARY_COLUMNS
     )
     tail_cols = ", ".join(f"c.{q(c)}" for c in _TAIL_COLUMNS)
     names = list(most)
+    terminal = ", ".join(["%s"] * len(transitions.TERMINAL))
     sql = (
-        f"SELECT {summary_cols}, {tail_cols}"
-        f" FROM {q(MetricSummary._meta.db_table)} s LEFT JOIN {q(MetricChunk._meta.db_table)} c"
+        f"SELECT r.status, (r.deleted_at IS NULL AND r.status NOT IN ({terminal})),"
+        f" (EXISTS (SELECT 1 FROM {q(MetricBatch._meta.db_table)} b"
+        "  WHERE b.run_id = r.id AND b.batch_id = %s)"
+        f" OR EXISTS (SELECT 1 FROM {q(RunChange._meta.db_table)} x"
+        "  WHERE x.run_id = r.id AND x.batch_id = %s)),"
+        " (r.heartbeat_at IS NULL OR r.heartbeat_at < %s),"
+        f" {summary_cols}, {tail_cols}"
+        f" FROM {q(Run._meta.db_table)} r"
+        f" LEFT JOIN {q(MetricSummary._meta.db_table)} s ON s.run_id = r.id"
+        f" AND s.name IN ({', '.join(['%s'] * len(names)) or 'NULL'})"
+        f" LEFT JOIN {q(MetricChunk._meta.db_table)} c"
         " ON c.run_id = s.run_id AND c.name = s.name AND c.seq = s.chunk_count - 1"
         " AND c.count <= %s"
-        f" WHERE s.run_id = %s AND s.name IN ({', '.join(['%s'] * len(names))})"
+        " WHERE r.id = %s"
     )
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF r"
+    stale = timezone.now() - dt.timedelta(seconds=heartbeat_every())
+    params = [
+        *transitions.TERMINAL,
+        batch_id,
+        batch_id,
+        connection.ops.adapt_datetimefield_value(stale),
+        *names,
+        max(most.values(), default=0),
+        run.pk,
+    ]
     with prepared.cursor() as cursor:
-        cursor.execute(sql, [max(most.values()), run.pk, *names])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
+    if not rows:
+        raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
+    status, accepts, noted, beat_due = rows[0][:4]
     width = len(_SUMMARY_COLUMNS)
     summaries: dict[str, MetricSummary] = {}
     tails: dict[str, MetricChunk] = {}
     for row in rows:
+        row = row[4:]
+        if row[0] is None:  # no summary of these names yet
+            continue
         values = list(row[:width])
         values[_NAN_AT] = bool(values[_NAN_AT])  # SQLite answers 0/1
         summary = MetricSummary.from_db(connection.alias, _SUMMARY_COLUMNS, values)
@@ -295,7 +385,7 @@ def _summaries_and_tails(
                 [tail_id, run.pk, summary.name, summary.chunk_count - 1, count, encoding,
                  bytes(steps), bytes(values_), bytes(times)],
             )  # fmt: skip
-    return summaries, tails
+    return _RunState(status, bool(accepts), bool(noted), bool(beat_due), summaries, tails)
 
 
 _NAN_AT = _SUMMARY_COLUMNS.index("last_is_nan")

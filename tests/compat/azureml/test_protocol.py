@@ -15,7 +15,7 @@ from django.test import Client
 from studio.accounts.services import run_token_create, run_tokens_revoke
 from studio.compat.azureml import tokens
 from studio.tracking import selectors, services
-from studio.tracking.models import MetricBatch, Run, RunTag
+from studio.tracking.models import MetricBatch, Run, RunChange, RunTag
 
 SCOPE = (
     "subscriptions/studio/resourceGroups/studio/providers/"
@@ -157,6 +157,7 @@ def test_a_malformed_batch_gets_an_error_response_and_nothing_is_stored(job_run,
     assert field in (error["target"] or "") + error["message"]
     assert selectors.metrics_get(run=run) == {}
     assert not MetricBatch.objects.filter(run=run).exists()
+    assert not RunChange.objects.filter(run=run).exclude(batch_id=None).exists()
 
 
 def test_a_batch_sent_again_with_the_same_ids_is_stored_once(job_run):
