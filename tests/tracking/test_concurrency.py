@@ -106,3 +106,112 @@ def test_concurrent_run_creation_hands_out_distinct_numbers(subprocess_env, tmp_
         assert p.returncode == 0, err
         numbers += json.loads(out)
     assert sorted(numbers) == list(range(1, 101))
+
+
+# --- two writers of one run at once (threads, each its own connection) ---------------
+
+T0 = 1_790_000_000.0
+
+
+def _point(name: str, step: int, value) -> dict:
+    return {"name": name, "steps": [step], "values": [value], "times": [T0 + step]}
+
+
+def _while_held(first, second, hold: float = 0.5) -> dict:
+    """Run ``first`` in a transaction held open ``hold`` seconds after it, and
+    ``second`` meanwhile (it waits for the run's lock): their answers or errors."""
+    import threading
+
+    from django.db import transaction
+
+    held, out = threading.Event(), {}
+
+    def a():
+        try:
+            with transaction.atomic():
+                out["a"] = first()
+                held.set()
+                time.sleep(hold)
+        except Exception as exc:  # reported, not raised in a thread
+            out["a"] = repr(exc)
+        finally:
+            held.set()
+            connection.close()
+
+    def b():
+        held.wait()
+        time.sleep(0.1)
+        try:
+            out["b"] = second()
+        except Exception as exc:
+            out["b"] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["scalar", "text"])
+def test_a_batch_waiting_for_another_of_the_same_series_reads_it(experiment, kind):
+    """The second writer reads the summary and last chunk the first committed (on
+    PostgreSQL a read that waited for the run's lock would see them as before)."""
+    run = services.run_create(experiment=experiment, submitted_by="alice")
+
+    def value(step: int):
+        return float(step) if kind == "scalar" else f"v{step}"
+
+    def log(batch: str, step: int):
+        return lambda: services.metric_log_batch(
+            run=run, batch_id=batch, series=[_point("m", step, value(step))]
+        )
+
+    log("b0", 0)()
+    out = _while_held(log("b1", 1), log("b2", 2))
+    assert out["a"]["stored"] == 1 and out["b"]["stored"] == 1, out
+    assert MetricSummary.objects.get(run=run, name="m").count == 3
+    steps, values, _ = selectors.metric_series(run=run, name="m")
+    assert list(steps) == [0, 1, 2] and list(values) == [value(0), value(1), value(2)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_sent_twice_at_once_is_stored_once(experiment):
+    run = services.run_create(experiment=experiment, submitted_by="alice")
+    send = lambda: services.metric_log_batch(  # noqa: E731
+        run=run, batch_id="b1", series=[_point("loss", 1, 2.0)]
+    )
+    out = _while_held(send, send)
+    assert out["a"]["duplicate"] is False and out["b"]["duplicate"] is True, out
+    assert MetricSummary.objects.get(run=run, name="loss").count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prune_beside_a_run_being_deleted_fails_no_batch(experiment, monkeypatch):
+    """The prune moves old batch ids to MetricBatch after its change commits, in its
+    own transaction: a run deleted meanwhile fails neither the purge nor the batch."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from studio.tracking.models import Run, RunChange
+    from studio.tracking.services import changes, trash
+
+    gone = services.run_create(experiment=experiment, submitted_by="alice")
+    other = services.run_create(experiment=experiment, submitted_by="alice")
+    services.metric_log_batch(run=gone, batch_id="x", series=[_point("loss", 0, 1.0)])
+    services.run_complete(run=gone)
+    trash.run_delete(runs=[Run.objects.get(pk=gone.pk)])
+    RunChange.objects.update(created_at=timezone.now() - dt.timedelta(days=1))
+    monkeypatch.setattr(changes, "PRUNE_EVERY", 1)
+    out = _while_held(
+        lambda: trash.run_purge(runs=[Run.all_objects.get(pk=gone.pk)]),
+        lambda: services.metric_log_batch(run=other, batch_id="y", series=[_point("l", 0, 1.0)]),
+    )
+    assert isinstance(out["b"], dict) and out["b"]["stored"] == 1, out
+    assert not isinstance(out["a"], str), out  # the purge went through
+    assert not Run.all_objects.filter(pk=gone.pk).exists()

@@ -89,11 +89,14 @@ def test_streams_read_long_columns_as_lists(experiment):
     assert loss["values"] == [0.5] * 100 + [None] and len(loss["times"]) == 101
 
 
-def test_old_changes_are_pruned_but_the_newest_stays(experiment, monkeypatch):
+def test_old_changes_are_pruned_but_the_newest_stays(
+    experiment, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setattr(changes, "PRUNE_EVERY", 1)
     run = make_run(experiment, "a")
     RunChange.objects.update(created_at=timezone.now() - dt.timedelta(days=1))
-    log_metric(run, "loss", 1.0)
+    with django_capture_on_commit_callbacks(execute=True):  # the prune, once committed
+        log_metric(run, "loss", 1.0)
     assert list(RunChange.objects.values_list("kind", flat=True)) == [ChangeKind.POINTS]
 
 

@@ -65,7 +65,9 @@ def test_a_retried_batch_id_never_duplicates_points(run):
     assert MetricSummary.objects.get(run=run, name="loss").count == 2
 
 
-def test_a_batch_is_recognised_after_its_change_was_pruned(run, monkeypatch):
+def test_a_batch_is_recognised_after_its_change_was_pruned(
+    run, monkeypatch, django_capture_on_commit_callbacks
+):
     """A batch of numbers is noted by its live change; when the feed prunes the
     change, the id moves to MetricBatch and a late retry is still recognised."""
     import datetime as dt
@@ -80,7 +82,8 @@ def test_a_batch_is_recognised_after_its_change_was_pruned(run, monkeypatch):
     assert RunChange.objects.get(batch_id="early").kind == "points"
     RunChange.objects.update(created_at=timezone.now() - dt.timedelta(days=1))
     monkeypatch.setattr(changes, "PRUNE_EVERY", 1)
-    services.metric_log_batch(run=run, batch_id="late", series=[series("loss", [3.0])])
+    with django_capture_on_commit_callbacks(execute=True):  # the prune, once committed
+        services.metric_log_batch(run=run, batch_id="late", series=[series("loss", [3.0])])
     assert not RunChange.objects.filter(batch_id="early").exists()  # pruned
     assert list(MetricBatch.objects.values_list("batch_id", flat=True)) == ["early"]
     again = services.metric_log_batch(run=run, batch_id="early", series=batch)

@@ -19,6 +19,9 @@ from tests.api.conftest import post
 from tests.factories import bulk_runs
 
 T = 1_750_000_000.0
+# PostgreSQL locks a run's row in a statement of its own before a metric batch reads
+# (studio.tracking.services.metrics._open_run); SQLite's write transaction needs none.
+LOCK = int(connection.features.has_select_for_update)
 
 
 def _statements(captured) -> list[str]:
@@ -106,11 +109,12 @@ def test_a_one_point_metric_post_takes_six_statements(owner, experiment, monkeyp
     assert response.json()["stored"] == 1
     # The token (with its user); the run with its workspace, the lease watch and the
     # caller's role, in one; then, in the transaction, the run's row locked with its
-    # state, the batch id looked up and the summary with its last chunk, in one; the
-    # change for open pages, which notes the batch id; the chunk's and the summary's
-    # updates: 6 statements and the transaction's two (was 18 for a running run).
+    # state, the batch id looked up and the summary with its last chunk, in one
+    # (PostgreSQL: the lock in a statement of its own, LOCK); the change for open
+    # pages, which notes the batch id; the chunk's and the summary's updates: 6
+    # statements (7) and the transaction's two (was 18 for a running run).
     statements = _statements(captured)
-    assert len(statements) == 8, statements
+    assert len(statements) == 8 + LOCK, statements
     assert sum("accounts_membership" in sql for sql in statements) == 1  # inside the run's
     assert not any("tracking_runtag" in sql for sql in statements)
     assert not any("tracking_metricbatch" in sql for sql in statements if "INSERT" in sql)
@@ -147,7 +151,7 @@ def test_a_metric_post_writes_a_stale_heartbeat(owner, experiment, settings, mon
     Run.objects.filter(pk=run.pk).update(heartbeat_at=old)
     with CaptureQueriesContext(connection) as captured:
         assert post(owner.api, url, _point(2)).status_code == 200
-    assert len(captured) == 9, _statements(captured)
+    assert len(captured) == 9 + LOCK, _statements(captured)
     assert Run.objects.get(pk=run.pk).heartbeat_at > beat
 
 

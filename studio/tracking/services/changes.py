@@ -10,18 +10,21 @@ cursor every backend has, and a page that reconnects resumes from it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from studio.core import prepared
 from studio.rules import seriescodec
 from studio.tracking.models import ChangeKind, MetricBatch, Run, RunChange
+
+log = logging.getLogger(__name__)
 
 # How many of the newest points of each series a change carries: a live chart needs
 # the tail; a batch bigger than this says "truncated" and the page reloads the series.
@@ -56,22 +59,31 @@ def _record(run: Run, kind: str, data: Mapping[str, Any], batch_id: str | None =
     if row is None:
         return False
     if row[0] % PRUNE_EVERY == 0:
-        _prune(before=now - retention(), below=row[0])
+        # Once this change is committed, in a transaction of its own: the prune writes
+        # other runs' rows, which must not hold up (or fail) this change.
+        before, below = now - retention(), row[0]
+        transaction.on_commit(lambda: _prune(before=before, below=below))
     return True
 
 
 def _prune(*, before: dt.datetime, below: int) -> None:
     """Delete the changes older than ``before`` (the newest, ``below``, stays: a quiet
     page resumes from it, not from nothing). The batch ids they note move to
-    ``MetricBatch``, so a batch retried after its change is gone is still recognised."""
-    old = RunChange.objects.filter(created_at__lt=before, id__lt=below)
-    noted = old.exclude(batch_id=None).values_list("run_id", "batch_id")
-    MetricBatch.objects.bulk_create(
-        (MetricBatch(run_id=run_id, batch_id=batch_id) for run_id, batch_id in noted.iterator()),
-        batch_size=500,
-        ignore_conflicts=True,
-    )
-    old.delete()
+    ``MetricBatch``, so a batch retried after its change is gone is still recognised.
+    If a run is deleted meanwhile (its batch ids then refer to nothing), nothing is
+    pruned this time; the next prune takes the rest."""
+    try:
+        with transaction.atomic():
+            old = RunChange.objects.filter(created_at__lt=before, id__lt=below)
+            noted = old.exclude(batch_id=None).values_list("run_id", "batch_id")
+            MetricBatch.objects.bulk_create(
+                (MetricBatch(run_id=r, batch_id=b) for r, b in noted.iterator()),
+                batch_size=500,
+                ignore_conflicts=True,
+            )
+            old.delete()
+    except IntegrityError:
+        log.info("Change feed not pruned: a run was deleted meanwhile; the next prune will.")
 
 
 _COLUMNS = (

@@ -321,10 +321,10 @@ class _RunState:
 
 
 def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
-    """Lock ``run``'s row for this transaction and read, in one statement, its state,
-    whether ``batch_id`` is noted (by a change, or in ``MetricBatch``), and the
-    summaries of the series ``most`` names with, for each, its last chunk if it holds
-    at most ``most[name]`` points (worth topping up)."""
+    """Lock ``run``'s row for this transaction and read, in one statement after the
+    lock, its state, whether ``batch_id`` is noted (by a change, or in
+    ``MetricBatch``), and the summaries of the series ``most`` names with, for each,
+    its last chunk if it holds at most ``most[name]`` points (worth topping up)."""
     q = connection.ops.quote_name
     summary_cols = ", ".join(
         f"s.{q(MetricSummary._meta.get_field(a).column)}" for a in _SUMMARY_COLUMNS
@@ -348,8 +348,6 @@ def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
         " AND c.count <= %s"
         " WHERE r.id = %s"
     )
-    if connection.features.has_select_for_update_of:
-        sql += " FOR UPDATE OF r"
     stale = timezone.now() - dt.timedelta(seconds=heartbeat_every())
     params = [
         *transitions.TERMINAL,
@@ -361,6 +359,14 @@ def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
         run.pk,
     ]
     with prepared.cursor() as cursor:
+        if connection.features.has_select_for_update:
+            # PostgreSQL: the lock first, on its own. A statement reads as of its
+            # start, so a read that also waited for the lock would see the summaries
+            # and chunks as they were before the writer it waited for committed, and
+            # write over that writer's points; the read after the lock sees them.
+            # (SQLite's write transaction holds the database from its BEGIN: one
+            # statement does.)
+            cursor.execute(_LOCK, [run.pk])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
@@ -388,6 +394,7 @@ def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
     return _RunState(status, bool(accepts), bool(noted), bool(beat_due), summaries, tails)
 
 
+_LOCK = f"SELECT id FROM {Run._meta.db_table} WHERE id = %s FOR UPDATE"
 _NAN_AT = _SUMMARY_COLUMNS.index("last_is_nan")
 
 
