@@ -59,6 +59,8 @@ class Change:
     run_id: str
     # Formatted text per formatter, shared by every stream that sends this change.
     texts: dict[Any, Any] = field(default_factory=dict)
+    # Its data as streams send it (``ready``): a points change's columns are stored packed.
+    is_ready: bool = False
 
     def formatted(self, formatter) -> Any:
         text = self.texts.get(formatter)
@@ -79,12 +81,25 @@ _FIELDS = (
 )
 
 
-def _changes(rows) -> list[Change]:
+def _changes(rows, *, read: bool = True) -> list[Change]:
+    """The feed's rows as changes; ``read``: each ready to send now (else ``ready``
+    readies it once a stream takes it: the poller reads every change, and most
+    concern no open page)."""
     changes = [Change(*row) for row in rows]
-    for change in changes:
-        if change.kind == ChangeKind.POINTS:
-            change.data = points_read(change.data)  # long columns are stored packed
+    if read:
+        for change in changes:
+            ready(change)
     return changes
+
+
+def ready(change: Change) -> Change:
+    """``change`` as streams send it: a points change's long columns, stored packed,
+    turned into lists (once, however many streams take it)."""
+    if not change.is_ready:
+        if change.kind == ChangeKind.POINTS:
+            change.data = points_read(change.data)
+        change.is_ready = True
+    return change
 
 
 class Sink:
@@ -310,10 +325,10 @@ class Hub:
         the ids above the newest seen, and the missing ids below it still awaited."""
         self.ticks += 1
         query = RunChange.objects.order_by("id").values_list(*_FIELDS)
-        fresh = _changes(query.filter(id__gt=self.top)[:BATCH])
+        fresh = _changes(query.filter(id__gt=self.top)[:BATCH], read=False)
         late = []
         if self._missing:
-            late = _changes(query.filter(id__in=sorted(self._missing)[:BATCH]))
+            late = _changes(query.filter(id__in=sorted(self._missing)[:BATCH]), read=False)
         now = time.monotonic()
         for change in late:
             del self._missing[change.id]
@@ -331,7 +346,7 @@ class Hub:
         for change in sorted(late, key=lambda c: c.id) + fresh:
             for sub in subs:
                 if change.id > sub.since and sub.matches(change):
-                    sub.sink.put(change)
+                    sub.sink.put(ready(change))
         # Only now: a stream's keep-alive names ``low`` as where its page is.
         self.low = min(self._missing) - 1 if self._missing else self.top
 

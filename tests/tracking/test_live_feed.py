@@ -100,6 +100,22 @@ def test_old_changes_are_pruned_but_the_newest_stays(
     assert list(RunChange.objects.values_list("kind", flat=True)) == [ChangeKind.POINTS]
 
 
+def test_the_poller_unpacks_only_the_changes_a_stream_takes(experiment, monkeypatch):
+    hub = live.Hub(autostart=False)
+    followed, quiet = make_run(experiment, "followed"), make_run(experiment, "quiet")
+    sub = _sub(experiment.workspace, runs=[followed])
+    hub.subscribe(sub, limit=5)
+    unpacked = []
+    read = live.points_read
+    monkeypatch.setattr(live, "points_read", lambda data: unpacked.append(data) or read(data))
+    log_metric(quiet, "loss", *[0.5] * 100)  # packed, followed by nobody
+    log_metric(followed, "loss", *[0.25] * 100)
+    hub.tick()
+    (change,) = _drain(sub)
+    assert change.data["series"]["loss"]["values"] == [0.25] * 100  # lists, as before
+    assert len(unpacked) == 1  # the quiet run's change was never unpacked
+
+
 def test_the_poller_hands_each_change_to_the_streams_it_concerns(experiment, other_workspace):
     hub = live.Hub(autostart=False)
     mine, other = make_run(experiment, "mine"), make_run(experiment, "other")
