@@ -23,3 +23,17 @@ def test_each_filterset_has_its_own_filters_bound_to_it(experiment):
     Run.objects.create(workspace=experiment.workspace, experiment=other, number=1, run_id="other_1")
     assert [r.run_id for r in a.qs] == ["other_1"]
     assert not hasattr(RunFilterSet.base_filters["experiment"], "parent")  # never bound
+
+
+def test_filtersets_share_one_form_class_and_keep_their_own_data_and_errors(experiment):
+    ws = experiment.workspace
+    good = RunFilterSet(MultiValueDict({"status": ["Completed"]}), workspace=ws)
+    bad = RunFilterSet(MultiValueDict({"status": ["Nonsense"], "q": ["(("]}), workspace=ws)
+    assert type(good.form) is type(bad.form)
+    assert good.form.fields["status"] is bad.form.fields["status"]  # shared, not copied
+    assert good.is_valid() and not bad.is_valid()
+    assert set(bad.form.errors) == {"status", "q"} and not good.form.errors
+    assert good.form.cleaned_data["status"] == ["Completed"]
+    again = RunFilterSet(MultiValueDict({}), workspace=ws)
+    assert again.is_valid() and again.form.cleaned_data["status"] == []
+    assert not again.form.errors  # nothing of bad's left on the shared fields

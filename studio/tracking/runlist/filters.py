@@ -186,6 +186,23 @@ class RunFilterSet(django_filters.FilterSet):
         def __deepcopy__(self, memo):
             return {name: _copy_filter(f) for name, f in self.items()}
 
+    # And each FilterSet builds its form class anew: a form field per filter, then the
+    # form deep-copies them all (a sixth of a first page). The fields are the same for
+    # every FilterSet and nothing changes them per form, so the class is built once
+    # and its forms share its fields.
+    class _SharedFields(dict):
+        def __deepcopy__(self, memo):
+            return dict(self)
+
+    def get_form_class(self):
+        cls = type(self)
+        form = cls.__dict__.get("_form_class")
+        if form is None or form.base_fields.keys() != self.filters.keys():
+            form = super().get_form_class()
+            form.base_fields = RunFilterSet._SharedFields(form.base_fields)
+            cls._form_class = form
+        return form
+
     @property
     def qs(self) -> QuerySet[Run]:
         qs = super().qs
