@@ -60,14 +60,17 @@ def cursor(using: str = "default") -> Iterator[Any]:
     not per call. Either is wrapped by Django as usual (query logging, execute
     wrappers, the test suite's statement counts)."""
     connection = connections[using]
-    factory = _factories.get(connection.vendor)
-    if factory is None or not (connection.vendor == "sqlite" or _prepared_on(connection)):
+    if connection.vendor == "sqlite":
+        cursor_class = _qmark_cursor()
+    elif _prepared_on(connection):
+        cursor_class = _server_binding()
+    else:
         with connection.cursor() as plain:
             yield plain
         return
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        raw = factory()(connection.connection)
+        raw = cursor_class(connection.connection)
     wrapped = connection._prepare_cursor(raw)
     try:
         yield wrapped
@@ -75,6 +78,7 @@ def cursor(using: str = "default") -> Iterator[Any]:
         wrapped.close()
 
 
+@functools.cache
 def _server_binding():
     from django.db.backends.postgresql.base import ServerBindingCursor
 
@@ -88,6 +92,7 @@ _QMARK: dict[str, str] = {}
 _QMARK_MOST = 512
 
 
+@functools.cache
 def _qmark_cursor():
     from django.db.backends.sqlite3.base import SQLiteCursorWrapper
 
@@ -103,9 +108,6 @@ def _qmark_cursor():
             return converted
 
     return QmarkCursor
-
-
-_factories = {"postgresql": _server_binding, "sqlite": functools.cache(_qmark_cursor)}
 
 
 # In the range of every integer field (a value outside it makes Django drop the lookup).

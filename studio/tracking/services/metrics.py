@@ -25,7 +25,7 @@ from studio.tracking.models import (
     RunChange,
 )
 from studio.tracking.services.changes import change_points
-from studio.tracking.services.runs import returning
+from studio.tracking.services.runs import _lock_run, returning
 
 MAX_BATCH_ITEMS = 1_000
 
@@ -105,10 +105,9 @@ def metric_log_batch(
     points = sum(len(s) for s in parsed.values())
 
     with transaction.atomic():
-        # One statement locks the run's row (PostgreSQL; SQLite's write transaction
-        # holds the database) and reads what the batch needs: whether the run still
-        # takes metrics, whether the batch was stored before, the summaries and last
-        # chunks of its series.
+        # The run's row locked, then one read of what the batch needs: whether the run
+        # still takes metrics, whether the batch was stored before, the summaries and
+        # last chunks of its series.
         state = _open_run(run, batch_id, _mergeable(parsed))
         if not state.accepts:
             raise RunTerminal(
@@ -119,19 +118,21 @@ def metric_log_batch(
             return _duplicate(batch_id)
         if state.beat_due:
             _heartbeat(run)
-        if parsed:
-            writes = _plan_series(run, parsed, state.summaries, state.tails)
-            # The change for open pages notes the batch id (None: nothing to show).
+        writes = _plan_series(run, parsed, state.summaries, state.tails) if parsed else None
+        # The change for open pages notes the batch id; a batch with nothing to show
+        # live (None) is noted in MetricBatch. False: the same batch, committed while
+        # this one waited for the lock.
+        noted = None
+        if writes is not None:
             noted = change_points(
                 run=run, series=parsed, summaries=writes.summaries, batch_id=batch_id
             )
-            if noted is False:  # the same batch, committed while this one waited
-                return _duplicate(batch_id)
-            if noted is None and not _batch_noted(run, batch_id):
-                return _duplicate(batch_id)
-            writes.apply()
-        elif not _batch_noted(run, batch_id):
+        if noted is None:
+            noted = _batch_noted(run, batch_id)
+        if not noted:
             return _duplicate(batch_id)
+        if writes is not None:
+            writes.apply()
         if clean_records:
             _store_records(run, clean_records)
     return {"batch_id": batch_id, "stored": points + len(clean_records), "duplicate": False}
@@ -313,7 +314,7 @@ _TAIL_COLUMNS = ("id", "count", "encoding", "steps", "values", "times")
 @dataclass
 class _RunState:
     status: str
-    accepts: bool  # neither finished nor in the trash
+    accepts: bool  # not finished
     noted: bool  # the batch id is noted already: a retry
     beat_due: bool  # the heartbeat is older than heartbeat_every()
     summaries: dict[str, MetricSummary]
@@ -321,8 +322,8 @@ class _RunState:
 
 
 def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
-    """Lock ``run``'s row for this transaction and read, in one statement after the
-    lock, its state, whether ``batch_id`` is noted (by a change, or in
+    """Lock ``run``'s row for this transaction (NotFound if it is gone or in the
+    trash) and read, in one statement after the lock, its state, whether ``batch_id`` is noted (by a change, or in
     ``MetricBatch``), and the summaries of the series ``most`` names with, for each,
     its last chunk if it holds at most ``most[name]`` points (worth topping up)."""
     q = connection.ops.quote_name
@@ -333,7 +334,7 @@ def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
     names = list(most)
     terminal = ", ".join(["%s"] * len(transitions.TERMINAL))
     sql = (
-        f"SELECT r.status, (r.deleted_at IS NULL AND r.status NOT IN ({terminal})),"
+        f"SELECT r.status, r.deleted_at IS NULL, r.status NOT IN ({terminal}),"
         f" (EXISTS (SELECT 1 FROM {q(MetricBatch._meta.db_table)} b"
         "  WHERE b.run_id = r.id AND b.batch_id = %s)"
         f" OR EXISTS (SELECT 1 FROM {q(RunChange._meta.db_table)} x"
@@ -358,25 +359,24 @@ def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
         max(most.values(), default=0),
         run.pk,
     ]
+    if connection.features.has_select_for_update:
+        # PostgreSQL: the lock first, on its own. A statement reads as of its start,
+        # so a read that also waited for the lock would see the summaries and chunks
+        # as they were before the writer it waited for committed, and write over that
+        # writer's points; the read after the lock sees them. (SQLite's write
+        # transaction holds the database from its BEGIN: the read alone does.)
+        _lock_run(run)
     with prepared.cursor() as cursor:
-        if connection.features.has_select_for_update:
-            # PostgreSQL: the lock first, on its own. A statement reads as of its
-            # start, so a read that also waited for the lock would see the summaries
-            # and chunks as they were before the writer it waited for committed, and
-            # write over that writer's points; the read after the lock sees them.
-            # (SQLite's write transaction holds the database from its BEGIN: one
-            # statement does.)
-            cursor.execute(_LOCK, [run.pk])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if not rows:
+    if not rows or not rows[0][1]:  # gone, or in the trash
         raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
-    status, accepts, noted, beat_due = rows[0][:4]
+    status, _present, accepts, noted, beat_due = rows[0][:5]
     width = len(_SUMMARY_COLUMNS)
     summaries: dict[str, MetricSummary] = {}
     tails: dict[str, MetricChunk] = {}
     for row in rows:
-        row = row[4:]
+        row = row[5:]
         if row[0] is None:  # no summary of these names yet
             continue
         values = list(row[:width])
@@ -394,7 +394,6 @@ def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
     return _RunState(status, bool(accepts), bool(noted), bool(beat_due), summaries, tails)
 
 
-_LOCK = f"SELECT id FROM {Run._meta.db_table} WHERE id = %s FOR UPDATE"
 _NAN_AT = _SUMMARY_COLUMNS.index("last_is_nan")
 
 

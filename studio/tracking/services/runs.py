@@ -459,12 +459,20 @@ def runs_heartbeat(*, runs: QuerySet[Run]) -> list[str]:
 
 def _lock_run(run: Run) -> str:
     """Lock the run row for this transaction (PostgreSQL; SQLite's IMMEDIATE
-    transaction already holds the database write lock) and return its status."""
-    status = Run.objects.select_for_update().filter(pk=run.pk).values_list("status", flat=True)
-    current = status.first()
-    if current is None:
+    transaction already holds the database write lock) and return its status; a run
+    gone or in the trash is not found. Written once, not compiled per call: every
+    metric batch on PostgreSQL takes this lock."""
+    sql = _LOCK if connection.features.has_select_for_update else _STATUS
+    with prepared.cursor() as cursor:
+        cursor.execute(sql, [run.pk])
+        found = cursor.fetchone()
+    if found is None:
         raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
-    return current
+    return found[0]
+
+
+_STATUS = f"SELECT status FROM {Run._meta.db_table} WHERE id = %s AND deleted_at IS NULL"
+_LOCK = f"{_STATUS} FOR UPDATE"
 
 
 # --- properties and tags ----------------------------------------------------------
