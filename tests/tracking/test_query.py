@@ -96,8 +96,52 @@ def names(workspace, expression):
         ("", ["bad", "cifar-run", "great", "live"]),
     ],
 )
-def test_expressions_select_the_right_runs(workspace, runs, expression, expected):
+@pytest.mark.parametrize("many_matches", [language.MANY_MATCHES, 0])
+def test_expressions_select_the_right_runs(
+    workspace, runs, expression, expected, many_matches, monkeypatch
+):
+    """Both ways a term on tag, property or metric rows is written (``having``: the
+    list of matches, or on SQLite past MANY_MATCHES a probe per run) select alike."""
+    monkeypatch.setattr(language, "MANY_MATCHES", many_matches)
     assert names(workspace, expression) == expected
+
+
+@pytest.mark.parametrize("many_matches", [language.MANY_MATCHES, 0])
+def test_chips_select_alike_written_either_way(workspace, runs, many_matches, monkeypatch):
+    monkeypatch.setattr(language, "MANY_MATCHES", many_matches)
+
+    def chosen(**params):
+        query = RunQuery.from_params({**params, "children": "1"})
+        return sorted(r.display_name for r in runlist.runs(query, workspace=workspace))
+
+    assert chosen(tag="quality=great run") == ["cifar-run", "great"]
+    assert chosen(tag=["quality", "worth another look"]) == ["great"]
+    assert chosen(prop="author=someone") == ["bad"]
+
+
+def _sql(workspace, expression):
+    query = RunQuery(filter=expression, children=True)
+    return str(runlist.runs(query, workspace=workspace).query)
+
+
+def test_a_large_match_is_probed_per_run_on_sqlite_and_listed_on_postgresql(
+    workspace, runs, monkeypatch
+):
+    """On SQLite, which keeps no statistics, a term matching more than MANY_MATCHES
+    rows becomes a correlated EXISTS (the page stops after its runs instead of reading
+    every match first); a smaller match stays ``IN (SELECT run_id ...)``, which SQLite
+    drives from. PostgreSQL plans both alike, so it always gets the list."""
+    from django.db import connection
+
+    monkeypatch.setattr(language, "MANY_MATCHES", 1)
+    two, one = "metrics.loss < 1", "metrics.loss < 0.2"  # 2 summaries match, then 1
+    assert names(workspace, two) == ["great", "live"]
+    assert names(workspace, one) == ["great"]
+    if connection.vendor == "sqlite":
+        assert "EXISTS" in _sql(workspace, two) and "IN (SELECT" not in _sql(workspace, two)
+    else:
+        assert "EXISTS" not in _sql(workspace, two) and "IN (SELECT" in _sql(workspace, two)
+    assert "EXISTS" not in _sql(workspace, one) and "IN (SELECT" in _sql(workspace, one)
 
 
 def test_duration_compares_seconds(workspace, runs):

@@ -137,13 +137,13 @@ def _rows_matching(model, chip: str) -> QuerySet:
     rows = model.objects.filter(key=validation.key(key, "key"))
     if value is not None:
         rows = rows.filter(value=value)
-    return rows.values("run_id")
+    return rows
 
 
 class RunFilterSet(django_filters.FilterSet):
-    """Filters of a workspace's runs. Tag and property chips are ``pk IN (rows of the
-    key/value index)``: driven by the index, they stay fast on 100,000 runs where a
-    correlated EXISTS per run would not."""
+    """Filters of a workspace's runs. Tag and property chips, like the search bar's
+    terms on tags, properties and metrics, keep the runs with a matching row as
+    ``language.having`` writes it for the database at hand."""
 
     q = ExpressionFilter(method="filter_q", max_length=language.MAX_LENGTH, label="Search")
     status = django_filters.MultipleChoiceFilter(choices=RunStatus.choices, label="Status")
@@ -229,12 +229,12 @@ class RunFilterSet(django_filters.FilterSet):
 
     def filter_tag(self, qs, name, value):
         for chip in value:
-            qs = qs.filter(pk__in=_rows_matching(RunTag, chip))
+            qs = qs.filter(language.having(_rows_matching(RunTag, chip), using=qs.db))
         return qs
 
     def filter_prop(self, qs, name, value):
         for chip in value:
-            qs = qs.filter(pk__in=_rows_matching(RunProperty, chip))
+            qs = qs.filter(language.having(_rows_matching(RunProperty, chip), using=qs.db))
         return qs
 
     def filter_created_after(self, qs, name, value):
