@@ -3,6 +3,7 @@ the same filters, the studio's sort keys, keyset pages, and a first page that co
 what the page beneath it does."""
 
 import pytest
+from django.db import connection
 
 from studio.errors import ValidationError
 from studio.rules.runquery import RunQuery
@@ -76,7 +77,8 @@ def test_the_local_first_page_costs_a_fixed_number_of_queries(sdk, django_assert
     # see whether the listed runs that are going still have a process: whatever its size
     with django_assert_num_queries(4):
         assert len(list(islice(exp.get_runs(include_children=True), 100))) == 100
-    with django_assert_num_queries(2):  # workspace, rows: nothing more to read
+    # workspace, rows: nothing more to read; on SQLite the tag's probe (language.having)
+    with django_assert_num_queries(2 + (connection.vendor == "sqlite")):
         assert list(exp.get_runs(include_children=True, tags={"x": None})) == []
 
 

@@ -46,6 +46,23 @@ def test_forward_pages_hold_every_run_once_in_sort_order(runs, sort_key):
         assert values[-6:] == [None] * 6  # runs without the metric, last both ways
 
 
+@pytest.mark.parametrize("sort_key", ["metric:last:loss", "-metric:last:loss", "-created", "name"])
+def test_a_first_page_reads_a_counted_list_from_its_ids_in_the_same_order(
+    runs, sort_key, monkeypatch
+):
+    """A first page whose count found the whole list (at most COUNT_LIMIT runs) is
+    read from those ids and sorted; a longer list walks the sort column's index. Both
+    give the same runs in the same order (ties by id, missing values last)."""
+    counted = listing.page(Run.objects.all(), parse_sort(sort_key), size=10)
+    assert counted.total == 23 and not counted.total_more
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 5)  # now the count stops short
+    walked = listing.page(Run.objects.all(), parse_sort(sort_key), size=10)
+    assert walked.total == 5 and walked.total_more
+    assert [r.pk for r in walked.runs] == [r.pk for r in counted.runs]
+    assert [r._sort for r in walked.runs] == [r._sort for r in counted.runs]
+    assert walked.next_cursor == counted.next_cursor
+
+
 @pytest.mark.parametrize("sort_key", ["metric:last:loss", "-metric:last:loss", "-created"])
 def test_backward_pages_mirror_the_forward_ones(runs, sort_key):
     pages = _forward(sort_key, size=5)

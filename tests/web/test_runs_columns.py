@@ -174,7 +174,9 @@ def test_a_filtered_page_sorted_by_a_metric_costs_the_same_queries_for_3_or_30_r
         body = client.get(url).content.decode()
 
     assert len(listed(body)) == 30
-    assert baseline <= 20
+    # 19 for the page, plus on SQLite one probe for each of the two terms on tag and
+    # metric rows (language.having: the list of matches or a probe per run).
+    assert baseline <= 21
 
 
 def test_children_fragment_costs_the_same_for_3_or_30_children(
