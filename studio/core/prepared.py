@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, models
 from django.db.backends.signals import connection_created
 from django.db.models import QuerySet
 from django.db.models.query import _get_from_db, get_related_populators
@@ -209,6 +209,28 @@ class Prepared:
 _INSERTS: dict[tuple[type, str], tuple[str, list]] = {}
 
 
+def _as_stored(field, vendor: str) -> tuple[type, ...]:
+    """The value types ``field`` stores unchanged on ``vendor`` (its ``pre_save`` only
+    reads the attribute and its ``get_db_prep_save`` hands such a value back as it is),
+    so ``insert`` skips both calls for them; () when it does more (times, JSON, UUIDs;
+    on PostgreSQL integers are wrapped in typed values for server-side binding)."""
+    if vendor != "sqlite" or type(field).pre_save is not models.Field.pre_save:
+        return ()
+    kind = type(field)
+    if kind in (models.CharField, models.TextField):
+        return (str, type(None))
+    if kind in (models.IntegerField, models.PositiveIntegerField, models.BigIntegerField):
+        return (int, type(None))
+    if kind is models.BooleanField:
+        return (bool,)
+    if kind is models.ForeignKey and type(field.target_field) in (
+        models.AutoField,
+        models.BigAutoField,
+    ):
+        return (int, type(None))
+    return ()
+
+
 def insert(obj, using: str = "default") -> None:
     """Save the new ``obj`` as ``obj.save()`` would (each field's ``pre_save`` and
     database preparation: defaults, ``auto_now_add``, JSON), with an INSERT written
@@ -224,9 +246,15 @@ def insert(obj, using: str = "default") -> None:
             f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)})"
             f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(meta.pk.column)}"
         )
-        _INSERTS[key] = (sql, fields)
+        _INSERTS[key] = (sql, [(f, f.attname, _as_stored(f, connection.vendor)) for f in fields])
     sql, fields = _INSERTS[key]
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    state = obj.__dict__
+    values = []
+    for field, attname, stored in fields:
+        value = state.get(attname, field) if stored else field
+        if value is field or type(value) not in stored:
+            value = field.get_db_prep_save(field.pre_save(obj, True), connection)
+        values.append(value)
     with cursor(using) as hot:
         hot.execute(sql, values)
         obj.pk = hot.fetchone()[0]

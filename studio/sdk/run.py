@@ -268,14 +268,18 @@ class Run(RunFiles):
     def _track_outputs(self, folder: Path) -> None:
         """v1's interactive run: ``folder`` exists, and what is written there while the
         run goes becomes its ``outputs/`` files when it ends."""
-        folder.mkdir(parents=True, exist_ok=True)
+        if not os.path.isdir(folder):  # (mkdir(exist_ok=True) raises and catches: 20 us)
+            folder.mkdir(parents=True, exist_ok=True)
         self._outputs = (folder, time.time())
 
     def _upload_outputs(self) -> None:
         folder, since = getattr(self, "_outputs", (None, 0.0))
-        if folder is None or not folder.is_dir():
+        if folder is None or not os.path.isdir(folder):
             return
         self._outputs = (None, 0.0)
+        with os.scandir(folder) as entries:
+            if next(entries, None) is None:  # nothing written (most runs): no walk
+                return
         written = sorted(
             p for p in folder.rglob("*")
             if p.is_file() and not p.is_symlink() and p.stat().st_mtime >= since - 1

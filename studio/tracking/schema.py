@@ -12,7 +12,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from django.db import connections
@@ -102,6 +104,15 @@ def _follow(run: Run, path: str):
     return value
 
 
+def _getter(path: str):
+    """Reads ``path`` off a run: a field in C (``attrgetter``), a related object's
+    field through ``_follow`` (which stops at a missing parent)."""
+    return attrgetter(path) if "__" not in path else partial(_follow, path=path)
+
+
+_GETTERS = tuple(_getter(path) for path in _PATHS)
+
+
 def run_to_dict(
     run: Run, labels: tuple[dict[str, str | None], dict[str, str]] | None = None
 ) -> dict[str, Any]:
@@ -112,7 +123,7 @@ def run_to_dict(
             {t.key: t.value for t in run.tags.all()},
             {p.key: p.value for p in run.properties.all()},
         )
-    return _run_dict((_follow(run, path) for path in _PATHS), labels[1], labels[0], raw=False)
+    return _run_dict([get(run) for get in _GETTERS], labels[1], labels[0], raw=False)
 
 
 @dataclass(slots=True)

@@ -72,3 +72,55 @@ def test_the_parameters_must_be_the_declared_ones(runs):
     )
     with pytest.raises(ValueError, match="must appear as a parameter"):
         unused.all(run_id="a", other="b")
+
+
+def _stored(run: Run) -> dict:
+    return dict(Run.objects.filter(pk=run.pk).values().get())
+
+
+def test_insert_stores_what_save_stores_whatever_the_value_types(workspace, experiment):
+    """``insert`` skips a field's preparation only for the types it stores unchanged
+    (text in a text field, an int in an integer one, a bool, None): anything else goes
+    through the field as ``save()`` sends it (an int into a text field becomes text,
+    times, JSON and UUIDs are prepared)."""
+    import datetime as dt
+
+    from studio.core.prepared import insert
+
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+
+    def made(number: int, **odd):
+        fields = dict(
+            run_id=f"r{number}",
+            workspace_id=workspace.pk,
+            experiment=experiment,
+            number=number,
+            display_name="ä \\u2603 'quoted'",
+            status="Running",
+            submitted_by="bob",
+            arguments=["--lr", "0.1"],
+            error={"code": "x", "nested": [1, None]},
+            started_at=when,
+            archived=False,
+        )
+        return Run(**{**fields, **odd})
+
+    for odd in ({}, {"display_name": 12345, "child_count": True, "archived": 1}):
+        saved, inserted = made(1), made(2, **odd)
+        saved.run_id, inserted.run_id = f"saved{len(odd)}", f"inserted{len(odd)}"
+        saved.number, inserted.number = 10 + len(odd), 20 + len(odd)
+        for key, value in odd.items():
+            setattr(saved, key, value)
+        saved.save()
+        insert(inserted)
+        assert inserted.pk and not inserted._state.adding
+        a, b = _stored(saved), _stored(inserted)
+        for key in ("id", "run_id", "uuid", "number", "created_at", "status_changed_at"):
+            a.pop(key), b.pop(key)
+        assert a == b
+        assert b["arguments"] == ["--lr", "0.1"] and b["error"] == {
+            "code": "x",
+            "nested": [1, None],
+        }
+        assert b["started_at"] == when
+    assert _stored(Run.objects.get(run_id="inserted3"))["display_name"] == "12345"

@@ -122,3 +122,42 @@ def test_v1_workspace_create_makes_the_workspace_and_warns_once_about_azure_argu
     assert sdk.Workspace.create("v1-team", exist_ok=True).name == "v1-team"
     with pytest.raises(Conflict):
         sdk.Workspace.create("V1-TEAM", exist_ok=True)  # another case is another name
+
+
+def test_the_local_store_starts_runs_where_the_names_point_after_a_rename_or_delete(sdk):
+    """The local store remembers the experiment a start found, and the statement that
+    numbers the next run checks its workspace still has that name and is writable:
+    renamed, deleted or archived meanwhile (by anyone), the start goes where the names
+    point now, as a store that read them again would."""
+    from studio.tracking.models import Run, Workspace
+    from studio.tracking.services import workspaces as services
+
+    here = sdk.Workspace("moving")
+    exp = sdk.Experiment(workspace=here, name="e")
+    first = exp.start_logging()
+    first.complete()
+    services.workspace_rename(workspace=Workspace.objects.get(name="moving"), name="moved")
+    second = exp.start_logging()
+    second.complete()
+    runs = Run.objects.filter(run_id__in=[first.id, second.id]).select_related("workspace")
+    assert {r.run_id: r.workspace.name for r in runs} == {first.id: "moved", second.id: "moving"}
+    assert second.number == 1  # a new experiment of that name, in a new workspace
+    services.workspace_set_archived(workspace=Workspace.objects.get(name="moving"), archived=True)
+    with pytest.raises(WorkspaceArchived):
+        exp.start_logging()
+    assert Run.objects.filter(workspace__name="moving").count() == 1
+    services.workspace_delete(workspace=Workspace.objects.get(name="moving"), confirm="moving")
+    third = exp.start_logging()  # the local store makes a workspace on first use
+    third.complete()
+    assert Run.objects.get(run_id=third.id).workspace.name == "moving"
+    assert not Workspace.objects.get(name="moving").archived
+
+
+def test_a_remembered_experiment_costs_its_start_one_query_less(sdk, django_assert_num_queries):
+    exp = sdk.Experiment(workspace=sdk.Workspace("counted"), name="e")
+    exp.start_logging().complete()
+    # BEGIN, the numbering UPDATE (which checks the workspace), the run, its change,
+    # COMMIT: the experiment is not read again
+    with django_assert_num_queries(5):
+        run = exp.start_logging()
+    run.complete()

@@ -20,6 +20,7 @@ from studio.tracking.services.files import (
 from studio.tracking.services.metrics import MAX_BATCH_ITEMS, metric_log_batch, new_batch_id
 from studio.tracking.services.runs import (
     MAX_CHILDREN_PER_CALL,
+    WorkspaceChanged,
     experiment_get_or_create,
     run_add_properties,
     run_cancel,
@@ -52,6 +53,7 @@ __all__ = [
     "MAX_BATCH_ITEMS",
     "TRASH_DAYS",
     "MAX_CHILDREN_PER_CALL",
+    "WorkspaceChanged",
     "description_attachment_upload",
     "description_restore",
     "description_save",
