@@ -188,6 +188,22 @@ class Prepared:
 
     def all(self, using: str = "default", **values: Any) -> list:
         rows, model = self._rows(using, values)
+        return self._instances(using, rows, model)
+
+    def from_rows(self, rows: list[tuple], using: str = "default") -> list:
+        """Instances of ``rows`` that another statement read in the shape of this
+        queryset's SELECT (the same columns in the same order: an ``UPDATE ...
+        RETURNING`` them), converted and built as ``all()`` does."""
+        _, _, compiler, model, (converters, composite) = self._compiled(using)
+        if rows and len(rows[0]) != compiler.col_count:
+            raise ValueError(f"Rows of {len(rows[0])} columns, not {compiler.col_count}.")
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
+        if composite:
+            rows = compiler.composite_fields_to_tuples(rows, composite)
+        return self._instances(using, list(rows), model)
+
+    def _instances(self, using: str, rows: list, model) -> list:
         if model is None:
             raise TypeError("A values_list query: use rows().")
         from_db, init_list, (start, end), populators, annotations = model

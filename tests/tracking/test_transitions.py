@@ -115,3 +115,75 @@ def test_two_racing_terminal_transitions_have_exactly_one_winner(experiment):
         winners = [r for r in results if r]
         assert len(winners) == 1
         assert Run.objects.get(pk=run.pk).status == winners[0]
+
+
+# --- run_transition_live: one statement for a run kept alive ------------------------
+
+
+@pytest.mark.parametrize("source", S.STATUSES)
+@pytest.mark.parametrize("target", S.STATUSES)
+def test_the_one_statement_move_follows_the_same_table(db, experiment, source, target):
+    from django.utils import timezone
+
+    run = services.run_create(experiment=experiment, submitted_by="alice")
+    Run.objects.filter(pk=run.pk).update(status=source, heartbeat_at=timezone.now())
+    moved = services.run_transition_live(run_id=run.run_id, status=target)
+    if target in EXPECTED[source]:
+        assert moved is not None and moved.status == target
+        assert Run.objects.get(pk=run.pk).status == target
+    else:
+        assert moved is None  # run_transition then says why
+        assert Run.objects.get(pk=run.pk).status == source
+
+
+def test_the_one_statement_move_answers_what_a_read_after_it_gives(db, experiment):
+    from studio.tracking import selectors
+    from studio.tracking.models import RunChange
+    from studio.tracking.schema import run_to_dict
+
+    parent = services.run_create(experiment=experiment, submitted_by="alice")
+    run = services.run_create(
+        experiment=experiment, submitted_by="alice", parent=parent, tags={"t": "1"}
+    )
+    before = RunChange.objects.filter(run=run).count()
+    moved = services.run_transition_live(
+        run_id=run.run_id, status="Failed", reason="failed", error={"message": "m", "code": "c"}
+    )
+    fresh = selectors.run_get(run_id=run.run_id)
+    assert run_to_dict(moved, ({"t": "1"}, {})) == run_to_dict(fresh)
+    assert moved.ended_at is not None and moved.error == {"message": "m", "code": "c"}
+    assert (moved.workspace.name, moved.experiment.name) == (
+        experiment.workspace.name,
+        experiment.name,
+    )
+    assert moved.parent.run_id == parent.run_id
+    assert not moved.get_deferred_fields()
+    assert moved.experiment.run_counter == 2  # the rest of a related row: read on use
+    change = RunChange.objects.filter(run=run).latest("id")
+    assert RunChange.objects.filter(run=run).count() == before + 1
+    assert change.kind == "status" and change.data["status"] == "Failed"
+
+
+def test_the_one_statement_move_leaves_any_other_run_to_the_full_path(db, experiment, settings):
+    """No such run, one in the trash, or one whose heartbeat is older than the lease or
+    missing (which the lost-run check judges): nothing is written, None answers."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from studio.tracking.models import RunChange
+
+    assert services.run_transition_live(run_id="nope", status="Completed") is None
+    lease = dt.timedelta(seconds=settings.STUDIO_RUN_LEASE_SECONDS)
+    cases = {
+        "quiet": {"heartbeat_at": timezone.now() - lease - dt.timedelta(seconds=1)},
+        "never beat": {"heartbeat_at": None},
+        "in the trash": {"deleted_at": timezone.now()},
+    }
+    for name, change in cases.items():
+        run = services.run_create(experiment=experiment, submitted_by="alice")
+        Run.all_objects.filter(pk=run.pk).update(**change)
+        changes = RunChange.objects.count()
+        assert services.run_transition_live(run_id=run.run_id, status="Completed") is None, name
+        assert Run.all_objects.get(pk=run.pk).status == "Running", name
+        assert RunChange.objects.count() == changes, name

@@ -316,22 +316,9 @@ def run_transition(
     A conditional UPDATE (``WHERE status IN allowed``) checked by its row count:
     of two racing transitions exactly one wins; the loser gets InvalidTransition.
     """
-    if status not in transitions.STATUSES:
-        raise ValidationError(f"Unknown status {status!r}.", field="status")
-    validation.text(reason, "reason", max_length=255)
-    allowed = transitions.allowed_from(status)
+    allowed, fields, now = _transition_plan(status, reason, error)
     if only_from is not None:
         allowed &= {only_from}
-    now = timezone.now()
-    fields: dict[str, Any] = {"status": status, "status_changed_at": now, "status_reason": reason}
-    if status in transitions.TAKEN:
-        fields["heartbeat_at"] = now  # the lease starts with the process taking it on
-    if status == RunStatus.RUNNING:
-        fields["started_at"] = Coalesce(F("started_at"), now)
-    if status in transitions.TERMINAL:
-        fields["ended_at"] = Coalesce(F("ended_at"), now)
-    if error is not None:
-        fields["error"] = dict(error)
     with transaction.atomic():  # the change is told exactly when it is made
         updated = _transition_update(run, allowed, fields)
         if updated:
@@ -345,10 +332,30 @@ def run_transition(
     return run
 
 
-def _transition_update(run: Run, allowed: set[str], fields: Mapping[str, Any]) -> int:
-    """``Run.objects.filter(pk=run.pk, status__in=allowed).update(**fields)`` (a
-    ``Coalesce(F(name), value)`` keeps a value already set), as a statement written
-    here rather than compiled per call: every start, completion and claim makes one."""
+def _transition_plan(
+    status: str, reason: str, error: Mapping[str, Any] | None
+) -> tuple[set[str], dict[str, Any], dt.datetime]:
+    """(the statuses a run may move to ``status`` from, the fields the move writes,
+    its time); a ValidationError for an unknown status or a bad reason."""
+    if status not in transitions.STATUSES:
+        raise ValidationError(f"Unknown status {status!r}.", field="status")
+    validation.text(reason, "reason", max_length=255)
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": status, "status_changed_at": now, "status_reason": reason}
+    if status in transitions.TAKEN:
+        fields["heartbeat_at"] = now  # the lease starts with the process taking it on
+    if status == RunStatus.RUNNING:
+        fields["started_at"] = Coalesce(F("started_at"), now)
+    if status in transitions.TERMINAL:
+        fields["ended_at"] = Coalesce(F("ended_at"), now)
+    if error is not None:
+        fields["error"] = dict(error)
+    return set(transitions.allowed_from(status)), fields, now
+
+
+def _set_clause(fields: Mapping[str, Any]) -> tuple[str, list]:
+    """``SET`` of a transition's ``fields`` (a ``Coalesce(F(name), value)`` keeps a
+    value already set) and its parameters, prepared as the ORM would."""
     q = connection.ops.quote_name
     sets, params = [], []
     for name, value in fields.items():
@@ -360,17 +367,84 @@ def _transition_update(run: Run, allowed: set[str], fields: Mapping[str, Any]) -
         else:
             sets.append(f"{column} = %s")
         params.append(field.get_db_prep_save(value, connection))
+    return ", ".join(sets), params
+
+
+def _transition_update(run: Run, allowed: set[str], fields: Mapping[str, Any]) -> int:
+    """``Run.objects.filter(pk=run.pk, status__in=allowed).update(**fields)``, as a
+    statement written here rather than compiled per call: every start, completion and
+    claim makes one."""
     statuses = sorted(allowed)
     if not statuses:
         return 0
+    sets, params = _set_clause(fields)
     sql = (
-        f"UPDATE {q(Run._meta.db_table)} SET {', '.join(sets)}"
+        f"UPDATE {connection.ops.quote_name(Run._meta.db_table)} SET {sets}"
         f" WHERE id = %s AND deleted_at IS NULL"
         f" AND status IN ({', '.join(['%s'] * len(statuses))})"
     )
     with prepared.cursor() as cursor:
         cursor.execute(sql, [*params, run.pk, *statuses])
         return cursor.rowcount
+
+
+# A run's row as a plain SELECT of it reads it: the shape run_transition_live's
+# UPDATE answers, turned into an instance as that SELECT's would be.
+_RUN_ROW = prepared.Prepared(lambda pk: Run.objects.filter(pk=pk).order_by(), pk=int)
+
+
+def run_transition_live(
+    *, run_id: str, status: str, reason: str = "", error: Mapping[str, Any] | None = None
+) -> Run | None:
+    """``run_transition`` for a run known by its id, in one statement that moves it and
+    answers its row (no read before): for a run whose heartbeat is within the lease,
+    which the lost-run check (``liveness``) never marks lost, the usual end of a run its
+    own process reports. The run comes back with its workspace's and experiment's
+    names and its parent's id (the rest of those rows is read on first use).
+
+    None when that does not apply: no such run, in the trash, a status it may not move
+    from, or a heartbeat older than the lease (or none). Then nothing was written, and
+    the caller reads the run (``selectors.run_get``, which makes the lost-run check)
+    and calls ``run_transition``, which says what stands in the way."""
+    from studio.tracking.services import liveness
+
+    allowed, fields, now = _transition_plan(status, reason, error)
+    statuses = sorted(allowed)
+    if not isinstance(run_id, str) or not run_id or not statuses:
+        return None
+    q = connection.ops.quote_name
+    table = q(Run._meta.db_table)
+    columns = ", ".join(f"{table}.{q(f.column)}" for f in Run._meta.concrete_fields)
+    sets, params = _set_clause(fields)
+    cutoff = now - dt.timedelta(seconds=liveness.lease_seconds())
+    sql = (
+        f"UPDATE {table} SET {sets}"
+        f" WHERE run_id = %s AND deleted_at IS NULL"
+        f" AND status IN ({', '.join(['%s'] * len(statuses))}) AND heartbeat_at >= %s"
+        f" RETURNING {columns},"
+        f" (SELECT w.name FROM {q(Workspace._meta.db_table)} w WHERE w.id = {table}.workspace_id),"
+        f" (SELECT e.name FROM {q(Experiment._meta.db_table)} e WHERE e.id = {table}.experiment_id),"
+        f" (SELECT p.run_id FROM {table} p WHERE p.id = {table}.parent_id)"
+    )
+    params += [run_id, *statuses, connection.ops.adapt_datetimefield_value(cutoff)]
+    with transaction.atomic():  # the change is told exactly when it is made
+        with prepared.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        *values, workspace, experiment, parent = row
+        (run,) = _RUN_ROW.from_rows([tuple(values)], connection.alias)
+        run.workspace = Workspace.from_db(
+            connection.alias, ["id", "name"], [run.workspace_id, workspace]
+        )
+        run.experiment = Experiment.from_db(
+            connection.alias, ["id", "name"], [run.experiment_id, experiment]
+        )
+        if run.parent_id is not None:
+            run.parent = Run.from_db(connection.alias, ["id", "run_id"], [run.parent_id, parent])
+        change_run_status(run=run)
+    return run
 
 
 def _updated_in_hand(run: Run, fields: Mapping[str, Any], now) -> None:
@@ -393,13 +467,18 @@ def run_complete(*, run: Run) -> Run:
 
 
 def run_fail(*, run: Run, error_details: str | None = None, error_code: str | None = None) -> Run:
-    error = None
-    if error_details is not None or error_code is not None:
-        error = {
-            "message": validation.text(error_details or "", "error_details", max_length=10_000),
-            "code": validation.text(error_code or "", "error_code", max_length=100),
-        }
+    error = run_failure(error_details, error_code)
     return run_transition(run=run, status=RunStatus.FAILED, reason="failed", error=error)
+
+
+def run_failure(error_details: str | None, error_code: str | None) -> dict[str, str] | None:
+    """The ``error`` a failed run keeps (checked), None when neither is given."""
+    if error_details is None and error_code is None:
+        return None
+    return {
+        "message": validation.text(error_details or "", "error_details", max_length=10_000),
+        "code": validation.text(error_code or "", "error_code", max_length=100),
+    }
 
 
 def run_cancel(*, run: Run) -> Run:
