@@ -161,3 +161,58 @@ def test_a_remembered_experiment_costs_its_start_one_query_less(sdk, django_asse
     with django_assert_num_queries(5):
         run = exp.start_logging()
     run.complete()
+
+
+def test_two_threads_finding_a_remembered_workspace_changed_both_start(sdk, monkeypatch):
+    """Both threads of one local store find the workspace renamed under the experiment
+    it remembers; each forgets it (the second finding it forgotten already) and reads
+    the names again. (A review found the second failing with KeyError.)"""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from studio.sdk.stores import store_for
+    from studio.tracking import selectors, services
+    from studio.tracking.models import Workspace
+    from studio.tracking.services import workspaces
+
+    store = store_for(None)
+    store.create_run("race", "e")  # remembered
+    workspaces.workspace_rename(workspace=Workspace.objects.get(name="race"), name="raced")
+    real_create, real_find = services.run_create, selectors.experiment_with_workspace
+    barrier = threading.Barrier(2)
+
+    def run_create(**kw):
+        try:
+            return real_create(**kw)
+        except services.WorkspaceChanged:
+            barrier.wait(5)  # both found it changed
+            if threading.current_thread().name == "B":
+                time.sleep(0.1)  # A forgets the experiment first
+            raise
+
+    def find(**kw):
+        if threading.current_thread().name == "A":
+            time.sleep(0.5)  # A reads the names again, slowly
+        return real_find(**kw)
+
+    monkeypatch.setattr(services, "run_create", run_create)
+    monkeypatch.setattr(selectors, "experiment_with_workspace", find)
+    errors, made = {}, []
+
+    def start(name):
+        try:
+            made.append(store.create_run("race", "e")["workspace"])
+        except Exception as exc:  # noqa: BLE001
+            errors[name] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(n,), name=n) for n in "AB"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == {}
+    assert made == ["race", "race"]

@@ -324,7 +324,7 @@ class LocalStore(LocalRegistry, Store):
             try:
                 run = services.run_create(experiment=exp, workspace_name=workspace, **args)
             except services.WorkspaceChanged:
-                del self._experiments[key]
+                self._experiments.pop(key, None)  # (another thread may have)
         if run is None:
             exp = selectors.experiment_with_workspace(workspace=workspace, name=experiment)
             if exp is None or exp.workspace.archived:  # made on first use, or refused

@@ -290,7 +290,7 @@ def having(rows: QuerySet, *, using: str | None = None) -> Q:
     run and which stops with the page: 1.8 ms for that count. PostgreSQL plans both
     forms as the same semi-join from its statistics, so it gets the list form."""
     if using is not None and connections[using].vendor == "sqlite":
-        if rows.order_by()[MANY_MATCHES : MANY_MATCHES + 1].exists():
+        if rows.using(using).order_by()[MANY_MATCHES : MANY_MATCHES + 1].exists():
             return Q(Exists(rows.filter(run_id=OuterRef("pk"))))
     return Q(pk__in=rows.values("run_id"))
 

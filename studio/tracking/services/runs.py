@@ -113,8 +113,8 @@ class WorkspaceChanged(Exception):
 def _reserve_numbers(experiment: Experiment, count: int, workspace_name: str | None = None) -> int:
     """Bump the experiment's counter by ``count`` and return the first new number.
     Must run inside the creating transaction: the UPDATE holds the row lock. With
-    ``workspace_name``, only if the experiment's workspace still has that name and is
-    not archived (else WorkspaceChanged)."""
+    ``workspace_name``, only if the experiment still has its name and its workspace
+    that name, not archived (else WorkspaceChanged)."""
     # One statement: UPDATE ... RETURNING; the ORM's update() answers a row count.
     sql = (
         f"UPDATE {Experiment._meta.db_table} SET run_counter = run_counter + %s,"
@@ -123,10 +123,10 @@ def _reserve_numbers(experiment: Experiment, count: int, workspace_name: str | N
     params = [count, timezone.now(), experiment.pk]
     if workspace_name is not None:
         sql += (
-            f" AND workspace_id IN (SELECT id FROM {Workspace._meta.db_table}"
+            f" AND name = %s AND workspace_id IN (SELECT id FROM {Workspace._meta.db_table}"
             " WHERE name = %s AND NOT archived)"
         )
-        params.append(workspace_name)
+        params += [experiment.name, workspace_name]
     found = returning(sql + " RETURNING run_counter", params)
     if found is None:
         raise WorkspaceChanged(experiment.pk)
