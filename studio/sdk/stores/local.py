@@ -406,22 +406,25 @@ class LocalStore(LocalRegistry, Store):
 
     def complete_run(self, run_id: str) -> dict[str, Any]:
         from studio.tracking import services
+        from studio.tracking.models import RunStatus
 
         # A run whose process keeps it alive ends in one statement; any other (lost,
         # finished, gone) is read first, as every write reads it, and says why.
-        run = services.run_transition_live(run_id=run_id, status="Completed")
+        run = services.run_transition_live(run_id=run_id, status=RunStatus.COMPLETED)
         return self._dict_of(run or services.run_complete(run=self._run(run_id)))
 
     def fail_run(
         self, run_id: str, *, error_details: str | None = None, error_code: str | None = None
     ) -> dict[str, Any]:
         from studio.tracking import services
+        from studio.tracking.models import RunStatus
 
+        # The error is checked once; both paths write it as run_fail would.
         error = services.run_failure(error_details, error_code)
         run = services.run_transition_live(
-            run_id=run_id, status="Failed", reason="failed", error=error
-        ) or services.run_fail(
-            run=self._run(run_id), error_details=error_details, error_code=error_code
+            run_id=run_id, status=RunStatus.FAILED, reason="failed", error=error
+        ) or services.run_transition(
+            run=self._run(run_id), status=RunStatus.FAILED, reason="failed", error=error
         )
         return self._dict_of(run)
 

@@ -106,8 +106,9 @@ def _new_run_ids(experiment_name: str, count: int) -> list[str]:
 
 
 class WorkspaceChanged(Exception):
-    """``run_create(workspace_name=...)``: the experiment's workspace is no longer
-    the writable workspace of that name; nothing was written."""
+    """``run_create(workspace_name=...)``: the experiment no longer has its name, or
+    its workspace is no longer the writable workspace of that name; nothing was
+    written."""
 
 
 def _reserve_numbers(experiment: Experiment, count: int, workspace_name: str | None = None) -> int:
@@ -177,9 +178,9 @@ def run_create(
     """Create one run (``start_logging``, ``child_run``, ``submit``). ``run_id``: the
     id the client chose (v1's ``child_run`` names its runs), else a new one.
     ``workspace_name``: for a caller holding an experiment it read earlier, the run is
-    made only if the experiment's workspace is still the writable workspace of that
-    name (else WorkspaceChanged, and nothing is written); the check is part of the
-    statement that numbers the run."""
+    made only if the experiment still has its name and its workspace is still the
+    writable workspace of that name (else WorkspaceChanged, and nothing is written);
+    the check is part of the statement that numbers the run."""
     if type not in RunType.values:
         raise ValidationError(f"Unknown run type {type!r}.", field="type")
     if status not in (RunStatus.RUNNING, RunStatus.NOT_STARTED, RunStatus.QUEUED):
