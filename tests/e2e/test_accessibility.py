@@ -70,6 +70,12 @@ PAGES = [
     Page("runs", "/runs/", wait_for="table.runs.list"),
     Page("runs-columns-menu", "/runs/", _open_menu("Columns")),
     Page("runs-grouped", "/runs/?group=tag:lr"),
+    # A metric filter sorted by that metric: the rows read from the counted ids.
+    Page(
+        "runs-filtered-sorted",
+        "/runs/?q=metrics.loss+%3C+10&sort=metric:last:loss&col=name&col=metric:last:loss",
+        wait_for="table.runs.list",
+    ),
     Page("runs-shortcuts", "/runs/", _press("?"), wait_for="dialog#shortcuts[open]"),
     Page("runs-account-menu", "/runs/", _click("details.user-menu > summary")),
     Page("run-overview", "/runs/{run}/"),
