@@ -55,7 +55,7 @@ ALLOWED: dict[str, set[str]] = {
         "compat",
     },  # accounts.routes: the login pages are declared public
     "wsgi": set(),
-    "asgi": set(),
+    "asgi": {"core"},  # the bridge to the WSGI handler (core.wsgi_bridge)
     "__main__": {"cli"},
 }
 SDK_MODULE_LEVEL = {"studio.errors", "studio.rules", "studio.core.env", "studio.bootstrap"}
