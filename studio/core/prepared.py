@@ -78,6 +78,31 @@ def cursor(using: str = "default") -> Iterator[Any]:
         wrapped.close()
 
 
+@contextmanager
+def pipeline(using: str = "default") -> Iterator[None]:
+    """On PostgreSQL, send the statements of the block without waiting for each
+    answer (psycopg's pipeline mode): the server still runs them one after the other,
+    and a statement whose rows are read waits for what was sent before it. A metric
+    batch's transaction (the lock, the read, three writes) then waits on the network
+    three times, not seven. Elsewhere, and inside an outer pipeline, it does nothing.
+
+    Enter it inside ``transaction.atomic()``, not around it: changing the connection's
+    autocommit inside a pipeline costs a round trip each way. An error of a statement
+    whose answer was not read is raised by the next statement that reads one, or when
+    the block ends."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not _prepared_on(connection):
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw._pipeline is not None:  # nested: the outer pipeline sends these too
+        yield
+        return
+    with connection.wrap_database_errors, raw.pipeline():
+        yield
+
+
 @functools.cache
 def _server_binding():
     from django.db.backends.postgresql.base import ServerBindingCursor

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from studio.errors import RunTerminal, ValidationError
 from studio.rules import metricdata
@@ -297,3 +298,46 @@ def test_bad_records_are_refused(run, record):
     with pytest.raises(ValidationError):
         services.metric_log_batch(run=run, batch_id="b", records=[record])
     assert nothing_stored(run)
+
+
+def test_a_batch_found_stored_meanwhile_rolls_back_its_points(run, monkeypatch):
+    """The batch id is noted last; should it turn out stored by another request (the
+    change's INSERT answers nothing), the points written before it are rolled back."""
+    from studio.tracking.services import metrics
+
+    services.metric_log_batch(run=run, batch_id="b1", series=[series("loss", [1.0])])
+    monkeypatch.setattr(metrics, "change_points", lambda **kwargs: False)
+
+    result = services.metric_log_batch(
+        run=run, batch_id="b2", series=[series("loss", [2.0], steps=[1])]
+    )
+
+    assert result == {"batch_id": "b2", "stored": 0, "duplicate": True}
+    summary = MetricSummary.objects.get(run=run, name="loss")
+    assert (summary.count, summary.last_value) == (1, 1.0)
+    steps, values, _ = selectors.metric_history(run=run, name="loss")
+    assert list(steps) == [0] and list(values) == [1.0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's pipeline mode")
+def test_a_batchs_transaction_is_sent_in_one_pipeline_on_postgresql(run):
+    """From BEGIN (here the test's savepoint) to the change, every statement of a batch
+    goes out in pipeline mode; the ones before it (the run's access) do not."""
+    sent = []
+
+    def note(execute, sql, params, many, context):
+        sent.append((sql, context["connection"].connection._pipeline is not None))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        for i, value in enumerate([1.0, 2.0, 3.0]):
+            services.metric_log_batch(
+                run=run, batch_id=f"b{i}", series=[series("loss", [value], steps=[i])]
+            )
+
+    work = [(sql, piped) for sql, piped in sent if not sql.startswith(("SAVEPOINT", "RELEASE"))]
+    assert sum("FOR UPDATE" in sql for sql, _ in work) == 3  # each batch's lock
+    assert sum(sql.startswith("INSERT INTO tracking_runchange") for sql, _ in work) == 3
+    assert work[-1][0].startswith("INSERT INTO tracking_runchange")  # noted last
+    assert all(piped for _, piped in work), work
+    assert MetricSummary.objects.get(run=run, name="loss").count == 3

@@ -104,38 +104,47 @@ def metric_log_batch(
         validation.metric_name(name, f"records[{i}].name", system=system)
     points = sum(len(s) for s in parsed.values())
 
-    with transaction.atomic():
-        # The run's row locked, then one read of what the batch needs: whether the run
-        # still takes metrics, whether the batch was stored before, the summaries and
-        # last chunks of its series.
-        state = _open_run(run, batch_id, _mergeable(parsed))
-        if not state.accepts:
-            raise RunTerminal(
-                f"Run {run.run_id} is {state.status}; it no longer accepts metrics.",
-                field="run_id",
-            )
-        if state.noted:
-            return _duplicate(batch_id)
-        if state.beat_due:
-            _heartbeat(run)
-        writes = _plan_series(run, parsed, state.summaries, state.tails) if parsed else None
-        # The change for open pages notes the batch id; a batch with nothing to show
-        # live (None) is noted in MetricBatch. False: the same batch, committed while
-        # this one waited for the lock.
-        noted = None
-        if writes is not None:
-            noted = change_points(
-                run=run, series=parsed, summaries=writes.summaries, batch_id=batch_id
-            )
-        if noted is None:
-            noted = _batch_noted(run, batch_id)
-        if not noted:
-            return _duplicate(batch_id)
-        if writes is not None:
-            writes.apply()
-        if clean_records:
-            _store_records(run, clean_records)
+    try:
+        with transaction.atomic(), prepared.pipeline():
+            # The run's row locked, then one read of what the batch needs: whether the
+            # run still takes metrics, whether the batch was stored before, the
+            # summaries and last chunks of its series.
+            state = _open_run(run, batch_id, _mergeable(parsed))
+            if not state.accepts:
+                raise RunTerminal(
+                    f"Run {run.run_id} is {state.status}; it no longer accepts metrics.",
+                    field="run_id",
+                )
+            if state.noted:
+                return _duplicate(batch_id)
+            if state.beat_due:
+                _heartbeat(run)
+            writes = _plan_series(run, parsed, state.summaries, state.tails) if parsed else None
+            if writes is not None:
+                writes.apply()
+            if clean_records:
+                _store_records(run, clean_records)
+            # Last, the batch id is noted: by the change for open pages, or, for a batch
+            # with nothing to show live (None), in MetricBatch. Its answer is the one
+            # this transaction waits for (the writes above go out with it). False: the
+            # same batch, committed while this one waited for the lock; the writes are
+            # rolled back.
+            noted = None
+            if writes is not None:
+                noted = change_points(
+                    run=run, series=parsed, summaries=writes.summaries, batch_id=batch_id
+                )
+            if noted is None:
+                noted = _batch_noted(run, batch_id)
+            if not noted:
+                raise _NotedMeanwhile
+    except _NotedMeanwhile:
+        return _duplicate(batch_id)
     return {"batch_id": batch_id, "stored": points + len(clean_records), "duplicate": False}
+
+
+class _NotedMeanwhile(Exception):
+    """The batch was stored by another request while this one waited: roll back."""
 
 
 def _duplicate(batch_id: str) -> dict[str, Any]:
@@ -364,8 +373,10 @@ def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
         # so a read that also waited for the lock would see the summaries and chunks
         # as they were before the writer it waited for committed, and write over that
         # writer's points; the read after the lock sees them. (SQLite's write
-        # transaction holds the database from its BEGIN: the read alone does.)
-        _lock_run(run)
+        # transaction holds the database from its BEGIN: the read alone does.) Its
+        # answer is not read: in the caller's pipeline, BEGIN, the lock and the read
+        # go out together, and the read finds a run that is gone.
+        _lock_run(run, read=False)
     with prepared.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

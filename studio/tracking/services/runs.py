@@ -562,14 +562,19 @@ def runs_heartbeat(*, runs: QuerySet[Run]) -> list[str]:
     return sorted(alive.values())
 
 
-def _lock_run(run: Run) -> str:
+def _lock_run(run: Run, *, read: bool = True) -> str | None:
     """Lock the run row for this transaction (PostgreSQL; SQLite's IMMEDIATE
     transaction already holds the database write lock) and return its status; a run
     gone or in the trash is not found. Written once, not compiled per call: every
-    metric batch on PostgreSQL takes this lock."""
+    metric batch on PostgreSQL takes this lock.
+
+    ``read=False`` (PostgreSQL): only send the lock, for a caller that reads the row
+    next in the same pipeline and finds a missing run there."""
     sql = _LOCK if connection.features.has_select_for_update else _STATUS
     with prepared.cursor() as cursor:
         cursor.execute(sql, [run.pk])
+        if not read:
+            return None
         found = cursor.fetchone()
     if found is None:
         raise NotFound(f"Run {run.run_id} does not exist.", field="run_id")
