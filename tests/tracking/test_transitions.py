@@ -137,20 +137,28 @@ def test_the_one_statement_move_follows_the_same_table(db, experiment, source, t
 
 
 def test_the_one_statement_move_answers_what_a_read_after_it_gives(db, experiment):
+    from django.utils import timezone
+
     from studio.tracking import selectors
     from studio.tracking.models import RunChange
     from studio.tracking.schema import run_to_dict
 
     parent = services.run_create(experiment=experiment, submitted_by="alice")
     run = services.run_create(
-        experiment=experiment, submitted_by="alice", parent=parent, tags={"t": "1"}
+        experiment=experiment,
+        submitted_by="alice",
+        parent=parent,
+        tags={"t": "1", "b": None, "a": 'é " {}'},
+        properties={"p": "2"},
     )
     before = RunChange.objects.filter(run=run).count()
     moved = services.run_transition_live(
         run_id=run.run_id, status="Failed", reason="failed", error={"message": "m", "code": "c"}
     )
     fresh = selectors.run_get(run_id=run.run_id)
-    assert run_to_dict(moved, ({"t": "1"}, {})) == run_to_dict(fresh)
+    assert moved.labels_read == selectors.run_labels(run=fresh)
+    assert list(moved.labels_read[0]) == ["a", "b", "t"]  # in key order, as read
+    assert run_to_dict(moved, moved.labels_read) == run_to_dict(fresh)
     assert moved.ended_at is not None and moved.error == {"message": "m", "code": "c"}
     assert (moved.workspace.name, moved.experiment.name) == (
         experiment.workspace.name,
@@ -162,6 +170,13 @@ def test_the_one_statement_move_answers_what_a_read_after_it_gives(db, experimen
     change = RunChange.objects.filter(run=run).latest("id")
     assert RunChange.objects.filter(run=run).count() == before + 1
     assert change.kind == "status" and change.data["status"] == "Failed"
+    # A run with no labels answers two empty ones.
+    bare = services.run_create(experiment=experiment, submitted_by="alice")
+    Run.objects.filter(pk=bare.pk).update(heartbeat_at=timezone.now())
+    assert services.run_transition_live(run_id=bare.run_id, status="Completed").labels_read == (
+        {},
+        {},
+    )
 
 
 def test_the_one_statement_move_leaves_any_other_run_to_the_full_path(db, experiment, settings):

@@ -411,7 +411,9 @@ class LocalStore(LocalRegistry, Store):
         # A run whose process keeps it alive ends in one statement; any other (lost,
         # finished, gone) is read first, as every write reads it, and says why.
         run = services.run_transition_live(run_id=run_id, status=RunStatus.COMPLETED)
-        return self._dict_of(run or services.run_complete(run=self._run(run_id)))
+        if run is not None:
+            return self._dict_of(run, run.labels_read)
+        return self._dict_of(services.run_complete(run=self._run(run_id)))
 
     def fail_run(
         self, run_id: str, *, error_details: str | None = None, error_code: str | None = None
@@ -423,7 +425,10 @@ class LocalStore(LocalRegistry, Store):
         error = services.run_failure(error_details, error_code)
         run = services.run_transition_live(
             run_id=run_id, status=RunStatus.FAILED, reason="failed", error=error
-        ) or services.run_transition(
+        )
+        if run is not None:
+            return self._dict_of(run, run.labels_read)
+        run = services.run_transition(
             run=self._run(run_id), status=RunStatus.FAILED, reason="failed", error=error
         )
         return self._dict_of(run)

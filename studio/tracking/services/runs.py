@@ -4,6 +4,7 @@ and tags."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import secrets
 import time
@@ -401,7 +402,8 @@ def run_transition_live(
     answers its row (no read before): for a run whose heartbeat is within the lease,
     which the lost-run check (``liveness``) never marks lost, the usual end of a run its
     own process reports. The run comes back with its workspace's and experiment's
-    names and its parent's id (the rest of those rows is read on first use).
+    names and its parent's id (the rest of those rows is read on first use), and its
+    tags and properties as ``run.labels_read`` (what ``selectors.run_labels`` answers).
 
     None when that does not apply: no such run, in the trash, a status it may not move
     from, or a heartbeat older than the lease (or none). Then nothing was written, and
@@ -425,7 +427,8 @@ def run_transition_live(
         f" RETURNING {columns},"
         f" (SELECT w.name FROM {q(Workspace._meta.db_table)} w WHERE w.id = {table}.workspace_id),"
         f" (SELECT e.name FROM {q(Experiment._meta.db_table)} e WHERE e.id = {table}.experiment_id),"
-        f" (SELECT p.run_id FROM {table} p WHERE p.id = {table}.parent_id)"
+        f" (SELECT p.run_id FROM {table} p WHERE p.id = {table}.parent_id),"
+        f" {_labels_json(RunTag, table)}, {_labels_json(RunProperty, table)}"
     )
     params += [run_id, *statuses, connection.ops.adapt_datetimefield_value(cutoff)]
     with transaction.atomic():  # the change is told exactly when it is made
@@ -434,8 +437,9 @@ def run_transition_live(
             row = cursor.fetchone()
         if row is None:
             return None
-        *values, workspace, experiment, parent = row
+        *values, workspace, experiment, parent, tags, properties = row
         (run,) = _RUN_ROW.from_rows([tuple(values)], connection.alias)
+        run.labels_read = (_labels_from(tags), _labels_from(properties))
         run.workspace = Workspace.from_db(
             connection.alias, ["id", "name"], [run.workspace_id, workspace]
         )
@@ -446,6 +450,25 @@ def run_transition_live(
             run.parent = Run.from_db(connection.alias, ["id", "run_id"], [run.parent_id, parent])
         change_run_status(run=run)
     return run
+
+
+def _labels_json(model, table: str) -> str:
+    """A scalar subquery answering the run's rows of ``model`` (tags or properties)
+    as one JSON object, key to value: in the statement that ends a run, so its
+    dictionary needs no read after it."""
+    q = connection.ops.quote_name
+    rows = f"FROM {q(model._meta.db_table)} x WHERE x.run_id = {table}.id"
+    if connection.vendor == "postgresql":
+        return f"(SELECT json_object_agg(x.key, x.value) {rows})"  # NULL for none
+    return f"(SELECT json_group_object(x.key, x.value) {rows})"  # '{}' for none
+
+
+def _labels_from(found) -> dict[str, Any]:
+    """The JSON object of ``_labels_json`` (text on SQLite, decoded already by
+    psycopg), in key order as ``selectors.run_labels`` gives it."""
+    if isinstance(found, str):
+        found = json.loads(found)
+    return dict(sorted(found.items())) if found else {}
 
 
 def _updated_in_hand(run: Run, fields: Mapping[str, Any], now) -> None:
