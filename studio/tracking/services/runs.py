@@ -46,8 +46,17 @@ MAX_CHILDREN_PER_CALL = 10_000
 
 def workspace_get_or_create(*, name: str) -> Workspace:
     name = validation.workspace_name(name)
+    # Every call of the local store names its workspace: the read is compiled once.
+    found = _WORKSPACE.first(name=name)
+    if found is not None:
+        return found
     workspace, _ = Workspace.objects.get_or_create(name=name)
     return workspace
+
+
+_WORKSPACE = prepared.Prepared(
+    lambda name: Workspace.objects.filter(name=name).order_by(), name=str
+)
 
 
 def workspace_check_writable(workspace: Workspace) -> None:
