@@ -202,7 +202,8 @@ def _mergeable(parsed: dict[str, metricdata.Series]) -> dict[str, int]:
 @dataclass
 class _SeriesWrites:
     """What storing a batch's series writes, worked out before anything is written
-    (the change that notes the batch goes first: a retry then writes nothing)."""
+    (the change that notes the batch is written after them: a batch found stored
+    meanwhile rolls them back)."""
 
     summaries: dict[str, MetricSummary]  # every series' summary after the batch
     updated: list[MetricSummary]
