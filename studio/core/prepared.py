@@ -68,6 +68,10 @@ def cursor(using: str = "default") -> Iterator[Any]:
         with connection.cursor() as plain:
             yield plain
         return
+    # As Django's own cursors do: the first statement of a request (a token's lookup)
+    # checks a kept connection first (CONN_HEALTH_CHECKS), so one the server dropped
+    # (a restart) is replaced instead of failing the request.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = cursor_class(connection.connection)
@@ -94,6 +98,7 @@ def pipeline(using: str = "default") -> Iterator[None]:
     if connection.vendor != "postgresql" or not _prepared_on(connection):
         yield
         return
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
     if raw._pipeline is not None:  # nested: the outer pipeline sends these too

@@ -52,3 +52,24 @@ def test_turned_off_the_hot_cursor_is_djangos(db, settings):
     settings.STUDIO_PG_PREPARED = False
     with prepared.cursor() as cursor:
         assert "ServerBinding" not in type(cursor.cursor).__name__
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_before_the_first_statement(
+    transactional_db,
+):
+    """A request's first statement (a token's lookup, through this cursor) checks the
+    kept connection as Django's own cursors do: after a server restart it reconnects
+    instead of failing the request."""
+    import psycopg
+
+    connection.ensure_connection()
+    dropped = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    # What a new request does to a kept connection (request_started).
+    connection.health_check_enabled, connection.health_check_done = True, False
+
+    with prepared.cursor() as cursor:
+        cursor.execute("SELECT %s::int + 1", [1])
+        assert cursor.fetchone() == (2,)
+    assert connection.connection.info.backend_pid != dropped
