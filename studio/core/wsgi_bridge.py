@@ -10,7 +10,7 @@ trips for a one-point metric POST, about 0.45 ms of its ~2.8 ms on the server
 ``WSGIBridge`` keeps a2wsgi's environ and its body reader and makes one:
 
 - the body is read on the loop before the thread starts, up to ``PREFETCH`` bytes
-  (every JSON request; an upload beyond that reads the rest from the thread as
+  (a JSON request; an upload beyond that reads the rest from the thread as
   a2wsgi does, so a large file never sits in memory whole). The body is marked
   ended (``wsgi.input_terminated``), as the ASGI server delivers it: a chunked
   upload is streamed, as under gunicorn's own workers, not refused with 411;
@@ -29,23 +29,50 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from a2wsgi.wsgi import Body, build_environ
+from django.http import UnreadablePostError
 
-PREFETCH = 1024 * 1024  # bytes of a request body read on the loop before the thread runs
+# Bytes of a request body read on the loop before the thread runs: a metric batch of a
+# few thousand points. Each connection waiting for a thread may hold this much.
+PREFETCH = 256 * 1024
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request's body had arrived."""
+
+
+def _check(message: dict[str, Any]) -> dict[str, Any]:
+    if message["type"] == "http.disconnect":
+        raise ClientGone
+    return message
 
 
 class _Rest(Body):
-    """a2wsgi's body reader, starting with what the loop has read already."""
+    """a2wsgi's body reader, starting with what the loop has read already. A client
+    gone mid-body is an error for the view reading it (Django's UnreadablePostError),
+    not the end of the body: a cut-off upload is never stored as a whole one."""
 
     def __init__(self, loop, receive, head: bytes) -> None:
         super().__init__(loop, receive)
         self.buffer.extend(head)
 
+    def _receive_more_data(self) -> bytes:
+        if not self._has_more:
+            return b""
+        future = asyncio.run_coroutine_threadsafe(self.receive(), loop=self.loop)
+        try:
+            message = _check(future.result())
+        except ClientGone:
+            raise UnreadablePostError("The client disconnected during the request.") from None
+        self._has_more = message.get("more_body", False)
+        return message.get("body", b"")
+
 
 async def _prefetch(receive) -> tuple[bytes, bool]:
-    """The body's first ``PREFETCH`` bytes (or all of it), and whether more follows."""
+    """The body's first ``PREFETCH`` bytes (or all of it), and whether more follows;
+    ClientGone if the client disconnects first."""
     head = bytearray()
     while True:
-        message = await receive()
+        message = _check(await receive())
         head += message.get("body", b"")
         if not message.get("more_body", False):
             return bytes(head), False
@@ -71,7 +98,11 @@ class WSGIBridge:
 
     async def __call__(self, scope, receive, send) -> None:
         loop = asyncio.get_running_loop()
-        head, more = await _prefetch(receive)
+        try:
+            head, more = await _prefetch(receive)
+        except ClientGone:
+            return  # nobody to answer: the view does not run
+
         body = _Rest(loop, receive, head) if more else io.BytesIO(head)
         environ = build_environ(scope, body)
         # An ASGI server hands over the body decoded and ended (a chunked upload too).

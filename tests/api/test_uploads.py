@@ -103,7 +103,7 @@ def test_the_development_server_answers_a_chunked_upload_with_411(live_server, a
 
 
 # gunicorn's own sync workers on the WSGI application, and the workers ``studio server``
-# runs: uvicorn on the ASGI application, whose bridge reads the first MiB of a body
+# runs: uvicorn on the ASGI application, whose bridge reads the first 256 KiB of a body
 # before the view runs and the rest as the view asks for it (studio/core/wsgi_bridge.py).
 SERVED = {
     "wsgi": ["studio.wsgi:application"],

@@ -8,6 +8,7 @@ import asyncio
 import threading
 
 import pytest
+from django.http import UnreadablePostError
 
 from studio.core import wsgi_bridge
 from studio.core.wsgi_bridge import WSGIBridge
@@ -36,6 +37,9 @@ class Stream:
         self.closed = True
 
 
+GONE = object()  # where the client disconnects
+
+
 def serve(app, body_pieces=(b"",), method="POST", headers=()):
     """Run one request through a bridge; the messages it sent."""
     scope = {
@@ -48,6 +52,8 @@ def serve(app, body_pieces=(b"",), method="POST", headers=()):
 
     async def receive():
         body = pieces.pop(0)
+        if body is GONE:
+            return {"type": "http.disconnect"}
         return {"type": "http.request", "body": body, "more_body": bool(pieces)}
 
     async def send(message):
@@ -90,6 +96,37 @@ def test_a_body_past_the_prefetch_is_read_on_from_the_thread(monkeypatch):
     serve(app, pieces)
     assert b"".join(seen) == b"".join(pieces)
     assert seen[0] == b"0123456789ab"
+
+
+def test_a_client_gone_mid_body_is_an_error_for_the_view_not_the_end_of_the_body(monkeypatch):
+    monkeypatch.setattr(wsgi_bridge, "PREFETCH", 4)
+    read, failed = [], []
+
+    def app(environ, start_response):
+        assert environ["wsgi.input_terminated"]
+        try:
+            read.append(environ["wsgi.input"].read())
+        except UnreadablePostError as error:
+            failed.append(error)
+            raise
+        start_response("201 Created", [])
+        return Content([b"stored"])
+
+    with pytest.raises(UnreadablePostError):
+        serve(app, [b"abcd", b"ef", GONE])
+    assert read == [] and len(failed) == 1
+
+
+def test_a_client_gone_before_the_body_arrived_runs_no_view():
+    ran = []
+
+    def app(environ, start_response):
+        ran.append(True)
+        start_response("200 OK", [])
+        return Content([b""])
+
+    assert serve(app, [b"ab", GONE]) == []
+    assert ran == []
 
 
 def test_a_streaming_answer_is_sent_chunk_by_chunk_from_the_requests_thread():
