@@ -468,16 +468,19 @@ def _labels_json(model, table: str) -> str:
     q = connection.ops.quote_name
     rows = f"FROM {q(model._meta.db_table)} x WHERE x.run_id = {table}.id"
     if connection.vendor == "postgresql":
-        return f"(SELECT json_object_agg(x.key, x.value) {rows})"  # NULL for none
+        # In the database's key order (its collation), as selectors.run_labels reads
+        # them; NULL for none.
+        return f"(SELECT json_object_agg(x.key, x.value ORDER BY x.key) {rows})"
     return f"(SELECT json_group_object(x.key, x.value) {rows})"  # '{}' for none
 
 
 def _labels_from(found) -> dict[str, Any]:
-    """The JSON object of ``_labels_json`` (text on SQLite, decoded already by
-    psycopg), in key order as ``selectors.run_labels`` gives it."""
+    """The JSON object of ``_labels_json`` in key order, as ``selectors.run_labels``
+    gives it: on PostgreSQL decoded by psycopg in the order the database sorted; on
+    SQLite text, sorted here (SQLite's default collation compares code points)."""
     if isinstance(found, str):
-        found = json.loads(found)
-    return dict(sorted(found.items())) if found else {}
+        found = dict(sorted(json.loads(found).items()))
+    return found or {}
 
 
 def _updated_in_hand(run: Run, fields: Mapping[str, Any], now) -> None:
