@@ -4,8 +4,8 @@ a2wsgi (the library ``studio server`` serves sync requests with) crosses between
 event loop and the request's thread for every step: the request body is read from
 the thread through the loop, and the response's start, each chunk and its end are
 each queued back to the loop, the thread waiting for every one. That is five round
-trips for a one-point metric POST, about 0.45 ms of its ~2.8 ms on the server
-(bench/versus_mlflow.py, issue 16).
+trips for a one-point metric POST: 0.4-0.65 ms of server CPU out of 3.6-4.6 ms
+(two servers, old and new, POSTs alternating between them; bench/README.md, issue 16).
 
 ``WSGIBridge`` keeps a2wsgi's environ and its body reader and makes one:
 
@@ -13,7 +13,9 @@ trips for a one-point metric POST, about 0.45 ms of its ~2.8 ms on the server
   (a JSON request; an upload beyond that reads the rest from the thread as
   a2wsgi does, so a large file never sits in memory whole). The body is marked
   ended (``wsgi.input_terminated``), as the ASGI server delivers it: a chunked
-  upload is streamed, as under gunicorn's own workers, not refused with 411;
+  upload is streamed, as under gunicorn's own workers, not refused with 411. A
+  client gone before the body arrived runs no view; one gone later makes the read
+  raise Django's UnreadablePostError, so a cut-off upload is never stored;
 - a response whose body is in memory (``HttpResponse``, not ``streaming``) comes
   back whole with the thread's result and is sent from the loop; a streaming one
   (a file, a tar, an export) is sent chunk by chunk from the thread, each send
