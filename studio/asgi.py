@@ -7,11 +7,11 @@ URL resolves to:
   Django's ASGI handler: an open stream is a coroutine waiting on a queue, no thread;
 - every other request (pages, the JSON API, files) is served by Django's WSGI
   handler on a pool of threads (``studio.core.wsgi_bridge``): the whole request,
-  middleware, signals and view, runs in one thread hand-off. Django's ASGI handler makes four for a sync
-  view (request_started, the middleware chain, the view, request_finished), which
-  cost a one-point metric POST about 5 ms of CPU more than the view itself
-  (bench/versus_mlflow.py, issue 16); the database connection of a request stays on
-  its thread, as under a threaded WSGI server.
+  middleware, signals and view, runs in one thread hand-off. Django's ASGI handler
+  makes four for a sync view (request_started, the middleware chain, the view,
+  request_finished), which cost a one-point metric POST about 5 ms of CPU more than
+  the view itself (bench/versus_mlflow.py, issue 16); the database connection of a
+  request stays on its thread, as under a threaded WSGI server.
 """
 
 from __future__ import annotations

@@ -98,8 +98,7 @@ def pipeline(using: str = "default") -> Iterator[None]:
     if connection.vendor != "postgresql" or not _prepared_on(connection):
         yield
         return
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
+    connection.ensure_connection()  # inside atomic(): the health check ran at its BEGIN
     raw = connection.connection
     if raw._pipeline is not None:  # nested: the outer pipeline sends these too
         yield

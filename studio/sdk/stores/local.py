@@ -212,10 +212,12 @@ class LocalStore(LocalRegistry, Store):
 
     def _dict_of(self, run, labels=None) -> dict[str, Any]:
         """The dictionary of ``run`` as a service left it (read with ``_run``, not
-        again): its tags and properties read (one query) unless ``labels`` has them."""
+        again): its tags and properties read (one query) unless ``labels`` has them
+        or the service answered them (``labels_read``: a run's end)."""
         from studio.tracking import selectors
         from studio.tracking.schema import run_to_dict
 
+        labels = labels or getattr(run, "labels_read", None)
         return run_to_dict(run, labels or selectors.run_labels(run=run))
 
     def _workspace(self, name: str):
@@ -411,9 +413,7 @@ class LocalStore(LocalRegistry, Store):
         # A run whose process keeps it alive ends in one statement; any other (lost,
         # finished, gone) is read first, as every write reads it, and says why.
         run = services.run_transition_live(run_id=run_id, status=RunStatus.COMPLETED)
-        if run is not None:
-            return self._dict_of(run, run.labels_read)
-        return self._dict_of(services.run_complete(run=self._run(run_id)))
+        return self._dict_of(run or services.run_complete(run=self._run(run_id)))
 
     def fail_run(
         self, run_id: str, *, error_details: str | None = None, error_code: str | None = None
@@ -425,10 +425,7 @@ class LocalStore(LocalRegistry, Store):
         error = services.run_failure(error_details, error_code)
         run = services.run_transition_live(
             run_id=run_id, status=RunStatus.FAILED, reason="failed", error=error
-        )
-        if run is not None:
-            return self._dict_of(run, run.labels_read)
-        run = services.run_transition(
+        ) or services.run_transition(
             run=self._run(run_id), status=RunStatus.FAILED, reason="failed", error=error
         )
         return self._dict_of(run)
