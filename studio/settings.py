@@ -117,6 +117,9 @@ if _database_url:
             conn_health_checks=True,
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with a kept connection's health check that needs no round trip.
+        DATABASES["default"]["ENGINE"] = "studio.core.postgresql"
 else:
     DATABASES = {
         "default": {

@@ -59,15 +59,20 @@ def cursor(using: str = "default") -> Iterator[Any]:
     on PostgreSQL; on SQLite, one that turns each statement's ``%s`` into ``?`` once,
     not per call. Either is wrapped by Django as usual (query logging, execute
     wrappers, the test suite's statement counts)."""
-    connection = connections[using]
+    wrapped = _open(connections[using])
+    try:
+        yield wrapped
+    finally:
+        wrapped.close()
+
+
+def _open(connection) -> Any:
     if connection.vendor == "sqlite":
         cursor_class = _qmark_cursor()
     elif _prepared_on(connection):
         cursor_class = _server_binding()
     else:
-        with connection.cursor() as plain:
-            yield plain
-        return
+        return connection.cursor()
     # As Django's own cursors do: the first statement of a request (a token's lookup)
     # checks a kept connection first (CONN_HEALTH_CHECKS), so one the server dropped
     # (a restart) is replaced instead of failing the request.
@@ -75,11 +80,7 @@ def cursor(using: str = "default") -> Iterator[Any]:
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = cursor_class(connection.connection)
-    wrapped = connection._prepare_cursor(raw)
-    try:
-        yield wrapped
-    finally:
-        wrapped.close()
+    return connection._prepare_cursor(raw)
 
 
 @contextmanager
@@ -88,7 +89,9 @@ def pipeline(using: str = "default") -> Iterator[None]:
     answer (psycopg's pipeline mode): the server still runs them one after the other,
     and a statement whose rows are read waits for what was sent before it. A metric
     batch's transaction (the lock, the read, three writes) then waits on the network
-    three times, not seven. Elsewhere, and inside an outer pipeline, it does nothing.
+    twice, not six times: the read's rows, then the block's end, which brings the
+    writes' answers (``answer()``). Elsewhere, and inside an outer pipeline, it does
+    nothing.
 
     Enter it inside ``transaction.atomic()``, not around it: changing the connection's
     autocommit inside a pipeline costs a round trip each way. An error of a statement
@@ -103,8 +106,84 @@ def pipeline(using: str = "default") -> Iterator[None]:
     if raw._pipeline is not None:  # nested: the outer pipeline sends these too
         yield
         return
-    with connection.wrap_database_errors, raw.pipeline():
-        yield
+    pending: list[Answer] = []
+    _pending()[connection.alias] = pending
+    try:
+        with connection.wrap_database_errors, raw.pipeline():
+            yield
+        for answer in pending:  # the pipeline's closing sync brought them all
+            answer.read()
+    finally:
+        del _pending()[connection.alias]
+        for answer in pending:
+            answer.close()
+
+
+# The answers a pipeline reads when it ends, by connection alias (connections are
+# per thread, and so is a pipeline).
+_LOCAL = threading.local()
+
+
+def _pending() -> dict[str, list[Answer]]:
+    try:
+        return _LOCAL.pending
+    except AttributeError:
+        _LOCAL.pending = {}
+        return _LOCAL.pending
+
+
+class Answer:
+    """The first row a statement answers (an ``INSERT``/``UPDATE ... RETURNING``;
+    None when it touched no row), passed through ``then``. Inside ``pipeline()`` it is
+    read when the block ends, with the closing sync's answers, so waiting for it costs
+    no round trip of its own; elsewhere, at once."""
+
+    __slots__ = ("_cursor", "_then", "_value", "_read")
+
+    def __init__(self, wrapped, then: Callable[[tuple | None], Any]) -> None:
+        self._cursor, self._then, self._value, self._read = wrapped, then, None, False
+
+    @property
+    def value(self) -> Any:
+        """``then`` of the row (read now if the pipeline has not ended: a round trip)."""
+        self.read()
+        return self._value
+
+    def read(self) -> None:
+        if not self._read:
+            try:
+                row = self._cursor.fetchone()
+            finally:
+                self.close()
+            self._value, self._read = self._then(row), True
+
+    def close(self) -> None:
+        self._cursor.close()
+
+
+def answer(
+    sql: str,
+    params: list[Any],
+    then: Callable[[tuple | None], Any] = lambda row: row,
+    using: str = "default",
+) -> Answer:
+    """Run ``sql`` (a statement of this module's kind, as ``cursor()`` runs them) and
+    give its first row, passed through ``then``, as an ``Answer``: read when the
+    enclosing ``pipeline()`` ends, or at once outside one."""
+    connection = connections[using]
+    wrapped = _open(connection)
+    found = Answer(wrapped, then)
+    try:
+        wrapped.execute(sql, params)
+    except BaseException:
+        found.close()
+        raise
+    pending = _pending().get(connection.alias)
+    if pending is None:
+        found.read()
+    else:
+        pending.append(found)
+    return found
 
 
 @functools.cache

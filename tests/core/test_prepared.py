@@ -124,3 +124,62 @@ def test_insert_stores_what_save_stores_whatever_the_value_types(workspace, expe
         }
         assert b["started_at"] == when
     assert _stored(Run.objects.get(run_id="inserted3"))["display_name"] == "12345"
+
+
+# --- answer(): a RETURNING statement's row, read when its pipeline ends -----------------
+
+_NOTE = "INSERT INTO tracking_metricbatch (run_id, batch_id, created_at) VALUES (%s, %s, %s)"
+
+
+def _note(run, batch_id):
+    from django.utils import timezone
+
+    from studio.core import prepared
+
+    return prepared.answer(
+        _NOTE + " ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING batch_id",
+        [run.pk, batch_id, connection.ops.adapt_datetimefield_value(timezone.now())],
+        lambda row: row and row[0],
+    )
+
+
+def test_an_answer_outside_a_pipeline_is_read_at_once(runs):
+    noted = _note(runs[0], "b1")
+    assert noted._read and noted.value == "b1"
+    assert _note(runs[0], "b1").value is None  # the conflict: no row
+
+
+def test_an_answer_in_a_pipeline_is_read_when_it_ends(runs):
+    from django.db import transaction
+
+    from studio.core import prepared
+
+    with transaction.atomic():
+        with prepared.pipeline():
+            first, again = _note(runs[0], "b1"), _note(runs[0], "b1")
+            # PostgreSQL: still unread (the pipeline's closing sync brings it);
+            # elsewhere there is no pipeline and it was read at once.
+            assert first._read == (connection.vendor != "postgresql")
+        assert (first._read, again._read) == (True, True)
+    assert (first.value, again.value) == ("b1", None)
+
+
+def test_an_answer_asked_for_inside_its_pipeline_is_read_then(runs):
+    from django.db import transaction
+
+    from studio.core import prepared
+
+    with transaction.atomic(), prepared.pipeline():
+        assert _note(runs[0], "b1").value == "b1"
+        assert _note(runs[0], "b1").value is None
+
+
+def test_a_failing_statement_in_a_pipeline_fails_the_block(runs):
+    from django.db import DatabaseError, transaction
+
+    from studio.core import prepared
+
+    with pytest.raises(DatabaseError), transaction.atomic(), prepared.pipeline():
+        _note(runs[0], "b1")
+        prepared.answer(_NOTE + " RETURNING id", [runs[0].pk, "b1", None])  # a NULL time
+    assert prepared._pending() == {}

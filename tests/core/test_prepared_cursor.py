@@ -65,7 +65,9 @@ def test_a_kept_connection_the_server_dropped_is_replaced_before_the_first_state
     connection.ensure_connection()
     dropped = connection.connection.info.backend_pid
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+        # pg_terminate_backend signals the backend; wait until it is gone, as it is
+        # long before the next request after a real restart.
+        other.execute("SELECT pg_terminate_backend(%s, 5000)", [dropped])
     # What a new request does to a kept connection (request_started).
     connection.health_check_enabled, connection.health_check_done = True, False
 
@@ -73,3 +75,24 @@ def test_a_kept_connection_the_server_dropped_is_replaced_before_the_first_state
         cursor.execute("SELECT %s::int + 1", [1])
         assert cursor.fetchone() == (2,)
     assert connection.connection.info.backend_pid != dropped
+
+
+def test_a_kept_connection_the_server_still_keeps_is_checked_without_a_statement(
+    transactional_db,
+):
+    """The health check of an idle connection asks its socket (nothing to read: the
+    server has not dropped it), not the server: no ``SELECT 1`` per request."""
+    import psycopg
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'the last statement'")
+    pid = connection.connection.info.backend_pid
+    connection.health_check_enabled, connection.health_check_done = True, False
+
+    connection.close_if_health_check_failed()
+
+    assert connection.health_check_done
+    assert connection.connection.info.backend_pid == pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        last = other.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+        assert last.fetchone() == ("SELECT 'the last statement'",)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from studio.core import prepared
 from studio.errors import RunTerminal, ValidationError
 from studio.rules import metricdata
 from studio.tracking import selectors, services
@@ -306,7 +307,20 @@ def test_a_batch_found_stored_meanwhile_rolls_back_its_points(run, monkeypatch):
     from studio.tracking.services import metrics
 
     services.metric_log_batch(run=run, batch_id="b1", series=[series("loss", [1.0])])
-    monkeypatch.setattr(metrics, "change_points", lambda **kwargs: False)
+    opened = metrics._open_run
+
+    def stored_meanwhile(run, batch_id, most):
+        state = opened(run, batch_id, most)  # not noted yet: the batch goes on
+        RunChange.objects.create(
+            workspace_id=run.workspace_id,
+            experiment_id=run.experiment_id,
+            run=run,
+            kind="points",
+            batch_id=batch_id,
+        )
+        return state
+
+    monkeypatch.setattr(metrics, "_open_run", stored_meanwhile)
 
     result = services.metric_log_batch(
         run=run, batch_id="b2", series=[series("loss", [2.0], steps=[1])]
@@ -317,10 +331,11 @@ def test_a_batch_found_stored_meanwhile_rolls_back_its_points(run, monkeypatch):
     assert (summary.count, summary.last_value) == (1, 1.0)
     steps, values, _ = selectors.metric_history(run=run, name="loss")
     assert list(steps) == [0] and list(values) == [1.0]
+    assert not RunChange.objects.filter(run=run, batch_id="b2").exists()  # rolled back too
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's pipeline mode")
-def test_a_batchs_transaction_is_sent_in_one_pipeline_on_postgresql(run):
+def test_a_batchs_transaction_is_sent_in_one_pipeline_on_postgresql(run, monkeypatch):
     """From BEGIN (here the test's savepoint) to the change, every statement of a batch
     goes out in pipeline mode; the ones before it (the run's access) do not."""
     sent = []
@@ -329,6 +344,13 @@ def test_a_batchs_transaction_is_sent_in_one_pipeline_on_postgresql(run):
         sent.append((sql, context["connection"].connection._pipeline is not None))
         return execute(sql, params, many, context)
 
+    read = prepared.Answer.read
+
+    def note_read(answer):  # the change's answer is read when the pipeline has ended
+        sent.append(("read", connection.connection._pipeline is not None))
+        return read(answer)
+
+    monkeypatch.setattr(prepared.Answer, "read", note_read)
     with connection.execute_wrapper(note):
         for i, value in enumerate([1.0, 2.0, 3.0]):
             services.metric_log_batch(
@@ -338,6 +360,9 @@ def test_a_batchs_transaction_is_sent_in_one_pipeline_on_postgresql(run):
     work = [(sql, piped) for sql, piped in sent if not sql.startswith(("SAVEPOINT", "RELEASE"))]
     assert sum("FOR UPDATE" in sql for sql, _ in work) == 3  # each batch's lock
     assert sum(sql.startswith("INSERT INTO tracking_runchange") for sql, _ in work) == 3
-    assert work[-1][0].startswith("INSERT INTO tracking_runchange")  # noted last
-    assert all(piped for _, piped in work), work
+    statements = [(sql, piped) for sql, piped in work if sql != "read"]
+    assert statements[-1][0].startswith("INSERT INTO tracking_runchange")  # noted last
+    assert all(piped for _, piped in statements), work
+    reads = [piped for sql, piped in work if sql == "read"]
+    assert reads and not any(reads)  # ... and its answer read once the pipeline ended
     assert MetricSummary.objects.get(run=run, name="loss").count == 3

@@ -37,9 +37,12 @@ def retention() -> dt.timedelta:
     return dt.timedelta(seconds=int(getattr(settings, "STUDIO_LIVE_RETENTION_SECONDS", 900)))
 
 
-def _record(run: Run, kind: str, data: Mapping[str, Any], batch_id: str | None = None) -> bool:
-    """Write one change; False if ``batch_id`` is noted for the run already (by an
-    earlier change: a retried metric batch), in which case nothing is written."""
+def _record(
+    run: Run, kind: str, data: Mapping[str, Any], batch_id: str | None = None
+) -> prepared.Answer:
+    """Write one change. Its answer's value is False if ``batch_id`` is noted for the
+    run already (by an earlier change: a retried metric batch), in which case nothing
+    is written; inside ``prepared.pipeline()`` it is read when the pipeline ends."""
     # Every metric batch writes one: the INSERT is written once, not compiled per
     # call (issue 16); values are prepared by the fields as the ORM would.
     now = timezone.now()
@@ -53,17 +56,18 @@ def _record(run: Run, kind: str, data: Mapping[str, Any], batch_id: str | None =
         connection.ops.adapt_datetimefield_value(now),
         batch_id,
     ]
-    with prepared.cursor() as cursor:
-        cursor.execute(_INSERT, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    if row[0] % PRUNE_EVERY == 0:
-        # Once this change is committed, in a transaction of its own: the prune writes
-        # other runs' rows, which must not hold up (or fail) this change.
-        before, below = now - retention(), row[0]
-        transaction.on_commit(lambda: _prune(before=before, below=below))
-    return True
+
+    def written(row: tuple | None) -> bool:
+        if row is None:
+            return False
+        if row[0] % PRUNE_EVERY == 0:
+            # Once this change is committed, in a transaction of its own: the prune
+            # writes other runs' rows, which must not hold up (or fail) this change.
+            before, below = now - retention(), row[0]
+            transaction.on_commit(lambda: _prune(before=before, below=below))
+        return True
+
+    return prepared.answer(_INSERT, values, written)
 
 
 def _prune(*, before: dt.datetime, below: int) -> None:
@@ -171,12 +175,12 @@ def points_read(data: dict[str, Any]) -> dict[str, Any]:
 
 def change_points(
     *, run: Run, series: Mapping[str, Any], summaries: Mapping[str, Any], batch_id: str
-) -> bool | None:
+) -> prepared.Answer | None:
     """Scalar points of the metric batch ``batch_id`` are being stored: each series'
     newest TAIL_POINTS points (non-finite values as null) and its summary
-    (last/min/max/count) after the batch. The change notes the batch id: False if
-    the run has it already (a retry, nothing written), None if the batch has nothing
-    to show live (no change, the batch id is not noted)."""
+    (last/min/max/count) after the batch. The change notes the batch id: its answer's
+    value is False if the run has it already (a retry, nothing written); None if the
+    batch has nothing to show live (no change, the batch id is not noted)."""
     out = {}
     for name, s in series.items():
         if s.kind != "scalar" or not len(s):

@@ -25,7 +25,7 @@ from studio.tracking.models import (
     RunChange,
 )
 from studio.tracking.services.changes import change_points
-from studio.tracking.services.runs import _lock_run, returning
+from studio.tracking.services.runs import _lock_run
 
 MAX_BATCH_ITEMS = 1_000
 
@@ -105,38 +105,39 @@ def metric_log_batch(
     points = sum(len(s) for s in parsed.values())
 
     try:
-        with transaction.atomic(), prepared.pipeline():
-            # The run's row locked, then one read of what the batch needs: whether the
-            # run still takes metrics, whether the batch was stored before, the
-            # summaries and last chunks of its series.
-            state = _open_run(run, batch_id, _mergeable(parsed))
-            if not state.accepts:
-                raise RunTerminal(
-                    f"Run {run.run_id} is {state.status}; it no longer accepts metrics.",
-                    field="run_id",
-                )
-            if state.noted:
-                return _duplicate(batch_id)
-            if state.beat_due:
-                _heartbeat(run)
-            writes = _plan_series(run, parsed, state.summaries, state.tails) if parsed else None
-            if writes is not None:
-                writes.apply()
-            if clean_records:
-                _store_records(run, clean_records)
-            # Last, the batch id is noted: by the change for open pages, or, for a batch
-            # with nothing to show live (None), in MetricBatch. Its answer is the one
-            # this transaction waits for (the writes above go out with it). False: the
-            # same batch, committed while this one waited for the lock; the writes are
-            # rolled back.
-            noted = None
-            if writes is not None:
-                noted = change_points(
-                    run=run, series=parsed, summaries=writes.summaries, batch_id=batch_id
-                )
-            if noted is None:
-                noted = _batch_noted(run, batch_id)
-            if not noted:
+        with transaction.atomic():
+            with prepared.pipeline():
+                # The run's row locked, then one read of what the batch needs: whether
+                # the run still takes metrics, whether the batch was stored before, the
+                # summaries and last chunks of its series.
+                state = _open_run(run, batch_id, _mergeable(parsed))
+                if not state.accepts:
+                    raise RunTerminal(
+                        f"Run {run.run_id} is {state.status}; it no longer accepts metrics.",
+                        field="run_id",
+                    )
+                if state.noted:
+                    return _duplicate(batch_id)
+                if state.beat_due:
+                    _heartbeat(run)
+                writes = _plan_series(run, parsed, state.summaries, state.tails) if parsed else None
+                if writes is not None:
+                    writes.apply()
+                if clean_records:
+                    _store_records(run, clean_records)
+                # Last, the batch id is noted: by the change for open pages, or, for a
+                # batch with nothing to show live (None), in MetricBatch. Its answer
+                # comes with the pipeline's end, with the writes' (one round trip).
+                noted = None
+                if writes is not None:
+                    noted = change_points(
+                        run=run, series=parsed, summaries=writes.summaries, batch_id=batch_id
+                    )
+                if noted is None:
+                    noted = _batch_noted(run, batch_id)
+            # False: the same batch, committed while this one waited for the lock;
+            # the writes are rolled back.
+            if not noted.value:
                 raise _NotedMeanwhile
     except _NotedMeanwhile:
         return _duplicate(batch_id)
@@ -168,17 +169,22 @@ def heartbeat_every() -> float:
     return min(1.0, settings.STUDIO_RUN_LEASE_SECONDS / 10)
 
 
-def _batch_noted(run: Run, batch_id: str) -> bool:
+def _batch_noted(run: Run, batch_id: str) -> prepared.Answer:
     """Note the batch ``batch_id`` of ``run`` (one with nothing to show live, so no
-    change notes it); False if it was noted before (a retry whose first attempt
-    committed). One statement: INSERT ... ON CONFLICT DO NOTHING RETURNING (SQLite
-    3.35+, PostgreSQL) answers a row only if it inserted one."""
-    noted = returning(
-        f"INSERT INTO {MetricBatch._meta.db_table} (run_id, batch_id, created_at)"
-        " VALUES (%s, %s, %s) ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING id",
-        [run.pk, batch_id, timezone.now()],
+    change notes it); the answer's value is False if it was noted before (a retry
+    whose first attempt committed). One statement: INSERT ... ON CONFLICT DO NOTHING
+    RETURNING (SQLite 3.35+, PostgreSQL) answers a row only if it inserted one."""
+    return prepared.answer(
+        _BATCH_NOTE,
+        [run.pk, batch_id, connection.ops.adapt_datetimefield_value(timezone.now())],
+        lambda row: row is not None,
     )
-    return noted is not None
+
+
+_BATCH_NOTE = (
+    f"INSERT INTO {MetricBatch._meta.db_table} (run_id, batch_id, created_at)"
+    " VALUES (%s, %s, %s) ON CONFLICT (run_id, batch_id) DO NOTHING RETURNING id"
+)
 
 
 def _concat_arrays(a, b):
