@@ -13,6 +13,7 @@ from typing import IO, Any
 import numpy as np
 from django.db.models import CharField, QuerySet, Value
 
+from studio.core import prepared
 from studio.core.prepared import Prepared
 from studio.errors import NotFound, ValidationError
 from studio.rules import metricdata, validation
@@ -193,13 +194,17 @@ def run_labels(*, run: Run) -> tuple[dict[str, str | None], dict[str, str]]:
 # --- metrics -----------------------------------------------------------------------
 
 
+_SERIES_CHUNKS = (
+    'SELECT "encoding", "steps", "values", "times" FROM "tracking_metricchunk"'
+    ' WHERE "run_id" = %s AND "name" = %s ORDER BY "seq"'
+)
+
+
 def metric_series(*, run: Run, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
     """All points of one scalar or text series, in the order they were logged."""
-    chunks = list(
-        MetricChunk.objects.filter(run=run, name=name)
-        .order_by("seq")
-        .values_list("encoding", "steps", "values", "times")
-    )
+    with prepared.cursor(binary=True) as cursor:
+        cursor.execute(_SERIES_CHUNKS, [run.pk, name])
+        chunks = cursor.fetchall()
     if not chunks:
         return np.empty(0, np.int64), np.empty(0), np.empty(0)
     steps = np.concatenate([metricdata.decode_steps(c[1]) for c in chunks])

@@ -1,23 +1,17 @@
-"""PostgreSQL: compress the ingest path's big values with lz4 where the server has it.
+"""PostgreSQL: compress a change's data and a metric record's with lz4 where the
+server has it.
 
 PostgreSQL compresses a stored value over ~2 KB (TOAST) with pglz unless told
 otherwise. A change carries the newest 1,000 points of its batch (32 KB of JSON):
-storing one took 0.53–0.86 ms with pglz, 0.36–0.40 with lz4. Metric chunks skipped
-compression altogether (0004: EXTERNAL, pglz took most of a big batch's time); with
-lz4 they take as long to store (0.35 against 0.37 ms a 4,096-point chunk) and read
-(0.38 against 0.41 ms) and half the room (17.5 against 30.9 MB for 300 chunks).
-lz4 needs PostgreSQL 14+ built with it (Debian's, the official images); elsewhere,
-and on SQLite (which compresses nothing), this does nothing."""
+storing one took 0.53–0.86 ms with pglz, 0.36–0.40 ms with lz4. Metric chunks stay
+uncompressed (0004): lz4 would halve their room but a 1,000,000-point history took
+60 ms to read with it against 48 ms without. lz4 needs PostgreSQL 14+ built with it
+(Debian's, the official images); elsewhere, and on SQLite (which compresses
+nothing), this does nothing."""
 
 from django.db import migrations
 
-CHUNK_COLUMNS = ("buckets", "steps", "values", "times")
-# (table, column): the values of the ingest path that are often over TOAST's 2 KB.
-COLUMNS = [
-    *(("tracking_metricchunk", column) for column in CHUNK_COLUMNS),
-    ("tracking_runchange", "data"),
-    ("tracking_metricrecord", "data"),
-]
+COLUMNS = [("tracking_runchange", "data"), ("tracking_metricrecord", "data")]
 
 
 def lz4_available(connection) -> bool:
@@ -32,7 +26,7 @@ def lz4_available(connection) -> bool:
     return bool(row and row[0])
 
 
-def _compress_with(method: str, chunk_storage: str):
+def _compress_with(method: str):
     def run(apps, schema_editor) -> None:
         if not lz4_available(schema_editor.connection):
             return
@@ -40,11 +34,6 @@ def _compress_with(method: str, chunk_storage: str):
         for table, column in COLUMNS:
             schema_editor.execute(
                 f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} SET COMPRESSION {method}"
-            )
-        for column in CHUNK_COLUMNS:
-            schema_editor.execute(
-                f"ALTER TABLE tracking_metricchunk ALTER COLUMN {q(column)}"
-                f" SET STORAGE {chunk_storage}"
             )
 
     return run
@@ -56,7 +45,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(
-            _compress_with("lz4", "EXTENDED"), _compress_with("DEFAULT", "EXTERNAL")
-        ),
+        migrations.RunPython(_compress_with("lz4"), _compress_with("DEFAULT")),
     ]
