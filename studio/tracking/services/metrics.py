@@ -405,7 +405,9 @@ def _open_run(run: Run, batch_id: str, most: dict[str, int]) -> _RunState:
         # answer is not read: in the caller's pipeline, BEGIN, the lock and the read
         # go out together, and the read finds a run that is gone.
         _lock_run(run, read=False)
-    with prepared.cursor() as cursor:
+    # In the binary format on PostgreSQL: the last chunk's arrays come as they are
+    # stored, not as hex (every column here is bytea, text, a number or a boolean).
+    with prepared.cursor(binary=True) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows or not rows[0][1]:  # gone, or in the trash
