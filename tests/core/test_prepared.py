@@ -183,3 +183,17 @@ def test_a_failing_statement_in_a_pipeline_fails_the_block(runs):
         _note(runs[0], "b1")
         prepared.answer(_NOTE + " RETURNING id", [runs[0].pk, "b1", None])  # a NULL time
     assert prepared._pending() == {}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's pipeline mode")
+def test_an_answer_that_failed_fails_again_with_its_own_error_when_the_pipeline_ends(runs):
+    from django.db import IntegrityError, transaction
+
+    from studio.core import prepared
+
+    with pytest.raises(IntegrityError), transaction.atomic(), prepared.pipeline():
+        _note(runs[0], "b1")
+        twice = prepared.answer(_NOTE + " RETURNING id", [runs[0].pk, "b1", "2026-12-01"])
+        with pytest.raises(IntegrityError):  # the unique (run, batch id), read here
+            twice.read()
+    assert prepared._pending() == {}

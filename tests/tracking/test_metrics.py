@@ -385,6 +385,13 @@ def test_a_big_batch_is_stored_with_its_change_in_lz4_and_read_back_exactly(run)
 
     with connection.cursor() as cursor:
         cursor.execute(
+            "SELECT attrelid::regclass::text, attcompression FROM pg_attribute"
+            " WHERE attname = 'data'"
+            " AND attrelid IN ('tracking_runchange'::regclass, 'tracking_metricrecord'::regclass)"
+            " ORDER BY 1"
+        )
+        assert cursor.fetchall() == [("tracking_metricrecord", "l"), ("tracking_runchange", "l")]
+        cursor.execute(
             "SELECT DISTINCT pg_column_compression(steps), pg_column_compression(values),"
             " pg_column_compression(times) FROM tracking_metricchunk WHERE run_id = %s",
             [run.pk],
@@ -400,15 +407,31 @@ def test_a_big_batch_is_stored_with_its_change_in_lz4_and_read_back_exactly(run)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side binding")
-def test_a_new_chunks_arrays_go_as_parameters_not_as_sql_text(run):
+def test_a_batchs_arrays_go_as_parameters_and_come_back_in_the_binary_format(run, settings):
     """Django's bulk_create binds on the client: 96 KB of arrays became hex in the SQL
-    text, which the server parsed (1.6 ms of a 3.0 ms chunk insert)."""
-    from django.test.utils import CaptureQueriesContext
+    text, which the server parsed (1.6 ms of a 3.0 ms chunk insert); the text format
+    brings bytea back as hex too. The chunk INSERT runs on a server-binding cursor,
+    the batch's read and the history's in the binary format."""
+    from psycopg import ClientCursor, pq
 
-    with CaptureQueriesContext(connection) as captured:
-        services.metric_log_batch(run=run, batch_id="big", series=[series("loss", [0.5] * 10_000)])
-    inserts = [
-        q["sql"] for q in captured if "INSERT INTO" in q["sql"] and "metricchunk" in q["sql"]
-    ]
-    assert inserts and all(len(sql) < 1_000 for sql in inserts), [len(s) for s in inserts]
+    if not settings.STUDIO_PG_PREPARED:
+        pytest.skip("prepared statements are off: every cursor is Django's")
+    seen = []
+
+    def note(execute, sql, params, many, context):
+        raw = context["cursor"].cursor
+        seen.append((sql, isinstance(raw, ClientCursor), raw.format == pq.Format.BINARY))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        for i in range(2):
+            services.metric_log_batch(
+                run=run, batch_id=f"big{i}", series=[series("loss", [0.5] * 5_000)]
+            )
+        selectors.metric_history(run=run, name="loss")
+
+    inserts = [client for sql, client, _ in seen if "INSERT INTO" in sql and "metricchunk" in sql]
+    assert inserts == [False, False]  # each batch's new chunks: bound on the server
+    reads = [binary for sql, _, binary in seen if "FROM" in sql and "tracking_metricchunk" in sql]
+    assert reads == [True, True, True], seen  # two batches' reads, the history
     assert MetricChunk.objects.filter(run=run, name="loss").count() == 3

@@ -6,12 +6,16 @@ statement on a kept connection: a round trip (116 us, 69 us of it psycopg's CPU)
 every API request, to find a connection the server dropped (a restart, an
 administrator's ``pg_terminate_backend``, ``idle_session_timeout``). The server says
 so when it drops one: it sends the error (``57P01``, "terminating connection ...") and
-closes the socket. An idle connection is sent nothing otherwise (Studio does not
-``LISTEN``), so a socket with nothing to read is a connection the server still keeps,
-and one with something to read gets Django's ``SELECT 1``, which reads it and fails.
+closes the socket. An idle connection is sent little otherwise (a notice, a
+``NOTIFY``: Studio does not ``LISTEN``), so a socket with something to read gets
+Django's ``SELECT 1``, which reads it (and fails on a dropped connection), and one
+with nothing to read is taken as kept.
 
-A connection lost without a word (a host gone, a cable cut) is not found by either
-check before the request's statement: ``SELECT 1`` waits on it as that would.
+What this misses, a request's statement then fails on, once, as it would have before
+the check existed: a backend still on its way out when the check runs (right after
+``pg_terminate_backend``, before the backend has written its notice: 2 checks in 10
+there), and a connection lost without a word (a host gone, a cable cut), on which
+``SELECT 1`` would have waited as the statement does.
 """
 
 from __future__ import annotations
