@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import Any
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Func, QuerySet, TextField
 from django.db.models.sql.constants import MULTI
 
 from studio.tracking.models import Experiment, Run, RunProperty, RunTag, Workspace
@@ -30,12 +30,30 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def _iso_text(value: datetime | None) -> str | None:
-    """``iso`` of a time as the database driver hands it over: aware (PostgreSQL),
-    or naive UTC (SQLite's driver parses the text Django stored in UTC)."""
-    if value is None or value.tzinfo is not None:
+def _iso_text(value: datetime | str | None) -> str | None:
+    """``iso`` of a time as a page's rows hand it over: text already (PostgreSQL,
+    ``_IsoText``), aware, or naive UTC (SQLite's driver parses the text Django stored
+    in UTC)."""
+    if value is None or type(value) is str:
+        return value
+    if value.tzinfo is not None:
         return iso(value)
     return value.isoformat() + "Z"
+
+
+class _IsoText(Func):
+    """A time as ``iso`` writes it (``2026-12-01T06:35:30.123456Z``, no fraction on a
+    whole second), written by PostgreSQL: a page of 100 runs has 600 times, which
+    psycopg and Django turned into aware datetimes and Python back into text in
+    1.1 ms of the page's 4.7 (issue 16)."""
+
+    output_field = TextField()
+    template = (
+        "CASE WHEN date_trunc('second', %(expressions)s) = %(expressions)s"
+        " THEN to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        " ELSE to_char(%(expressions)s AT TIME ZONE 'UTC',"
+        ' \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
+    )
 
 
 def _json(value: str | None):
@@ -77,6 +95,7 @@ RUN_FIELDS: dict[str, tuple[str, tuple]] = {
     "deleted": ("deleted_at", _TIME),  # in the workspace's trash since then
 }
 _PATHS = tuple(path for path, _ in RUN_FIELDS.values())
+_TIME_PATHS = frozenset(path for path, shows in RUN_FIELDS.values() if shows is _TIME)
 
 
 # (key, how its value is shown) in RUN_FIELDS order: [0] off a model, [1] raw.
@@ -244,8 +263,13 @@ class _Referred:
 
 def _values(qs: QuerySet, names: tuple[str, ...]) -> list[tuple]:
     """``qs.values_list(*names)`` (what ``ValuesListIterable`` does), the columns in
-    ``_RAW`` as the driver hands them over."""
-    compiler = qs.values_list(*names).query.get_compiler(using=qs.db)
+    ``_RAW`` as the driver hands them over; on PostgreSQL, times as ``iso`` text."""
+    asked = names
+    if connections[qs.db].vendor == "postgresql":
+        texts = {name: f"_iso_{i}" for i, name in enumerate(names) if name in _TIME_PATHS}
+        qs = qs.annotate(**{alias: _IsoText(name) for name, alias in texts.items()})
+        asked = tuple(texts.get(name, name) for name in names)
+    compiler = qs.values_list(*asked).query.get_compiler(using=qs.db)
     results = compiler.execute_sql(MULTI)  # sets up compiler.select, in names' order
     fields = [s[0] for s in compiler.select[: compiler.col_count]]
     converters = {

@@ -155,9 +155,27 @@ def test_pages_without_a_total_read_the_valued_runs_then_the_others_in_the_same_
 def test_rows_say_what_run_to_dict_says(mixed):
     """``schema.run_rows`` reads a page straight from the database: the same
     dictionaries as ``run_to_dict`` on each run, children and their parent included."""
+    import datetime as dt
+
     parent = mixed[0]
     services.run_create_children(parent=parent, submitted_by="bob", count=2)
+    # Times as PostgreSQL writes them (``_IsoText``): a whole second, a fraction with
+    # trailing zeros, one microsecond, none.
+    utc = dt.UTC
+    Run.objects.filter(pk=mixed[1].pk).update(
+        started_at=dt.datetime(2026, 12, 1, 6, 35, 30, tzinfo=utc),
+        ended_at=dt.datetime(2026, 12, 1, 6, 35, 30, 100_000, tzinfo=utc),
+        heartbeat_at=dt.datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=utc),
+        deleted_at=None,
+    )
     runs = Run.objects.order_by("pk")
     rows = schema.run_rows(runs)
     assert [r.data for r in rows] == [schema.run_to_dict(r) for r in runs.with_related()]
     assert [r.pk for r in rows] == [r.pk for r in runs] and rows[-1].data["parent_id"]
+    shown = next(r.data for r in rows if r.pk == mixed[1].pk)
+    assert (shown["started"], shown["ended"], shown["heartbeat"], shown["deleted"]) == (
+        "2026-12-01T06:35:30Z",
+        "2026-12-01T06:35:30.100000Z",
+        "2026-01-02T03:04:05.000001Z",
+        None,
+    )
