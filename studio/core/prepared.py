@@ -353,7 +353,7 @@ class Prepared:
         return found[0] if found else None
 
 
-_INSERTS: dict[tuple[type, str], tuple[str, list]] = {}
+_INSERTS: dict[tuple[type, str], tuple[str, str, list]] = {}
 
 
 def _as_stored(field, vendor: str) -> tuple[type, ...]:
@@ -378,12 +378,9 @@ def _as_stored(field, vendor: str) -> tuple[type, ...]:
     return ()
 
 
-def insert(obj, using: str = "default") -> None:
-    """Save the new ``obj`` as ``obj.save()`` would (each field's ``pre_save`` and
-    database preparation: defaults, ``auto_now_add``, JSON), with an INSERT written
-    once per model instead of compiled per call; sets its primary key."""
-    model = type(obj)
-    connection = connections[using]
+def _insert_plan(model, connection) -> tuple[str, str, list]:
+    """``model``'s INSERT, written once per model and backend: without and with
+    ``RETURNING`` its key, and per field what ``_stored`` needs."""
     key = (model, connection.vendor)
     if key not in _INSERTS:
         meta = model._meta
@@ -391,10 +388,15 @@ def insert(obj, using: str = "default") -> None:
         q = connection.ops.quote_name
         sql = (
             f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)})"
-            f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(meta.pk.column)}"
+            f" VALUES ({', '.join(['%s'] * len(fields))})"
         )
-        _INSERTS[key] = (sql, [(f, f.attname, _as_stored(f, connection.vendor)) for f in fields])
-    sql, fields = _INSERTS[key]
+        stored = [(f, f.attname, _as_stored(f, connection.vendor)) for f in fields]
+        _INSERTS[key] = (sql, f"{sql} RETURNING {q(meta.pk.column)}", stored)
+    return _INSERTS[key]
+
+
+def _stored(obj, fields: list, connection) -> list:
+    """``obj``'s values as ``obj.save()`` would store them."""
     state = obj.__dict__
     values = []
     for field, attname, stored in fields:
@@ -402,8 +404,33 @@ def insert(obj, using: str = "default") -> None:
         if value is field or type(value) not in stored:
             value = field.get_db_prep_save(field.pre_save(obj, True), connection)
         values.append(value)
+    return values
+
+
+def insert(obj, using: str = "default") -> None:
+    """Save the new ``obj`` as ``obj.save()`` would (each field's ``pre_save`` and
+    database preparation: defaults, ``auto_now_add``, JSON), with an INSERT written
+    once per model instead of compiled per call; sets its primary key."""
+    connection = connections[using]
+    _, sql, fields = _insert_plan(type(obj), connection)
+    values = _stored(obj, fields, connection)
     with cursor(using) as hot:
         hot.execute(sql, values)
         obj.pk = hot.fetchone()[0]
     obj._state.adding = False
     obj._state.db = using
+
+
+def insert_many(objs: list, using: str = "default") -> None:
+    """Save the new ``objs`` (of one model) as ``insert`` does, in one ``executemany``
+    and without reading their keys back (they stay unset): their values go as
+    parameters, where ``bulk_create`` on PostgreSQL writes them into the statement's
+    text (Django binds on the client), which the server then parses: a metric chunk's
+    96 KB of arrays took 3.0 ms on the server that way, 1.6 ms of it parsing, against
+    0.26 ms bound (issue 16)."""
+    if not objs:
+        return
+    connection = connections[using]
+    sql, _, fields = _insert_plan(type(objs[0]), connection)
+    with cursor(using) as hot:
+        hot.executemany(sql, [_stored(obj, fields, connection) for obj in objs])

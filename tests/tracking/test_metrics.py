@@ -374,12 +374,11 @@ def test_a_big_batch_is_stored_with_its_change_in_lz4_and_read_back_exactly(run)
     (migration 0015; where the server has lz4, PostgreSQL 14+ built with it); the
     chunks stay uncompressed (0004: a history reads faster), their arrays sent as
     parameters and read back in the binary format."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-        )
-        if not cursor.fetchone()[0]:
-            pytest.skip("this PostgreSQL was built without lz4")
+    import importlib
+
+    migration = importlib.import_module("studio.tracking.migrations.0015_lz4_toast")
+    if not migration.lz4_available(connection):
+        pytest.skip("this PostgreSQL was built without lz4")
     values = [0.25 + i / 20_000 for i in range(20_000)]
     services.metric_log_batch(run=run, batch_id="big", series=[series("loss", values)])
 
