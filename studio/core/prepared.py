@@ -99,22 +99,27 @@ def _open(connection, binary: bool = False) -> Any:
 def pipeline(using: str = "default") -> Iterator[None]:
     """On PostgreSQL, send the statements of the block without waiting for each
     answer (psycopg's pipeline mode): the server still runs them one after the other,
-    and a statement whose rows are read waits for what was sent before it. A metric
-    batch's transaction (the lock, the read, three writes) then waits on the network
-    twice, not six times: the read's rows, then the block's end, which brings the
-    writes' answers (``answer()``); a batch that adds a series or records waits once
-    more for each of those inserts. Elsewhere, and inside an outer pipeline, it does
-    nothing (the outer one reads the answers when it ends).
+    and a statement whose rows are read waits for what was sent before it. Elsewhere,
+    and inside an outer pipeline, it does nothing (the outer one reads the answers
+    when it ends).
 
-    Enter it inside ``transaction.atomic()``, not around it: changing the connection's
-    autocommit inside a pipeline costs a round trip each way. An error of a statement
-    whose answer was not read is raised by the next statement that reads one, or when
-    the block ends."""
+    Enter it around ``transaction.atomic()`` (``with pipeline(), atomic():``): BEGIN
+    then goes with the block's first statement and COMMIT with whatever was sent
+    after the last answer read (``studio.core.postgresql``). A metric batch's
+    transaction (the lock, the read, three writes) waits on the network three times,
+    not six: [BEGIN, lock, read], [writes, change], COMMIT; a run's start three times
+    and its end twice. The answers of ``answer()`` not read before come with the
+    commit's. The on_commit hooks of a transaction committed inside run when the
+    block has ended. An error of a statement whose answer was not read is raised by
+    the next statement that reads one, or when the block ends."""
     connection = connections[using]
     if connection.vendor != "postgresql" or not _prepared_on(connection):
         yield
         return
-    connection.ensure_connection()  # inside atomic(): the health check ran at its BEGIN
+    # As a cursor would: a kept connection the server dropped is replaced now, not
+    # under the pipeline.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
     raw = connection.connection
     if raw._pipeline is not None:  # nested: the outer pipeline sends these too
         yield
@@ -122,7 +127,7 @@ def pipeline(using: str = "default") -> Iterator[None]:
     pending: list[Answer] = []
     _pending()[connection.alias] = pending
     try:
-        with connection.wrap_database_errors, raw.pipeline():
+        with connection.wrap_database_errors, _pipeline_mode(raw):
             yield
         for answer in pending:  # the pipeline's closing sync brought them all
             answer.read()
@@ -130,6 +135,62 @@ def pipeline(using: str = "default") -> Iterator[None]:
         del _pending()[connection.alias]
         for answer in pending:
             answer.close()
+        if hasattr(connection, "run_after_pipeline"):  # a commit's on_commit hooks
+            connection.run_after_pipeline()
+
+
+@contextmanager
+def _pipeline_mode(raw) -> Iterator[None]:
+    """psycopg's ``Connection.pipeline()`` (3.3), with a pipeline that leaves pipeline
+    mode without a closing sync when nothing was sent since the last one and every
+    answer has been read (a block that ended with COMMIT, whose sync brought the last
+    answers): psycopg sends one regardless, a round trip with nothing to carry."""
+    with raw.lock:
+        raw._check_connection_ok()
+        pipeline = raw._pipeline = _pipeline_class()(raw)
+    try:
+        with pipeline:
+            yield
+    finally:
+        with raw.lock:
+            raw._pipeline = None
+
+
+@functools.cache
+def _pipeline_class():
+    from collections import deque
+
+    from psycopg import Pipeline, pq
+
+    class _Pipeline(Pipeline):
+        def __init__(self, conn) -> None:
+            super().__init__(conn)
+            self.sent_since_sync = False
+            pipeline = self
+
+            class _Commands(deque):
+                def append(self, command) -> None:
+                    pipeline.sent_since_sync = True
+                    super().append(command)
+
+            self.command_queue = _Commands()
+
+        def _enqueue_sync(self) -> None:
+            super()._enqueue_sync()
+            self.sent_since_sync = False
+
+        def _exit_gen(self):
+            # A statement sent after the last sync needs one: to be committed (an
+            # implicit transaction ends at a sync), or to clear an aborted pipeline.
+            if (
+                self.sent_since_sync
+                or self.command_queue
+                or self.result_queue
+                or self.pgconn.pipeline_status != pq.PipelineStatus.ON
+            ):
+                yield from super()._exit_gen()
+
+    return _Pipeline
 
 
 # The answers a pipeline reads when it ends, by connection alias (connections are

@@ -105,36 +105,38 @@ def metric_log_batch(
     points = sum(len(s) for s in parsed.values())
 
     try:
-        with transaction.atomic():
-            with prepared.pipeline():
-                # The run's row locked, then one read of what the batch needs: whether
-                # the run still takes metrics, whether the batch was stored before, the
-                # summaries and last chunks of its series.
-                state = _open_run(run, batch_id, _mergeable(parsed))
-                if not state.accepts:
-                    raise RunTerminal(
-                        f"Run {run.run_id} is {state.status}; it no longer accepts metrics.",
-                        field="run_id",
-                    )
-                if state.noted:
-                    return _duplicate(batch_id)
-                if state.beat_due:
-                    _heartbeat(run)
-                writes = _plan_series(run, parsed, state.summaries, state.tails) if parsed else None
-                if writes is not None:
-                    writes.apply()
-                if clean_records:
-                    _store_records(run, clean_records)
-                # Last, the batch id is noted: by the change for open pages, or, for a
-                # batch with nothing to show live (None), in MetricBatch. Its answer
-                # comes with the pipeline's end, with the writes' (one round trip).
-                noted = None
-                if writes is not None:
-                    noted = change_points(
-                        run=run, series=parsed, summaries=writes.summaries, batch_id=batch_id
-                    )
-                if noted is None:
-                    noted = _batch_noted(run, batch_id)
+        # PostgreSQL: BEGIN goes with the lock and the read, COMMIT with nothing after
+        # the writes' answers (token, access, [BEGIN, lock, read], [writes, change],
+        # COMMIT: 5 round trips).
+        with prepared.pipeline(), transaction.atomic():
+            # The run's row locked, then one read of what the batch needs: whether
+            # the run still takes metrics, whether the batch was stored before, the
+            # summaries and last chunks of its series.
+            state = _open_run(run, batch_id, _mergeable(parsed))
+            if not state.accepts:
+                raise RunTerminal(
+                    f"Run {run.run_id} is {state.status}; it no longer accepts metrics.",
+                    field="run_id",
+                )
+            if state.noted:
+                return _duplicate(batch_id)
+            if state.beat_due:
+                _heartbeat(run)
+            writes = _plan_series(run, parsed, state.summaries, state.tails) if parsed else None
+            if writes is not None:
+                writes.apply()
+            if clean_records:
+                _store_records(run, clean_records)
+            # Last, the batch id is noted: by the change for open pages, or, for a
+            # batch with nothing to show live (None), in MetricBatch. Its answer
+            # comes with the writes' (one round trip).
+            noted = None
+            if writes is not None:
+                noted = change_points(
+                    run=run, series=parsed, summaries=writes.summaries, batch_id=batch_id
+                )
+            if noted is None:
+                noted = _batch_noted(run, batch_id)
             # False: the same batch, committed while this one waited for the lock;
             # the writes are rolled back.
             if not noted.value:
