@@ -85,6 +85,7 @@ bench: install bench-venv
 	$(BIN)/python bench/runs_query.py --mlflow-python $(MLFLOW_VENV)/bin/python
 	$(BIN)/python bench/server.py --mlflow-python $(MLFLOW_VENV)/bin/python
 	$(BIN)/python bench/versus_mlflow.py --mlflow-python $(MLFLOW_VENV)/bin/python
+	$(BIN)/python bench/floor_postgresql.py --mlflow-python $(MLFLOW_VENV)/bin/python
 
 # Issue 16's table, Studio and MLflow side by side (a few minutes).
 bench-versus: install bench-venv

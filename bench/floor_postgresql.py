@@ -17,7 +17,7 @@ PostgreSQL server, per run (median of ``--runs``, after a warm-up):
 and the most any implementation of those writes could be faster than MLflow here
 (MLflow's time over each floor). Run ``make bench-venv`` first for MLflow::
 
-    PYTHONPATH=. .venv/bin/python bench/floor_postgresql.py --mlflow-python .venv-mlflow/bin/python
+    .venv/bin/python bench/floor_postgresql.py --mlflow-python .venv-mlflow/bin/python
 """
 
 from __future__ import annotations
