@@ -15,6 +15,7 @@ the queryset (constants, subqueries, ordering, limits) is fixed at the first cal
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ from django.dispatch import receiver
 # A run's start and end (10 statements) take 2.0 ms instead of 3.0 (issue 16).
 # STUDIO_PG_PREPARED=0 turns it off (e.g. behind a pooler in transaction mode).
 PREPARE_AFTER = 5
+
+logger = logging.getLogger(__name__)
 
 
 def _prepared_on(connection) -> bool:
@@ -126,17 +129,25 @@ def pipeline(using: str = "default") -> Iterator[None]:
         return
     pending: list[Answer] = []
     _pending()[connection.alias] = pending
+    ended = False
     try:
         with connection.wrap_database_errors, _pipeline_mode(raw):
             yield
         for answer in pending:  # the pipeline's closing sync brought them all
             answer.read()
+        ended = True
     finally:
         del _pending()[connection.alias]
         for answer in pending:
             answer.close()
         if hasattr(connection, "run_after_pipeline"):  # a commit's on_commit hooks
-            connection.run_after_pipeline()
+            if ended:
+                connection.run_after_pipeline()
+            else:  # a transaction committed before the error: its hooks still run,
+                try:  # and a failing one does not hide the block's own error
+                    connection.run_after_pipeline()
+                except Exception:
+                    logger.exception("An on_commit hook failed after a pipeline's error")
 
 
 @contextmanager

@@ -176,3 +176,95 @@ def test_a_commits_hooks_run_once_the_pipeline_has_ended(relay, experiment):
         transaction.on_commit(hook)
         assert seen == []
     assert seen == [(True, True), ("iterated", 1)]
+
+
+# --- errors inside a pipelined transaction (a review's findings) ---------------------
+
+
+@pytest.fixture
+def table(relay):
+    """A one-column table of the test's own, and the connection's backend pid."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE trips_t (id int PRIMARY KEY)")
+        cursor.execute("INSERT INTO trips_t VALUES (1)")
+    try:
+        yield backend_pid
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE trips_t")
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def ids() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM trips_t ORDER BY id")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def insert(i: int, read: bool = False) -> None:
+    with prepared.cursor() as cursor:
+        cursor.execute("INSERT INTO trips_t VALUES (%s) RETURNING id", [i])
+        if read:
+            cursor.fetchone()
+
+
+def test_a_write_answered_before_a_pipelined_transaction_is_not_rolled_back_with_it(table):
+    """A statement whose answer was read (a flush, not a sync) left an implicit
+    transaction open on the server: BEGIN must not make it part of the next one."""
+    with prepared.pipeline():
+        insert(5, read=True)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            insert(6)
+            raise RuntimeError
+    assert ids() == [1, 5]
+
+
+def test_an_unread_error_then_an_exception_rolls_back_on_the_same_connection(table):
+    """The duplicate's error is still unread when the block raises: ROLLBACK is sent
+    all the same, not the connection dropped."""
+    pid = table()
+    with pytest.raises(RuntimeError), prepared.pipeline(), transaction.atomic():
+        insert(2)
+        insert(1)  # a duplicate, its answer not read
+        raise RuntimeError
+    assert table() == pid
+    assert ids() == [1]
+    assert connection.get_autocommit() and not connection.in_atomic_block
+
+
+def test_a_savepoint_rolled_back_inside_a_pipelined_transaction_keeps_the_rest(table):
+    with prepared.pipeline(), transaction.atomic():
+        insert(2)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            insert(1, read=True)
+        insert(3)
+    assert ids() == [1, 2, 3]
+
+
+def test_a_pipelined_savepoint_in_a_callers_transaction_fails_where_it_ends(table):
+    """In a caller's atomic() the pipelined one is a savepoint: its error is raised
+    at its end and rolled back to it, and the caller's transaction goes on."""
+    pid = table()
+    with transaction.atomic():
+        insert(2, read=True)
+        with pytest.raises(IntegrityError), prepared.pipeline(), transaction.atomic():
+            prepared.answer("INSERT INTO trips_t VALUES (%s) RETURNING id", [1])
+        assert not connection.needs_rollback
+        insert(3)
+    assert ids() == [1, 2, 3]
+    assert table() == pid
+
+
+def test_a_failing_hook_after_a_pipelines_error_does_not_hide_that_error(table, caplog):
+    with pytest.raises(KeyError, match="the block's own"), prepared.pipeline():
+        with transaction.atomic():
+            insert(2)
+            transaction.on_commit(lambda: 1 / 0)
+        raise KeyError("the block's own")
+    assert ids() == [1, 2]
+    assert "An on_commit hook failed after a pipeline's error" in caplog.text

@@ -64,15 +64,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
             and raw.autocommit
             and not self._began_in_pipeline
         ):
-            if (
-                not pipeline.command_queue
-                and not pipeline.result_queue
-                and raw.info.transaction_status == pq.TransactionStatus.IDLE
-            ):
-                with self.wrap_database_errors:
+            with self.wrap_database_errors:
+                if (
+                    getattr(pipeline, "sent_since_sync", True)
+                    or pipeline.command_queue
+                    or pipeline.result_queue
+                ):
+                    # What was sent before runs in an implicit transaction until a
+                    # sync ends it: a BEGIN now would make it part of this one (and
+                    # a rollback would undo writes already answered).
+                    pipeline.sync()
+                if raw.info.transaction_status == pq.TransactionStatus.IDLE:
                     raw.execute(b"BEGIN")
-                self._began_in_pipeline = True
-                return
+                    self._began_in_pipeline = True
+                    return
         elif autocommit and self._began_in_pipeline:
             # The COMMIT or ROLLBACK before this ended the transaction; psycopg's
             # mode never changed.
@@ -91,6 +96,49 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 raw._pipeline.sync()
             return
         return super()._commit()
+
+    def _rollback(self):
+        raw = self.connection
+        if raw is not None and self._began_in_pipeline and raw._pipeline is not None:
+            # As COMMIT. psycopg's rollback() would first sync, and an error still
+            # unread (the block's own, already raised or about to be) would stop it
+            # before ROLLBACK was sent; Django would then drop the connection.
+            with debug_transaction(self, "ROLLBACK"), self.wrap_database_errors:
+                self._sync_past_error(raw)
+                raw.execute(b"ROLLBACK")
+                raw._pipeline.sync()
+            return
+        return super()._rollback()
+
+    # A savepoint inside a pipeline (an atomic() nested in the pipelined one, or the
+    # pipelined one inside a caller's atomic()): its release waits for the answers
+    # before it, so an error of the block's statements is raised where Django rolls
+    # back to the savepoint, not after the block has "succeeded"; rolling back to it
+    # first clears an aborted pipeline, which would skip the ROLLBACK TO SAVEPOINT.
+
+    def _savepoint_commit(self, sid):
+        super()._savepoint_commit(sid)
+        raw = self.connection
+        if raw._pipeline is not None:
+            with self.wrap_database_errors:
+                raw._pipeline.sync()
+
+    def _savepoint_rollback(self, sid):
+        raw = self.connection
+        if raw is not None and raw._pipeline is not None:
+            with self.wrap_database_errors:
+                self._sync_past_error(raw)
+        return super()._savepoint_rollback(sid)
+
+    @staticmethod
+    def _sync_past_error(raw):
+        """Sync, ignoring the error of a statement whose answer was not read (the
+        one being rolled back): a lost connection still raises."""
+        try:
+            raw._pipeline.sync()
+        except base.Database.Error:
+            if raw.closed or raw.pgconn.status == pq.ConnStatus.BAD:
+                raise
 
     def _close(self):
         self._began_in_pipeline = False
