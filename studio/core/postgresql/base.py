@@ -86,29 +86,29 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super()._set_autocommit(autocommit)
 
     def _commit(self):
-        raw = self.connection
-        if raw is not None and self._began_in_pipeline and raw._pipeline is not None:
-            # psycopg's commit() sends nothing while the transaction it knows of (the
-            # last ReadyForQuery's) is idle, as it is until a sync: COMMIT is sent here
-            # as BEGIN was, and the sync brings its answer and every one before it.
-            with debug_transaction(self, "COMMIT"), self.wrap_database_errors:
-                raw.execute(b"COMMIT")
-                raw._pipeline.sync()
-            return
-        return super()._commit()
+        if not self._end_in_pipeline(b"COMMIT"):
+            super()._commit()
 
     def _rollback(self):
+        if not self._end_in_pipeline(b"ROLLBACK"):
+            super()._rollback()
+
+    def _end_in_pipeline(self, statement: bytes) -> bool:
+        """End a transaction begun in the pipeline (False: it was not): the statement
+        is sent as BEGIN was, and the sync brings its answer and every one before it.
+        psycopg's own commit() would send nothing (the transaction it knows of, the
+        last ReadyForQuery's, is idle until a sync), and its rollback() syncs first,
+        so an unread error (the block's own) would stop it before ROLLBACK was sent
+        and Django would drop the connection: past that error the sync goes on."""
         raw = self.connection
-        if raw is not None and self._began_in_pipeline and raw._pipeline is not None:
-            # As COMMIT. psycopg's rollback() would first sync, and an error still
-            # unread (the block's own, already raised or about to be) would stop it
-            # before ROLLBACK was sent; Django would then drop the connection.
-            with debug_transaction(self, "ROLLBACK"), self.wrap_database_errors:
+        if raw is None or not self._began_in_pipeline or raw._pipeline is None:
+            return False
+        with debug_transaction(self, statement.decode()), self.wrap_database_errors:
+            if statement == b"ROLLBACK":
                 self._sync_past_error(raw)
-                raw.execute(b"ROLLBACK")
-                raw._pipeline.sync()
-            return
-        return super()._rollback()
+            raw.execute(statement)
+            raw._pipeline.sync()
+        return True
 
     # A savepoint inside a pipeline (an atomic() nested in the pipelined one, or the
     # pipelined one inside a caller's atomic()): its release waits for the answers
