@@ -24,6 +24,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+# How long a page or an element may take. Generous on purpose: the tests assert what
+# a page does, not how fast, and in the full suite on a loaded two-core machine a
+# chart page once took over 10 s to fire "load" (plotly.js alone is ~0.3 s of script
+# on an idle one). A failing test waits this long; a passing one never does.
+WAIT_MS = 30_000
+
 # Records CSP violations in the page; init scripts are injected by the browser,
 # not by the page, so CSP does not block this one.
 _WATCH_CSP = """
@@ -73,7 +79,7 @@ def browser(live_server, transactional_db, monkeypatch):
         context = chromium.new_context(viewport={"width": 1280, "height": 800})
         context.add_init_script(_WATCH_CSP)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(WAIT_MS)
         watched = Browser(page=page, base_url=live_server.url)
         page.on(
             "console",

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from studio.accounts.models import Invitation, Membership
 from studio.tracking.models import Workspace
+from tests.e2e.conftest import WAIT_MS
 from tests.web.listing_helpers import make_run
 
 pytestmark = pytest.mark.e2e
@@ -90,7 +91,7 @@ def test_an_owner_creates_a_workspace_invites_a_reader_and_promotes_them(
     fresh = page.context.browser.new_context()
     try:
         erin = fresh.new_page()
-        erin.set_default_timeout(10_000)
+        erin.set_default_timeout(WAIT_MS)
         errors = []
         erin.on("pageerror", lambda exc: errors.append(str(exc)))
         erin.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
