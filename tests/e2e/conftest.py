@@ -97,3 +97,10 @@ def browser(live_server, transactional_db, monkeypatch):
         from studio.tracking.live import HUB
 
         HUB.close_all()  # the pages' event streams end with the test (and its database)
+        # While Playwright's loop runs, Django keeps this thread's connections apart
+        # (asgiref's Local is per context then): the test body's connection is not the
+        # one the database teardown closes. Closed here, or the last one is still open
+        # when the test database is dropped ("being accessed by other users").
+        from django.db import connections
+
+        connections.close_all()
